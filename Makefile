@@ -1,0 +1,64 @@
+# Two commands do all the set-up: `make run` and `make test`. Each creates what is missing
+# and is quick when nothing changed (stamp files track what was installed from what).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+RASA_VENV := .venv-rasa
+APP_STAMP := $(VENV)/.installed
+RASA_STAMP := $(RASA_VENV)/.installed
+FRONTLINE := $(VENV)/bin/frontline
+
+.PHONY: setup run test unit lint bench clean
+
+setup: $(APP_STAMP) $(RASA_STAMP)
+
+$(APP_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null || { \
+	  echo "error: Python 3.11 is needed for the hub; install it (e.g. 'pyenv install 3.11') or run 'make PYTHON=/path/to/python3.11'" >&2; exit 1; }
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	@# The CPU build of torch first: sentence-transformers would otherwise pull a CUDA build.
+	$(VENV)/bin/pip install -q torch==2.13.0
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+$(RASA_STAMP): bot/constraints-rasa.txt
+	@set -e; py="$${RASA_PYTHON:-}"; \
+	if [ -n "$$py" ]; then \
+	  "$$py" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null || { \
+	    echo "error: RASA_PYTHON=$$py is not a working Python 3.10 (Rasa 3.6 needs 3.8-3.10)" >&2; exit 1; }; \
+	else \
+	  for c in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 /usr/local/bin/python3.10 /usr/bin/python3.10; do \
+	    if "$$c" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1; then py="$$c"; break; fi; \
+	  done; \
+	fi; \
+	if [ -z "$$py" ]; then \
+	  echo "error: Python 3.10 not found. Rasa 3.6 runs on Python 3.8-3.10 only." >&2; \
+	  echo "Install it (e.g. 'pyenv install 3.10.13' or 'apt-get install python3.10 python3.10-venv')," >&2; \
+	  echo "or point RASA_PYTHON at a python3.10 binary, then run make again." >&2; exit 1; \
+	fi; \
+	echo "Rasa runtime: $$py"; \
+	test -x $(RASA_VENV)/bin/python || "$$py" -m venv $(RASA_VENV); \
+	$(RASA_VENV)/bin/pip install -q "pip<24.1"; \
+	$(RASA_VENV)/bin/pip install -q -c bot/constraints-rasa.txt rasa==3.6.21
+	touch $@
+
+run: setup
+	$(FRONTLINE) run
+
+# The README's test command: builds the index and trains the bot when their inputs changed,
+# then runs unit and integration tests (the latter start the real Rasa server).
+test: setup
+	$(FRONTLINE) kb build
+	$(FRONTLINE) bot train
+	$(VENV)/bin/pytest
+
+unit: $(APP_STAMP)
+	$(VENV)/bin/pytest -m "not integration and not real_model"
+
+lint: $(APP_STAMP)
+	$(VENV)/bin/ruff check api bot/actions retrieval handoff tests
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,92 @@
+"""The FastAPI app factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.hub import Hub, KnowledgeHolder, load_knowledge
+from api.live import Broker
+from api.rasa_client import RasaClient
+from api.routes import actions, agents, health, pages, widget
+from api.settings import Settings
+from handoff import agents as agent_accounts
+from handoff.db import make_engine, make_sessionmaker, transaction, upgrade
+from handoff.errors import IllegalTransition, InvalidInput, NotAllowed, NotFound
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def ensure_demo_agent(hub: Hub) -> None:
+    settings = hub.settings
+    if not settings.demo_agent:
+        return
+    with transaction(hub.sessions) as session:
+        if agent_accounts.count_agents(session) == 0:
+            agent_accounts.create_agent(
+                session,
+                email=settings.demo_agent_email,
+                name=settings.demo_agent_name,
+                password=settings.demo_agent_password,
+            )
+            log.info("created demo agent %s", settings.demo_agent_email)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    knowledge: KnowledgeHolder | None = None,
+    rasa: RasaClient | None = None,
+) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        upgrade(settings.database_url)
+        engine = make_engine(settings.database_url)
+        sessions = make_sessionmaker(engine)
+        hub = Hub(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            broker=Broker(sessions),
+            rasa=rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout),
+            knowledge=knowledge or load_knowledge(settings),
+        )
+        ensure_demo_agent(hub)
+        app.state.hub = hub
+        yield
+        await hub.drain()
+        await hub.rasa.aclose()
+        engine.dispose()
+
+    app = FastAPI(title="Frontline hub", version="0.1.0", lifespan=lifespan)
+    app.include_router(pages.router)
+    app.include_router(health.router)
+    app.include_router(widget.router)
+    app.include_router(agents.router)
+    app.include_router(agents.socket_router)
+    app.include_router(actions.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, error: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=404)
+
+    @app.exception_handler(NotAllowed)
+    @app.exception_handler(IllegalTransition)
+    async def _conflict(_: Request, error: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=409)
+
+    @app.exception_handler(InvalidInput)
+    async def _invalid(_: Request, error: InvalidInput) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=422)
+
+    return app

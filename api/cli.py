@@ -1,0 +1,206 @@
+"""The `frontline` command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+from pathlib import Path
+
+import typer
+
+from api.settings import Settings
+
+app = typer.Typer(help="Frontline: a support bot that answers from a knowledge base and hands over to people.",
+                  no_args_is_help=True)
+kb_app = typer.Typer(help="Build and query the knowledge-base index.", no_args_is_help=True)
+bot_app = typer.Typer(help="The Rasa bot.", no_args_is_help=True)
+agents_app = typer.Typer(help="Agent accounts.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+app.add_typer(bot_app, name="bot")
+app.add_typer(agents_app, name="agents")
+app.add_typer(db_app, name="db")
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def _build_index(settings: Settings, source: Path, index: Path, force: bool) -> None:
+    from retrieval.articles import SourceError
+    from retrieval.encoder import SentenceTransformerEncoder
+    from retrieval.search import build_index, index_is_fresh
+
+    if not force and index_is_fresh(index, source, settings.embedding_model):
+        typer.echo(f"Index in {index} is up to date with {source}.")
+        return
+    typer.echo(f"Building the index of {source} ...")
+    try:
+        built, _ = build_index(source, index, SentenceTransformerEncoder(settings.embedding_model),
+                               force=True)
+    except (SourceError, FileNotFoundError) as error:
+        _fail(str(error))
+        return
+    assert built is not None
+    m = built.manifest
+    typer.echo(f"Indexed {m['articles']} articles ({m['entries']} entries) in {m['build_seconds']} s -> {index}")
+
+
+@kb_app.command("build")
+def kb_build(
+    source: Path = typer.Option(None, help="Folder of Markdown articles (default: kb_content/)."),
+    index: Path = typer.Option(None, help="Where the index goes (default: the configured index dir)."),
+    force: bool = typer.Option(False, help="Rebuild even if the sources did not change."),
+) -> None:
+    """Index the knowledge base (skipped when nothing changed)."""
+    settings = Settings()
+    _build_index(settings, source or settings.kb_dir, index or settings.index_path, force)
+
+
+@kb_app.command("search")
+def kb_search(
+    query: list[str] = typer.Argument(..., help="The question."),
+    index: Path = typer.Option(None, help="Index folder (default: the configured index dir)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Search the index and show the decision with its hits."""
+    from retrieval.encoder import SentenceTransformerEncoder
+    from retrieval.search import KnowledgeBase
+
+    settings = Settings()
+    try:
+        kb = KnowledgeBase.open(index or settings.index_path,
+                                SentenceTransformerEncoder(settings.embedding_model),
+                                answer_threshold=settings.answer_threshold)
+    except (FileNotFoundError, ValueError) as error:
+        _fail(str(error))
+        return
+    result = kb.search(" ".join(query))
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    typer.echo(f"{result.decision} (confidence {result.confidence:.2f})")
+    for hit in result.hits:
+        typer.echo(f"  {hit.score:.3f}  {hit.article_id}  {hit.title}")
+
+
+@bot_app.command("train")
+def bot_train(force: bool = typer.Option(False, help="Train even if the data did not change.")) -> None:
+    """Train the Rasa model if its training data changed since the last training."""
+    from api.rasa_process import RasaError, train
+
+    settings = Settings()
+    try:
+        model, trained = train(settings.bot_dir, settings.models_path, settings.rasa_bin, force=force)
+    except RasaError as error:
+        _fail(str(error))
+        return
+    typer.echo(f"{'Trained' if trained else 'Up to date:'} {model}")
+
+
+@agents_app.command("create")
+def agents_create(
+    email: str = typer.Option(..., prompt=True),
+    name: str = typer.Option(..., prompt=True),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Create an agent account."""
+    from handoff import agents
+    from handoff.db import make_engine, make_sessionmaker, transaction, upgrade
+    from handoff.errors import InvalidInput
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            agent = agents.create_agent(session, email=email, name=name, password=password)
+            typer.echo(f"Created agent {agent.id}: {agent.name} <{agent.email}>")
+    except InvalidInput as error:
+        _fail(str(error))
+    finally:
+        engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (Alembic)."""
+    from handoff.db import upgrade
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    typer.echo(f"Database at head: {settings.database_url}")
+
+
+@app.command("run")
+def run(
+    port: int = typer.Option(None, help="Hub port (default 8000, FRONTLINE_PORT)."),
+    rasa_port: int = typer.Option(None, help="Rasa port (default 5005, FRONTLINE_RASA_PORT)."),
+) -> None:
+    """Build what is stale, start the Rasa server and the hub; Ctrl-C stops both."""
+    import uvicorn
+
+    from api import rasa_process
+    from api.app import create_app
+    from handoff.db import upgrade
+
+    overrides = {k: v for k, v in {"port": port, "rasa_port": rasa_port}.items() if v is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    upgrade(settings.database_url)
+    _build_index(settings, settings.kb_dir, settings.index_path, force=False)
+    try:
+        model, trained = rasa_process.train(settings.bot_dir, settings.models_path, settings.rasa_bin)
+    except rasa_process.RasaError as error:
+        _fail(str(error))
+        return
+    typer.echo(f"{'Trained' if trained else 'Rasa model up to date:'} {model}")
+    log_file = settings.var_dir / "logs" / "rasa.log"
+    typer.echo(f"Starting the Rasa server on {settings.rasa_url} (log: {log_file}) ...")
+    rasa = rasa_process.start_server(
+        rasa_bin=settings.rasa_bin, model=model, bot_dir=settings.bot_dir,
+        host=settings.rasa_host, port=settings.rasa_port,
+        action_endpoint_url=settings.action_endpoint_url, log_file=log_file,
+    )
+    try:
+        rasa_process.wait_until_ready(settings.rasa_url, rasa, settings.rasa_start_timeout)
+        typer.echo("Rasa is ready. Starting the hub ...")
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.host,
+                                               port=settings.port, log_level="info"))
+        threading.Thread(target=_banner, args=(server, settings), daemon=True).start()
+        server.run()
+    except rasa_process.RasaError as error:
+        _fail(f"{error} (see {log_file})")
+    finally:
+        typer.echo("Stopping the Rasa server ...")
+        rasa_process.stop_server(rasa)
+
+
+def _banner(server: object, settings: Settings) -> None:
+    while not getattr(server, "started", False):
+        time.sleep(0.2)
+    url = settings.hub_url
+    lines = [
+        "",
+        "Frontline is running.",
+        f"  Demo page with the chat widget: {url}/",
+        f"  Agent console:                  {url}/console",
+        f"  Health:                         {url}/health",
+        f"  API docs:                       {url}/docs",
+        f"  Rasa server:                    {settings.rasa_url}",
+    ]
+    if settings.demo_agent:
+        lines.append(
+            f"  Log in to the console as {settings.demo_agent_email} / {settings.demo_agent_password}"
+            " (the demo agent; add others with 'frontline agents create')"
+        )
+    lines.append("Press Ctrl-C to stop.")
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,149 @@
+"""What happens to a customer's message: stored first, then to the bot or to people.
+
+The order matters: the message is committed before Rasa sees it, so a crash, a timeout or
+a bug anywhere after that point can only change where the message goes, never lose it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.live import Broker
+from api.rasa_client import RasaClient, RasaUnavailable
+from handoff import operations as ops
+from handoff.db import transaction
+from handoff.events import Event
+from handoff.models import Conversation, Message
+from handoff.states import HandoffReason, MessageStatus, Priority
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+CUSTOM_KEY = "frontline"
+
+
+def parse_rasa_replies(
+    replies: list[dict[str, Any]],
+) -> tuple[list[ops.BotReply], dict[str, Any] | None]:
+    """Rasa's REST output to our bot messages, plus a hand-off request if one was made.
+
+    Rasa sends an utterance's text and its `custom` payload as two items; our payload
+    belongs to the text just before it.
+    """
+    messages: list[ops.BotReply] = []
+    handoff: dict[str, Any] | None = None
+    for item in replies:
+        custom = item.get("custom")
+        ours = custom.get(CUSTOM_KEY) if isinstance(custom, dict) else None
+        text = item.get("text")
+        if isinstance(text, str) and text.strip():
+            payload: dict[str, Any] = {}
+            if item.get("buttons"):
+                payload["buttons"] = item["buttons"]
+            messages.append(ops.BotReply(text.strip(), payload))
+        if isinstance(ours, dict):
+            if ours.get("kind") == "handoff":
+                handoff = ours
+            elif messages:
+                last = messages[-1]
+                extra = {k: v for k, v in ours.items() if k != "kind"}
+                messages[-1] = ops.BotReply(last.text, {**last.payload, **extra})
+    return messages, handoff
+
+
+class ConversationFlow:
+    def __init__(self, sessions: sessionmaker[Session], broker: Broker, rasa: RasaClient) -> None:
+        self._sessions = sessions
+        self._broker = broker
+        self._rasa = rasa
+        # One message at a time per conversation, so replies keep their order and a
+        # hand-off cannot race the bot's answer to an earlier message.
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    async def write(self, operation: Callable[[Session], tuple[T, list[Event]]]) -> T:
+        """Run a write operation in its own transaction, then publish its events."""
+
+        def run() -> tuple[T, list[Event]]:
+            with transaction(self._sessions) as session:
+                return operation(session)
+
+        result, events = await asyncio.to_thread(run)
+        await self._broker.publish(events)
+        return result
+
+    def _lock(self, conversation_id: int) -> asyncio.Lock:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[conversation_id] = lock
+        return lock
+
+    async def open_conversation(self) -> Conversation:
+        return await self.write(lambda s: ops.open_conversation(s, channel="widget"))
+
+    async def receive(self, conversation_id: int, text: object) -> Message:
+        """Store the customer's message (raises InvalidInput first if it is unusable)."""
+        return await self.write(lambda s: ops.receive_customer_message(s, conversation_id, text))
+
+    async def process(self, message: Message) -> None:
+        """Let the bot answer a stored message, or hand the conversation to people."""
+        if message.status is not MessageStatus.RECEIVED:
+            return  # with people already: storing it was the routing
+        async with self._lock(message.conversation_id):
+            try:
+                await self._ask_bot(message)
+            except Exception as error:
+                log.exception("bot processing failed for message %s", message.id)
+                await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error=repr(error))
+
+    async def _ask_bot(self, message: Message) -> None:
+        try:
+            raw = await self._rasa.send(
+                f"conversation-{message.conversation_id}",
+                message.text,
+                {"conversation_id": message.conversation_id, "message_id": message.id},
+            )
+        except RasaUnavailable as error:
+            log.warning("Rasa unavailable, handing conversation %s to people: %s",
+                        message.conversation_id, error)
+            await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error=str(error))
+            return
+        replies, handoff = parse_rasa_replies(raw)
+        await self.write(
+            lambda s: (None, ops.record_bot_replies(
+                s, message.conversation_id, replies, answering_message_id=message.id
+            ))
+        )
+        if handoff is not None:
+            reason = str(handoff.get("reason") or HandoffReason.CUSTOMER_REQUEST)
+            priority = Priority(handoff.get("priority") or "normal")
+            await self._hand_off(message, reason, priority=priority)
+
+    async def _hand_off(
+        self,
+        message: Message,
+        reason: str,
+        *,
+        priority: Priority = Priority.NORMAL,
+        error: str | None = None,
+    ) -> None:
+        def operation(session: Session) -> tuple[None, list[Event]]:
+            conversation = ops.get_conversation(session, message.conversation_id)
+            if conversation.state.with_people:
+                return None, []  # somebody already has it
+            _ticket, events = ops.hand_off(
+                session,
+                message.conversation_id,
+                reason=reason,
+                priority=priority,
+                customer_message_id=message.id,
+                error=error,
+            )
+            return None, events
+
+        await self.write(operation)

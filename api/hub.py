@@ -1,0 +1,93 @@
+"""The hub's parts, wired once per app: database, live broker, Rasa, knowledge base, actions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from rasa_sdk.executor import ActionExecutor
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.dialogue import ConversationFlow
+from api.live import Broker
+from api.rasa_client import RasaClient
+from api.settings import Settings
+from bot.actions import build_actions
+from retrieval.encoder import Encoder, SentenceTransformerEncoder
+from retrieval.search import KnowledgeBase, SearchResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class KnowledgeHolder:
+    """The loaded knowledge base, or why there is none (the hub runs without one)."""
+
+    kb: KnowledgeBase | None = None
+    error: str | None = None
+
+    def search(self, query: str) -> SearchResult:
+        if self.kb is None:
+            return SearchResult(query, "escalate", 0.0, [])
+        return self.kb.search(query)
+
+    def status(self) -> dict[str, Any]:
+        if self.kb is None:
+            return {"ok": False, "detail": self.error or "not loaded"}
+        manifest = self.kb.index.manifest
+        return {
+            "ok": True,
+            "articles": manifest.get("articles"),
+            "chunks": manifest.get("entries"),
+            "model": manifest.get("model"),
+            "built_at": manifest.get("built_at"),
+        }
+
+
+def load_knowledge(settings: Settings, encoder: Encoder | None = None) -> KnowledgeHolder:
+    try:
+        kb = KnowledgeBase.open(
+            settings.index_path,
+            encoder or SentenceTransformerEncoder(settings.embedding_model),
+            answer_threshold=settings.answer_threshold,
+        )
+        kb.search("warm up")  # loads the model now rather than on the first customer
+        return KnowledgeHolder(kb)
+    except Exception as error:
+        log.error("knowledge base not loaded: %s", error)
+        return KnowledgeHolder(error=str(error))
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    broker: Broker
+    rasa: RasaClient
+    knowledge: KnowledgeHolder
+    flow: ConversationFlow = field(init=False)
+    executor: ActionExecutor = field(init=False)
+
+    _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.flow = ConversationFlow(self.sessions, self.broker, self.rasa)
+        self.executor = ActionExecutor()
+        for action in build_actions(self.knowledge.search):
+            self.executor.register_action(action)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run work in the background, keeping a reference so it is not collected mid-way."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for background work (on shutdown, so no customer message is left half-done)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

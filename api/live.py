@@ -1,0 +1,99 @@
+"""Live updates: fans committed events out to open widgets and agent consoles.
+
+One process keeps its subscribers in memory. (Several hub replicas would relay events
+through Redis pub/sub; the Broker is the seam where that goes.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from api import serializers
+from handoff.events import Event
+from handoff.models import Conversation, Message
+
+log = logging.getLogger(__name__)
+Frame = dict[str, Any]
+
+
+class Broker:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        self._widgets: dict[int, set[asyncio.Queue[Frame]]] = defaultdict(set)
+        self._agents: set[asyncio.Queue[Frame]] = set()
+
+    def subscribe_widget(self, conversation_id: int) -> asyncio.Queue[Frame]:
+        queue: asyncio.Queue[Frame] = asyncio.Queue()
+        self._widgets[conversation_id].add(queue)
+        return queue
+
+    def unsubscribe_widget(self, conversation_id: int, queue: asyncio.Queue[Frame]) -> None:
+        subscribers = self._widgets.get(conversation_id)
+        if subscribers is not None:
+            subscribers.discard(queue)
+            if not subscribers:
+                del self._widgets[conversation_id]
+
+    def subscribe_agent(self) -> asyncio.Queue[Frame]:
+        queue: asyncio.Queue[Frame] = asyncio.Queue()
+        self._agents.add(queue)
+        return queue
+
+    def unsubscribe_agent(self, queue: asyncio.Queue[Frame]) -> None:
+        self._agents.discard(queue)
+
+    async def publish(self, events: Iterable[Event]) -> None:
+        """Read what the events point at (committed state) and send it to subscribers."""
+        unique = list(dict.fromkeys(events))
+        if not unique:
+            return
+        try:
+            deliveries = await asyncio.to_thread(self._frames, unique)
+        except Exception:  # a failed broadcast must never fail the operation that committed
+            log.exception("could not build live frames for %s", unique)
+            return
+        for conversation_id, widget_frame, agent_frame in deliveries:
+            if widget_frame is not None:
+                for queue in list(self._widgets.get(conversation_id, ())):
+                    queue.put_nowait(widget_frame)
+            for queue in list(self._agents):
+                queue.put_nowait(agent_frame)
+
+    def _frames(self, events: list[Event]) -> list[tuple[int, Frame | None, Frame]]:
+        out: list[tuple[int, Frame | None, Frame]] = []
+        with self._sessions() as session:
+            for event in events:
+                if event.kind == "message" and event.message_id is not None:
+                    message = session.get(Message, event.message_id)
+                    if message is None:
+                        continue
+                    data = serializers.message_dict(message)
+                    out.append(
+                        (
+                            event.conversation_id,
+                            {"type": "message", "message": data},
+                            {"type": "message", "conversation_id": event.conversation_id, "message": data},
+                        )
+                    )
+                elif event.kind == "conversation":
+                    conversation = session.get(Conversation, event.conversation_id)
+                    if conversation is None:
+                        continue
+                    widget = serializers.widget_conversation(conversation)
+                    out.append(
+                        (
+                            event.conversation_id,
+                            {"type": "state", **{k: v for k, v in widget.items() if k != "id"}},
+                            {
+                                "type": "conversation",
+                                "conversation": serializers.conversation_summary(session, conversation),
+                            },
+                        )
+                    )
+        return out

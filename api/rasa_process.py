@@ -1,0 +1,137 @@
+"""Training the Rasa model (only when its data changed) and running the Rasa server."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+# What the trained model depends on; a change to any of them means a new model.
+TRAINING_INPUTS = ("config.yml", "domain.yml", "data")
+CONSTRAINTS = "constraints-rasa.txt"
+
+
+class RasaError(RuntimeError):
+    pass
+
+
+def training_fingerprint(bot_dir: Path) -> str:
+    digest = hashlib.sha256()
+    files: list[Path] = []
+    for name in (*TRAINING_INPUTS, CONSTRAINTS):
+        path = bot_dir / name
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml"))
+        elif path.is_file():
+            files.append(path)
+    for path in files:
+        digest.update(str(path.relative_to(bot_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def model_path(bot_dir: Path, models_dir: Path) -> Path:
+    return models_dir / f"frontline-{training_fingerprint(bot_dir)}.tar.gz"
+
+
+def rasa_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "RASA_TELEMETRY_ENABLED": "false",  # no network but localhost
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "PYTHONWARNINGS": "ignore",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def ensure_rasa(rasa_bin: Path) -> None:
+    if not rasa_bin.is_file():
+        raise RasaError(
+            f"Rasa not found at {rasa_bin}. Run 'make setup' (it creates .venv-rasa on "
+            "Python 3.10), or set FRONTLINE_RASA_BIN."
+        )
+
+
+def train(bot_dir: Path, models_dir: Path, rasa_bin: Path, *, force: bool = False) -> tuple[Path, bool]:
+    """Train unless a model for exactly this training data exists; returns (model, trained)."""
+    target = model_path(bot_dir, models_dir)
+    if target.is_file() and not force:
+        return target, False
+    ensure_rasa(rasa_bin)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(rasa_bin), "train",
+        "--config", str(bot_dir / "config.yml"),
+        "--domain", str(bot_dir / "domain.yml"),
+        "--data", str(bot_dir / "data"),
+        "--out", str(models_dir),
+        "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+    ]
+    result = subprocess.run(command, cwd=bot_dir, env=rasa_environment(), check=False)
+    if result.returncode != 0 or not target.is_file():
+        raise RasaError(f"rasa train failed (exit {result.returncode}); see its output above")
+    return target, True
+
+
+def start_server(
+    *,
+    rasa_bin: Path,
+    model: Path,
+    bot_dir: Path,
+    host: str,
+    port: int,
+    action_endpoint_url: str,
+    log_file: Path,
+) -> subprocess.Popen[bytes]:
+    ensure_rasa(rasa_bin)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(rasa_bin), "run",
+        "--model", str(model),
+        "--endpoints", str(bot_dir / "endpoints.yml"),
+        "--credentials", str(bot_dir / "credentials.yml"),
+        "--interface", host,
+        "--port", str(port),
+    ]
+    with log_file.open("ab") as log:
+        return subprocess.Popen(
+            command,
+            cwd=bot_dir,
+            env=rasa_environment({"FRONTLINE_ACTION_ENDPOINT_URL": action_endpoint_url}),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us; we stop Rasa ourselves, in order
+        )
+
+
+def wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait until Rasa's REST channel answers (the model is loaded by then)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RasaError(f"Rasa exited with code {process.returncode} while starting")
+        try:
+            if httpx.get(f"{url}/webhooks/rest/", timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RasaError(f"Rasa did not answer at {url} within {timeout:.0f} s")
+
+
+def stop_server(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -1,0 +1,90 @@
+"""Rows to the JSON shapes of docs/protocol.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handoff.models import Agent, Conversation, Message, Ticket
+from handoff.operations import open_ticket
+
+
+def agent_dict(agent: Agent | None) -> dict[str, Any] | None:
+    return None if agent is None else {"id": agent.id, "name": agent.name}
+
+
+def message_dict(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "role": message.role.value,
+        "text": message.text,
+        "author": message.agent.name if message.agent else None,
+        "sources": message.payload.get("sources", []),
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def ticket_brief(ticket: Ticket | None) -> dict[str, Any] | None:
+    if ticket is None:
+        return None
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "status": ticket.status.value,
+        "priority": ticket.priority.value,
+        "reason": ticket.reason,
+        "subject": ticket.subject,
+    }
+
+
+def latest_ticket(conversation: Conversation) -> Ticket | None:
+    return open_ticket(conversation) or (conversation.tickets[-1] if conversation.tickets else None)
+
+
+def conversation_summary(session: Session, conversation: Conversation) -> dict[str, Any]:
+    last = session.scalar(
+        select(Message)
+        .where(Message.conversation_id == conversation.id)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    contact = conversation.contact
+    return {
+        "id": conversation.id,
+        "state": conversation.state.value,
+        "channel": conversation.channel,
+        "contact": {"id": contact.id, "name": contact.name, "email": contact.email},
+        "agent": agent_dict(conversation.agent),
+        "ticket": ticket_brief(latest_ticket(conversation)),
+        "last_message": message_dict(last) if last else None,
+        "created_at": conversation.created_at.isoformat(),
+        "updated_at": conversation.updated_at.isoformat(),
+    }
+
+
+def widget_conversation(conversation: Conversation) -> dict[str, Any]:
+    ticket = latest_ticket(conversation)
+    return {
+        "id": conversation.id,
+        "state": conversation.state.value,
+        "agent": agent_dict(conversation.agent),
+        "ticket_number": ticket.number if ticket else None,
+    }
+
+
+def ticket_dict(ticket: Ticket) -> dict[str, Any]:
+    return {
+        **(ticket_brief(ticket) or {}),
+        "conversation_id": ticket.conversation_id,
+        "contact": {"id": ticket.contact.id, "name": ticket.contact.name, "email": ticket.contact.email},
+        "channel": ticket.channel,
+        "assignee": agent_dict(ticket.assignee),
+        "transcript": ticket.transcript,
+        "bot_attempts": ticket.bot_attempts,
+        "created_at": ticket.created_at.isoformat(),
+        "updated_at": ticket.updated_at.isoformat(),
+        "resolved_at": ticket.resolved_at.isoformat() if ticket.resolved_at else None,
+    }

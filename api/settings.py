@@ -1,0 +1,76 @@
+"""All configuration, from FRONTLINE_* environment variables (or a .env file).
+
+This is the only module that reads the environment; everything else takes arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from retrieval.encoder import DEFAULT_MODEL
+from retrieval.search import DEFAULT_ANSWER_THRESHOLD
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FRONTLINE_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    var_dir: Path = PROJECT_ROOT / "var"
+    database_url: str = ""  # default: SQLite at var/frontline.db
+
+    kb_dir: Path = PROJECT_ROOT / "kb_content"
+    index_dir: Path | None = None  # default: var/index
+    embedding_model: str = DEFAULT_MODEL
+    answer_threshold: float = DEFAULT_ANSWER_THRESHOLD
+
+    bot_dir: Path = PROJECT_ROOT / "bot"
+    models_dir: Path | None = None  # default: var/models
+    rasa_bin: Path = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+    rasa_host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    rasa_url: str = ""  # default: http://{rasa_host}:{rasa_port}
+    rasa_timeout: float = 15.0  # seconds before the hub hands the customer to people
+    rasa_start_timeout: float = 180.0
+
+    # On the embedded default a demo agent is created when there is no agent at all.
+    demo_agent: bool = True
+    demo_agent_email: str = "agent@example.com"
+    demo_agent_name: str = "Dana (demo agent)"
+    demo_agent_password: str = "frontline"
+
+    @model_validator(mode="after")
+    def _derive_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / 'frontline.db'}"
+        if self.index_dir is None:
+            self.index_dir = self.var_dir / "index"
+        if self.models_dir is None:
+            self.models_dir = self.var_dir / "models"
+        if not self.rasa_url:
+            self.rasa_url = f"http://{self.rasa_host}:{self.rasa_port}"
+        return self
+
+    @property
+    def hub_url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def action_endpoint_url(self) -> str:
+        return f"{self.hub_url}/actions/webhook"
+
+    @property
+    def index_path(self) -> Path:
+        assert self.index_dir is not None
+        return self.index_dir
+
+    @property
+    def models_path(self) -> Path:
+        assert self.models_dir is not None
+        return self.models_dir

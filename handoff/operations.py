@@ -1,0 +1,312 @@
+"""Named write operations on conversations and tickets.
+
+Each takes a Session inside a transaction the caller owns (`db.transaction`), changes state,
+flushes, and returns the events to publish after commit. None of them commits, so a caller
+can compose several into one transaction and tests can roll everything back.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from handoff.errors import InvalidInput, NotAllowed, NotFound
+from handoff.events import Event, conversation_changed, message_created
+from handoff.models import Agent, Contact, Conversation, Message, Ticket, utcnow
+from handoff.states import (
+    ConversationState,
+    HandoffReason,
+    MessageRole,
+    MessageStatus,
+    Priority,
+    TicketStatus,
+)
+
+MAX_MESSAGE_CHARS = 4000
+FIRST_TICKET_NUMBER = 1001
+
+
+@dataclass(frozen=True)
+class BotReply:
+    """One message the bot sends; `payload` holds structured data such as sources."""
+
+    text: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def clean_text(text: object) -> str:
+    if not isinstance(text, str):
+        raise InvalidInput("text must be a string")
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidInput("text is empty")
+    if len(stripped) > MAX_MESSAGE_CHARS:
+        raise InvalidInput(f"text is longer than {MAX_MESSAGE_CHARS} characters")
+    return stripped
+
+
+def get_conversation(session: Session, conversation_id: int) -> Conversation:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound(f"conversation {conversation_id} not found")
+    return conversation
+
+
+def find_conversation_by_token(session: Session, token: str) -> Conversation | None:
+    return session.scalar(select(Conversation).where(Conversation.public_token == token))
+
+
+def open_conversation(
+    session: Session, *, channel: str = "widget", contact_name: str | None = None
+) -> tuple[Conversation, list[Event]]:
+    contact = Contact(name=contact_name or "Visitor")
+    conversation = Conversation(
+        contact=contact, channel=channel, public_token=secrets.token_urlsafe(24)
+    )
+    session.add(conversation)
+    session.flush()
+    if contact_name is None:
+        contact.name = f"Visitor {contact.id}"
+    return conversation, [conversation_changed(conversation.id)]
+
+
+def _add_message(
+    session: Session,
+    conversation: Conversation,
+    role: MessageRole,
+    text: str,
+    *,
+    status: MessageStatus = MessageStatus.PROCESSED,
+    payload: dict[str, Any] | None = None,
+    agent: Agent | None = None,
+) -> Message:
+    message = Message(
+        conversation=conversation,
+        role=role,
+        text=text,
+        status=status,
+        payload=payload or {},
+        agent=agent,
+    )
+    session.add(message)
+    conversation.updated_at = utcnow()
+    session.flush()
+    return message
+
+
+def receive_customer_message(
+    session: Session, conversation_id: int, text: object
+) -> tuple[Message, list[Event]]:
+    """Store what the customer wrote, before anything else happens to it.
+
+    The message is RECEIVED while the bot still has to answer it; while the conversation is
+    with people it is routed to them by being stored, so it is PROCESSED at once. A customer
+    writing after resolution starts fresh with the bot.
+    """
+    body = clean_text(text)
+    conversation = get_conversation(session, conversation_id)
+    events: list[Event] = []
+    if conversation.state is ConversationState.RESOLVED:
+        conversation.state = conversation.state.transition(ConversationState.BOT)
+        conversation.agent = None
+        events.append(conversation_changed(conversation.id))
+    status = (
+        MessageStatus.PROCESSED if conversation.state.with_people else MessageStatus.RECEIVED
+    )
+    message = _add_message(session, conversation, MessageRole.CUSTOMER, body, status=status)
+    events += [message_created(conversation.id, message.id), conversation_changed(conversation.id)]
+    return message, events
+
+
+def _mark(session: Session, message_id: int | None, status: MessageStatus, **extra: Any) -> None:
+    if message_id is None:
+        return
+    message = session.get(Message, message_id)
+    if message is not None and message.status is MessageStatus.RECEIVED:
+        message.status = status
+        if extra:
+            message.payload = {**message.payload, **extra}
+
+
+def record_bot_replies(
+    session: Session,
+    conversation_id: int,
+    replies: Sequence[BotReply],
+    *,
+    answering_message_id: int | None = None,
+) -> list[Event]:
+    conversation = get_conversation(session, conversation_id)
+    events: list[Event] = []
+    for reply in replies:
+        message = _add_message(
+            session, conversation, MessageRole.BOT, reply.text, payload=reply.payload
+        )
+        events.append(message_created(conversation.id, message.id))
+    _mark(session, answering_message_id, MessageStatus.PROCESSED)
+    if replies:
+        events.append(conversation_changed(conversation.id))
+    return events
+
+
+def _next_ticket_number(session: Session) -> int:
+    current = session.scalar(select(func.max(Ticket.number)))
+    return FIRST_TICKET_NUMBER if current is None else current + 1
+
+
+def _transcript(conversation: Conversation) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": m.id,
+            "role": m.role.value,
+            "text": m.text,
+            "author": m.agent.name if m.agent else None,
+            "created_at": m.created_at.isoformat(),
+            "payload": m.payload,
+        }
+        for m in conversation.messages
+    ]
+
+
+def _bot_attempts(conversation: Conversation) -> list[dict[str, Any]]:
+    """Every knowledge-base attempt, with the question it answered and what it found."""
+    attempts: list[dict[str, Any]] = []
+    last_question: str | None = None
+    for m in conversation.messages:
+        if m.role is MessageRole.CUSTOMER:
+            last_question = m.text
+        elif m.role is MessageRole.BOT and "decision" in m.payload:
+            attempts.append(
+                {
+                    "question": last_question,
+                    "decision": m.payload["decision"],
+                    "answer": m.text,
+                    "sources": m.payload.get("sources", []),
+                }
+            )
+    return attempts
+
+
+def _subject(conversation: Conversation, attempts: list[dict[str, Any]]) -> str:
+    # The question the bot could not settle says more than "hi" or "talk to a person".
+    candidates = [a["question"] for a in attempts if a["question"]]
+    if not candidates:
+        candidates = [m.text for m in conversation.messages if m.role is MessageRole.CUSTOMER]
+    subject = candidates[-1] if candidates else "Conversation handed off"
+    return subject if len(subject) <= 120 else subject[:117] + "..."
+
+
+_QUEUE_NOTICE: dict[str, str] = {
+    HandoffReason.BOT_UNAVAILABLE.value: (
+        "Our assistant is unavailable right now, so I have passed your message to our team."
+    ),
+}
+
+
+def hand_off(
+    session: Session,
+    conversation_id: int,
+    *,
+    reason: HandoffReason | str,
+    priority: Priority = Priority.NORMAL,
+    customer_message_id: int | None = None,
+    error: str | None = None,
+) -> tuple[Ticket, list[Event]]:
+    """Move the conversation to the people's queue with a ticket that carries it all."""
+    conversation = get_conversation(session, conversation_id)
+    conversation.state = conversation.state.transition(ConversationState.QUEUED)
+    conversation.agent = None
+    if error is not None:
+        _mark(session, customer_message_id, MessageStatus.FAILED, error=error)
+    else:
+        _mark(session, customer_message_id, MessageStatus.PROCESSED)
+    session.flush()
+    session.refresh(conversation, ["messages"])
+    attempts = _bot_attempts(conversation)
+    ticket = Ticket(
+        number=_next_ticket_number(session),
+        conversation=conversation,
+        contact_id=conversation.contact_id,
+        subject=_subject(conversation, attempts),
+        reason=str(reason),
+        priority=priority,
+        channel=conversation.channel,
+        transcript=_transcript(conversation),
+        bot_attempts=attempts,
+    )
+    session.add(ticket)
+    session.flush()
+    lead = _QUEUE_NOTICE.get(str(reason), "")
+    notice = (lead + " " if lead else "") + (
+        f"You are in the queue for a person (ticket #{ticket.number}); "
+        "everything you wrote is with them, and you can keep writing here."
+    )
+    message = _add_message(session, conversation, MessageRole.SYSTEM, notice)
+    return ticket, [message_created(conversation.id, message.id), conversation_changed(conversation.id)]
+
+
+def open_ticket(conversation: Conversation) -> Ticket | None:
+    for ticket in reversed(conversation.tickets):
+        if ticket.status.is_active:
+            return ticket
+    return None
+
+
+def _agent(session: Session, agent_id: int) -> Agent:
+    agent = session.get(Agent, agent_id)
+    if agent is None or not agent.is_active:
+        raise NotFound(f"agent {agent_id} not found")
+    return agent
+
+
+def take_over(session: Session, conversation_id: int, agent_id: int) -> list[Event]:
+    conversation = get_conversation(session, conversation_id)
+    agent = _agent(session, agent_id)
+    conversation.state = conversation.state.transition(ConversationState.AGENT)
+    conversation.agent = agent
+    ticket = open_ticket(conversation)
+    if ticket is not None:
+        if ticket.status is TicketStatus.NEW:
+            ticket.status = ticket.status.transition(TicketStatus.OPEN)
+        ticket.assignee = agent
+        ticket.updated_at = utcnow()
+    message = _add_message(
+        session, conversation, MessageRole.SYSTEM, f"{agent.name} joined the conversation."
+    )
+    return [message_created(conversation.id, message.id), conversation_changed(conversation.id)]
+
+
+def post_agent_message(
+    session: Session, conversation_id: int, agent_id: int, text: object
+) -> tuple[Message, list[Event]]:
+    body = clean_text(text)
+    conversation = get_conversation(session, conversation_id)
+    agent = _agent(session, agent_id)
+    if conversation.state is not ConversationState.AGENT or conversation.agent_id != agent.id:
+        raise NotAllowed("take the conversation over before replying")
+    message = _add_message(session, conversation, MessageRole.AGENT, body, agent=agent)
+    return message, [message_created(conversation.id, message.id), conversation_changed(conversation.id)]
+
+
+def resolve(session: Session, conversation_id: int, agent_id: int) -> list[Event]:
+    conversation = get_conversation(session, conversation_id)
+    agent = _agent(session, agent_id)
+    if conversation.state is ConversationState.AGENT and conversation.agent_id != agent.id:
+        raise NotAllowed("another agent has this conversation")
+    conversation.state = conversation.state.transition(ConversationState.RESOLVED)
+    ticket = open_ticket(conversation)
+    if ticket is not None:
+        ticket.status = ticket.status.transition(TicketStatus.RESOLVED)
+        ticket.assignee = ticket.assignee or agent
+        ticket.resolved_at = ticket.updated_at = utcnow()
+    message = _add_message(
+        session,
+        conversation,
+        MessageRole.SYSTEM,
+        f"{agent.name} marked this conversation as resolved. Write again any time.",
+    )
+    return [message_created(conversation.id, message.id), conversation_changed(conversation.id)]

@@ -1,0 +1,109 @@
+"""Lifecycle state machines for conversations and tickets.
+
+Each enum knows its legal moves; `transition` refuses anything else, so a bug in a route
+cannot, say, resolve a conversation nobody took or hand a closed ticket back to the queue.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class IllegalTransition(ValueError):
+    """A state change the lifecycle does not allow."""
+
+    def __init__(self, kind: str, current: str, target: str) -> None:
+        super().__init__(f"{kind} cannot go from '{current}' to '{target}'")
+        self.kind = kind
+        self.current = current
+        self.target = target
+
+
+class ConversationState(StrEnum):
+    BOT = "bot"  # the bot answers
+    QUEUED = "queued"  # handed off, a ticket is open, waiting for an agent
+    AGENT = "agent"  # an agent took it over
+    RESOLVED = "resolved"  # the agent resolved it; the next customer message goes to the bot
+
+    def can_become(self, target: ConversationState) -> bool:
+        return target in _CONVERSATION_MOVES[self]
+
+    def transition(self, target: ConversationState) -> ConversationState:
+        if not self.can_become(target):
+            raise IllegalTransition("conversation", self.value, target.value)
+        return target
+
+    @property
+    def with_people(self) -> bool:
+        """While with people, the customer's messages go to agents, not to Rasa."""
+        return self in (ConversationState.QUEUED, ConversationState.AGENT)
+
+
+_CONVERSATION_MOVES: dict[ConversationState, frozenset[ConversationState]] = {
+    ConversationState.BOT: frozenset({ConversationState.QUEUED}),
+    ConversationState.QUEUED: frozenset({ConversationState.AGENT, ConversationState.RESOLVED}),
+    ConversationState.AGENT: frozenset(
+        {ConversationState.RESOLVED, ConversationState.BOT, ConversationState.QUEUED}
+    ),
+    ConversationState.RESOLVED: frozenset({ConversationState.BOT, ConversationState.QUEUED}),
+}
+
+
+class TicketStatus(StrEnum):
+    NEW = "new"  # opened by a hand-off, nobody has it yet
+    OPEN = "open"  # an agent is on it
+    PENDING = "pending"  # waiting on the customer
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+    def can_become(self, target: TicketStatus) -> bool:
+        return target in _TICKET_MOVES[self]
+
+    def transition(self, target: TicketStatus) -> TicketStatus:
+        if not self.can_become(target):
+            raise IllegalTransition("ticket", self.value, target.value)
+        return target
+
+    @property
+    def is_active(self) -> bool:
+        return self in (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+
+
+_TICKET_MOVES: dict[TicketStatus, frozenset[TicketStatus]] = {
+    TicketStatus.NEW: frozenset({TicketStatus.OPEN, TicketStatus.RESOLVED}),
+    TicketStatus.OPEN: frozenset({TicketStatus.PENDING, TicketStatus.RESOLVED}),
+    TicketStatus.PENDING: frozenset({TicketStatus.OPEN, TicketStatus.RESOLVED}),
+    TicketStatus.RESOLVED: frozenset({TicketStatus.OPEN, TicketStatus.CLOSED}),
+    TicketStatus.CLOSED: frozenset(),
+}
+
+
+class MessageRole(StrEnum):
+    CUSTOMER = "customer"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class MessageStatus(StrEnum):
+    """Where a customer's message is in its handling; it is stored as RECEIVED first."""
+
+    RECEIVED = "received"
+    PROCESSED = "processed"  # answered by the bot, or routed to people
+    FAILED = "failed"  # something downstream failed; the message is kept and handed to people
+
+
+class Priority(StrEnum):
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+class HandoffReason(StrEnum):
+    CUSTOMER_REQUEST = "customer_request"
+    BOT_UNAVAILABLE = "bot_unavailable"
+    LOW_CONFIDENCE = "low_confidence"
+    NOT_HELPFUL = "not_helpful"
+    URGENT = "urgent"
+    FRUSTRATION = "frustration"

@@ -1,0 +1,169 @@
+"""Knowledge-base sources: Markdown articles with YAML front matter, split into chunks."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_HEADING = re.compile(r"^(#{2,3})\s+(.+?)\s*#*\s*$")
+
+
+class SourceError(ValueError):
+    """A knowledge-base source that cannot be used; says which file, line and why."""
+
+    def __init__(self, path: Path, line: int, problem: str) -> None:
+        super().__init__(f"{path}:{line}: {problem}")
+        self.path = path
+        self.line = line
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of an article that is embedded and searched on its own."""
+
+    article_id: str
+    section: str | None  # None for the article's lead (the text before the first heading)
+    text: str
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    title: str
+    body: str
+    questions: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    lang: str = "en"
+    url: str | None = None
+    updated: str | None = None
+    path: str | None = None
+    chunks: tuple[Chunk, ...] = field(default=(), compare=False)
+
+    @property
+    def lead(self) -> str:
+        """The first paragraph: the direct answer shown as the snippet."""
+        for paragraph in re.split(r"\n\s*\n", self.body.strip()):
+            if paragraph.strip() and not paragraph.lstrip().startswith("#"):
+                return paragraph.strip()
+        return self.title
+
+
+def _split_front_matter(path: Path, text: str) -> tuple[dict[str, object], str, int]:
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        raise SourceError(path, 1, "missing YAML front matter (the file must start with '---')")
+    for number, line in enumerate(lines[1:], start=2):
+        if line.strip() == "---":
+            raw = "\n".join(lines[1 : number - 1])
+            try:
+                meta = yaml.safe_load(raw) or {}
+            except yaml.YAMLError as error:
+                mark = getattr(error, "problem_mark", None)
+                line_no = (mark.line + 2) if mark is not None else 1
+                raise SourceError(path, line_no, f"invalid YAML front matter: {error}") from None
+            if not isinstance(meta, dict):
+                raise SourceError(path, 2, "front matter must be a mapping of fields")
+            return meta, "\n".join(lines[number:]), number + 1
+    raise SourceError(path, 1, "front matter is not closed by a '---' line")
+
+
+def _strings(path: Path, meta: dict[str, object], key: str) -> tuple[str, ...]:
+    value = meta.get(key, [])
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise SourceError(path, 1, f"'{key}' must be a list of non-empty strings")
+    return tuple(v.strip() for v in value)
+
+
+def chunk_body(article_id: str, body: str) -> tuple[Chunk, ...]:
+    """Split at level-2/3 headings so each chunk keeps its article and section."""
+    chunks: list[Chunk] = []
+    section: str | None = None
+    buffer: list[str] = []
+
+    def flush() -> None:
+        text = "\n".join(buffer).strip()
+        if text:
+            chunks.append(Chunk(article_id, section, text))
+
+    for line in body.splitlines():
+        heading = _HEADING.match(line)
+        if heading:
+            flush()
+            section, buffer = heading.group(2), []
+        else:
+            buffer.append(line)
+    flush()
+    return tuple(chunks)
+
+
+def parse_article(path: Path, text: str) -> Article:
+    meta, body, _body_line = _split_front_matter(path, text)
+    article_id = str(meta.get("id") or path.stem).strip()
+    if not _ID_PATTERN.match(article_id):
+        raise SourceError(path, 2, f"id {article_id!r} must be lowercase letters, digits, '.', '_' or '-'")
+    title = meta.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise SourceError(path, 2, "'title' is required")
+    if not body.strip():
+        raise SourceError(path, 1, "the article has no body")
+    url = meta.get("url")
+    if url is not None and not (isinstance(url, str) and re.match(r"^https?://", url)):
+        raise SourceError(path, 2, "'url' must be an http(s) URL")
+    updated = meta.get("updated")
+    if isinstance(updated, date):
+        updated = updated.isoformat()
+    return Article(
+        id=article_id,
+        title=title.strip(),
+        body=body.strip(),
+        questions=_strings(path, meta, "questions"),
+        tags=_strings(path, meta, "tags"),
+        lang=str(meta.get("lang") or "en"),
+        url=url,
+        updated=str(updated) if updated is not None else None,
+        path=str(path),
+        chunks=chunk_body(article_id, body),
+    )
+
+
+def source_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*.md") if p.is_file())
+
+
+def load_articles(directory: Path) -> list[Article]:
+    """Load every article under `directory`; refuse bad files and duplicate ids."""
+    if not directory.is_dir():
+        raise FileNotFoundError(f"knowledge base folder not found: {directory}")
+    articles: list[Article] = []
+    seen: dict[str, Path] = {}
+    for path in source_files(directory):
+        article = parse_article(path, path.read_text(encoding="utf-8"))
+        if article.id in seen:
+            raise SourceError(path, 2, f"duplicate id {article.id!r} (also in {seen[article.id]})")
+        seen[article.id] = path
+        articles.append(article)
+    if not articles:
+        raise SourceError(directory, 0, "no articles (*.md) found")
+    return articles
+
+
+def sources_digest(directory: Path) -> str:
+    """A hash of every source file, to tell whether the index is stale."""
+    digest = hashlib.sha256()
+    for path in source_files(directory):
+        digest.update(str(path.relative_to(directory)).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
