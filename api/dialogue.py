@@ -114,6 +114,11 @@ class ConversationFlow:
             await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error=str(error))
             return
         replies, handoff = parse_rasa_replies(raw)
+        if not replies and handoff is None:
+            # Rasa logs a failed custom action and answers with nothing; the customer must
+            # not be left waiting on silence.
+            await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error="Rasa sent no reply")
+            return
         await self.write(
             lambda s: (None, ops.record_bot_replies(
                 s, message.conversation_id, replies, answering_message_id=message.id

@@ -24,10 +24,14 @@ def make_engine(database_url: str) -> Engine:
     engine = create_engine(database_url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling breaks SAVEPOINT and transactional DDL; let
+        # SQLAlchemy emit BEGIN itself (the fix SQLAlchemy's SQLite docs give).
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
     return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets the console read while a customer's message is being written.
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -193,7 +193,8 @@ def _bot_attempts(conversation: Conversation) -> list[dict[str, Any]]:
 
 def _subject(conversation: Conversation, attempts: list[dict[str, Any]]) -> str:
     # The question the bot could not settle says more than "hi" or "talk to a person".
-    candidates = [a["question"] for a in attempts if a["question"]]
+    unsettled = [a["question"] for a in attempts if a["question"] and a["decision"] != "answer"]
+    candidates = unsettled or [a["question"] for a in attempts if a["question"]]
     if not candidates:
         candidates = [m.text for m in conversation.messages if m.role is MessageRole.CUSTOMER]
     subject = candidates[-1] if candidates else "Conversation handed off"

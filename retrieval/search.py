@@ -15,7 +15,7 @@ from retrieval.encoder import Encoder
 from retrieval.index import Hit, KnowledgeIndex, read_manifest
 
 Decision = Literal["answer", "clarify", "escalate"]
-DEFAULT_ANSWER_THRESHOLD = 0.55
+DEFAULT_ANSWER_THRESHOLD = 0.45
 
 
 @dataclass(frozen=True)

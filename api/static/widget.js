@@ -104,12 +104,13 @@
   }
 
   // Stored messages stay in id order with pending ones at the bottom, because a reconnect's
-  // welcome replays history that may be older than frames already on screen.
+  // welcome replays history that may be older than frames already on screen. Failed (never
+  // stored) bubbles have no id and simply stay where they were.
   function place(node, id) {
     for (const other of log.children) {
       if (other === node) continue;
       const otherId = other.getAttribute("data-id");
-      if (otherId === null || Number(otherId) > id) {
+      if (other.classList.contains("fl-pending") || (otherId !== null && Number(otherId) > id)) {
         log.insertBefore(node, other);
         return;
       }
@@ -169,9 +170,12 @@
     scrollDown();
   }
 
-  function onRefused(error) {
-    // The hub handles frames in order, so a refusal is for the oldest message still in flight.
-    const item = takeFromOutbox((it) => it.sent);
+  function onRefused(frame) {
+    const error = frame.error;
+    // Match by client_id when the hub echoes it; otherwise, as the hub handles frames in
+    // order, the refusal is for the oldest message still in flight.
+    const item = (frame.client_id && takeFromOutbox((it) => it.client_id === frame.client_id))
+      || takeFromOutbox((it) => it.sent);
     if (!item) { setConn(error || "Something went wrong."); return; }
     item.node.classList.remove("fl-pending");
     item.node.classList.add("fl-failed");
@@ -245,7 +249,7 @@
           saveToken(null);
           sendHello(sock, null);
         } else if (ready) {
-          onRefused(frame.error);
+          onRefused(frame);
         } else {
           setConn(frame.error || "The chat is unavailable.");
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -35,9 +36,9 @@ class ActionAnswerFromKB(Action):
         result = await asyncio.to_thread(self._search, question)
         best = result.best
         if result.decision == "answer" and best is not None:
-            text = f"{best.snippet}\n\nSource: {best.title}"
-            if best.url:
-                text += f" ({best.url})"
+            # The source travels in the payload (the hub shows it under the answer). Rasa's
+            # REST channel splits texts at blank lines, so paragraphs are joined here.
+            text = re.sub(r"\n\s*\n", "\n", best.snippet.strip())
             dispatcher.utter_message(text=text, json_message=payloads.answer(result))
         else:
             dispatcher.utter_message(text=NO_ANSWER, json_message=payloads.answer(result))
