@@ -1,0 +1,231 @@
+"""The hub's HTTP and WebSocket surface, with Rasa replaced by a local fake of its REST channel.
+
+The real Rasa server is exercised in tests/integration; here the point is the hub's own
+behaviour: store first, relay, hand off, authenticate, publish live.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketTestSession
+
+from api.app import create_app
+from api.hub import KnowledgeHolder
+from api.rasa_client import RasaClient
+from api.settings import Settings
+from retrieval.search import KnowledgeBase, build_index
+from tests.conftest import ROOT
+from tests.fakes import HashingEncoder
+
+ANSWER_SOURCE = {"article_id": "reset-password", "title": "Reset your password",
+                 "url": "https://help.example/reset", "score": 0.9}
+
+
+def fake_rasa(request: httpx.Request) -> httpx.Response:
+    """Answers like Rasa's REST channel: text and `custom` payloads as separate items."""
+    if request.method == "GET":
+        return httpx.Response(200, text="Hello from Rasa: 3.6.21")
+    body = json.loads(request.content)
+    sender, text = body["sender"], body["message"].lower()
+    if "person" in text:
+        return httpx.Response(200, json=[
+            {"recipient_id": sender, "text": "Of course."},
+            {"recipient_id": sender, "custom": {"frontline": {"kind": "handoff", "reason": "customer_request"}}},
+        ])
+    if "silence" in text:
+        return httpx.Response(200, json=[])
+    return httpx.Response(200, json=[
+        {"recipient_id": sender, "text": "Choose Forgot password."},
+        {"recipient_id": sender, "custom": {"frontline": {"kind": "answer", "decision": "answer",
+                                                          "sources": [ANSWER_SOURCE]}}},
+    ])
+
+
+def rasa_down(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("connection refused", request=request)
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("index")
+    build_index(ROOT / "kb_content", path, HashingEncoder())
+    return path
+
+
+def make_client(tmp_path: Path, index_dir: Path, rasa_handler: Callable[[httpx.Request], httpx.Response]) -> TestClient:
+    settings = Settings(var_dir=tmp_path, index_dir=index_dir, embedding_model=HashingEncoder.name)
+    knowledge = KnowledgeHolder(KnowledgeBase.open(index_dir, HashingEncoder()))
+    rasa = RasaClient("http://rasa.test", timeout=5, transport=httpx.MockTransport(rasa_handler))
+    return TestClient(create_app(settings, knowledge=knowledge, rasa=rasa))
+
+
+@pytest.fixture
+def client(tmp_path: Path, index_dir: Path) -> Iterator[TestClient]:
+    with make_client(tmp_path, index_dir, fake_rasa) as c:
+        yield c
+
+
+def login(client: TestClient) -> dict[str, str]:
+    response = client.post("/api/auth/login", json={"email": "agent@example.com", "password": "frontline"})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def until(ws: WebSocketTestSession, match: Callable[[dict[str, Any]], bool], limit: int = 30) -> dict[str, Any]:
+    for _ in range(limit):
+        frame = ws.receive_json()
+        if match(frame):
+            return frame
+    raise AssertionError("expected frame never came")
+
+
+def is_msg(role: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda f: f["type"] == "message" and f["message"]["role"] == role
+
+
+def hello(ws: WebSocketTestSession, token: str | None = None) -> dict[str, Any]:
+    ws.send_json({"type": "hello", "token": token})
+    return until(ws, lambda f: f["type"] == "welcome")
+
+
+def test_pages_and_health(client: TestClient) -> None:
+    assert "widget.js" in client.get("/").text
+    assert client.get("/console").status_code == 200
+    health = client.get("/health").json()
+    assert health["status"] == "ok"
+    assert health["rasa"]["ok"] and health["index"]["articles"] >= 15
+
+
+def test_widget_gets_answer_with_source_and_resumes_after_reload(client: TestClient) -> None:
+    with client.websocket_connect("/ws/widget") as ws:
+        welcome = hello(ws)
+        ws.send_json({"type": "message", "text": "I forgot my password", "client_id": "c1"})
+        ack = until(ws, lambda f: f["type"] == "ack")
+        assert ack["client_id"] == "c1" and ack["message"]["role"] == "customer"
+        answer = until(ws, is_msg("bot"))["message"]
+        assert answer["text"] == "Choose Forgot password."
+        assert answer["sources"] == [ANSWER_SOURCE]
+    with client.websocket_connect("/ws/widget") as ws:
+        again = hello(ws, welcome["token"])
+        assert again["conversation"]["id"] == welcome["conversation"]["id"]
+        assert [m["role"] for m in again["messages"]] == ["customer", "bot"]
+
+
+def test_widget_refuses_bad_frames_without_dropping_the_socket(client: TestClient) -> None:
+    with client.websocket_connect("/ws/widget") as ws:
+        ws.send_text("not json")
+        assert ws.receive_json()["type"] == "error"
+        ws.send_json({"type": "hello", "token": "no-such-token"})
+        assert "unknown token" in ws.receive_json()["error"]
+        hello(ws)
+        ws.send_json({"type": "message", "text": "   ", "client_id": "c2"})
+        error = until(ws, lambda f: f["type"] == "error")
+        assert error["client_id"] == "c2" and "empty" in error["error"]
+
+
+def test_handoff_takeover_reply_reaches_widget_live(client: TestClient) -> None:
+    headers = login(client)
+    assert client.get("/api/conversations").status_code == 401
+    with client.websocket_connect("/ws/widget") as ws:
+        hello(ws)
+        for text in ("I forgot my password", "I want to talk to a person"):
+            ws.send_json({"type": "message", "text": text, "client_id": text})
+            until(ws, lambda f: f["type"] == "ack")
+        state = until(ws, lambda f: f["type"] == "state" and f["state"] == "queued")
+        assert state["ticket_number"] == 1001
+
+        queue = client.get("/api/conversations?state=queued", headers=headers).json()["conversations"]
+        [conversation] = queue
+        assert conversation["ticket"]["reason"] == "customer_request"
+        [ticket] = client.get("/api/tickets", headers=headers).json()["tickets"]
+        assert [m["text"] for m in ticket["transcript"] if m["role"] == "customer"] == [
+            "I forgot my password", "I want to talk to a person"]
+        assert ticket["bot_attempts"][0]["sources"][0]["article_id"] == "reset-password"
+
+        cid = conversation["id"]
+        refused = client.post(f"/api/conversations/{cid}/messages", json={"text": "hi"}, headers=headers)
+        assert refused.status_code == 409
+        taken = client.post(f"/api/conversations/{cid}/takeover", headers=headers).json()
+        assert taken["conversation"]["state"] == "agent"
+        joined = until(ws, lambda f: f["type"] == "state" and f["state"] == "agent")
+        assert joined["agent"]["name"] == "Dana (demo agent)"
+
+        sent = client.post(f"/api/conversations/{cid}/messages", json={"text": "Hi, Dana here."}, headers=headers)
+        assert sent.status_code == 200
+        live = until(ws, is_msg("agent"))["message"]
+        assert live["text"] == "Hi, Dana here." and live["author"] == "Dana (demo agent)"
+
+        # The customer's next message goes to the agent, not to the bot.
+        ws.send_json({"type": "message", "text": "Thanks Dana", "client_id": "c9"})
+        until(ws, lambda f: f["type"] == "ack")
+        detail = client.get(f"/api/conversations/{cid}", headers=headers).json()
+        assert detail["messages"][-1]["text"] == "Thanks Dana"
+        assert sum(m["role"] == "bot" for m in detail["messages"]) == 2
+
+        resolved = client.post(f"/api/conversations/{cid}/resolve", headers=headers).json()
+        assert resolved["conversation"]["state"] == "resolved"
+        assert client.get(f"/api/tickets/{ticket['id']}", headers=headers).json()["status"] == "resolved"
+
+
+def test_console_socket_sees_customer_messages_live(client: TestClient) -> None:
+    headers = login(client)
+    token = headers["Authorization"].split()[1]
+    with client.websocket_connect(f"/ws/agents?token={token}") as console, \
+            client.websocket_connect("/ws/widget") as ws:
+        hello(ws)
+        ws.send_json({"type": "message", "text": "hello from the customer", "client_id": "x"})
+        frame = until(console, lambda f: f["type"] == "message" and f["message"]["role"] == "customer")
+        assert frame["message"]["text"] == "hello from the customer"
+        update = until(console, lambda f: f["type"] == "conversation")
+        assert update["conversation"]["contact"]["name"].startswith("Visitor")
+
+
+def test_console_socket_refuses_bad_token(client: TestClient) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/ws/agents?token=nope") as ws:
+        ws.receive_json()
+    assert closed.value.code == 4401
+
+
+@pytest.mark.parametrize("handler", [rasa_down, lambda r: httpx.Response(500, text="boom")])
+def test_rasa_failure_hands_off_and_keeps_the_message(
+    tmp_path: Path, index_dir: Path, handler: Callable[[httpx.Request], httpx.Response]
+) -> None:
+    with make_client(tmp_path, index_dir, handler) as client, client.websocket_connect("/ws/widget") as ws:
+        hello(ws)
+        ws.send_json({"type": "message", "text": "My invoice is wrong", "client_id": "x"})
+        until(ws, lambda f: f["type"] == "state" and f["state"] == "queued")
+        headers = login(client)
+        [ticket] = client.get("/api/tickets", headers=headers).json()["tickets"]
+        assert ticket["reason"] == "bot_unavailable"
+        assert ticket["transcript"][0]["text"] == "My invoice is wrong"
+        assert client.get("/health").json()["status"] == "degraded"
+
+
+def test_silent_bot_is_not_a_dead_end(client: TestClient) -> None:
+    with client.websocket_connect("/ws/widget") as ws:
+        hello(ws)
+        ws.send_json({"type": "message", "text": "silence please", "client_id": "x"})
+        until(ws, lambda f: f["type"] == "state" and f["state"] == "queued")
+
+
+def test_action_endpoint_runs_our_actions(client: TestClient) -> None:
+    call = {"next_action": "action_answer_from_kb", "sender_id": "s", "version": "3.6.21",
+            "domain": {}, "tracker": {"sender_id": "s", "slots": {}, "events": [], "paused": False,
+                                      "latest_message": {"text": "I forgot my password"},
+                                      "followup_action": None, "active_loop": {},
+                                      "latest_action_name": "action_listen"}}
+    out = client.post("/actions/webhook", json=call)
+    assert out.status_code == 200
+    assert out.json()["responses"][0]["custom"]["frontline"]["kind"] in ("answer", "no_answer")
+    missing = client.post("/actions/webhook", json={**call, "next_action": "action_nope"})
+    assert missing.status_code == 404
+    assert client.post("/actions/webhook", content=b"[1,2").status_code == 400

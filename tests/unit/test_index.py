@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval.articles import load_articles
+from retrieval.index import POINTER, KnowledgeIndex, current_version
+from retrieval.search import KnowledgeBase, build_index, index_is_fresh
+from tests.conftest import ROOT
+from tests.fakes import HashingEncoder
+
+KB = ROOT / "kb_content"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    index_dir = tmp_path_factory.mktemp("index")
+    build_index(KB, index_dir, HashingEncoder())
+    return index_dir
+
+
+def test_search_ranks_the_article_whose_question_matches(built: Path) -> None:
+    kb = KnowledgeBase.open(built, HashingEncoder(), answer_threshold=0.5)
+    article = load_articles(KB)[0]
+    result = kb.search(article.questions[0])
+    assert result.decision == "answer"
+    assert result.best is not None and result.best.article_id == article.id
+    assert result.best.url == article.url
+    assert result.best.snippet == article.lead
+    assert [h.score for h in result.hits] == sorted((h.score for h in result.hits), reverse=True)
+    assert len({h.article_id for h in result.hits}) == len(result.hits)  # one hit per article
+
+
+def test_below_threshold_escalates(built: Path) -> None:
+    kb = KnowledgeBase.open(built, HashingEncoder(), answer_threshold=0.5)
+    result = kb.search("zebra quantum marmalade")
+    assert result.decision == "escalate"
+    assert result.confidence < 0.5
+    assert kb.search("   ").decision == "escalate"
+
+
+def test_index_round_trips_and_knows_it_is_fresh(built: Path, tmp_path: Path) -> None:
+    assert index_is_fresh(built, KB, HashingEncoder.name)
+    assert not index_is_fresh(built, KB, "another-model")
+    loaded = KnowledgeIndex.load(built)
+    assert loaded.manifest["articles"] == len(load_articles(KB))
+    assert loaded.manifest["dimension"] == HashingEncoder().dimension
+    # A fresh index is not rebuilt.
+    assert build_index(KB, built, HashingEncoder()) == (None, False)
+
+
+def test_rebuild_publishes_a_new_version_atomically(tmp_path: Path) -> None:
+    source = tmp_path / "kb"
+    source.mkdir()
+    (source / "a.md").write_text("---\ntitle: Alpha\nquestions: [what is alpha]\n---\nAlpha text.\n")
+    index_dir = tmp_path / "index"
+    build_index(source, index_dir, HashingEncoder())
+    first = current_version(index_dir)
+    (source / "b.md").write_text("---\ntitle: Beta\nquestions: [what is beta]\n---\nBeta text.\n")
+    assert not index_is_fresh(index_dir, source, HashingEncoder.name)
+    build_index(source, index_dir, HashingEncoder())
+    second = current_version(index_dir)
+    assert second != first and (index_dir / POINTER).read_text() == second.name  # type: ignore[union-attr]
+    assert KnowledgeIndex.load(index_dir).manifest["articles"] == 2
+
+
+def test_a_bad_source_leaves_the_served_index_alone(tmp_path: Path) -> None:
+    source = tmp_path / "kb"
+    source.mkdir()
+    (source / "a.md").write_text("---\ntitle: Alpha\n---\nAlpha.\n")
+    index_dir = tmp_path / "index"
+    build_index(source, index_dir, HashingEncoder())
+    before = current_version(index_dir)
+    (source / "broken.md").write_text("no front matter")
+    with pytest.raises(ValueError, match="broken.md:1"):
+        build_index(source, index_dir, HashingEncoder())
+    assert current_version(index_dir) == before
+
+
+def test_encoder_mismatch_is_refused(built: Path) -> None:
+    class Other(HashingEncoder):
+        name = "other"
+
+    with pytest.raises(ValueError, match="built with"):
+        KnowledgeBase.open(built, Other())
