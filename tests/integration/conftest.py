@@ -1,0 +1,95 @@
+"""One real Rasa server (trained model cached by the training data's hash) and one real hub,
+shared by every integration test of the session."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from api import rasa_process
+from api.app import create_app
+from api.settings import Settings
+from retrieval.encoder import SentenceTransformerEncoder
+from retrieval.search import build_index
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    hub_url: str
+    rasa_url: str
+    rasa_log: Path
+
+    @property
+    def widget_ws(self) -> str:
+        return self.hub_url.replace("http://", "ws://") + "/ws/widget"
+
+
+class HubServer:
+    """The hub under uvicorn in a background thread: a real HTTP/WebSocket server."""
+
+    def __init__(self, settings: Settings) -> None:
+        config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
+                                log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self, timeout: float = 120) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the hub did not start")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    var = tmp_path_factory.mktemp("var")
+    settings = Settings(
+        var_dir=var,
+        index_dir=ROOT / "var" / "index",  # the index `make test` builds; rebuilt here if stale
+        models_dir=ROOT / "var" / "models",  # trained models are cached across runs
+        port=free_port(),
+        rasa_port=free_port(),
+        rasa_timeout=30,
+    )
+    build_index(settings.kb_dir, settings.index_path, SentenceTransformerEncoder(settings.embedding_model))
+    model, _ = rasa_process.train(settings.bot_dir, settings.models_path, settings.rasa_bin)
+    rasa_log = var / "rasa.log"
+    rasa = rasa_process.start_server(
+        rasa_bin=settings.rasa_bin, model=model, bot_dir=settings.bot_dir,
+        host=settings.rasa_host, port=settings.rasa_port,
+        action_endpoint_url=settings.action_endpoint_url, log_file=rasa_log,
+    )
+    hub = HubServer(settings)
+    try:
+        hub.start()
+        rasa_process.wait_until_ready(settings.rasa_url, rasa, timeout=240)
+        health = httpx.get(f"{settings.hub_url}/health", timeout=10).json()
+        assert health["status"] == "ok", health
+        yield Stack(settings, settings.hub_url, settings.rasa_url, rasa_log)
+    finally:
+        hub.stop()
+        rasa_process.stop_server(rasa)

@@ -1,0 +1,106 @@
+"""Conversations through the hub's widget socket, answered by the real Rasa server, whose
+custom actions run back in the hub."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from retrieval.articles import load_articles
+from tests.integration.conftest import Stack
+from tests.integration.widget_client import WidgetClient
+
+pytestmark = pytest.mark.integration
+
+
+def agent_headers(stack: Stack) -> dict[str, str]:
+    s = stack.settings
+    response = httpx.post(f"{stack.hub_url}/api/auth/login",
+                          json={"email": s.demo_agent_email, "password": s.demo_agent_password})
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def lead_of(stack: Stack, article_id: str) -> str:
+    article = next(a for a in load_articles(stack.settings.kb_dir) if a.id == article_id)
+    return article.lead
+
+
+@pytest.mark.parametrize(
+    ("question", "article_id"),
+    [
+        ("How do I reset my password?", "reset-password"),
+        ("I can't remember my password, what should I do", "reset-password"),
+        ("where do I download the invoice for my last payment?", "billing-invoices"),
+        ("how can I export all my projects to a CSV file", "export-data"),
+    ],
+)
+def test_knowledge_base_question_gets_the_article_and_its_source(
+    stack: Stack, question: str, article_id: str
+) -> None:
+    widget = WidgetClient(stack.widget_ws)
+    try:
+        widget.say(question)
+        answer = widget.next_message("bot")
+        assert answer["sources"], answer
+        assert answer["sources"][0]["article_id"] == article_id
+        assert answer["sources"][0]["url"].startswith("https://")
+        assert answer["text"].split("\n")[0] == lead_of(stack, article_id).split("\n")[0]
+    finally:
+        widget.close()
+
+
+def test_greeting_is_handled_by_the_bot_not_the_knowledge_base(stack: Stack) -> None:
+    widget = WidgetClient(stack.widget_ws)
+    try:
+        widget.say("hello")
+        reply = widget.next_message("bot")
+        assert "support assistant" in reply["text"] and reply["sources"] == []
+    finally:
+        widget.close()
+
+
+def test_asking_for_a_person_opens_a_ticket_with_everything_and_an_agent_answers(stack: Stack) -> None:
+    headers = agent_headers(stack)
+    widget = WidgetClient(stack.widget_ws)
+    try:
+        widget.say("hi")
+        widget.next_message("bot")
+        widget.say("How do I add more seats to our subscription?")
+        kb_answer = widget.next_message("bot")
+        widget.say("I want to talk to a person")
+        queued = widget.wait_state("queued")
+        number = queued["ticket_number"]
+
+        detail = httpx.get(f"{stack.hub_url}/api/conversations/{widget.conversation_id}",
+                           headers=headers).json()
+        assert detail["conversation"]["state"] == "queued"
+        ticket_ref = detail["conversation"]["ticket"]
+        assert ticket_ref["number"] == number and ticket_ref["reason"] == "customer_request"
+        ticket = httpx.get(f"{stack.hub_url}/api/tickets/{ticket_ref['id']}", headers=headers).json()
+
+        # Every message so far (all but the queue notice that followed the hand-off).
+        so_far = [(m["role"], m["text"]) for m in detail["messages"] if m["role"] != "system"]
+        assert [(m["role"], m["text"]) for m in ticket["transcript"]] == so_far
+        customer_lines = [t for r, t in so_far if r == "customer"]
+        assert customer_lines == ["hi", "How do I add more seats to our subscription?",
+                                  "I want to talk to a person"]
+        assert ticket["bot_attempts"][0]["sources"][0]["article_id"] == kb_answer["sources"][0]["article_id"]
+
+        cid = widget.conversation_id
+        httpx.post(f"{stack.hub_url}/api/conversations/{cid}/takeover", headers=headers).raise_for_status()
+        joined = widget.wait_state("agent")
+        assert joined["agent"]["name"] == stack.settings.demo_agent_name
+        httpx.post(f"{stack.hub_url}/api/conversations/{cid}/messages", headers=headers,
+                   json={"text": "Hi, this is Dana. I can add the seats for you."}).raise_for_status()
+        reply = widget.next_message("agent")
+        assert reply["text"] == "Hi, this is Dana. I can add the seats for you."
+        assert reply["author"] == stack.settings.demo_agent_name
+
+        # From now on the customer's words go to the agent, not to Rasa.
+        widget.say("Great, 5 more please")
+        after = httpx.get(f"{stack.hub_url}/api/conversations/{cid}", headers=headers).json()
+        assert after["messages"][-1]["text"] == "Great, 5 more please"
+        assert [m["role"] for m in after["messages"]].count("bot") == 3
+    finally:
+        widget.close()

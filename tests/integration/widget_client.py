@@ -1,0 +1,54 @@
+"""A small synchronous client for the widget WebSocket, as the browser widget uses it."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from websockets.sync.client import ClientConnection, connect
+
+Frame = dict[str, Any]
+
+
+class WidgetClient:
+    def __init__(self, url: str, token: str | None = None) -> None:
+        self.ws: ClientConnection = connect(url)
+        self.frames: list[Frame] = []
+        self.ws.send(json.dumps({"type": "hello", "token": token}))
+        self.welcome = self.wait_for(lambda f: f["type"] == "welcome")
+        self.token: str = self.welcome["token"]
+        self.conversation_id: int = self.welcome["conversation"]["id"]
+
+    def wait_for(self, match: Callable[[Frame], bool], timeout: float = 60) -> Frame:
+        for frame in self.frames:
+            if match(frame):
+                self.frames.remove(frame)
+                return frame
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                frame = json.loads(self.ws.recv(timeout=left))
+            except TimeoutError:
+                break
+            if match(frame):
+                return frame
+            self.frames.append(frame)
+        raise AssertionError(f"no matching frame within {timeout} s; got {self.frames}")
+
+    def say(self, text: str) -> Frame:
+        """Send a message and return its ack (the stored message)."""
+        client_id = f"c{time.monotonic_ns()}"
+        self.ws.send(json.dumps({"type": "message", "text": text, "client_id": client_id}))
+        return self.wait_for(lambda f: f["type"] == "ack" and f["client_id"] == client_id)["message"]
+
+    def next_message(self, role: str, timeout: float = 60) -> Frame:
+        frame = self.wait_for(lambda f: f["type"] == "message" and f["message"]["role"] == role, timeout)
+        return frame["message"]  # type: ignore[no-any-return]
+
+    def wait_state(self, state: str, timeout: float = 60) -> Frame:
+        return self.wait_for(lambda f: f["type"] == "state" and f["state"] == state, timeout)
+
+    def close(self) -> None:
+        self.ws.close()
