@@ -48,7 +48,7 @@ run: setup
 
 # The README's test command: builds the index and trains the bot when their inputs changed,
 # then runs unit and integration tests (the latter start the real Rasa server).
-test: setup
+test: setup lint
 	$(FRONTLINE) kb build
 	$(FRONTLINE) bot train
 	$(VENV)/bin/pytest

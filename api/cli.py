@@ -13,8 +13,10 @@ import typer
 
 from api.settings import Settings
 
-app = typer.Typer(help="Frontline: a support bot that answers from a knowledge base and hands over to people.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Frontline: a support bot that answers from a knowledge base and hands over to people.",
+    no_args_is_help=True,
+)
 kb_app = typer.Typer(help="Build and query the knowledge-base index.", no_args_is_help=True)
 bot_app = typer.Typer(help="The Rasa bot.", no_args_is_help=True)
 agents_app = typer.Typer(help="Agent accounts.", no_args_is_help=True)
@@ -40,20 +42,26 @@ def _build_index(settings: Settings, source: Path, index: Path, force: bool) -> 
         return
     typer.echo(f"Building the index of {source} ...")
     try:
-        built, _ = build_index(source, index, SentenceTransformerEncoder(settings.embedding_model),
-                               force=True)
+        built, _ = build_index(
+            source, index, SentenceTransformerEncoder(settings.embedding_model), force=True
+        )
     except (SourceError, FileNotFoundError) as error:
         _fail(str(error))
         return
     assert built is not None
     m = built.manifest
-    typer.echo(f"Indexed {m['articles']} articles ({m['entries']} entries) in {m['build_seconds']} s -> {index}")
+    typer.echo(
+        f"Indexed {m['articles']} articles ({m['entries']} entries)"
+        f" in {m['build_seconds']} s -> {index}"
+    )
 
 
 @kb_app.command("build")
 def kb_build(
     source: Path = typer.Option(None, help="Folder of Markdown articles (default: kb_content/)."),
-    index: Path = typer.Option(None, help="Where the index goes (default: the configured index dir)."),
+    index: Path = typer.Option(
+        None, help="Where the index goes (default: the configured index dir)."
+    ),
     force: bool = typer.Option(False, help="Rebuild even if the sources did not change."),
 ) -> None:
     """Index the knowledge base (skipped when nothing changed)."""
@@ -73,9 +81,11 @@ def kb_search(
 
     settings = Settings()
     try:
-        kb = KnowledgeBase.open(index or settings.index_path,
-                                SentenceTransformerEncoder(settings.embedding_model),
-                                answer_threshold=settings.answer_threshold)
+        kb = KnowledgeBase.open(
+            index or settings.index_path,
+            SentenceTransformerEncoder(settings.embedding_model),
+            answer_threshold=settings.answer_threshold,
+        )
     except (FileNotFoundError, ValueError) as error:
         _fail(str(error))
         return
@@ -89,13 +99,17 @@ def kb_search(
 
 
 @bot_app.command("train")
-def bot_train(force: bool = typer.Option(False, help="Train even if the data did not change.")) -> None:
+def bot_train(
+    force: bool = typer.Option(False, help="Train even if the data did not change."),
+) -> None:
     """Train the Rasa model if its training data changed since the last training."""
     from api.rasa_process import RasaError, train
 
     settings = Settings()
     try:
-        model, trained = train(settings.bot_dir, settings.models_path, settings.rasa_bin, force=force)
+        model, trained = train(
+            settings.bot_dir, settings.models_path, settings.rasa_bin, force=force
+        )
     except RasaError as error:
         _fail(str(error))
         return
@@ -150,11 +164,15 @@ def run(
 
     overrides = {k: v for k, v in {"port": port, "rasa_port": rasa_port}.items() if v is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     upgrade(settings.database_url)
     _build_index(settings, settings.kb_dir, settings.index_path, force=False)
     try:
-        model, trained = rasa_process.train(settings.bot_dir, settings.models_path, settings.rasa_bin)
+        model, trained = rasa_process.train(
+            settings.bot_dir, settings.models_path, settings.rasa_bin
+        )
     except rasa_process.RasaError as error:
         _fail(str(error))
         return
@@ -162,15 +180,22 @@ def run(
     log_file = settings.var_dir / "logs" / "rasa.log"
     typer.echo(f"Starting the Rasa server on {settings.rasa_url} (log: {log_file}) ...")
     rasa = rasa_process.start_server(
-        rasa_bin=settings.rasa_bin, model=model, bot_dir=settings.bot_dir,
-        host=settings.rasa_host, port=settings.rasa_port,
-        action_endpoint_url=settings.action_endpoint_url, log_file=log_file,
+        rasa_bin=settings.rasa_bin,
+        model=model,
+        bot_dir=settings.bot_dir,
+        host=settings.rasa_host,
+        port=settings.rasa_port,
+        action_endpoint_url=settings.action_endpoint_url,
+        log_file=log_file,
     )
     try:
         rasa_process.wait_until_ready(settings.rasa_url, rasa, settings.rasa_start_timeout)
         typer.echo("Rasa is ready. Starting the hub ...")
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.host,
-                                               port=settings.port, log_level="info"))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(settings), host=settings.host, port=settings.port, log_level="info"
+            )
+        )
         threading.Thread(target=_banner, args=(server, settings), daemon=True).start()
         server.run()
     except rasa_process.RasaError as error:
@@ -195,8 +220,9 @@ def _banner(server: object, settings: Settings) -> None:
     ]
     if settings.demo_agent:
         lines.append(
-            f"  Log in to the console as {settings.demo_agent_email} / {settings.demo_agent_password}"
-            " (the demo agent; add others with 'frontline agents create')"
+            f"  Log in to the console as {settings.demo_agent_email}"
+            f" / {settings.demo_agent_password} (the demo agent; add others with"
+            " 'frontline agents create')"
         )
     lines.append("Press Ctrl-C to stop.")
     print("\n".join(lines), file=sys.stderr, flush=True)

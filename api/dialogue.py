@@ -109,8 +109,11 @@ class ConversationFlow:
                 {"conversation_id": message.conversation_id, "message_id": message.id},
             )
         except RasaUnavailable as error:
-            log.warning("Rasa unavailable, handing conversation %s to people: %s",
-                        message.conversation_id, error)
+            log.warning(
+                "Rasa unavailable, handing conversation %s to people: %s",
+                message.conversation_id,
+                error,
+            )
             await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error=str(error))
             return
         replies, handoff = parse_rasa_replies(raw)
@@ -120,9 +123,12 @@ class ConversationFlow:
             await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error="Rasa sent no reply")
             return
         await self.write(
-            lambda s: (None, ops.record_bot_replies(
-                s, message.conversation_id, replies, answering_message_id=message.id
-            ))
+            lambda s: (
+                None,
+                ops.record_bot_replies(
+                    s, message.conversation_id, replies, answering_message_id=message.id
+                ),
+            )
         )
         if handoff is not None:
             reason = str(handoff.get("reason") or HandoffReason.CUSTOMER_REQUEST)

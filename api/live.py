@@ -78,7 +78,11 @@ class Broker:
                         (
                             event.conversation_id,
                             {"type": "message", "message": data},
-                            {"type": "message", "conversation_id": event.conversation_id, "message": data},
+                            {
+                                "type": "message",
+                                "conversation_id": event.conversation_id,
+                                "message": data,
+                            },
                         )
                     )
                 elif event.kind == "conversation":
@@ -92,7 +96,9 @@ class Broker:
                             {"type": "state", **{k: v for k, v in widget.items() if k != "id"}},
                             {
                                 "type": "conversation",
-                                "conversation": serializers.conversation_summary(session, conversation),
+                                "conversation": serializers.conversation_summary(
+                                    session, conversation
+                                ),
                             },
                         )
                     )

@@ -31,7 +31,9 @@ class RasaClient:
         except httpx.HTTPError as error:
             raise RasaUnavailable(f"Rasa is unreachable at {self.base_url} ({error!r})") from error
         if response.status_code != 200:
-            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}: {response.text[:200]}")
+            raise RasaUnavailable(
+                f"Rasa answered HTTP {response.status_code}: {response.text[:200]}"
+            )
         try:
             replies = response.json()
         except ValueError as error:

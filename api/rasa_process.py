@@ -25,7 +25,9 @@ def training_fingerprint(bot_dir: Path) -> str:
     for name in (*TRAINING_INPUTS, CONSTRAINTS):
         path = bot_dir / name
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml"))
+            files += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml")
+            )
         elif path.is_file():
             files.append(path)
     for path in files:
@@ -59,7 +61,9 @@ def ensure_rasa(rasa_bin: Path) -> None:
         )
 
 
-def train(bot_dir: Path, models_dir: Path, rasa_bin: Path, *, force: bool = False) -> tuple[Path, bool]:
+def train(
+    bot_dir: Path, models_dir: Path, rasa_bin: Path, *, force: bool = False
+) -> tuple[Path, bool]:
     """Train unless a model for exactly this training data exists; returns (model, trained)."""
     target = model_path(bot_dir, models_dir)
     if target.is_file() and not force:
@@ -67,12 +71,18 @@ def train(bot_dir: Path, models_dir: Path, rasa_bin: Path, *, force: bool = Fals
     ensure_rasa(rasa_bin)
     models_dir.mkdir(parents=True, exist_ok=True)
     command = [
-        str(rasa_bin), "train",
-        "--config", str(bot_dir / "config.yml"),
-        "--domain", str(bot_dir / "domain.yml"),
-        "--data", str(bot_dir / "data"),
-        "--out", str(models_dir),
-        "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+        str(rasa_bin),
+        "train",
+        "--config",
+        str(bot_dir / "config.yml"),
+        "--domain",
+        str(bot_dir / "domain.yml"),
+        "--data",
+        str(bot_dir / "data"),
+        "--out",
+        str(models_dir),
+        "--fixed-model-name",
+        target.name.removesuffix(".tar.gz"),
     ]
     result = subprocess.run(command, cwd=bot_dir, env=rasa_environment(), check=False)
     if result.returncode != 0 or not target.is_file():
@@ -93,12 +103,18 @@ def start_server(
     ensure_rasa(rasa_bin)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     command = [
-        str(rasa_bin), "run",
-        "--model", str(model),
-        "--endpoints", str(bot_dir / "endpoints.yml"),
-        "--credentials", str(bot_dir / "credentials.yml"),
-        "--interface", host,
-        "--port", str(port),
+        str(rasa_bin),
+        "run",
+        "--model",
+        str(model),
+        "--endpoints",
+        str(bot_dir / "endpoints.yml"),
+        "--credentials",
+        str(bot_dir / "credentials.yml"),
+        "--interface",
+        host,
+        "--port",
+        str(port),
     ]
     with log_file.open("ab") as log:
         return subprocess.Popen(

@@ -79,7 +79,11 @@ def ticket_dict(ticket: Ticket) -> dict[str, Any]:
     return {
         **(ticket_brief(ticket) or {}),
         "conversation_id": ticket.conversation_id,
-        "contact": {"id": ticket.contact.id, "name": ticket.contact.name, "email": ticket.contact.email},
+        "contact": {
+            "id": ticket.contact.id,
+            "name": ticket.contact.name,
+            "email": ticket.contact.email,
+        },
         "channel": ticket.channel,
         "assignee": agent_dict(ticket.assignee),
         "transcript": ticket.transcript,

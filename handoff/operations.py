@@ -115,9 +115,7 @@ def receive_customer_message(
         conversation.state = conversation.state.transition(ConversationState.BOT)
         conversation.agent = None
         events.append(conversation_changed(conversation.id))
-    status = (
-        MessageStatus.PROCESSED if conversation.state.with_people else MessageStatus.RECEIVED
-    )
+    status = MessageStatus.PROCESSED if conversation.state.with_people else MessageStatus.RECEIVED
     message = _add_message(session, conversation, MessageRole.CUSTOMER, body, status=status)
     events += [message_created(conversation.id, message.id), conversation_changed(conversation.id)]
     return message, events
@@ -247,7 +245,10 @@ def hand_off(
         "everything you wrote is with them, and you can keep writing here."
     )
     message = _add_message(session, conversation, MessageRole.SYSTEM, notice)
-    return ticket, [message_created(conversation.id, message.id), conversation_changed(conversation.id)]
+    return ticket, [
+        message_created(conversation.id, message.id),
+        conversation_changed(conversation.id),
+    ]
 
 
 def open_ticket(conversation: Conversation) -> Ticket | None:
@@ -290,7 +291,10 @@ def post_agent_message(
     if conversation.state is not ConversationState.AGENT or conversation.agent_id != agent.id:
         raise NotAllowed("take the conversation over before replying")
     message = _add_message(session, conversation, MessageRole.AGENT, body, agent=agent)
-    return message, [message_created(conversation.id, message.id), conversation_changed(conversation.id)]
+    return message, [
+        message_created(conversation.id, message.id),
+        conversation_changed(conversation.id),
+    ]
 
 
 def resolve(session: Session, conversation_id: int, agent_id: int) -> list[Event]:

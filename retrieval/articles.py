@@ -111,7 +111,9 @@ def parse_article(path: Path, text: str) -> Article:
     meta, body, _body_line = _split_front_matter(path, text)
     article_id = str(meta.get("id") or path.stem).strip()
     if not _ID_PATTERN.match(article_id):
-        raise SourceError(path, 2, f"id {article_id!r} must be lowercase letters, digits, '.', '_' or '-'")
+        raise SourceError(
+            path, 2, f"id {article_id!r} must be lowercase letters, digits, '.', '_' or '-'"
+        )
     title = meta.get("title")
     if not isinstance(title, str) or not title.strip():
         raise SourceError(path, 2, "'title' is required")

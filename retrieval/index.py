@@ -91,9 +91,7 @@ class KnowledgeIndex:
         vectors = encoder.encode([e.text for e in entries])
         index = faiss.IndexFlatIP(vectors.shape[1])  # inner product of unit vectors = cosine
         index.add(vectors)
-        infos = {
-            a.id: ArticleInfo(a.id, a.title, a.url, a.lead, a.tags) for a in articles
-        }
+        infos = {a.id: ArticleInfo(a.id, a.title, a.url, a.lead, a.tags) for a in articles}
         manifest = {
             "format": FORMAT_VERSION,
             "model": encoder.name,
@@ -122,9 +120,7 @@ class KnowledgeIndex:
         for score, entry in ranked:
             info = self.articles[entry.article_id]
             snippet = info.lead if entry.kind != "chunk" else entry.text.split("\n", 1)[-1]
-            hits.append(
-                Hit(info.id, info.title, round(score, 4), entry.section, snippet, info.url)
-            )
+            hits.append(Hit(info.id, info.title, round(score, 4), entry.section, snippet, info.url))
         return hits
 
     # -- persistence -------------------------------------------------------------------
@@ -133,7 +129,9 @@ class KnowledgeIndex:
         import faiss
 
         index_dir.mkdir(parents=True, exist_ok=True)
-        version = index_dir / f"v{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.time_ns() % 10**6}"
+        version = (
+            index_dir / f"v{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.time_ns() % 10**6}"
+        )
         staging = version.with_name(version.name + ".tmp")
         staging.mkdir()
         faiss.write_index(self._faiss, str(staging / "vectors.faiss"))

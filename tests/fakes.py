@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -28,13 +29,16 @@ class HashingEncoder:
         return self._dimension
 
     def _bucket(self, token: str) -> int:
-        return int.from_bytes(hashlib.blake2b(token.encode(), digest_size=4).digest(), "big") % self._dimension
+        return (
+            int.from_bytes(hashlib.blake2b(token.encode(), digest_size=4).digest(), "big")
+            % self._dimension
+        )
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self._dimension), dtype=np.float32)
         for row, text in enumerate(texts):
             words = _WORD.findall(text.lower())
-            for token in words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]:
+            for token in words + [f"{a} {b}" for a, b in pairwise(words)]:
                 out[row, self._bucket(token)] += 1.0
             norm = np.linalg.norm(out[row])
             if norm > 0:

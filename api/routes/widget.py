@@ -44,7 +44,9 @@ async def _receive_frame(websocket: WebSocket) -> dict[str, Any] | None:
     except ValueError:
         frame = None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-        await websocket.send_json({"type": "error", "error": "frames must be JSON objects with a 'type'"})
+        await websocket.send_json(
+            {"type": "error", "error": "frames must be JSON objects with a 'type'"}
+        )
         return None
     return frame
 
@@ -65,7 +67,10 @@ async def _hello(websocket: WebSocket, hub: Hub) -> dict[str, Any] | None:
             welcome = await asyncio.to_thread(_welcome, hub, token)
             if welcome is None:
                 await websocket.send_json(
-                    {"type": "error", "error": "unknown token; send hello with token null to start again"}
+                    {
+                        "type": "error",
+                        "error": "unknown token; send hello with token null to start again",
+                    }
                 )
                 continue
             return welcome
@@ -94,15 +99,23 @@ async def widget_socket(websocket: WebSocket) -> None:
             if frame is None:
                 continue
             if frame["type"] != "message":
-                await websocket.send_json({"type": "error", "error": f"unknown frame type {frame['type']!r}"})
+                await websocket.send_json(
+                    {"type": "error", "error": f"unknown frame type {frame['type']!r}"}
+                )
                 continue
             try:
                 message = await hub.flow.receive(conversation_id, frame.get("text"))
             except InvalidInput as error:
-                await websocket.send_json({"type": "error", "error": str(error), "client_id": frame.get("client_id")})
+                await websocket.send_json(
+                    {"type": "error", "error": str(error), "client_id": frame.get("client_id")}
+                )
                 continue
             await websocket.send_json(
-                {"type": "ack", "client_id": frame.get("client_id"), "message": serializers.message_dict(message)}
+                {
+                    "type": "ack",
+                    "client_id": frame.get("client_id"),
+                    "message": serializers.message_dict(message),
+                }
             )
             # Processing outlives this socket: the customer may close the tab mid-answer.
             hub.spawn(hub.flow.process(message))

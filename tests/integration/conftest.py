@@ -46,8 +46,9 @@ class HubServer:
     """The hub under uvicorn in a background thread: a real HTTP/WebSocket server."""
 
     def __init__(self, settings: Settings) -> None:
-        config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
-                                log_level="warning")
+        config = uvicorn.Config(
+            create_app(settings), host=settings.host, port=settings.port, log_level="warning"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -75,13 +76,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         rasa_port=free_port(),
         rasa_timeout=30,
     )
-    build_index(settings.kb_dir, settings.index_path, SentenceTransformerEncoder(settings.embedding_model))
+    build_index(
+        settings.kb_dir, settings.index_path, SentenceTransformerEncoder(settings.embedding_model)
+    )
     model, _ = rasa_process.train(settings.bot_dir, settings.models_path, settings.rasa_bin)
     rasa_log = var / "rasa.log"
     rasa = rasa_process.start_server(
-        rasa_bin=settings.rasa_bin, model=model, bot_dir=settings.bot_dir,
-        host=settings.rasa_host, port=settings.rasa_port,
-        action_endpoint_url=settings.action_endpoint_url, log_file=rasa_log,
+        rasa_bin=settings.rasa_bin,
+        model=model,
+        bot_dir=settings.bot_dir,
+        host=settings.rasa_host,
+        port=settings.rasa_port,
+        action_endpoint_url=settings.action_endpoint_url,
+        log_file=rasa_log,
     )
     hub = HubServer(settings)
     try:

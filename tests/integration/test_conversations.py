@@ -15,8 +15,10 @@ pytestmark = pytest.mark.integration
 
 def agent_headers(stack: Stack) -> dict[str, str]:
     s = stack.settings
-    response = httpx.post(f"{stack.hub_url}/api/auth/login",
-                          json={"email": s.demo_agent_email, "password": s.demo_agent_password})
+    response = httpx.post(
+        f"{stack.hub_url}/api/auth/login",
+        json={"email": s.demo_agent_email, "password": s.demo_agent_password},
+    )
     response.raise_for_status()
     return {"Authorization": f"Bearer {response.json()['token']}"}
 
@@ -60,7 +62,9 @@ def test_greeting_is_handled_by_the_bot_not_the_knowledge_base(stack: Stack) -> 
         widget.close()
 
 
-def test_asking_for_a_person_opens_a_ticket_with_everything_and_an_agent_answers(stack: Stack) -> None:
+def test_asking_for_a_person_opens_a_ticket_with_everything_and_an_agent_answers(
+    stack: Stack,
+) -> None:
     headers = agent_headers(stack)
     widget = WidgetClient(stack.widget_ws)
     try:
@@ -72,27 +76,41 @@ def test_asking_for_a_person_opens_a_ticket_with_everything_and_an_agent_answers
         queued = widget.wait_state("queued")
         number = queued["ticket_number"]
 
-        detail = httpx.get(f"{stack.hub_url}/api/conversations/{widget.conversation_id}",
-                           headers=headers).json()
+        detail = httpx.get(
+            f"{stack.hub_url}/api/conversations/{widget.conversation_id}", headers=headers
+        ).json()
         assert detail["conversation"]["state"] == "queued"
         ticket_ref = detail["conversation"]["ticket"]
         assert ticket_ref["number"] == number and ticket_ref["reason"] == "customer_request"
-        ticket = httpx.get(f"{stack.hub_url}/api/tickets/{ticket_ref['id']}", headers=headers).json()
+        ticket = httpx.get(
+            f"{stack.hub_url}/api/tickets/{ticket_ref['id']}", headers=headers
+        ).json()
 
         # Every message so far (all but the queue notice that followed the hand-off).
         so_far = [(m["role"], m["text"]) for m in detail["messages"] if m["role"] != "system"]
         assert [(m["role"], m["text"]) for m in ticket["transcript"]] == so_far
         customer_lines = [t for r, t in so_far if r == "customer"]
-        assert customer_lines == ["hi", "How do I add more seats to our subscription?",
-                                  "I want to talk to a person"]
-        assert ticket["bot_attempts"][0]["sources"][0]["article_id"] == kb_answer["sources"][0]["article_id"]
+        assert customer_lines == [
+            "hi",
+            "How do I add more seats to our subscription?",
+            "I want to talk to a person",
+        ]
+        assert (
+            ticket["bot_attempts"][0]["sources"][0]["article_id"]
+            == kb_answer["sources"][0]["article_id"]
+        )
 
         cid = widget.conversation_id
-        httpx.post(f"{stack.hub_url}/api/conversations/{cid}/takeover", headers=headers).raise_for_status()
+        httpx.post(
+            f"{stack.hub_url}/api/conversations/{cid}/takeover", headers=headers
+        ).raise_for_status()
         joined = widget.wait_state("agent")
         assert joined["agent"]["name"] == stack.settings.demo_agent_name
-        httpx.post(f"{stack.hub_url}/api/conversations/{cid}/messages", headers=headers,
-                   json={"text": "Hi, this is Dana. I can add the seats for you."}).raise_for_status()
+        httpx.post(
+            f"{stack.hub_url}/api/conversations/{cid}/messages",
+            headers=headers,
+            json={"text": "Hi, this is Dana. I can add the seats for you."},
+        ).raise_for_status()
         reply = widget.next_message("agent")
         assert reply["text"] == "Hi, this is Dana. I can add the seats for you."
         assert reply["author"] == stack.settings.demo_agent_name

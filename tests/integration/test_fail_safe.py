@@ -43,7 +43,9 @@ def silent_socket() -> Iterator[int]:
     listener.close()
 
 
-def run_hub_without_rasa(stack: Stack, tmp_path_factory: pytest.TempPathFactory, rasa_port: int) -> None:
+def run_hub_without_rasa(
+    stack: Stack, tmp_path_factory: pytest.TempPathFactory, rasa_port: int
+) -> None:
     settings = Settings(
         var_dir=tmp_path_factory.mktemp("var-no-rasa"),
         index_dir=stack.settings.index_path,
@@ -62,8 +64,10 @@ def run_hub_without_rasa(stack: Stack, tmp_path_factory: pytest.TempPathFactory,
         assert "unavailable" in notice["text"] and f"#{queued['ticket_number']}" in notice["text"]
         widget.close()
 
-        token = httpx.post(f"{settings.hub_url}/api/auth/login", json={
-            "email": settings.demo_agent_email, "password": settings.demo_agent_password}).json()["token"]
+        token = httpx.post(
+            f"{settings.hub_url}/api/auth/login",
+            json={"email": settings.demo_agent_email, "password": settings.demo_agent_password},
+        ).json()["token"]
         headers = {"Authorization": f"Bearer {token}"}
         [ticket] = httpx.get(f"{settings.hub_url}/api/tickets", headers=headers).json()["tickets"]
         assert ticket["reason"] == "bot_unavailable"
@@ -79,5 +83,7 @@ def test_rasa_stopped(stack: Stack, tmp_path_factory: pytest.TempPathFactory) ->
     run_hub_without_rasa(stack, tmp_path_factory, rasa_port=free_port())  # nothing listens there
 
 
-def test_rasa_hung(stack: Stack, tmp_path_factory: pytest.TempPathFactory, silent_socket: int) -> None:
+def test_rasa_hung(
+    stack: Stack, tmp_path_factory: pytest.TempPathFactory, silent_socket: int
+) -> None:
     run_hub_without_rasa(stack, tmp_path_factory, rasa_port=silent_socket)

@@ -41,10 +41,14 @@ class WidgetClient:
         """Send a message and return its ack (the stored message)."""
         client_id = f"c{time.monotonic_ns()}"
         self.ws.send(json.dumps({"type": "message", "text": text, "client_id": client_id}))
-        return self.wait_for(lambda f: f["type"] == "ack" and f["client_id"] == client_id)["message"]
+        return self.wait_for(lambda f: f["type"] == "ack" and f["client_id"] == client_id)[
+            "message"
+        ]
 
     def next_message(self, role: str, timeout: float = 60) -> Frame:
-        frame = self.wait_for(lambda f: f["type"] == "message" and f["message"]["role"] == role, timeout)
+        frame = self.wait_for(
+            lambda f: f["type"] == "message" and f["message"]["role"] == role, timeout
+        )
         return frame["message"]  # type: ignore[no-any-return]
 
     def wait_state(self, state: str, timeout: float = 60) -> Frame:

@@ -11,8 +11,14 @@ from bot.actions import build_actions
 from retrieval.index import Hit
 from retrieval.search import SearchResult
 
-HIT = Hit("reset-password", "Reset your password", 0.82, None,
-          "Choose Forgot password.\n\nThen check your email.", "https://help.example/reset")
+HIT = Hit(
+    "reset-password",
+    "Reset your password",
+    0.82,
+    None,
+    "Choose Forgot password.\n\nThen check your email.",
+    "https://help.example/reset",
+)
 
 
 def _call(action: str, text: str) -> dict[str, Any]:
@@ -57,8 +63,14 @@ def test_confident_answer_carries_its_source() -> None:
     assert response["text"] == "Choose Forgot password.\nThen check your email."
     payload = response["custom"]["frontline"]
     assert payload["kind"] == "answer"
-    assert payload["sources"] == [{"article_id": "reset-password", "title": "Reset your password",
-                                   "url": "https://help.example/reset", "score": 0.82}]
+    assert payload["sources"] == [
+        {
+            "article_id": "reset-password",
+            "title": "Reset your password",
+            "url": "https://help.example/reset",
+            "score": 0.82,
+        }
+    ]
 
 
 def test_no_confident_answer_says_so_and_keeps_candidates() -> None:

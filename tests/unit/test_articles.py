@@ -85,6 +85,16 @@ def test_starter_knowledge_base_is_complete() -> None:
         assert len(article.questions) >= 3, article.id
         assert article.url and article.url.startswith("https://"), article.id
     topics = " ".join(a.id + " " + " ".join(a.tags) for a in articles)
-    for topic in ("install", "password", "licen", "update", "billing", "export", "backup",
-                  "security", "sla", "contact"):
+    for topic in (
+        "install",
+        "password",
+        "licen",
+        "update",
+        "billing",
+        "export",
+        "backup",
+        "security",
+        "sla",
+        "contact",
+    ):
         assert topic in topics, topic

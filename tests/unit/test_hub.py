@@ -24,8 +24,12 @@ from retrieval.search import KnowledgeBase, build_index
 from tests.conftest import ROOT
 from tests.fakes import HashingEncoder
 
-ANSWER_SOURCE = {"article_id": "reset-password", "title": "Reset your password",
-                 "url": "https://help.example/reset", "score": 0.9}
+ANSWER_SOURCE = {
+    "article_id": "reset-password",
+    "title": "Reset your password",
+    "url": "https://help.example/reset",
+    "score": 0.9,
+}
 
 
 def fake_rasa(request: httpx.Request) -> httpx.Response:
@@ -35,17 +39,34 @@ def fake_rasa(request: httpx.Request) -> httpx.Response:
     body = json.loads(request.content)
     sender, text = body["sender"], body["message"].lower()
     if "person" in text:
-        return httpx.Response(200, json=[
-            {"recipient_id": sender, "text": "Of course."},
-            {"recipient_id": sender, "custom": {"frontline": {"kind": "handoff", "reason": "customer_request"}}},
-        ])
+        return httpx.Response(
+            200,
+            json=[
+                {"recipient_id": sender, "text": "Of course."},
+                {
+                    "recipient_id": sender,
+                    "custom": {"frontline": {"kind": "handoff", "reason": "customer_request"}},
+                },
+            ],
+        )
     if "silence" in text:
         return httpx.Response(200, json=[])
-    return httpx.Response(200, json=[
-        {"recipient_id": sender, "text": "Choose Forgot password."},
-        {"recipient_id": sender, "custom": {"frontline": {"kind": "answer", "decision": "answer",
-                                                          "sources": [ANSWER_SOURCE]}}},
-    ])
+    return httpx.Response(
+        200,
+        json=[
+            {"recipient_id": sender, "text": "Choose Forgot password."},
+            {
+                "recipient_id": sender,
+                "custom": {
+                    "frontline": {
+                        "kind": "answer",
+                        "decision": "answer",
+                        "sources": [ANSWER_SOURCE],
+                    }
+                },
+            },
+        ],
+    )
 
 
 def rasa_down(request: httpx.Request) -> httpx.Response:
@@ -59,7 +80,9 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def make_client(tmp_path: Path, index_dir: Path, rasa_handler: Callable[[httpx.Request], httpx.Response]) -> TestClient:
+def make_client(
+    tmp_path: Path, index_dir: Path, rasa_handler: Callable[[httpx.Request], httpx.Response]
+) -> TestClient:
     settings = Settings(var_dir=tmp_path, index_dir=index_dir, embedding_model=HashingEncoder.name)
     knowledge = KnowledgeHolder(KnowledgeBase.open(index_dir, HashingEncoder()))
     rasa = RasaClient("http://rasa.test", timeout=5, transport=httpx.MockTransport(rasa_handler))
@@ -73,12 +96,16 @@ def client(tmp_path: Path, index_dir: Path) -> Iterator[TestClient]:
 
 
 def login(client: TestClient) -> dict[str, str]:
-    response = client.post("/api/auth/login", json={"email": "agent@example.com", "password": "frontline"})
+    response = client.post(
+        "/api/auth/login", json={"email": "agent@example.com", "password": "frontline"}
+    )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
-def until(ws: WebSocketTestSession, match: Callable[[dict[str, Any]], bool], limit: int = 30) -> dict[str, Any]:
+def until(
+    ws: WebSocketTestSession, match: Callable[[dict[str, Any]], bool], limit: int = 30
+) -> dict[str, Any]:
     for _ in range(limit):
         frame = ws.receive_json()
         if match(frame):
@@ -141,23 +168,31 @@ def test_handoff_takeover_reply_reaches_widget_live(client: TestClient) -> None:
         state = until(ws, lambda f: f["type"] == "state" and f["state"] == "queued")
         assert state["ticket_number"] == 1001
 
-        queue = client.get("/api/conversations?state=queued", headers=headers).json()["conversations"]
+        queue = client.get("/api/conversations?state=queued", headers=headers).json()[
+            "conversations"
+        ]
         [conversation] = queue
         assert conversation["ticket"]["reason"] == "customer_request"
         [ticket] = client.get("/api/tickets", headers=headers).json()["tickets"]
         assert [m["text"] for m in ticket["transcript"] if m["role"] == "customer"] == [
-            "I forgot my password", "I want to talk to a person"]
+            "I forgot my password",
+            "I want to talk to a person",
+        ]
         assert ticket["bot_attempts"][0]["sources"][0]["article_id"] == "reset-password"
 
         cid = conversation["id"]
-        refused = client.post(f"/api/conversations/{cid}/messages", json={"text": "hi"}, headers=headers)
+        refused = client.post(
+            f"/api/conversations/{cid}/messages", json={"text": "hi"}, headers=headers
+        )
         assert refused.status_code == 409
         taken = client.post(f"/api/conversations/{cid}/takeover", headers=headers).json()
         assert taken["conversation"]["state"] == "agent"
         joined = until(ws, lambda f: f["type"] == "state" and f["state"] == "agent")
         assert joined["agent"]["name"] == "Dana (demo agent)"
 
-        sent = client.post(f"/api/conversations/{cid}/messages", json={"text": "Hi, Dana here."}, headers=headers)
+        sent = client.post(
+            f"/api/conversations/{cid}/messages", json={"text": "Hi, Dana here."}, headers=headers
+        )
         assert sent.status_code == 200
         live = until(ws, is_msg("agent"))["message"]
         assert live["text"] == "Hi, Dana here." and live["author"] == "Dana (demo agent)"
@@ -171,17 +206,24 @@ def test_handoff_takeover_reply_reaches_widget_live(client: TestClient) -> None:
 
         resolved = client.post(f"/api/conversations/{cid}/resolve", headers=headers).json()
         assert resolved["conversation"]["state"] == "resolved"
-        assert client.get(f"/api/tickets/{ticket['id']}", headers=headers).json()["status"] == "resolved"
+        assert (
+            client.get(f"/api/tickets/{ticket['id']}", headers=headers).json()["status"]
+            == "resolved"
+        )
 
 
 def test_console_socket_sees_customer_messages_live(client: TestClient) -> None:
     headers = login(client)
     token = headers["Authorization"].split()[1]
-    with client.websocket_connect(f"/ws/agents?token={token}") as console, \
-            client.websocket_connect("/ws/widget") as ws:
+    with (
+        client.websocket_connect(f"/ws/agents?token={token}") as console,
+        client.websocket_connect("/ws/widget") as ws,
+    ):
         hello(ws)
         ws.send_json({"type": "message", "text": "hello from the customer", "client_id": "x"})
-        frame = until(console, lambda f: f["type"] == "message" and f["message"]["role"] == "customer")
+        frame = until(
+            console, lambda f: f["type"] == "message" and f["message"]["role"] == "customer"
+        )
         assert frame["message"]["text"] == "hello from the customer"
         update = until(console, lambda f: f["type"] == "conversation")
         assert update["conversation"]["contact"]["name"].startswith("Visitor")
@@ -190,7 +232,10 @@ def test_console_socket_sees_customer_messages_live(client: TestClient) -> None:
 def test_console_socket_refuses_bad_token(client: TestClient) -> None:
     from starlette.websockets import WebSocketDisconnect
 
-    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/ws/agents?token=nope") as ws:
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect("/ws/agents?token=nope") as ws,
+    ):
         ws.receive_json()
     assert closed.value.code == 4401
 
@@ -199,7 +244,10 @@ def test_console_socket_refuses_bad_token(client: TestClient) -> None:
 def test_rasa_failure_hands_off_and_keeps_the_message(
     tmp_path: Path, index_dir: Path, handler: Callable[[httpx.Request], httpx.Response]
 ) -> None:
-    with make_client(tmp_path, index_dir, handler) as client, client.websocket_connect("/ws/widget") as ws:
+    with (
+        make_client(tmp_path, index_dir, handler) as client,
+        client.websocket_connect("/ws/widget") as ws,
+    ):
         hello(ws)
         ws.send_json({"type": "message", "text": "My invoice is wrong", "client_id": "x"})
         until(ws, lambda f: f["type"] == "state" and f["state"] == "queued")
@@ -218,11 +266,22 @@ def test_silent_bot_is_not_a_dead_end(client: TestClient) -> None:
 
 
 def test_action_endpoint_runs_our_actions(client: TestClient) -> None:
-    call = {"next_action": "action_answer_from_kb", "sender_id": "s", "version": "3.6.21",
-            "domain": {}, "tracker": {"sender_id": "s", "slots": {}, "events": [], "paused": False,
-                                      "latest_message": {"text": "I forgot my password"},
-                                      "followup_action": None, "active_loop": {},
-                                      "latest_action_name": "action_listen"}}
+    call = {
+        "next_action": "action_answer_from_kb",
+        "sender_id": "s",
+        "version": "3.6.21",
+        "domain": {},
+        "tracker": {
+            "sender_id": "s",
+            "slots": {},
+            "events": [],
+            "paused": False,
+            "latest_message": {"text": "I forgot my password"},
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
+    }
     out = client.post("/actions/webhook", json=call)
     assert out.status_code == 200
     assert out.json()["responses"][0]["custom"]["frontline"]["kind"] in ("answer", "no_answer")

@@ -53,7 +53,9 @@ def test_index_round_trips_and_knows_it_is_fresh(built: Path, tmp_path: Path) ->
 def test_rebuild_publishes_a_new_version_atomically(tmp_path: Path) -> None:
     source = tmp_path / "kb"
     source.mkdir()
-    (source / "a.md").write_text("---\ntitle: Alpha\nquestions: [what is alpha]\n---\nAlpha text.\n")
+    (source / "a.md").write_text(
+        "---\ntitle: Alpha\nquestions: [what is alpha]\n---\nAlpha text.\n"
+    )
     index_dir = tmp_path / "index"
     build_index(source, index_dir, HashingEncoder())
     first = current_version(index_dir)
@@ -73,7 +75,7 @@ def test_a_bad_source_leaves_the_served_index_alone(tmp_path: Path) -> None:
     build_index(source, index_dir, HashingEncoder())
     before = current_version(index_dir)
     (source / "broken.md").write_text("no front matter")
-    with pytest.raises(ValueError, match="broken.md:1"):
+    with pytest.raises(ValueError, match=r"broken\.md:1"):
         build_index(source, index_dir, HashingEncoder())
     assert current_version(index_dir) == before
 

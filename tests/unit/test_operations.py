@@ -41,20 +41,33 @@ def test_hand_off_ticket_carries_the_whole_transcript_and_reason(session: Sessio
     conversation, _ = ops.open_conversation(session)
     q1, _ = ops.receive_customer_message(session, conversation.id, "How do I export my data?")
     ops.record_bot_replies(
-        session, conversation.id,
-        [ops.BotReply("Use Settings > Export.", {"decision": "answer", "sources": [
-            {"article_id": "export-data", "title": "Export", "url": None, "score": 0.8}]})],
+        session,
+        conversation.id,
+        [
+            ops.BotReply(
+                "Use Settings > Export.",
+                {
+                    "decision": "answer",
+                    "sources": [
+                        {"article_id": "export-data", "title": "Export", "url": None, "score": 0.8}
+                    ],
+                },
+            )
+        ],
         answering_message_id=q1.id,
     )
     q2, _ = ops.receive_customer_message(session, conversation.id, "I want a person")
-    ticket, _ = ops.hand_off(session, conversation.id, reason="customer_request",
-                             customer_message_id=q2.id)
+    ticket, _ = ops.hand_off(
+        session, conversation.id, reason="customer_request", customer_message_id=q2.id
+    )
 
     assert ticket.reason == "customer_request"
     assert ticket.status is TicketStatus.NEW
     assert ticket.number == ops.FIRST_TICKET_NUMBER
     assert [m["text"] for m in ticket.transcript] == [
-        "How do I export my data?", "Use Settings > Export.", "I want a person",
+        "How do I export my data?",
+        "Use Settings > Export.",
+        "I want a person",
     ]
     assert ticket.bot_attempts[0]["question"] == "How do I export my data?"
     assert ticket.bot_attempts[0]["sources"][0]["article_id"] == "export-data"
@@ -69,8 +82,13 @@ def test_hand_off_ticket_carries_the_whole_transcript_and_reason(session: Sessio
 def test_failed_processing_keeps_the_message_and_records_why(session: Session) -> None:
     conversation, _ = ops.open_conversation(session)
     message, _ = ops.receive_customer_message(session, conversation.id, "Is anyone there?")
-    ticket, _ = ops.hand_off(session, conversation.id, reason="bot_unavailable",
-                             customer_message_id=message.id, error="connection refused")
+    ticket, _ = ops.hand_off(
+        session,
+        conversation.id,
+        reason="bot_unavailable",
+        customer_message_id=message.id,
+        error="connection refused",
+    )
     stored = session.get(Message, message.id)
     assert stored is not None and stored.status is MessageStatus.FAILED
     assert stored.payload["error"] == "connection refused"
@@ -98,7 +116,9 @@ def test_agent_takes_over_replies_and_resolves(session: Session) -> None:
     ops.take_over(session, conversation.id, agent_id)
     assert conversation.state is ConversationState.AGENT
     ticket = session.scalar(select(Ticket).where(Ticket.conversation_id == conversation.id))
-    assert ticket is not None and ticket.status is TicketStatus.OPEN and ticket.assignee_id == agent_id
+    assert (
+        ticket is not None and ticket.status is TicketStatus.OPEN and ticket.assignee_id == agent_id
+    )
 
     reply, _ = ops.post_agent_message(session, conversation.id, agent_id, "Hi, I'm Dana.")
     assert reply.role is MessageRole.AGENT and reply.agent_id == agent_id

@@ -12,7 +12,9 @@ from tests.conftest import ROOT
 @pytest.fixture
 def bot_dir(tmp_path: Path) -> Path:
     target = tmp_path / "bot"
-    shutil.copytree(ROOT / "bot", target, ignore=shutil.ignore_patterns("actions", "__pycache__", ".rasa"))
+    shutil.copytree(
+        ROOT / "bot", target, ignore=shutil.ignore_patterns("actions", "__pycache__", ".rasa")
+    )
     return target
 
 

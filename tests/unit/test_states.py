@@ -5,8 +5,12 @@ from handoff.states import ConversationState, IllegalTransition, TicketStatus
 
 def test_conversation_lifecycle_moves() -> None:
     state = ConversationState.BOT
-    for target in (ConversationState.QUEUED, ConversationState.AGENT,
-                   ConversationState.RESOLVED, ConversationState.BOT):
+    for target in (
+        ConversationState.QUEUED,
+        ConversationState.AGENT,
+        ConversationState.RESOLVED,
+        ConversationState.BOT,
+    ):
         state = state.transition(target)
     assert state is ConversationState.BOT
 
@@ -21,14 +25,17 @@ def test_conversation_lifecycle_moves() -> None:
         (ConversationState.QUEUED, ConversationState.QUEUED),
     ],
 )
-def test_conversation_refuses_illegal_moves(current: ConversationState, target: ConversationState) -> None:
+def test_conversation_refuses_illegal_moves(
+    current: ConversationState, target: ConversationState
+) -> None:
     with pytest.raises(IllegalTransition, match=f"from '{current.value}' to '{target.value}'"):
         current.transition(target)
 
 
 def test_with_people_only_while_queued_or_taken() -> None:
     assert {s for s in ConversationState if s.with_people} == {
-        ConversationState.QUEUED, ConversationState.AGENT,
+        ConversationState.QUEUED,
+        ConversationState.AGENT,
     }
 
 
