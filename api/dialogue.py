@@ -86,20 +86,31 @@ class ConversationFlow:
     async def open_conversation(self) -> Conversation:
         return await self.write(lambda s: ops.open_conversation(s, channel="widget"))
 
-    async def receive(self, conversation_id: int, text: object) -> Message:
+    async def receive(
+        self, conversation_id: int, text: object, client_id: str | None = None
+    ) -> Message:
         """Store the customer's message (raises InvalidInput first if it is unusable)."""
-        return await self.write(lambda s: ops.receive_customer_message(s, conversation_id, text))
+        return await self.write(
+            lambda s: ops.receive_customer_message(s, conversation_id, text, client_id=client_id)
+        )
 
     async def process(self, message: Message) -> None:
         """Let the bot answer a stored message, or hand the conversation to people."""
         if message.status is not MessageStatus.RECEIVED:
             return  # with people already: storing it was the routing
         async with self._lock(message.conversation_id):
+            if await asyncio.to_thread(self._status, message.id) is not MessageStatus.RECEIVED:
+                return  # a re-sent message that was handled meanwhile
             try:
                 await self._ask_bot(message)
             except Exception as error:
                 log.exception("bot processing failed for message %s", message.id)
                 await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error=repr(error))
+
+    def _status(self, message_id: int) -> MessageStatus | None:
+        with self._sessions() as session:
+            stored = session.get(Message, message_id)
+            return None if stored is None else stored.status
 
     async def _ask_bot(self, message: Message) -> None:
         try:

@@ -6,7 +6,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -124,6 +133,8 @@ class Conversation(Base):
 
 class Message(Base):
     __tablename__ = "messages"
+    # A widget re-sends what it has no ack for; the same client_id must not store twice.
+    __table_args__ = (UniqueConstraint("conversation_id", "client_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
@@ -135,10 +146,12 @@ class Message(Base):
     # Bot answers: {"sources": [...], "decision": ...}; failures: {"error": ...}.
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
+    client_id: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
-    agent: Mapped[Agent | None] = relationship()
+    # Joined: a message is shown with its author's name, often after its session closed.
+    agent: Mapped[Agent | None] = relationship(lazy="joined")
 
 
 class Ticket(Base):

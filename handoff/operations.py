@@ -100,16 +100,27 @@ def _add_message(
 
 
 def receive_customer_message(
-    session: Session, conversation_id: int, text: object
+    session: Session, conversation_id: int, text: object, *, client_id: str | None = None
 ) -> tuple[Message, list[Event]]:
     """Store what the customer wrote, before anything else happens to it.
 
     The message is RECEIVED while the bot still has to answer it; while the conversation is
     with people it is routed to them by being stored, so it is PROCESSED at once. A customer
-    writing after resolution starts fresh with the bot.
+    writing after resolution starts fresh with the bot. A message re-sent with a client id
+    already stored is the same message: it is returned as it is, with nothing to publish.
     """
     body = clean_text(text)
+    if client_id is not None and (not isinstance(client_id, str) or len(client_id) > 64):
+        raise InvalidInput("client_id must be a string of at most 64 characters")
     conversation = get_conversation(session, conversation_id)
+    if client_id:
+        earlier = session.scalar(
+            select(Message).where(
+                Message.conversation_id == conversation.id, Message.client_id == client_id
+            )
+        )
+        if earlier is not None:
+            return earlier, []
     events: list[Event] = []
     if conversation.state is ConversationState.RESOLVED:
         conversation.state = conversation.state.transition(ConversationState.BOT)
@@ -117,6 +128,7 @@ def receive_customer_message(
         events.append(conversation_changed(conversation.id))
     status = MessageStatus.PROCESSED if conversation.state.with_people else MessageStatus.RECEIVED
     message = _add_message(session, conversation, MessageRole.CUSTOMER, body, status=status)
+    message.client_id = client_id or None
     events += [message_created(conversation.id, message.id), conversation_changed(conversation.id)]
     return message, events
 

@@ -104,7 +104,9 @@ async def widget_socket(websocket: WebSocket) -> None:
                 )
                 continue
             try:
-                message = await hub.flow.receive(conversation_id, frame.get("text"))
+                message = await hub.flow.receive(
+                    conversation_id, frame.get("text"), frame.get("client_id")
+                )
             except InvalidInput as error:
                 await websocket.send_json(
                     {"type": "error", "error": str(error), "client_id": frame.get("client_id")}

@@ -288,3 +288,18 @@ def test_action_endpoint_runs_our_actions(client: TestClient) -> None:
     missing = client.post("/actions/webhook", json={**call, "next_action": "action_nope"})
     assert missing.status_code == 404
     assert client.post("/actions/webhook", content=b"[1,2").status_code == 400
+
+
+def test_widget_resend_after_lost_ack_is_answered_once(client: TestClient) -> None:
+    with client.websocket_connect("/ws/widget") as ws:
+        welcome = hello(ws)
+        ws.send_json({"type": "message", "text": "I forgot my password", "client_id": "same"})
+        first = until(ws, lambda f: f["type"] == "ack")["message"]
+        until(ws, is_msg("bot"))
+    with client.websocket_connect("/ws/widget") as ws:
+        hello(ws, welcome["token"])
+        ws.send_json({"type": "message", "text": "I forgot my password", "client_id": "same"})
+        assert until(ws, lambda f: f["type"] == "ack")["message"]["id"] == first["id"]
+    with client.websocket_connect("/ws/widget") as ws:
+        again = hello(ws, welcome["token"])
+        assert [m["role"] for m in again["messages"]] == ["customer", "bot"]

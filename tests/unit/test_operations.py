@@ -153,3 +153,14 @@ def test_agent_login_sessions(session: Session) -> None:
     assert agents.agent_for_token(session, token + "x") is None
     with pytest.raises(InvalidInput):
         agents.create_agent(session, email="dana@example.com", name="Again", password="secret")
+
+
+def test_a_resent_message_is_stored_once(session: Session) -> None:
+    conversation, _ = ops.open_conversation(session)
+    first, events = ops.receive_customer_message(session, conversation.id, "hello", client_id="c-1")
+    again, again_events = ops.receive_customer_message(
+        session, conversation.id, "hello", client_id="c-1"
+    )
+    assert again.id == first.id and events and again_events == []
+    other, _ = ops.receive_customer_message(session, conversation.id, "hello", client_id="c-2")
+    assert other.id != first.id

@@ -74,10 +74,12 @@ def upgrade() -> None:
     sa.Column('status', sa.Enum('received', 'processed', 'failed', name='messagestatus', native_enum=False, length=32), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('agent_id', sa.Integer(), nullable=True),
+    sa.Column('client_id', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], ),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('conversation_id', 'client_id')
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_messages_conversation_id'), ['conversation_id'], unique=False)
