@@ -33,6 +33,8 @@ def _fail(message: str) -> None:
 
 
 def _build_index(settings: Settings, source: Path, index: Path, force: bool) -> None:
+    from tqdm import tqdm
+
     from retrieval.articles import SourceError
     from retrieval.encoder import SentenceTransformerEncoder
     from retrieval.search import build_index, index_is_fresh
@@ -41,24 +43,36 @@ def _build_index(settings: Settings, source: Path, index: Path, force: bool) -> 
         typer.echo(f"Index in {index} is up to date with {source}.")
         return
     typer.echo(f"Building the index of {source} ...")
-    try:
-        built, _ = build_index(
-            source, index, SentenceTransformerEncoder(settings.embedding_model), force=True
-        )
-    except (SourceError, FileNotFoundError) as error:
-        _fail(str(error))
-        return
+    with tqdm(total=0, unit="text", desc="embedding", disable=None) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            built, _ = build_index(
+                source,
+                index,
+                SentenceTransformerEncoder(settings.embedding_model),
+                force=True,
+                progress=progress,
+            )
+        except (SourceError, FileNotFoundError) as error:
+            _fail(str(error))
+            return
     assert built is not None
     m = built.manifest
     typer.echo(
-        f"Indexed {m['articles']} articles ({m['entries']} entries)"
-        f" in {m['build_seconds']} s -> {index}"
+        f"Indexed {m['articles']} articles ({m['entries']} entries, {m['embedded']} embedded anew,"
+        f" {m['classifier']}) in {m['build_seconds']} s -> {index}"
     )
 
 
 @kb_app.command("build")
 def kb_build(
-    source: Path = typer.Option(None, help="Folder of Markdown articles (default: kb_content/)."),
+    source: Path = typer.Option(
+        None, help="Folder of articles and FAQ files (default: kb_content/)."
+    ),
     index: Path = typer.Option(
         None, help="Where the index goes (default: the configured index dir)."
     ),
@@ -71,31 +85,83 @@ def kb_build(
 
 @kb_app.command("search")
 def kb_search(
-    query: list[str] = typer.Argument(..., help="The question."),
+    query: list[str] = typer.Argument(None, help="The question (words are joined)."),
     index: Path = typer.Option(None, help="Index folder (default: the configured index dir)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    queries: Path = typer.Option(None, help="A file with one query per line."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON Lines, one per query."),
 ) -> None:
-    """Search the index and show the decision with its hits."""
+    """Search the index: the decision, its confidence and the best articles."""
     from retrieval.encoder import SentenceTransformerEncoder
     from retrieval.search import KnowledgeBase
 
+    texts = [" ".join(query)] if query else []
+    if queries is not None:
+        try:
+            texts += [line.strip() for line in queries.read_text(encoding="utf-8").splitlines()]
+        except OSError as error:
+            _fail(f"cannot read {queries}: {error}")
+        texts = [t for t in texts if t]
+    if not texts:
+        _fail("give a QUERY or --queries FILE")
     settings = Settings()
     try:
         kb = KnowledgeBase.open(
             index or settings.index_path,
             SentenceTransformerEncoder(settings.embedding_model),
-            answer_threshold=settings.answer_threshold,
+            thresholds=settings.thresholds,
         )
     except (FileNotFoundError, ValueError) as error:
         _fail(str(error))
         return
-    result = kb.search(" ".join(query))
-    if as_json:
-        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+    for text in texts:
+        result = kb.search(text)
+        if as_json:
+            typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+            continue
+        typer.echo(f"{text}\n  {result.decision} (confidence {result.confidence:.2f})")
+        for hit in result.hits:
+            where = f" > {hit.section}" if hit.section else ""
+            typer.echo(f"    {hit.score:.3f}  {hit.article_id}  {hit.title}{where}")
+
+
+@kb_app.command("eval")
+def kb_eval(
+    data: Path = typer.Option(
+        None, help="CLINC150 data_full.json (default: FRONTLINE_CLINC150_PATH)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="End with one JSON object of the figures."),
+) -> None:
+    """The CLINC150 benchmark: accuracy, coverage and calibration of the KB engine."""
+    from retrieval import benchmark
+    from retrieval.encoder import SentenceTransformerEncoder
+
+    settings = Settings()
+    path = data or settings.clinc150_path
+    try:
+        figures = benchmark.run(
+            path,
+            SentenceTransformerEncoder(settings.embedding_model),
+            say=lambda line: typer.echo(line, err=as_json),
+        )
+    except FileNotFoundError as error:
+        _fail(str(error))
         return
-    typer.echo(f"{result.decision} (confidence {result.confidence:.2f})")
-    for hit in result.hits:
-        typer.echo(f"  {hit.score:.3f}  {hit.article_id}  {hit.title}")
+    if as_json:
+        typer.echo(json.dumps(figures))
+        return
+    labels = {
+        "top1": "top-1 article accuracy",
+        "mrr5": "MRR@5",
+        "answered_precision": "answered precision",
+        "coverage": "in-scope coverage (answered)",
+        "oos_escalated": "out-of-scope escalated",
+        "coverage_at_p95": "coverage at precision >= 0.95",
+        "clarified": "clarify decisions (share of queries)",
+        "clarify_contains_answer": "clarify offers the right article",
+        "calibration_error": "expected calibration error",
+    }
+    for key, label in labels.items():
+        typer.echo(f"  {label:<40} {figures[key]:.4f}")
 
 
 @bot_app.command("train")

@@ -11,7 +11,7 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from retrieval.encoder import DEFAULT_MODEL
-from retrieval.search import DEFAULT_ANSWER_THRESHOLD
+from retrieval.search import Thresholds
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +27,11 @@ class Settings(BaseSettings):
     kb_dir: Path = PROJECT_ROOT / "kb_content"
     index_dir: Path | None = None  # default: var/index
     embedding_model: str = DEFAULT_MODEL
-    answer_threshold: float = DEFAULT_ANSWER_THRESHOLD
+    # Decision thresholds (see retrieval.search.Thresholds; `frontline kb eval` re-derives them).
+    answer_threshold: float = Thresholds.answer
+    clarify_threshold: float = Thresholds.clarify
+    min_similarity: float = Thresholds.min_similarity
+    clinc150_path: Path = PROJECT_ROOT.parent / "shared" / "data" / "clinc150" / "data_full.json"
 
     bot_dir: Path = PROJECT_ROOT / "bot"
     models_dir: Path | None = None  # default: var/models
@@ -64,6 +68,14 @@ class Settings(BaseSettings):
     @property
     def action_endpoint_url(self) -> str:
         return f"{self.hub_url}/actions/webhook"
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(
+            answer=self.answer_threshold,
+            clarify=self.clarify_threshold,
+            min_similarity=self.min_similarity,
+        )
 
     @property
     def index_path(self) -> Path:

@@ -1,8 +1,4 @@
-"""Answer, or escalate: the decision on top of the index.
-
-The thinnest honest version: answer when the best article's cosine similarity clears a
-threshold, else escalate. Calibrated confidence and `clarify` come with the KB engine issue.
-"""
+"""Answer, clarify or escalate: the decision on top of the index."""
 
 from __future__ import annotations
 
@@ -12,10 +8,28 @@ from typing import Any, Literal
 
 from retrieval.articles import load_articles, sources_digest
 from retrieval.encoder import Encoder
-from retrieval.index import Hit, KnowledgeIndex, read_manifest
+from retrieval.index import FORMAT_VERSION, Hit, KnowledgeIndex, Progress, read_manifest
 
 Decision = Literal["answer", "clarify", "escalate"]
-DEFAULT_ANSWER_THRESHOLD = 0.45
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When to answer, offer choices, or hand over.
+
+    The defaults were chosen on CLINC150's validation split (`frontline kb eval` prints the
+    choice again) for answered precision of at least 0.95; the test split never set them.
+    """
+
+    # The best article's probability needed to answer with it.
+    answer: float = 0.55
+    # The summed probability of the two or three candidates needed to offer them as choices.
+    clarify: float = 0.5
+    # Below this cosine between the query and the article's closest text, the scorer is
+    # guessing among unrelated articles (out of scope): never answer or clarify.
+    min_similarity: float = 0.3
+    # A candidate below this probability is not worth offering.
+    candidate: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -29,6 +43,11 @@ class SearchResult:
     def best(self) -> Hit | None:
         return self.hits[0] if self.hits else None
 
+    @property
+    def candidates(self) -> list[Hit]:
+        """The articles to offer as choices when the decision is `clarify`."""
+        return self.hits[:3] if self.decision == "clarify" else self.hits[:1]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "query": self.query,
@@ -38,15 +57,24 @@ class SearchResult:
         }
 
 
+def decide(query: str, hits: list[Hit], thresholds: Thresholds) -> SearchResult:
+    if not hits or hits[0].similarity < thresholds.min_similarity:
+        return SearchResult(query, "escalate", hits[0].score if hits else 0.0, hits)
+    best = hits[0].score
+    if best >= thresholds.answer:
+        return SearchResult(query, "answer", best, hits)
+    candidates = [h for h in hits[:3] if h.score >= thresholds.candidate]
+    if len(candidates) >= 2 and sum(h.score for h in candidates) >= thresholds.clarify:
+        rest = [h for h in hits if h not in candidates]
+        return SearchResult(query, "clarify", best, candidates + rest)
+    return SearchResult(query, "escalate", best, hits)
+
+
 class KnowledgeBase:
     """A loaded index and the encoder that matches it."""
 
     def __init__(
-        self,
-        index: KnowledgeIndex,
-        encoder: Encoder,
-        *,
-        answer_threshold: float = DEFAULT_ANSWER_THRESHOLD,
+        self, index: KnowledgeIndex, encoder: Encoder, *, thresholds: Thresholds | None = None
     ) -> None:
         if index.manifest.get("model") != encoder.name:
             raise ValueError(
@@ -54,7 +82,7 @@ class KnowledgeBase:
             )
         self.index = index
         self.encoder = encoder
-        self.answer_threshold = answer_threshold
+        self.thresholds = thresholds or Thresholds()
 
     @classmethod
     def open(cls, index_dir: Path, encoder: Encoder, **kwargs: Any) -> KnowledgeBase:
@@ -64,29 +92,50 @@ class KnowledgeBase:
         query = query.strip()
         if not query:
             return SearchResult(query, "escalate", 0.0, [])
-        hits = self.index.search(self.encoder.encode([query])[0], k=k)
-        confidence = max(0.0, hits[0].score) if hits else 0.0
-        decision: Decision = "answer" if confidence >= self.answer_threshold else "escalate"
-        return SearchResult(query, decision, round(confidence, 4), hits)
+        hits = self.index.search(query, self.encoder.encode([query])[0], k=k)
+        return decide(query, hits, self.thresholds)
 
 
 def index_is_fresh(index_dir: Path, source_dir: Path, model: str) -> bool:
     manifest = read_manifest(index_dir)
     return (
         manifest is not None
+        and manifest.get("format") == FORMAT_VERSION
         and manifest.get("model") == model
         and manifest.get("source_digest") == sources_digest(source_dir)
     )
 
 
 def build_index(
-    source_dir: Path, index_dir: Path, encoder: Encoder, *, force: bool = False
+    source_dir: Path,
+    index_dir: Path,
+    encoder: Encoder,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
 ) -> tuple[KnowledgeIndex | None, bool]:
-    """Build and publish the index unless it is already fresh; returns (index, built)."""
+    """Build and publish the index unless it is already fresh; returns (index, built).
+
+    Texts unchanged since the served index keep their vectors: only changed articles are
+    embedded again.
+    """
     if not force and index_is_fresh(index_dir, source_dir, encoder.name):
         return None, False
     digest = sources_digest(source_dir)
     articles = load_articles(source_dir)  # raises on a bad source: nothing half-built is saved
-    index = KnowledgeIndex.build(articles, encoder, source_digest=digest)
+    previous = _previous(index_dir, encoder.name)
+    index = KnowledgeIndex.build(
+        articles, encoder, source_digest=digest, previous=previous, progress=progress
+    )
     index.save(index_dir)
     return index, True
+
+
+def _previous(index_dir: Path, model: str) -> KnowledgeIndex | None:
+    manifest = read_manifest(index_dir)
+    if manifest is None or manifest.get("model") != model:
+        return None
+    try:
+        return KnowledgeIndex.load(index_dir)
+    except (OSError, ValueError, KeyError):
+        return None  # an unreadable or older index is simply rebuilt from scratch

@@ -21,7 +21,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_search_ranks_the_article_whose_question_matches(built: Path) -> None:
-    kb = KnowledgeBase.open(built, HashingEncoder(), answer_threshold=0.5)
+    kb = KnowledgeBase.open(built, HashingEncoder())
     article = load_articles(KB)[0]
     result = kb.search(article.questions[0])
     assert result.decision == "answer"
@@ -33,7 +33,7 @@ def test_search_ranks_the_article_whose_question_matches(built: Path) -> None:
 
 
 def test_below_threshold_escalates(built: Path) -> None:
-    kb = KnowledgeBase.open(built, HashingEncoder(), answer_threshold=0.5)
+    kb = KnowledgeBase.open(built, HashingEncoder())
     result = kb.search("zebra quantum marmalade")
     assert result.decision == "escalate"
     assert result.confidence < 0.5
