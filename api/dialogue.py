@@ -87,11 +87,17 @@ class ConversationFlow:
         return await self.write(lambda s: ops.open_conversation(s, channel="widget"))
 
     async def receive(
-        self, conversation_id: int, text: object, client_id: str | None = None
+        self,
+        conversation_id: int,
+        text: object,
+        client_id: str | None = None,
+        button: object = None,
     ) -> Message:
         """Store the customer's message (raises InvalidInput first if it is unusable)."""
         return await self.write(
-            lambda s: ops.receive_customer_message(s, conversation_id, text, client_id=client_id)
+            lambda s: ops.receive_customer_message(
+                s, conversation_id, text, client_id=client_id, button=button
+            )
         )
 
     async def process(self, message: Message) -> None:
@@ -116,7 +122,8 @@ class ConversationFlow:
         try:
             raw = await self._rasa.send(
                 f"conversation-{message.conversation_id}",
-                message.text,
+                # A checked button sends its payload; Rasa reads "/intent{...}" as is.
+                message.payload.get("button") or message.text,
                 {"conversation_id": message.conversation_id, "message_id": message.id},
             )
         except RasaUnavailable as error:

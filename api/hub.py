@@ -18,6 +18,7 @@ from api.rasa_client import RasaClient
 from api.settings import Settings
 from bot.actions import build_actions
 from retrieval.encoder import Encoder, SentenceTransformerEncoder
+from retrieval.index import Hit
 from retrieval.search import KnowledgeBase, SearchResult
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,9 @@ class KnowledgeHolder:
         if self.kb is None:
             return SearchResult(query, "escalate", 0.0, [])
         return self.kb.search(query)
+
+    def article(self, article_id: str) -> Hit | None:
+        return None if self.kb is None else self.kb.index.article_hit(article_id)
 
     def status(self) -> dict[str, Any]:
         if self.kb is None:
@@ -78,7 +82,7 @@ class Hub:
     def __post_init__(self) -> None:
         self.flow = ConversationFlow(self.sessions, self.broker, self.rasa)
         self.executor = ActionExecutor()
-        for action in build_actions(self.knowledge.search):
+        for action in build_actions(self.knowledge):
             self.executor.register_action(action)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:

@@ -23,6 +23,7 @@ def message_dict(message: Message) -> dict[str, Any]:
         "text": message.text,
         "author": message.agent.name if message.agent else None,
         "sources": message.payload.get("sources", []),
+        "buttons": message.payload.get("buttons", []),
         "created_at": message.created_at.isoformat(),
     }
 

@@ -99,8 +99,24 @@ def _add_message(
     return message
 
 
+def _offered_buttons(session: Session, conversation_id: int) -> list[dict[str, Any]]:
+    latest = session.scalar(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.role == MessageRole.BOT)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    buttons = latest.payload.get("buttons", []) if latest is not None else []
+    return [b for b in buttons if isinstance(b, dict)]
+
+
 def receive_customer_message(
-    session: Session, conversation_id: int, text: object, *, client_id: str | None = None
+    session: Session,
+    conversation_id: int,
+    text: object,
+    *,
+    client_id: str | None = None,
+    button: object = None,
 ) -> tuple[Message, list[Event]]:
     """Store what the customer wrote, before anything else happens to it.
 
@@ -108,6 +124,8 @@ def receive_customer_message(
     with people it is routed to them by being stored, so it is PROCESSED at once. A customer
     writing after resolution starts fresh with the bot. A message re-sent with a client id
     already stored is the same message: it is returned as it is, with nothing to publish.
+    A `button` payload is accepted only if the bot's latest message offers it: customers
+    cannot inject intents by typing or forging payloads.
     """
     body = clean_text(text)
     if client_id is not None and (not isinstance(client_id, str) or len(client_id) > 64):
@@ -126,8 +144,16 @@ def receive_customer_message(
         conversation.state = conversation.state.transition(ConversationState.BOT)
         conversation.agent = None
         events.append(conversation_changed(conversation.id))
+    payload: dict[str, Any] = {}
+    if button is not None:
+        offered = {b.get("payload") for b in _offered_buttons(session, conversation.id)}
+        if not isinstance(button, str) or button not in offered:
+            raise InvalidInput("that choice is not offered (any more); type your question instead")
+        payload["button"] = button
     status = MessageStatus.PROCESSED if conversation.state.with_people else MessageStatus.RECEIVED
-    message = _add_message(session, conversation, MessageRole.CUSTOMER, body, status=status)
+    message = _add_message(
+        session, conversation, MessageRole.CUSTOMER, body, status=status, payload=payload
+    )
     message.client_id = client_id or None
     events += [message_created(conversation.id, message.id), conversation_changed(conversation.id)]
     return message, events
@@ -195,7 +221,8 @@ def _bot_attempts(conversation: Conversation) -> list[dict[str, Any]]:
                     "question": last_question,
                     "decision": m.payload["decision"],
                     "answer": m.text,
-                    "sources": m.payload.get("sources", []),
+                    "sources": m.payload.get("sources") or m.payload.get("candidates", []),
+                    "hits": m.payload.get("hits", []),
                 }
             )
     return attempts

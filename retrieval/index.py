@@ -121,7 +121,7 @@ def _faiss_index(vectors: np.ndarray) -> Any:
 
     dimension = vectors.shape[1]
     if len(vectors) <= EXACT_INDEX_MAX_ENTRIES:
-        index = faiss.IndexFlatIP(dimension)  # inner product of unit vectors = cosine
+        index: Any = faiss.IndexFlatIP(dimension)  # inner product of unit vectors = cosine
     else:
         index = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
@@ -250,6 +250,13 @@ class KnowledgeIndex:
                 )
             )
         return hits
+
+    def article_hit(self, article_id: str) -> Hit | None:
+        position = self.article_ids.get(article_id)
+        if position is None:
+            return None
+        info = self.articles[position]
+        return Hit(info.id, info.title, 1.0, None, info.lead, info.url, 1.0)
 
     def _best_entries(
         self, query_vector: np.ndarray, articles: set[int]

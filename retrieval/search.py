@@ -22,12 +22,12 @@ class Thresholds:
     """
 
     # The best article's probability needed to answer with it.
-    answer: float = 0.55
+    answer: float = 0.45
     # The summed probability of the two or three candidates needed to offer them as choices.
-    clarify: float = 0.5
+    clarify: float = 0.4
     # Below this cosine between the query and the article's closest text, the scorer is
     # guessing among unrelated articles (out of scope): never answer or clarify.
-    min_similarity: float = 0.3
+    min_similarity: float = 0.4
     # A candidate below this probability is not worth offering.
     candidate: float = 0.1
 

@@ -105,7 +105,7 @@ async def widget_socket(websocket: WebSocket) -> None:
                 continue
             try:
                 message = await hub.flow.receive(
-                    conversation_id, frame.get("text"), frame.get("client_id")
+                    conversation_id, frame.get("text"), frame.get("client_id"), frame.get("payload")
                 )
             except InvalidInput as error:
                 await websocket.send_json(

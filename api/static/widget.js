@@ -101,6 +101,17 @@
     if (role === "bot" && Array.isArray(m.sources)) {
       for (const s of m.sources) if (s) node.appendChild(sourceLink(s));
     }
+    if (role === "bot" && Array.isArray(m.buttons) && m.buttons.length) {
+      const row = el("div", { class: "fl-buttons" });
+      for (const b of m.buttons) {
+        if (!b || typeof b.title !== "string" || typeof b.payload !== "string") continue;
+        const button = el("button", { type: "button", class: "fl-button" }, b.title);
+        // The hub accepts a payload only if it is one of the bot's own latest buttons.
+        button.addEventListener("click", () => queueMessage(b.title, b.payload));
+        row.appendChild(button);
+      }
+      node.appendChild(row);
+    }
   }
 
   // Stored messages stay in id order with pending ones at the bottom, because a reconnect's
@@ -140,8 +151,8 @@
 
   const outbox = []; // {client_id, text, sent, node}, oldest first
 
-  function queueMessage(text) {
-    const item = { client_id: newClientId(), text: text, sent: false, node: null };
+  function queueMessage(text, payload) {
+    const item = { client_id: newClientId(), text: text, payload: payload || null, sent: false, node: null };
     item.node = el("div", {
       class: "fl-msg fl-customer fl-pending", "data-role": "customer", "data-client-id": item.client_id,
     });
@@ -213,7 +224,9 @@
     if (!ready || !ws || ws.readyState !== WebSocket.OPEN) return;
     for (const item of outbox) {
       if (item.sent) continue;
-      ws.send(JSON.stringify({ type: "message", text: item.text, client_id: item.client_id }));
+      const frame = { type: "message", text: item.text, client_id: item.client_id };
+      if (item.payload) frame.payload = item.payload;
+      ws.send(JSON.stringify(frame));
       item.sent = true;
     }
   }

@@ -2,12 +2,12 @@
 get what they need passed in, and signal the hub through `custom` payloads."""
 
 from bot.actions.handoff import ActionHandoff
-from bot.actions.knowledge import ActionAnswerFromKB, Searcher
+from bot.actions.knowledge import ActionAnswerFromKB, KnowledgeSource
 
 
-def build_actions(search: Searcher) -> list[object]:
-    """The actions to register with an ActionExecutor, wired to a knowledge-base search."""
-    return [ActionAnswerFromKB(search), ActionHandoff()]
+def build_actions(knowledge: KnowledgeSource) -> list[object]:
+    """The actions to register with an ActionExecutor, wired to the knowledge base."""
+    return [ActionAnswerFromKB(knowledge), ActionHandoff()]
 
 
-__all__ = ["ActionAnswerFromKB", "ActionHandoff", "Searcher", "build_actions"]
+__all__ = ["ActionAnswerFromKB", "ActionHandoff", "KnowledgeSource", "build_actions"]

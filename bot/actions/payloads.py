@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from retrieval.index import Hit
 from retrieval.search import SearchResult
 
 KEY = "frontline"
+CHOOSE_INTENT = "choose_article"
 
 
-def sources(result: SearchResult, limit: int = 3) -> list[dict[str, Any]]:
-    return [
-        {"article_id": h.article_id, "title": h.title, "url": h.url, "score": h.score}
-        for h in result.hits[:limit]
-    ]
+def _brief(hit: Hit) -> dict[str, Any]:
+    return {"article_id": hit.article_id, "title": hit.title, "url": hit.url, "score": hit.score}
 
 
-def answer(result: SearchResult) -> dict[str, Any]:
-    kind = "answer" if result.decision == "answer" else "no_answer"
-    return {
-        KEY: {
-            "kind": kind,
-            "decision": result.decision,
-            "confidence": result.confidence,
-            "sources": sources(result, 1 if kind == "answer" else 3),
-        }
+def search_outcome(result: SearchResult, *, shown: list[Hit] | None = None) -> dict[str, Any]:
+    """What the bot did with a search, with every hit and score, so agents see what it tried.
+
+    `sources` is only ever the article an answer came from; the articles offered as
+    choices, or considered and not trusted, are `candidates`.
+    """
+    kind = {"answer": "answer", "clarify": "clarify"}.get(result.decision, "no_answer")
+    body: dict[str, Any] = {
+        "kind": kind,
+        "decision": result.decision,
+        "confidence": result.confidence,
+        "hits": [_brief(h) for h in result.hits],
     }
+    if kind == "answer":
+        body["sources"] = [_brief(h) for h in (shown or result.hits[:1])]
+    else:
+        body["candidates"] = [_brief(h) for h in (shown or result.hits[:3])]
+    return {KEY: body}
+
+
+def choice_button(hit: Hit) -> dict[str, str]:
+    entities = json.dumps({"article_id": hit.article_id})
+    return {"title": hit.title, "payload": f"/{CHOOSE_INTENT}{entities}"}
 
 
 def handoff(reason: str, priority: str = "normal") -> dict[str, Any]:

@@ -8,7 +8,7 @@ import pytest
 
 from retrieval.articles import load_articles
 from tests.integration.conftest import Stack
-from tests.integration.widget_client import WidgetClient
+from tests.integration.widget_client import WidgetClient, choose
 
 pytestmark = pytest.mark.integration
 
@@ -120,5 +120,24 @@ def test_asking_for_a_person_opens_a_ticket_with_everything_and_an_agent_answers
         after = httpx.get(f"{stack.hub_url}/api/conversations/{cid}", headers=headers).json()
         assert after["messages"][-1]["text"] == "Great, 5 more please"
         assert [m["role"] for m in after["messages"]].count("bot") == 3
+    finally:
+        widget.close()
+
+
+def test_unclear_question_offers_choices_and_a_choice_is_answered(stack: Stack) -> None:
+    widget = WidgetClient(stack.widget_ws)
+    try:
+        widget.say("login problem")
+        offer = widget.next_message("bot")
+        titles = [b["title"] for b in offer["buttons"]]
+        assert 2 <= len(titles) <= 3, offer
+        locked = next(b for b in offer["buttons"] if "locked" in b["title"].lower())
+        assert choose(widget, locked)["type"] == "ack"
+        answer = widget.next_message("bot")
+        assert answer["sources"][0]["article_id"] == "account-locked"
+        assert answer["text"].split("\n")[0] == lead_of(stack, "account-locked").split("\n")[0]
+        # A typed or forged payload is refused: only the bot's own latest buttons count.
+        forged = choose(widget, {"title": "x", "payload": "/request_human"})
+        assert forged["type"] == "error" and "not offered" in forged["error"]
     finally:
         widget.close()

@@ -56,3 +56,21 @@ class WidgetClient:
 
     def close(self) -> None:
         self.ws.close()
+
+
+def choose(widget: WidgetClient, button: dict[str, str]) -> Frame:
+    """Click one of the bot's buttons, as the widget does: its title shown, its payload sent."""
+    client_id = f"b{time.monotonic_ns()}"
+    widget.ws.send(
+        json.dumps(
+            {
+                "type": "message",
+                "text": button["title"],
+                "payload": button["payload"],
+                "client_id": client_id,
+            }
+        )
+    )
+    return widget.wait_for(
+        lambda f: f["type"] in ("ack", "error") and f.get("client_id") == client_id
+    )

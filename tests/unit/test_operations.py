@@ -164,3 +164,19 @@ def test_a_resent_message_is_stored_once(session: Session) -> None:
     assert again.id == first.id and events and again_events == []
     other, _ = ops.receive_customer_message(session, conversation.id, "hello", client_id="c-2")
     assert other.id != first.id
+
+
+def test_only_offered_buttons_are_accepted(session: Session) -> None:
+    conversation, _ = ops.open_conversation(session)
+    payload = '/choose_article{"article_id": "reset-password"}'
+    with pytest.raises(InvalidInput, match="not offered"):
+        ops.receive_customer_message(session, conversation.id, "Reset", button=payload)
+    ops.record_bot_replies(
+        session,
+        conversation.id,
+        [ops.BotReply("Which one?", {"buttons": [{"title": "Reset", "payload": payload}]})],
+    )
+    with pytest.raises(InvalidInput, match="not offered"):
+        ops.receive_customer_message(session, conversation.id, "x", button="/restart")
+    chosen, _ = ops.receive_customer_message(session, conversation.id, "Reset", button=payload)
+    assert chosen.payload == {"button": payload} and chosen.text == "Reset"
