@@ -27,10 +27,14 @@ def tokenize(text: str) -> list[str]:
 
 
 def _stem(token: str) -> str:
-    # A light plural/verb-ending fold; enough to match "invoices" with "invoice".
-    for suffix in ("ing", "es", "s"):
-        if len(token) > len(suffix) + 3 and token.endswith(suffix):
-            return token[: -len(suffix)]
+    # A light fold of plurals and -ing forms; enough to match "invoices" with "invoice"
+    # and "syncing" with "sync", without a stemmer's surprises on product words.
+    if len(token) > 4 and token.endswith("ies"):
+        return token[:-3] + "y"
+    if len(token) > 5 and token.endswith("ing"):
+        return token[:-3]
+    if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        return token[:-1]
     return token
 
 

@@ -38,6 +38,8 @@ class SearchResult:
     decision: Decision
     confidence: float
     hits: list[Hit] = field(default_factory=list)
+    # With `clarify`, the two or three articles to offer as choices.
+    choices: list[Hit] = field(default_factory=list)
 
     @property
     def best(self) -> Hit | None:
@@ -45,8 +47,8 @@ class SearchResult:
 
     @property
     def candidates(self) -> list[Hit]:
-        """The articles to offer as choices when the decision is `clarify`."""
-        return self.hits[:3] if self.decision == "clarify" else self.hits[:1]
+        """The articles to offer (clarify), or the one to answer with."""
+        return self.choices if self.decision == "clarify" else self.hits[:1]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,8 +67,7 @@ def decide(query: str, hits: list[Hit], thresholds: Thresholds) -> SearchResult:
         return SearchResult(query, "answer", best, hits)
     candidates = [h for h in hits[:3] if h.score >= thresholds.candidate]
     if len(candidates) >= 2 and sum(h.score for h in candidates) >= thresholds.clarify:
-        rest = [h for h in hits if h not in candidates]
-        return SearchResult(query, "clarify", best, candidates + rest)
+        return SearchResult(query, "clarify", best, hits, candidates)
     return SearchResult(query, "escalate", best, hits)
 
 

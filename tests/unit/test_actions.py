@@ -114,7 +114,9 @@ OTHER = Hit("account-locked", "Account locked", 0.31, None, "Wait 15 minutes.", 
 
 def test_clarify_offers_the_candidates_as_buttons() -> None:
     out = _run(
-        lambda q: SearchResult(q, "clarify", 0.4, [HIT, OTHER]), "action_answer_from_kb", "pw"
+        lambda q: SearchResult(q, "clarify", 0.4, [HIT, OTHER], [HIT, OTHER]),
+        "action_answer_from_kb",
+        "pw",
     )
     [response] = out["responses"]
     assert [b["title"] for b in response["buttons"]] == ["Reset your password", "Account locked"]

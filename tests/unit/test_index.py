@@ -86,3 +86,49 @@ def test_encoder_mismatch_is_refused(built: Path) -> None:
 
     with pytest.raises(ValueError, match="built with"):
         KnowledgeBase.open(built, Other())
+
+
+class CountingEncoder(HashingEncoder):
+    """Counts the texts it is asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedded: list[str] = []
+
+    def encode(self, texts):  # type: ignore[no-untyped-def]
+        self.embedded += list(texts)
+        return super().encode(texts)
+
+
+def test_rebuild_embeds_only_changed_articles(tmp_path: Path) -> None:
+    source = tmp_path / "kb"
+    source.mkdir()
+    for name in ("alpha", "beta", "gamma"):
+        (source / f"{name}.md").write_text(
+            f"---\ntitle: {name}\nquestions: [what is {name}]\n---\n{name} text.\n"
+        )
+    index_dir = tmp_path / "index"
+    encoder = CountingEncoder()
+    first, _ = build_index(source, index_dir, encoder)
+    assert first is not None and first.manifest["embedded"] == len(first.entries)
+    encoder.embedded.clear()
+    (source / "beta.md").write_text("---\ntitle: beta\nquestions: [what is beta now]\n---\nNew.\n")
+    second, built = build_index(source, index_dir, encoder)
+    assert built and second is not None
+    assert sorted(encoder.embedded) == sorted(["what is beta now", "beta. \nNew."])
+    assert second.manifest["embedded"] == 2
+    # Reused vectors are the very same as freshly computed ones.
+    fresh = KnowledgeIndex.build(load_articles(source), HashingEncoder())
+    assert (second.vectors == fresh.vectors).all()
+
+
+def test_lexical_match_lifts_the_article_with_the_rare_word(built: Path) -> None:
+    index = KnowledgeIndex.load(built)
+    from retrieval.lexical import LexicalIndex, tokenize
+
+    assert tokenize("How do I download invoices?") == ["download", "invoice"]
+    lexical = LexicalIndex.build(["download your invoices here", "reset a password"])
+    scores = lexical.scores("invoice download")
+    assert scores is not None and scores[0] > 0 and scores[1] == 0
+    assert lexical.scores("zebra") is None
+    assert index.lexical.scores("invoice") is not None

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import pytest
+
+from retrieval.index import Hit
+from retrieval.search import Thresholds, decide
+
+T = Thresholds(answer=0.6, clarify=0.5, min_similarity=0.3, candidate=0.1)
+
+
+def hits(*scores: float, similarity: float = 0.8) -> list[Hit]:
+    return [
+        Hit(f"a{i}", f"A{i}", s, None, "", None, similarity if i == 0 else 0.0)
+        for i, s in enumerate(scores)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("scores", "similarity", "decision"),
+    [
+        ((0.9, 0.05), 0.8, "answer"),
+        ((0.6, 0.3), 0.8, "answer"),  # at the threshold
+        ((0.35, 0.3, 0.1), 0.8, "clarify"),
+        ((0.3, 0.15, 0.05), 0.8, "escalate"),  # too little mass on the candidates
+        ((0.45, 0.08, 0.05), 0.8, "escalate"),  # one candidate is no choice
+        ((0.9, 0.05), 0.2, "escalate"),  # confident among unrelated articles: out of scope
+    ],
+)
+def test_decision(scores: tuple[float, ...], similarity: float, decision: str) -> None:
+    result = decide("q", hits(*scores, similarity=similarity), T)
+    assert result.decision == decision
+    assert result.confidence == scores[0]
+
+
+def test_clarify_candidates_are_the_plausible_ones() -> None:
+    result = decide("q", hits(0.35, 0.3, 0.05, 0.01), T)
+    assert [h.article_id for h in result.candidates] == ["a0", "a1"]
+    assert [h.article_id for h in result.hits] == ["a0", "a1", "a2", "a3"]
+
+
+def test_no_hits_escalates() -> None:
+    assert decide("q", [], T).decision == "escalate"
