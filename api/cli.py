@@ -130,6 +130,9 @@ def kb_eval(
         None, help="CLINC150 data_full.json (default: FRONTLINE_CLINC150_PATH)."
     ),
     as_json: bool = typer.Option(False, "--json", help="End with one JSON object of the figures."),
+    with_ablations: bool = typer.Option(
+        False, "--ablations", help="Also measure each part of the scorer alone."
+    ),
 ) -> None:
     """The CLINC150 benchmark: accuracy, coverage and calibration of the KB engine."""
     from retrieval import benchmark
@@ -142,6 +145,7 @@ def kb_eval(
             path,
             SentenceTransformerEncoder(settings.embedding_model),
             say=lambda line: typer.echo(line, err=as_json),
+            with_ablations=with_ablations,
         )
     except FileNotFoundError as error:
         _fail(str(error))
@@ -162,6 +166,12 @@ def kb_eval(
     }
     for key, label in labels.items():
         typer.echo(f"  {label:<40} {figures[key]:.4f}")
+    if with_ablations:
+        typer.echo(f"\n  {'scorer (test split, no thresholds)':<56} top-1   MRR@5  cov@p95")
+        for name, row in figures["ablations"].items():
+            typer.echo(
+                f"  {name:<56} {row['top1']:.4f}  {row['mrr5']:.4f}  {row['coverage_at_p95']:.4f}"
+            )
 
 
 @bot_app.command("train")

@@ -226,7 +226,13 @@ def choose_thresholds(index: KnowledgeIndex, split: Split, outcome: Outcome) -> 
     return Thresholds(answer=chosen.answer, clarify=1.1, min_similarity=chosen.min_similarity)
 
 
-def run(data_path: Path, encoder: Encoder, *, say: Callable[[str], None] = print) -> dict[str, Any]:
+def run(
+    data_path: Path,
+    encoder: Encoder,
+    *,
+    say: Callable[[str], None] = print,
+    with_ablations: bool = False,
+) -> dict[str, Any]:
     data = load_clinc(data_path)
     articles = clinc_articles(data)
     say(f"{len(articles)} articles, {QUESTIONS_PER_ARTICLE} questions each (seed {SEED})")
@@ -244,8 +250,10 @@ def run(data_path: Path, encoder: Encoder, *, say: Callable[[str], None] = print
     )
     test_outcome = run_queries(index, test)
     figures = score(test, test_outcome, _decisions(index, test, test_outcome, thresholds))
+    extra = {"ablations": ablations(index, test)} if with_ablations else {}
     return {
         **figures,
+        **extra,
         "thresholds": {
             "answer": thresholds.answer,
             "clarify": thresholds.clarify,
@@ -256,3 +264,53 @@ def run(data_path: Path, encoder: Encoder, *, say: Callable[[str], None] = print
             "out_of_scope": sum(label == OOS for label in test.labels),
         },
     }
+
+
+def _outcome_from_scores(scores: np.ndarray, ids: list[str], k: int = 5) -> Outcome:
+    order = np.argsort(-scores, axis=1)[:, :k]
+    ranked = [[ids[j] for j in row] for row in order]
+    top = np.take_along_axis(scores, order, axis=1)
+    return Outcome(ranked, top, np.ones(len(scores)))
+
+
+def ablations(index: KnowledgeIndex, split: Split) -> dict[str, dict[str, float]]:
+    """Threshold-free figures (top-1, MRR@5, coverage at 95% precision) for each idea alone
+    and combined, on one split: what each part of the scorer buys."""
+    assert split.vectors is not None
+    ids = [a.id for a in index.articles]
+    n = len(ids)
+    cosine = split.vectors @ index.vectors.T
+    nearest = np.full((len(split.texts), n), -1.0)
+    np.maximum.at(nearest.T, index.entry_article, cosine.T)
+    lexical = np.zeros((len(split.texts), n))
+    for row, text in enumerate(split.texts):
+        entry_scores = index.lexical.scores(text)
+        if entry_scores is not None:
+            np.maximum.at(lexical[row], index.entry_article, entry_scores)
+    centroids = np.zeros((n, index.vectors.shape[1]), dtype=np.float32)
+    np.add.at(centroids, index.entry_article, index.vectors)
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    logits = split.vectors @ index.weights.T + index.bias
+    fused = np.array(
+        [index.probabilities(t, v) for t, v in zip(split.texts, split.vectors, strict=True)]
+    )
+
+    def softmax(z: np.ndarray) -> np.ndarray:
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        result: np.ndarray = e / e.sum(axis=1, keepdims=True)
+        return result
+
+    variants = {
+        "dense nearest neighbour (max over an article's texts)": nearest,
+        "BM25 alone": lexical,
+        "centroid of an article's texts": split.vectors @ centroids.T,
+        "classifier over embeddings": softmax(logits),
+        "classifier + BM25 (shipped)": fused,
+    }
+    table = {}
+    for name, scores in variants.items():
+        outcome = _outcome_from_scores(scores, ids)
+        figures = score(split, outcome, [decide(t, [], Thresholds()) for t in split.texts])
+        table[name] = {k: figures[k] for k in ("top1", "mrr5", "coverage_at_p95")}
+    return table

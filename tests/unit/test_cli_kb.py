@@ -1,0 +1,95 @@
+"""The `frontline kb` contract, with the real packaged model (other tools parse this output)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+
+pytestmark = pytest.mark.real_model
+ARTICLE = (
+    "---\ntitle: {title}\nquestions: [{question}]\nurl: https://help.example/{id}\n---\n{body}\n"
+)
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    source = tmp_path_factory.mktemp("kb")
+    for article_id, title, question, body in [
+        ("reset-password", "Reset your password", "I forgot my password", "Use Forgot password."),
+        ("export-data", "Export your data", "How do I export my projects", "Settings > Export."),
+        ("invoices", "Invoices and receipts", "Where is my invoice", "Billing > Invoices."),
+    ]:
+        (source / f"{article_id}.md").write_text(
+            ARTICLE.format(id=article_id, title=title, question=question, body=body)
+        )
+    index_dir = tmp_path_factory.mktemp("index")
+    result = CliRunner().invoke(
+        app, ["kb", "build", "--source", str(source), "--index", str(index_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Indexed 3 articles" in result.output
+    again = CliRunner().invoke(
+        app, ["kb", "build", "--source", str(source), "--index", str(index_dir)]
+    )
+    assert "up to date" in again.output
+    return index_dir
+
+
+def test_search_json_lines_in_input_order(index: Path, tmp_path: Path) -> None:
+    queries = tmp_path / "queries.txt"
+    queries.write_text("I can't remember my password\n\nwhat's the capital of peru\n")
+    result = CliRunner().invoke(
+        app,
+        [
+            "kb",
+            "search",
+            "--index",
+            str(index),
+            "--json",
+            "--queries",
+            str(queries),
+            "download",
+            "my",
+            "invoice",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert [line["query"] for line in lines] == [
+        "download my invoice",
+        "I can't remember my password",
+        "what's the capital of peru",
+    ]
+    for line in lines:
+        assert set(line) == {"query", "decision", "confidence", "hits"}
+        assert line["decision"] in ("answer", "clarify", "escalate")
+        assert isinstance(line["confidence"], float)
+        for hit in line["hits"]:
+            assert set(hit) == {"article_id", "title", "score", "section", "snippet", "url"}
+        scores = [h["score"] for h in line["hits"]]
+        assert scores == sorted(scores, reverse=True)
+    assert lines[0]["hits"][0]["article_id"] == "invoices"
+    assert lines[1]["decision"] == "answer"
+    assert lines[1]["hits"][0]["article_id"] == "reset-password"
+    assert lines[1]["hits"][0]["url"] == "https://help.example/reset-password"
+    assert lines[2]["decision"] == "escalate"
+
+
+def test_bad_source_fails_the_build_with_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n")
+    result = CliRunner().invoke(
+        app, ["kb", "build", "--source", str(tmp_path), "--index", str(tmp_path / "index")]
+    )
+    assert result.exit_code == 1
+    assert "broken.md:2: invalid YAML front matter" in result.output
+    assert not (tmp_path / "index" / "CURRENT").exists()
+
+
+def test_search_without_an_index_says_what_to_do(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["kb", "search", "--index", str(tmp_path), "hello"])
+    assert result.exit_code == 1 and "frontline kb build" in result.output
