@@ -8,7 +8,7 @@ APP_STAMP := $(VENV)/.installed
 RASA_STAMP := $(RASA_VENV)/.installed
 FRONTLINE := $(VENV)/bin/frontline
 
-.PHONY: setup run test unit lint bench clean
+.PHONY: setup run test unit lint bench eval clean
 
 setup: $(APP_STAMP) $(RASA_STAMP)
 
@@ -59,6 +59,12 @@ unit: $(APP_STAMP)
 lint: $(APP_STAMP)
 	$(VENV)/bin/ruff check api bot/actions retrieval handoff tests
 	$(VENV)/bin/mypy
+
+# The CLINC150 accuracy benchmark (prints its figures; not part of the tests).
+eval: $(APP_STAMP)
+	@if [ -f "$${FRONTLINE_CLINC150_PATH:-../shared/data/clinc150/data_full.json}" ]; then \
+	  $(FRONTLINE) kb eval --ablations; \
+	else echo "skipped: CLINC150 not found (set FRONTLINE_CLINC150_PATH to data_full.json)"; fi
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
