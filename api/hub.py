@@ -34,6 +34,13 @@ class KnowledgeHolder:
     def search(self, query: str) -> SearchResult:
         if self.kb is None:
             return SearchResult(query, "escalate", 0.0, [])
+        try:
+            if self.kb.reload_if_published():
+                log.info(
+                    "now serving the index built at %s", self.kb.index.manifest.get("built_at")
+                )
+        except (OSError, ValueError) as error:
+            log.error("kept the served index; the new one did not load: %s", error)
         return self.kb.search(query)
 
     def article(self, article_id: str) -> Hit | None:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from retrieval.articles import load_articles, sources_digest
 from retrieval.encoder import Encoder
-from retrieval.index import FORMAT_VERSION, Hit, KnowledgeIndex, Progress, read_manifest
+from retrieval.index import (
+    FORMAT_VERSION,
+    Hit,
+    KnowledgeIndex,
+    Progress,
+    current_version,
+    read_manifest,
+)
 
 Decision = Literal["answer", "clarify", "escalate"]
 
@@ -87,7 +95,29 @@ class KnowledgeBase:
 
     @classmethod
     def open(cls, index_dir: Path, encoder: Encoder, **kwargs: Any) -> KnowledgeBase:
-        return cls(KnowledgeIndex.load(index_dir), encoder, **kwargs)
+        kb = cls(KnowledgeIndex.load(index_dir), encoder, **kwargs)
+        kb._index_dir, kb._version = index_dir, current_version(index_dir)
+        return kb
+
+    _index_dir: Path | None = None
+    _version: Path | None = None
+    _checked_at: float = 0.0
+
+    def reload_if_published(self, every: float = 2.0) -> bool:
+        """Switch to a newer published index (`kb build` while the hub runs); at most one
+        look at the pointer per `every` seconds. Searches already running keep the old one."""
+        now = time.monotonic()
+        if self._index_dir is None or now - self._checked_at < every:
+            return False
+        self._checked_at = now
+        version = current_version(self._index_dir)
+        if version is None or version == self._version:
+            return False
+        index = KnowledgeIndex.load(self._index_dir)
+        if index.manifest.get("model") != self.encoder.name:
+            raise ValueError(f"the new index in {version} was built with another model")
+        self.index, self._version = index, version
+        return True
 
     def search(self, query: str, k: int = 5) -> SearchResult:
         query = query.strip()

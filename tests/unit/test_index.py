@@ -132,3 +132,19 @@ def test_lexical_match_lifts_the_article_with_the_rare_word(built: Path) -> None
     assert scores is not None and scores[0] > 0 and scores[1] == 0
     assert lexical.scores("zebra") is None
     assert index.lexical.scores("invoice") is not None
+
+
+def test_a_running_knowledge_base_picks_up_a_new_build(tmp_path: Path) -> None:
+    source = tmp_path / "kb"
+    source.mkdir()
+    (source / "a.md").write_text("---\ntitle: Alpha\nquestions: [what is alpha]\n---\nAlpha.\n")
+    (source / "b.md").write_text("---\ntitle: Beta\nquestions: [what is beta]\n---\nBeta.\n")
+    index_dir = tmp_path / "index"
+    build_index(source, index_dir, HashingEncoder())
+    kb = KnowledgeBase.open(index_dir, HashingEncoder())
+    assert not kb.reload_if_published(every=0)
+    (source / "c.md").write_text("---\ntitle: Gamma rays\nquestions: [what is gamma]\n---\nG.\n")
+    build_index(source, index_dir, HashingEncoder())
+    assert kb.reload_if_published(every=0)
+    assert kb.index.manifest["articles"] == 3
+    assert kb.search("what is gamma").hits[0].article_id == "c"
