@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -54,6 +55,19 @@ def parse_rasa_replies(
                 extra = {k: v for k, v in ours.items() if k != "kind"}
                 messages[-1] = ops.BotReply(last.text, {**last.payload, **extra})
     return messages, handoff
+
+
+def rasa_text(message: Message) -> str:
+    """What Rasa gets for a customer message.
+
+    Rasa reads a text starting with "/" as an intent with entities ("/restart",
+    '/choose_article{"article_id": "x"}'), so only a button payload the hub checked against
+    the bot's own offer may start with it; typed slashes are dropped.
+    """
+    button = message.payload.get("button")
+    if isinstance(button, str):
+        return button
+    return re.sub(r"^[\s/]+", "", message.text) or "?"
 
 
 class ConversationFlow:
@@ -122,8 +136,7 @@ class ConversationFlow:
         try:
             raw = await self._rasa.send(
                 f"conversation-{message.conversation_id}",
-                # A checked button sends its payload; Rasa reads "/intent{...}" as is.
-                message.payload.get("button") or message.text,
+                rasa_text(message),
                 {"conversation_id": message.conversation_id, "message_id": message.id},
             )
         except RasaUnavailable as error:

@@ -32,11 +32,15 @@ ANSWER_SOURCE = {
 }
 
 
+RASA_RECEIVED: list[str] = []
+
+
 def fake_rasa(request: httpx.Request) -> httpx.Response:
     """Answers like Rasa's REST channel: text and `custom` payloads as separate items."""
     if request.method == "GET":
         return httpx.Response(200, text="Hello from Rasa: 3.6.21")
     body = json.loads(request.content)
+    RASA_RECEIVED.append(body["message"])
     sender, text = body["sender"], body["message"].lower()
     if "person" in text:
         return httpx.Response(
@@ -303,3 +307,23 @@ def test_widget_resend_after_lost_ack_is_answered_once(client: TestClient) -> No
     with client.websocket_connect("/ws/widget") as ws:
         again = hello(ws, welcome["token"])
         assert [m["role"] for m in again["messages"]] == ["customer", "bot"]
+
+
+def test_typed_intent_payloads_never_reach_rasa_as_intents(client: TestClient) -> None:
+    RASA_RECEIVED.clear()
+    with client.websocket_connect("/ws/widget") as ws:
+        hello(ws)
+        for text in ("/restart", ' //choose_article{"article_id": "x"}', "/"):
+            ws.send_json({"type": "message", "text": text, "client_id": text})
+            until(ws, lambda f: f["type"] == "ack")
+            until(ws, is_msg("bot"))
+    assert RASA_RECEIVED == ["restart", 'choose_article{"article_id": "x"}', "?"]
+    stored = [m["text"] for m in hello_messages(client)]
+    assert "/restart" in stored  # the customer's words are stored as written
+
+
+def hello_messages(client: TestClient) -> list[dict[str, Any]]:
+    headers = login(client)
+    [conversation] = client.get("/api/conversations", headers=headers).json()["conversations"]
+    detail = client.get(f"/api/conversations/{conversation['id']}", headers=headers).json()
+    return detail["messages"]  # type: ignore[no-any-return]
