@@ -139,8 +139,14 @@ def parse_article(path: Path, text: str) -> Article:
     )
 
 
+SOURCE_SUFFIXES = (".md", ".csv", ".json")
+
+
 def source_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*.md") if p.is_file())
+    """Markdown articles and FAQ files (CSV, JSON), in a stable order."""
+    return sorted(
+        p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES
+    )
 
 
 def load_articles(directory: Path) -> list[Article]:
@@ -149,14 +155,22 @@ def load_articles(directory: Path) -> list[Article]:
         raise FileNotFoundError(f"knowledge base folder not found: {directory}")
     articles: list[Article] = []
     seen: dict[str, Path] = {}
+    from retrieval.faq import load_faq
+
     for path in source_files(directory):
-        article = parse_article(path, path.read_text(encoding="utf-8"))
-        if article.id in seen:
-            raise SourceError(path, 2, f"duplicate id {article.id!r} (also in {seen[article.id]})")
-        seen[article.id] = path
-        articles.append(article)
+        if path.suffix.lower() == ".md":
+            found = [parse_article(path, path.read_text(encoding="utf-8"))]
+        else:
+            found = load_faq(path)
+        for article in found:
+            if article.id in seen:
+                raise SourceError(
+                    path, 2, f"duplicate id {article.id!r} (also in {seen[article.id]})"
+                )
+            seen[article.id] = path
+            articles.append(article)
     if not articles:
-        raise SourceError(directory, 0, "no articles (*.md) found")
+        raise SourceError(directory, 0, "no articles (*.md) or FAQ files (*.csv, *.json) found")
     return articles
 
 
