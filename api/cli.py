@@ -178,13 +178,17 @@ def kb_eval(
 def bot_train(
     force: bool = typer.Option(False, help="Train even if the data did not change."),
 ) -> None:
-    """Train the Rasa model if its training data changed since the last training."""
+    """Train the Rasa model if its training data (bot/ and the KB's questions) changed."""
     from api.rasa_process import RasaError, train
 
     settings = Settings()
     try:
         model, trained = train(
-            settings.bot_dir, settings.models_path, settings.rasa_bin, force=force
+            settings.bot_dir,
+            settings.models_path,
+            settings.rasa_bin,
+            kb_dir=settings.kb_dir,
+            force=force,
         )
     except RasaError as error:
         _fail(str(error))
@@ -247,7 +251,7 @@ def run(
     _build_index(settings, settings.kb_dir, settings.index_path, force=False)
     try:
         model, trained = rasa_process.train(
-            settings.bot_dir, settings.models_path, settings.rasa_bin
+            settings.bot_dir, settings.models_path, settings.rasa_bin, kb_dir=settings.kb_dir
         )
     except rasa_process.RasaError as error:
         _fail(str(error))

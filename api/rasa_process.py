@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -19,9 +20,44 @@ class RasaError(RuntimeError):
     pass
 
 
-def training_fingerprint(bot_dir: Path) -> str:
+GENERATED_NLU = "kb_questions.yml"
+# Brackets and braces would read as entity annotations in Rasa's example syntax.
+_ANNOTATION = re.compile(r"[\[\]{}]")
+
+
+def write_kb_training_data(kb_dir: Path, bot_dir: Path, out_dir: Path) -> Path:
+    """The knowledge base's alternative questions as `ask_question` examples, so a new
+    article improves routing without anyone editing bot/data by hand."""
+    import yaml
+
+    from retrieval.articles import load_articles
+
+    hand_written: set[str] = set()
+    for path in (bot_dir / "data").rglob("*.yml"):
+        for block in (yaml.safe_load(path.read_text()) or {}).get("nlu", []) or []:
+            for line in str(block.get("examples", "")).splitlines():
+                hand_written.add(line.strip().removeprefix("- ").strip().lower())
+    questions = sorted(
+        {
+            " ".join(q.split())
+            for article in load_articles(kb_dir)
+            for q in (*article.questions, article.title)
+            if " ".join(q.split()).lower() not in hand_written
+        }
+    )
+    examples = "".join(f"      - {_ANNOTATION.sub('', q)}\n" for q in questions)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / GENERATED_NLU
+    target.write_text(
+        "# Generated from the knowledge base by `frontline bot train`; do not edit.\n"
+        'version: "3.1"\nnlu:\n  - intent: ask_question\n    examples: |\n' + examples
+    )
+    return target
+
+
+def training_fingerprint(bot_dir: Path, extra: Path | None = None) -> str:
     digest = hashlib.sha256()
-    files: list[Path] = []
+    files: list[Path] = [extra] if extra is not None else []
     for name in (*TRAINING_INPUTS, CONSTRAINTS):
         path = bot_dir / name
         if path.is_dir():
@@ -31,12 +67,12 @@ def training_fingerprint(bot_dir: Path) -> str:
         elif path.is_file():
             files.append(path)
     for path in files:
-        digest.update(str(path.relative_to(bot_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
-def model_path(bot_dir: Path, models_dir: Path) -> Path:
-    return models_dir / f"frontline-{training_fingerprint(bot_dir)}.tar.gz"
+def model_path(bot_dir: Path, models_dir: Path, extra: Path | None = None) -> Path:
+    return models_dir / f"frontline-{training_fingerprint(bot_dir, extra)}.tar.gz"
 
 
 def rasa_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -62,10 +98,20 @@ def ensure_rasa(rasa_bin: Path) -> None:
 
 
 def train(
-    bot_dir: Path, models_dir: Path, rasa_bin: Path, *, force: bool = False
+    bot_dir: Path,
+    models_dir: Path,
+    rasa_bin: Path,
+    *,
+    kb_dir: Path | None = None,
+    force: bool = False,
 ) -> tuple[Path, bool]:
-    """Train unless a model for exactly this training data exists; returns (model, trained)."""
-    target = model_path(bot_dir, models_dir)
+    """Train unless a model for exactly this training data exists; returns (model, trained).
+
+    With `kb_dir`, the knowledge base's questions are added as generated training data."""
+    generated = (
+        write_kb_training_data(kb_dir, bot_dir, models_dir / "generated") if kb_dir else None
+    )
+    target = model_path(bot_dir, models_dir, generated)
     if target.is_file() and not force:
         return target, False
     ensure_rasa(rasa_bin)
@@ -79,6 +125,7 @@ def train(
         str(bot_dir / "domain.yml"),
         "--data",
         str(bot_dir / "data"),
+        *([str(generated)] if generated else []),
         "--out",
         str(models_dir),
         "--fixed-model-name",

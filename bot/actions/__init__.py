@@ -2,12 +2,18 @@
 get what they need passed in, and signal the hub through `custom` payloads."""
 
 from bot.actions.handoff import ActionHandoff
-from bot.actions.knowledge import ActionAnswerFromKB, KnowledgeSource
+from bot.actions.knowledge import ActionAnswerFromKB, ActionFeedback, KnowledgeSource
 
 
 def build_actions(knowledge: KnowledgeSource) -> list[object]:
     """The actions to register with an ActionExecutor, wired to the knowledge base."""
-    return [ActionAnswerFromKB(knowledge), ActionHandoff()]
+    return [ActionAnswerFromKB(knowledge), ActionFeedback(knowledge), ActionHandoff()]
 
 
-__all__ = ["ActionAnswerFromKB", "ActionHandoff", "KnowledgeSource", "build_actions"]
+__all__ = [
+    "ActionAnswerFromKB",
+    "ActionFeedback",
+    "ActionHandoff",
+    "KnowledgeSource",
+    "build_actions",
+]

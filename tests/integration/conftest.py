@@ -79,7 +79,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     build_index(
         settings.kb_dir, settings.index_path, SentenceTransformerEncoder(settings.embedding_model)
     )
-    model, _ = rasa_process.train(settings.bot_dir, settings.models_path, settings.rasa_bin)
+    model, _ = rasa_process.train(
+        settings.bot_dir, settings.models_path, settings.rasa_bin, kb_dir=settings.kb_dir
+    )
     rasa_log = var / "rasa.log"
     rasa = rasa_process.start_server(
         rasa_bin=settings.rasa_bin,

@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from rasa_sdk.executor import ActionExecutor
 
-from bot.actions import build_actions
+from bot.actions import build_actions, triggers
 from retrieval.index import Hit
 from retrieval.search import SearchResult
 
@@ -20,25 +21,8 @@ HIT = Hit(
     "Choose Forgot password.\n\nThen check your email.",
     "https://help.example/reset",
 )
-
-
-def _call(action: str, text: str) -> dict[str, Any]:
-    return {
-        "next_action": action,
-        "sender_id": "conversation-1",
-        "version": "3.6.21",
-        "domain": {"intents": [], "entities": [], "slots": {}, "responses": {}, "actions": []},
-        "tracker": {
-            "sender_id": "conversation-1",
-            "slots": {},
-            "latest_message": {"text": text, "intent": {"name": "nlu_fallback"}, "entities": []},
-            "events": [],
-            "paused": False,
-            "followup_action": None,
-            "active_loop": {},
-            "latest_action_name": "action_listen",
-        },
-    }
+OTHER = Hit("account-locked", "Account locked", 0.31, None, "Wait 15 minutes.", None)
+ARTICLES = {h.article_id: h for h in (HIT, OTHER)}
 
 
 class Knowledge:
@@ -46,42 +30,72 @@ class Knowledge:
         self.search = search
 
     def article(self, article_id: str) -> Hit | None:
-        return HIT if article_id == HIT.article_id else None
+        return ARTICLES.get(article_id)
 
 
-def _run(
-    search: Callable[[str], SearchResult],
+def no_search(query: str) -> SearchResult:
+    raise AssertionError("no search expected")
+
+
+def run(
     action: str,
     text: str,
+    *,
+    search: Callable[[str], SearchResult] = no_search,
     intent: str = "nlu_fallback",
     entities: list[dict[str, Any]] | None = None,
+    slots: dict[str, Any] | None = None,
+    earlier: list[str] = (),  # type: ignore[assignment]
 ) -> dict[str, Any]:
     executor = ActionExecutor()
     for a in build_actions(Knowledge(search)):
         executor.register_action(a)
-    call = _call(action, text)
-    call["tracker"]["latest_message"]["intent"] = {"name": intent}
-    call["tracker"]["latest_message"]["entities"] = entities or []
+    events = [{"event": "user", "text": t} for t in [*earlier, text]]
+    call = {
+        "next_action": action,
+        "sender_id": "conversation-1",
+        "version": "3.6.21",
+        "domain": {"intents": [], "entities": [], "slots": {}, "responses": {}, "actions": []},
+        "tracker": {
+            "sender_id": "conversation-1",
+            "slots": slots or {},
+            "latest_message": {
+                "text": text,
+                "intent": {"name": intent},
+                "entities": entities or [],
+            },
+            "events": events,
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
+    }
     result = asyncio.run(executor.run(call))
     assert result is not None
     return result.model_dump()
 
 
-def test_confident_answer_carries_its_source() -> None:
-    asked: list[str] = []
+def slots(out: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in out["events"] if e["event"] == "slot"}
 
-    def search(query: str) -> SearchResult:
-        asked.append(query)
-        return SearchResult(query, "answer", 0.82, [HIT])
 
-    out = _run(search, "action_answer_from_kb", "I forgot my password")
-    assert asked == ["I forgot my password"]
-    [response] = out["responses"]
+def ours(out: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r["custom"]["frontline"] for r in out["responses"] if r.get("custom")]
+
+
+def test_confident_answer_carries_its_source_and_asks_if_it_helped() -> None:
+    out = run(
+        "action_answer_from_kb",
+        "I forgot my password",
+        search=lambda q: SearchResult(q, "answer", 0.82, [HIT, OTHER]),
+    )
+    answer, question = out["responses"]
     # Paragraphs joined: Rasa's REST channel would split the answer at blank lines.
-    assert response["text"] == "Choose Forgot password.\nThen check your email."
-    payload = response["custom"]["frontline"]
+    assert answer["text"] == "Choose Forgot password.\nThen check your email."
+    payload = answer["custom"]["frontline"]
     assert payload["kind"] == "answer"
-    assert payload["hits"][0]["score"] == 0.82
+    assert [h["score"] for h in payload["hits"]] == [0.82, 0.31]
     assert payload["sources"] == [
         {
             "article_id": "reset-password",
@@ -90,33 +104,32 @@ def test_confident_answer_carries_its_source() -> None:
             "score": 0.82,
         }
     ]
-
-
-def test_no_confident_answer_says_so_and_keeps_candidates() -> None:
-    out = _run(lambda q: SearchResult(q, "escalate", 0.2, [HIT]), "action_answer_from_kb", "zzz")
-    [response] = out["responses"]
-    assert "not sure" in response["text"]
-    assert response["custom"]["frontline"]["kind"] == "no_answer"
-    assert "sources" not in response["custom"]["frontline"]  # a guess is not a source
-    assert response["custom"]["frontline"]["candidates"][0]["article_id"] == "reset-password"
-
-
-def test_handoff_action_asks_the_hub_for_a_person() -> None:
-    out = _run(lambda q: SearchResult(q, "escalate", 0.0, []), "action_handoff", "agent please")
-    [response] = out["responses"]
-    assert response["custom"] == {
-        "frontline": {"kind": "handoff", "reason": "customer_request", "priority": "normal"}
+    assert question["text"] == "Did this help?"
+    assert [b["payload"] for b in question["buttons"]] == ["/helpful", "/not_helpful"]
+    assert slots(out) == {
+        "kb_failures": 0,
+        "awaiting_feedback": True,
+        "kb_offered": ["account-locked"],
+        "kb_shown": ["reset-password"],
     }
 
 
-OTHER = Hit("account-locked", "Account locked", 0.31, None, "Wait 15 minutes.", None)
+def test_no_confident_answer_says_so_then_hands_over_on_the_second_miss() -> None:
+    miss = lambda q: SearchResult(q, "escalate", 0.2, [HIT])  # noqa: E731
+    first = run("action_answer_from_kb", "zzz", search=miss)
+    assert "not sure" in first["responses"][0]["text"]
+    assert ours(first)[0]["kind"] == "no_answer" and "sources" not in ours(first)[0]
+    assert ours(first)[0]["candidates"][0]["article_id"] == "reset-password"
+    assert slots(first)["kb_failures"] == 1
+    second = run("action_answer_from_kb", "qqq", search=miss, slots={"kb_failures": 1})
+    assert {"kind": "handoff", "reason": "low_confidence", "priority": "normal"} in ours(second)
 
 
 def test_clarify_offers_the_candidates_as_buttons() -> None:
-    out = _run(
-        lambda q: SearchResult(q, "clarify", 0.4, [HIT, OTHER], [HIT, OTHER]),
+    out = run(
         "action_answer_from_kb",
         "pw",
+        search=lambda q: SearchResult(q, "clarify", 0.4, [HIT, OTHER], [HIT, OTHER]),
     )
     [response] = out["responses"]
     assert [b["title"] for b in response["buttons"]] == ["Reset your password", "Account locked"]
@@ -125,14 +138,82 @@ def test_clarify_offers_the_candidates_as_buttons() -> None:
 
 
 def test_picking_a_candidate_answers_with_that_article() -> None:
-    def no_search(q: str) -> SearchResult:
-        raise AssertionError("a chosen article needs no search")
-
     entities = [{"entity": "article_id", "value": "reset-password"}]
-    out = _run(no_search, "action_answer_from_kb", "/choose_article", "choose_article", entities)
-    [response] = out["responses"]
-    assert response["text"].startswith("Choose Forgot password.")
-    assert response["custom"]["frontline"]["sources"][0]["article_id"] == "reset-password"
+    out = run(
+        "action_answer_from_kb", "/choose_article", intent="choose_article", entities=entities
+    )
+    assert out["responses"][0]["text"].startswith("Choose Forgot password.")
+    assert ours(out)[0]["sources"][0]["article_id"] == "reset-password"
     unknown = [{"entity": "article_id", "value": "nope"}]
-    out = _run(no_search, "action_answer_from_kb", "/choose_article", "choose_article", unknown)
+    out = run("action_answer_from_kb", "/choose_article", intent="choose_article", entities=unknown)
     assert "not sure" in out["responses"][0]["text"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Our whole team is down, outage since 9am",
+        "I think my account was hacked",
+        "payment failed twice",
+    ],
+)
+def test_urgent_words_hand_over_at_once_with_high_priority(text: str) -> None:
+    out = run("action_answer_from_kb", text)
+    assert {"kind": "handoff", "reason": "urgent", "priority": "high"} in ours(out)
+
+
+@pytest.mark.parametrize(
+    ("text", "earlier"),
+    [
+        ("this bot is useless", []),
+        ("WHY DOES NOTHING WORK HERE", []),
+        ("how do I export", ["how do I export"]),
+    ],
+)
+def test_frustration_offers_a_person(text: str, earlier: list[str]) -> None:
+    out = run("action_answer_from_kb", text, earlier=earlier)
+    [response] = out["responses"]
+    assert [b["payload"] for b in response["buttons"]] == ["/request_human", "/deny"]
+
+
+def test_not_helpful_offers_the_next_article_then_a_person() -> None:
+    state = {
+        "awaiting_feedback": True,
+        "kb_failures": 0,
+        "kb_offered": ["account-locked"],
+        "kb_shown": ["reset-password"],
+    }
+    out = run("action_feedback", "/not_helpful", intent="not_helpful", slots=state)
+    texts = [r.get("text") for r in out["responses"]]
+    assert texts[0] is None and ours(out)[0] == {"kind": "feedback", "helpful": False}
+    assert "another article" in texts[1] and texts[2] == "Wait 15 minutes."
+    assert slots(out)["kb_shown"] == ["reset-password", "account-locked"]
+    again = run("action_feedback", "no", intent="deny", slots={**state, **slots(out)})
+    assert {"kind": "handoff", "reason": "not_helpful", "priority": "normal"} in ours(again)
+
+
+def test_no_next_article_offers_a_person() -> None:
+    state = {"awaiting_feedback": True, "kb_failures": 0, "kb_offered": [], "kb_shown": ["x"]}
+    out = run("action_feedback", "/not_helpful", intent="not_helpful", slots=state)
+    assert out["responses"][-1]["buttons"][0]["payload"] == "/request_human"
+
+
+def test_yes_is_feedback_only_after_an_answer() -> None:
+    out = run("action_feedback", "yes", intent="affirm", slots={"awaiting_feedback": True})
+    assert "Glad it helped" in out["responses"][0]["text"]
+    assert ours(out) == [{"kind": "feedback", "helpful": True}]
+    plain = run("action_feedback", "yes", intent="affirm", slots={"awaiting_feedback": False})
+    assert ours(plain) == []
+
+
+def test_handoff_action_asks_the_hub_for_a_person() -> None:
+    out = run("action_handoff", "agent please")
+    assert ours(out) == [{"kind": "handoff", "reason": "customer_request", "priority": "normal"}]
+
+
+def test_trigger_words() -> None:
+    assert triggers.is_urgent("we had a data loss")
+    assert not triggers.is_urgent("how do I download my data")
+    assert triggers.is_shouting("THIS IS NOT OK")
+    assert not triggers.is_shouting("OK")
+    assert not triggers.is_frustrated("hi", ["hi"])  # too short to call a repeat
