@@ -170,9 +170,6 @@ class ActionFeedback(Action):
                 json_message={payloads.KEY: {"kind": "feedback", "helpful": True}},
             )
             return [SlotSet("kb_failures", 0), SlotSet("awaiting_feedback", False)]
-        dispatcher.utter_message(
-            json_message={payloads.KEY: {"kind": "feedback", "helpful": False}}
-        )
         missed = failures(tracker) + 1
         if missed >= MAX_FAILURES:
             return hand_off(dispatcher, GIVE_UP, "not_helpful")
