@@ -3,6 +3,8 @@ custom actions run back in the hub."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -119,7 +121,8 @@ def test_asking_for_a_person_opens_a_ticket_with_everything_and_an_agent_answers
         widget.say("Great, 5 more please")
         after = httpx.get(f"{stack.hub_url}/api/conversations/{cid}", headers=headers).json()
         assert after["messages"][-1]["text"] == "Great, 5 more please"
-        assert [m["role"] for m in after["messages"]].count("bot") == 3
+        # greeting, answer, "did this help?", "of course": nothing from the bot since.
+        assert [m["role"] for m in after["messages"]].count("bot") == 4
     finally:
         widget.close()
 
@@ -139,5 +142,77 @@ def test_unclear_question_offers_choices_and_a_choice_is_answered(stack: Stack) 
         # A typed or forged payload is refused: only the bot's own latest buttons count.
         forged = choose(widget, {"title": "x", "payload": "/request_human"})
         assert forged["type"] == "error" and "not offered" in forged["error"]
+    finally:
+        widget.close()
+
+
+def conversation(stack: Stack, widget: WidgetClient) -> dict[str, Any]:
+    response = httpx.get(
+        f"{stack.hub_url}/api/conversations/{widget.conversation_id}", headers=agent_headers(stack)
+    )
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_not_helpful_offers_the_next_article_then_a_person(stack: Stack) -> None:
+    widget = WidgetClient(stack.widget_ws)
+    try:
+        widget.say("How do I reset my password?")
+        first = widget.next_message("bot")
+        question = widget.next_message("bot")
+        assert question["text"] == "Did this help?"
+        no = next(b for b in question["buttons"] if b["title"] == "No")
+        assert choose(widget, no)["type"] == "ack"
+        lead = widget.next_message("bot")
+        assert "another article" in lead["text"]
+        second = widget.next_message("bot")
+        assert second["sources"][0]["article_id"] != first["sources"][0]["article_id"]
+        again = widget.next_message("bot")
+        no = next(b for b in again["buttons"] if b["title"] == "No")
+        choose(widget, no)
+        queued = widget.wait_state("queued")
+        detail = conversation(stack, widget)
+        assert detail["conversation"]["ticket"]["number"] == queued["ticket_number"]
+        assert detail["conversation"]["ticket"]["reason"] == "not_helpful"
+    finally:
+        widget.close()
+
+
+def test_urgent_words_go_straight_to_people_with_high_priority(stack: Stack) -> None:
+    widget = WidgetClient(stack.widget_ws)
+    try:
+        widget.say("Tandem is down for our whole company, total outage!")
+        widget.wait_state("queued")
+        ticket = conversation(stack, widget)["conversation"]["ticket"]
+        assert (ticket["reason"], ticket["priority"]) == ("urgent", "high")
+    finally:
+        widget.close()
+
+
+def test_two_questions_without_an_answer_hand_over(stack: Stack) -> None:
+    widget = WidgetClient(stack.widget_ws)
+    try:
+        widget.say("the gizmo flux capacitor shows error E-7781 on the reticulated spline")
+        assert "not sure" in widget.next_message("bot")["text"]
+        widget.say("frobnicating the quux widget yields a purple hexagon")
+        widget.wait_state("queued")
+        assert conversation(stack, widget)["conversation"]["ticket"]["reason"] == "low_confidence"
+    finally:
+        widget.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("are you a bot?", "I'm a bot"),
+        ("what can you do?", "I can answer questions about Tandem"),
+        ("tell me a joke", "I can only help with questions about Tandem"),
+    ],
+)
+def test_small_talk_gets_short_honest_replies(stack: Stack, text: str, expected: str) -> None:
+    widget = WidgetClient(stack.widget_ws)
+    try:
+        widget.say(text)
+        reply = widget.next_message("bot")
+        assert reply["text"].startswith(expected) and reply["sources"] == []
     finally:
         widget.close()
