@@ -47,10 +47,12 @@ run: setup
 	$(FRONTLINE) run
 
 # The README's test command: builds the index and trains the bot when their inputs changed,
-# then runs unit and integration tests (the latter start the real Rasa server).
+# validates the bot's data and runs its test stories, then the unit and integration tests
+# (the latter start the real Rasa server).
 test: setup lint
 	$(FRONTLINE) kb build
 	$(FRONTLINE) bot train
+	$(FRONTLINE) bot test
 	$(VENV)/bin/pytest
 
 unit: $(APP_STAMP)

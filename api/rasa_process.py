@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -198,3 +201,66 @@ def stop_server(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def _rasa(rasa_bin: Path, *args: str, cwd: Path) -> int:
+    ensure_rasa(rasa_bin)
+    return subprocess.run(
+        [str(rasa_bin), *args], cwd=cwd, env=rasa_environment(), check=False
+    ).returncode
+
+
+def validate(bot_dir: Path, rasa_bin: Path, generated: Path | None) -> int:
+    """`rasa data validate`, failing on warnings too."""
+    data = [str(bot_dir / "data"), *([str(generated)] if generated else [])]
+    return _rasa(
+        rasa_bin,
+        "data",
+        "validate",
+        "--fail-on-warnings",
+        "--domain",
+        str(bot_dir / "domain.yml"),
+        "--config",
+        str(bot_dir / "config.yml"),
+        "--data",
+        *data,
+        cwd=bot_dir,
+    )
+
+
+def test_stories(bot_dir: Path, rasa_bin: Path, model: Path, out: Path) -> int:
+    """The test stories in bot/tests through the trained model (NLU and dialogue)."""
+    return _rasa(
+        rasa_bin,
+        "test",
+        "--model",
+        str(model),
+        "--stories",
+        str(bot_dir / "tests"),
+        "--out",
+        str(out),
+        "--fail-on-prediction-errors",
+        cwd=bot_dir,
+    )
+
+
+def nlu_cross_validation(
+    bot_dir: Path, rasa_bin: Path, generated: Path | None, out: Path, folds: int = 3
+) -> dict[str, Any]:
+    """`rasa test nlu --cross-validation`; returns Rasa's intent report (per-intent F1)."""
+    # `rasa test nlu` takes one path: gather the hand-written and generated NLU data.
+    data = out / "nlu-data"
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(parents=True)
+    for source in [*(bot_dir / "data").glob("nlu*.yml"), *([generated] if generated else [])]:
+        shutil.copy(source, data / source.name)
+    code = _rasa(
+        rasa_bin, "test", "nlu", "--cross-validation", "--folds", str(folds),
+        "--config", str(bot_dir / "config.yml"), "--domain", str(bot_dir / "domain.yml"),
+        "--nlu", str(data), "--out", str(out), cwd=bot_dir,
+    )  # fmt: skip
+    report = out / "intent_report.json"
+    if code != 0 or not report.is_file():
+        raise RasaError(f"rasa test nlu failed (exit {code})")
+    result: dict[str, Any] = json.loads(report.read_text())
+    return result
