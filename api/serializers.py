@@ -92,4 +92,10 @@ def ticket_dict(ticket: Ticket) -> dict[str, Any]:
         "created_at": ticket.created_at.isoformat(),
         "updated_at": ticket.updated_at.isoformat(),
         "resolved_at": ticket.resolved_at.isoformat() if ticket.resolved_at else None,
+        "csat": {
+            "score": ticket.csat_score,
+            "comment": ticket.csat_comment,
+            "at": ticket.csat_at.isoformat() if ticket.csat_at else None,
+            "flagged": ticket.csat_flagged,
+        },
     }

@@ -177,6 +177,12 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Customer satisfaction, asked when the agent resolves: 1-5, an optional comment, and
+    # a flag on low scores for a person to follow up.
+    csat_score: Mapped[int | None] = mapped_column(Integer, default=None)
+    csat_comment: Mapped[str | None] = mapped_column(Text, default=None)
+    csat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    csat_flagged: Mapped[bool] = mapped_column(default=False)
 
     conversation: Mapped[Conversation] = relationship(back_populates="tickets")
     contact: Mapped[Contact] = relationship()

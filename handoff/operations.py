@@ -141,6 +141,13 @@ def receive_customer_message(
             return earlier, []
     events: list[Event] = []
     if conversation.state is ConversationState.RESOLVED:
+        from handoff import csat
+
+        pending = csat.pending_step(session, conversation)
+        if pending is not None and csat.is_reply(
+            pending[0], button if isinstance(button, str) else None
+        ):
+            return _receive_csat_reply(session, conversation, body, button, client_id, pending)
         conversation.state = conversation.state.transition(ConversationState.BOT)
         conversation.agent = None
         events.append(conversation_changed(conversation.id))
@@ -157,6 +164,31 @@ def receive_customer_message(
     message.client_id = client_id or None
     events += [message_created(conversation.id, message.id), conversation_changed(conversation.id)]
     return message, events
+
+
+def _receive_csat_reply(
+    session: Session,
+    conversation: Conversation,
+    body: str,
+    button: object,
+    client_id: str | None,
+    pending: tuple[Any, int],
+) -> tuple[Message, list[Event]]:
+    from handoff import csat
+
+    payload = {"button": button} if isinstance(button, str) else {}
+    message = _add_message(session, conversation, MessageRole.CUSTOMER, body, payload=payload)
+    message.client_id = client_id or None
+    events = [message_created(conversation.id, message.id)]
+    return message, events + csat.record_reply(
+        session, conversation, pending[0], pending[1], message
+    )
+
+
+def add_bot_message(
+    session: Session, conversation: Conversation, text: str, payload: dict[str, Any]
+) -> Message:
+    return _add_message(session, conversation, MessageRole.BOT, text, payload=payload)
 
 
 def _mark(session: Session, message_id: int | None, status: MessageStatus, **extra: Any) -> None:
@@ -353,4 +385,11 @@ def resolve(session: Session, conversation_id: int, agent_id: int) -> list[Event
         MessageRole.SYSTEM,
         f"{agent.name} marked this conversation as resolved. Write again any time.",
     )
-    return [message_created(conversation.id, message.id), conversation_changed(conversation.id)]
+    events = [message_created(conversation.id, message.id)]
+    if ticket is not None:
+        from handoff import csat
+
+        text, payload = csat.rating_prompt(ticket)
+        prompt = add_bot_message(session, conversation, text, payload)
+        events.append(message_created(conversation.id, prompt.id))
+    return [*events, conversation_changed(conversation.id)]

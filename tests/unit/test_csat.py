@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handoff import agents, csat
+from handoff import operations as ops
+from handoff.errors import InvalidInput
+from handoff.models import Conversation, Ticket
+from handoff.states import ConversationState, MessageRole, MessageStatus
+
+
+def resolved(session: Session) -> tuple[Conversation, Ticket]:
+    agent = agents.create_agent(session, email="dana@example.com", name="Dana", password="secret")
+    conversation, _ = ops.open_conversation(session)
+    ops.receive_customer_message(session, conversation.id, "my export fails")
+    ticket, _ = ops.hand_off(session, conversation.id, reason="customer_request")
+    ops.take_over(session, conversation.id, agent.id)
+    ops.resolve(session, conversation.id, agent.id)
+    return conversation, ticket
+
+
+def test_resolution_asks_for_a_rating_then_a_comment(session: Session) -> None:
+    conversation, ticket = resolved(session)
+    prompt = conversation.messages[-1]
+    assert prompt.role is MessageRole.BOT and prompt.text == csat.ASK_RATING
+    assert [b["title"] for b in prompt.payload["buttons"]] == ["1", "2", "3", "4", "5"]
+
+    rating, _ = ops.receive_customer_message(
+        session, conversation.id, "2", button=csat.rate_payload(2)
+    )
+    assert rating.status is MessageStatus.PROCESSED  # the hub handled it, not the bot
+    assert conversation.state is ConversationState.RESOLVED
+    assert (ticket.csat_score, ticket.csat_flagged) == (2, True)
+    assert conversation.messages[-1].text == csat.ASK_COMMENT
+
+    ops.receive_customer_message(session, conversation.id, "The wait was long")
+    assert ticket.csat_comment == "The wait was long"
+    assert conversation.messages[-1].text == csat.THANKS
+    assert conversation.state is ConversationState.RESOLVED
+
+    # The next message is a new question: back to the bot, fresh.
+    fresh, _ = ops.receive_customer_message(session, conversation.id, "how do I add seats?")
+    assert conversation.state is ConversationState.BOT and fresh.status is MessageStatus.RECEIVED
+
+
+def test_a_new_question_instead_of_a_rating_goes_to_the_bot(session: Session) -> None:
+    conversation, ticket = resolved(session)
+    ops.receive_customer_message(session, conversation.id, "one more question")
+    assert conversation.state is ConversationState.BOT and ticket.csat_score is None
+
+
+def test_no_comment_and_high_scores(session: Session) -> None:
+    conversation, ticket = resolved(session)
+    ops.receive_customer_message(session, conversation.id, "5", button=csat.rate_payload(5))
+    ops.receive_customer_message(
+        session, conversation.id, "No, thanks", button=csat.NO_COMMENT_PAYLOAD
+    )
+    assert (ticket.csat_score, ticket.csat_flagged, ticket.csat_comment) == (5, False, None)
+
+
+def test_forged_scores_are_refused(session: Session) -> None:
+    conversation, ticket = resolved(session)
+    with pytest.raises(InvalidInput, match="not offered"):
+        ops.receive_customer_message(session, conversation.id, "9", button=csat.rate_payload(9))
+    assert session.scalar(select(Ticket.csat_score).where(Ticket.id == ticket.id)) is None
