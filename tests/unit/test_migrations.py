@@ -30,14 +30,16 @@ def test_upgrade_from_the_previous_revision_keeps_data(tmp_path: Path) -> None:
         connection.execute(
             text(
                 "INSERT INTO conversations (contact_id, channel, public_token, state,"
-                " created_at, updated_at) VALUES (1, 'widget', 't', 'queued', '2026-01-01', '2026-01-01')"
+                " created_at, updated_at)"
+                " VALUES (1, 'widget', 't', 'queued', '2026-01-01', '2026-01-01')"
             )
         )
         connection.execute(
             text(
                 "INSERT INTO tickets (number, conversation_id, contact_id, subject, reason,"
                 " status, priority, channel, transcript, bot_attempts, created_at, updated_at)"
-                " VALUES (1001, 1, 1, 's', 'r', 'new', 'normal', 'widget', '[]', '[]', '2026-01-01', '2026-01-01')"
+                " VALUES (1001, 1, 1, 's', 'r', 'new', 'normal', 'widget', '[]', '[]',"
+                " '2026-01-01', '2026-01-01')"
             )
         )
     upgrade(url)
