@@ -216,3 +216,45 @@ def test_small_talk_gets_short_honest_replies(stack: Stack, text: str, expected:
         assert reply["text"].startswith(expected) and reply["sources"] == []
     finally:
         widget.close()
+
+
+def test_after_resolution_the_customer_rates_and_a_new_question_starts_fresh(stack: Stack) -> None:
+    headers = agent_headers(stack)
+    widget = WidgetClient(stack.widget_ws)
+    try:
+        widget.say("talk to a person please")
+        widget.wait_state("queued")
+        cid = widget.conversation_id
+        httpx.post(
+            f"{stack.hub_url}/api/conversations/{cid}/takeover", headers=headers
+        ).raise_for_status()
+        httpx.post(
+            f"{stack.hub_url}/api/conversations/{cid}/resolve", headers=headers
+        ).raise_for_status()
+        widget.wait_state("resolved")
+        prompt = widget.wait_for(lambda f: f["type"] == "message" and bool(f["message"]["buttons"]))
+        assert [b["title"] for b in prompt["message"]["buttons"]] == ["1", "2", "3", "4", "5"]
+        assert choose(widget, prompt["message"]["buttons"][4])["type"] == "ack"
+        comment = widget.wait_for(
+            lambda f: (
+                f["type"] == "message"
+                and f["message"]["role"] == "bot"
+                and "anything you would like to add" in f["message"]["text"]
+            )
+        )
+        assert comment["message"]["buttons"][0]["title"] == "No, thanks"
+        widget.say("Dana was quick, thanks")
+        widget.wait_for(
+            lambda f: f["type"] == "message" and "Thanks for your feedback" in f["message"]["text"]
+        )
+        ticket_id = conversation(stack, widget)["conversation"]["ticket"]["id"]
+        ticket = httpx.get(f"{stack.hub_url}/api/tickets/{ticket_id}", headers=headers).json()
+        assert (
+            ticket["csat"]["score"] == 5 and ticket["csat"]["comment"] == "Dana was quick, thanks"
+        )
+        widget.say("How do I reset my password?")
+        widget.wait_state("bot")
+        answer = widget.wait_for(lambda f: f["type"] == "message" and bool(f["message"]["sources"]))
+        assert answer["message"]["sources"][0]["article_id"] == "reset-password"
+    finally:
+        widget.close()
