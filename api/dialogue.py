@@ -127,6 +127,10 @@ class ConversationFlow:
                 log.exception("bot processing failed for message %s", message.id)
                 await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error=repr(error))
 
+    def _contact_email(self, message: Message) -> str | None:
+        with self._sessions() as session:
+            return ops.get_conversation(session, message.conversation_id).contact.email
+
     def _status(self, message_id: int) -> MessageStatus | None:
         with self._sessions() as session:
             stored = session.get(Message, message_id)
@@ -137,7 +141,12 @@ class ConversationFlow:
             raw = await self._rasa.send(
                 f"conversation-{message.conversation_id}",
                 rasa_text(message),
-                {"conversation_id": message.conversation_id, "message_id": message.id},
+                {
+                    "conversation_id": message.conversation_id,
+                    "message_id": message.id,
+                    "agents_available": self._broker.agents_online > 0,
+                    "contact_email": await asyncio.to_thread(self._contact_email, message),
+                },
             )
         except RasaUnavailable as error:
             log.warning(
@@ -164,7 +173,14 @@ class ConversationFlow:
         if handoff is not None:
             reason = str(handoff.get("reason") or HandoffReason.CUSTOMER_REQUEST)
             priority = Priority(handoff.get("priority") or "normal")
-            await self._hand_off(message, reason, priority=priority)
+            email = handoff.get("email")
+            await self._hand_off(
+                message,
+                reason,
+                priority=priority,
+                email=email if isinstance(email, str) else None,
+                offline=bool(handoff.get("offline")),
+            )
 
     async def _hand_off(
         self,
@@ -173,6 +189,8 @@ class ConversationFlow:
         *,
         priority: Priority = Priority.NORMAL,
         error: str | None = None,
+        email: str | None = None,
+        offline: bool = False,
     ) -> None:
         def operation(session: Session) -> tuple[None, list[Event]]:
             conversation = ops.get_conversation(session, message.conversation_id)
@@ -185,6 +203,8 @@ class ConversationFlow:
                 priority=priority,
                 customer_message_id=message.id,
                 error=error,
+                contact_email=email,
+                offline=offline,
             )
             return None, events
 

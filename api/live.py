@@ -48,6 +48,12 @@ class Broker:
     def unsubscribe_agent(self, queue: asyncio.Queue[Frame]) -> None:
         self._agents.discard(queue)
 
+    @property
+    def agents_online(self) -> int:
+        """Open agent consoles: until agents have a presence of their own, being connected is
+        being available."""
+        return len(self._agents)
+
     async def publish(self, events: Iterable[Event]) -> None:
         """Read what the events point at (committed state) and send it to subscribers."""
         unique = list(dict.fromkeys(events))

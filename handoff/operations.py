@@ -285,9 +285,16 @@ def hand_off(
     priority: Priority = Priority.NORMAL,
     customer_message_id: int | None = None,
     error: str | None = None,
+    contact_email: str | None = None,
+    offline: bool = False,
 ) -> tuple[Ticket, list[Event]]:
-    """Move the conversation to the people's queue with a ticket that carries it all."""
+    """Move the conversation to the people's queue with a ticket that carries it all.
+
+    `offline`: nobody is online to take it now; the customer is told the team replies by
+    email (to `contact_email`, which is kept on the contact)."""
     conversation = get_conversation(session, conversation_id)
+    if contact_email:
+        conversation.contact.email = contact_email
     conversation.state = conversation.state.transition(ConversationState.QUEUED)
     conversation.agent = None
     if error is not None:
@@ -311,10 +318,17 @@ def hand_off(
     session.add(ticket)
     session.flush()
     lead = _QUEUE_NOTICE.get(str(reason), "")
-    notice = (lead + " " if lead else "") + (
-        f"You are in the queue for a person (ticket #{ticket.number}); "
-        "everything you wrote is with them, and you can keep writing here."
-    )
+    if offline:
+        where = f" at {conversation.contact.email}" if conversation.contact.email else ""
+        notice = (
+            f"I've opened ticket #{ticket.number} with everything you wrote. Our team will reply"
+            f" by email{where} as soon as they are back. You can keep writing here too."
+        )
+    else:
+        notice = (lead + " " if lead else "") + (
+            f"You are in the queue for a person (ticket #{ticket.number}); "
+            "everything you wrote is with them, and you can keep writing here."
+        )
     message = _add_message(session, conversation, MessageRole.SYSTEM, notice)
     return ticket, [
         message_created(conversation.id, message.id),

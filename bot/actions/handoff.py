@@ -1,24 +1,102 @@
-"""action_handoff: the customer asked for a person; the hub opens the ticket."""
+"""Handing the conversation to people, and the email form when nobody is there to take it.
+
+The hub tells us in each message's metadata whether an agent is online
+(`agents_available`) and whether it already knows the customer's email (`contact_email`).
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import payloads
 
+ASKED = "Of course. I'm bringing in a person from our support team."
+OFFLINE = (
+    "Nobody from our team is online right now, so I'll open a ticket and they'll reply by email."
+)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _metadata(tracker: Tracker) -> dict[str, Any]:
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def agents_available(tracker: Tracker) -> bool:
+    # Without word from the hub (another channel, an old hub), assume someone will see it.
+    return bool(_metadata(tracker).get("agents_available", True))
+
+
+def request_person(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    text: str,
+    reason: str,
+    priority: str = "normal",
+) -> list[dict[str, Any]]:
+    """Hand over now if someone can take it (or we can reply by email); else ask for an email
+    first, remembering why and how urgently."""
+    email = tracker.get_slot("email")
+    reset = [SlotSet("kb_failures", 0), SlotSet("awaiting_feedback", False)]
+    if agents_available(tracker) or email:
+        offline = not agents_available(tracker)
+        dispatcher.utter_message(
+            text=text, json_message=payloads.handoff(reason, priority, email=email, offline=offline)
+        )
+        return [*reset, SlotSet("handoff_reason", None), SlotSet("handoff_priority", None)]
+    dispatcher.utter_message(text=OFFLINE)
+    return [
+        *reset,
+        SlotSet("handoff_reason", reason),
+        SlotSet("handoff_priority", priority),
+        FollowupAction("email_form"),
+    ]
+
 
 class ActionHandoff(Action):
+    """The customer asked for a person, or the email form just finished."""
+
     def name(self) -> str:
         return "action_handoff"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        dispatcher.utter_message(
-            text="Of course. I'm bringing in a person from our support team.",
-            json_message=payloads.handoff("customer_request"),
-        )
-        return []
+        reason = tracker.get_slot("handoff_reason")
+        if reason and tracker.get_slot("email"):  # back from the email form
+            priority = tracker.get_slot("handoff_priority") or "normal"
+            return request_person(dispatcher, tracker, "Thank you.", reason, priority)
+        return request_person(dispatcher, tracker, ASKED, "customer_request")
+
+
+class ValidateEmailForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_email_form"
+
+    def validate_email(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        value = str(slot_value or "").strip()
+        if value.lower() in ("skip", "no", "no thanks"):
+            known = _metadata(tracker).get("contact_email")
+            if known:
+                return {"email": known}
+            dispatcher.utter_message(
+                text="I need an email address to reply to, as I can't see who you are here."
+            )
+            return {"email": None}
+        if not _EMAIL.match(value) or len(value) > 320:
+            dispatcher.utter_message(
+                text="That doesn't look like an email address. Could you check it?"
+            )
+            return {"email": None}
+        return {"email": value}

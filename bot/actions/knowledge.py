@@ -12,6 +12,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import payloads, triggers
+from bot.actions.handoff import request_person
 from retrieval.index import Hit
 from retrieval.search import SearchResult
 
@@ -62,13 +63,6 @@ def previous_user_texts(tracker: Tracker) -> list[str]:
     return texts[:-1]
 
 
-def hand_off(
-    dispatcher: CollectingDispatcher, text: str, reason: str, priority: str = "normal"
-) -> list[dict[str, Any]]:
-    dispatcher.utter_message(text=text, json_message=payloads.handoff(reason, priority))
-    return [SlotSet("kb_failures", 0), SlotSet("awaiting_feedback", False)]
-
-
 def give_answer(
     dispatcher: CollectingDispatcher, result: SearchResult, hit: Hit, *, lead: str | None = None
 ) -> None:
@@ -95,7 +89,7 @@ class ActionAnswerFromKB(Action):
             return self._answer_choice(dispatcher, tracker)
         question = latest.get("text") or ""
         if triggers.is_urgent(question):
-            return hand_off(dispatcher, URGENT, "urgent", "high")
+            return request_person(dispatcher, tracker, URGENT, "urgent", "high")
         if triggers.is_frustrated(question, previous_user_texts(tracker)):
             dispatcher.utter_message(text=FRUSTRATED, buttons=PERSON_BUTTONS)
             return [SlotSet("awaiting_feedback", False)]
@@ -121,7 +115,7 @@ class ActionAnswerFromKB(Action):
         missed = failures(tracker) + 1
         if missed >= MAX_FAILURES:
             dispatcher.utter_message(json_message=payloads.search_outcome(result))
-            return hand_off(dispatcher, GIVE_UP, "low_confidence")
+            return request_person(dispatcher, tracker, GIVE_UP, "low_confidence")
         dispatcher.utter_message(text=NO_ANSWER, json_message=payloads.search_outcome(result))
         return [SlotSet("kb_failures", missed), SlotSet("awaiting_feedback", False)]
 
@@ -172,7 +166,7 @@ class ActionFeedback(Action):
             return [SlotSet("kb_failures", 0), SlotSet("awaiting_feedback", False)]
         missed = failures(tracker) + 1
         if missed >= MAX_FAILURES:
-            return hand_off(dispatcher, GIVE_UP, "not_helpful")
+            return request_person(dispatcher, tracker, GIVE_UP, "not_helpful")
         shown = list(tracker.get_slot("kb_shown") or [])
         for article_id in tracker.get_slot("kb_offered") or []:
             hit = self._knowledge.article(article_id)

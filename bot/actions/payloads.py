@@ -41,5 +41,12 @@ def choice_button(hit: Hit) -> dict[str, str]:
     return {"title": hit.title, "payload": f"/{CHOOSE_INTENT}{entities}"}
 
 
-def handoff(reason: str, priority: str = "normal") -> dict[str, Any]:
-    return {KEY: {"kind": "handoff", "reason": reason, "priority": priority}}
+def handoff(
+    reason: str, priority: str = "normal", *, email: str | None = None, offline: bool = False
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"kind": "handoff", "reason": reason, "priority": priority}
+    if email:
+        body["email"] = email
+    if offline:
+        body["offline"] = True
+    return {KEY: body}

@@ -102,3 +102,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         hub.stop()
         rasa_process.stop_server(rasa)
+
+
+@pytest.fixture
+def agent_online(stack: Stack) -> Iterator[None]:
+    """An agent's console is open, so hand-offs go to the live queue."""
+    from websockets.sync.client import connect
+
+    s = stack.settings
+    token = httpx.post(
+        f"{stack.hub_url}/api/auth/login",
+        json={"email": s.demo_agent_email, "password": s.demo_agent_password},
+    ).json()["token"]
+    console = connect(f"{stack.hub_url.replace('http://', 'ws://')}/ws/agents?token={token}")
+    yield
+    console.close()

@@ -12,7 +12,7 @@ from retrieval.articles import load_articles
 from tests.integration.conftest import Stack
 from tests.integration.widget_client import WidgetClient, choose
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("agent_online")]
 
 
 def agent_headers(stack: Stack) -> dict[str, str]:

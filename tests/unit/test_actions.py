@@ -216,3 +216,80 @@ def test_trigger_words() -> None:
     assert triggers.is_shouting("THIS IS NOT OK")
     assert not triggers.is_shouting("OK")
     assert not triggers.is_frustrated("hi", ["hi"])  # too short to call a repeat
+
+
+def test_nobody_online_starts_the_email_form_and_keeps_the_reason() -> None:
+    executor = ActionExecutor()
+    for a in build_actions(Knowledge(no_search)):
+        executor.register_action(a)
+
+    def call(
+        action: str, text: str, metadata: dict[str, Any], slots: dict[str, Any]
+    ) -> dict[str, Any]:
+        # A form validation sees the slots filled since the last user message.
+        events = [{"event": "user", "text": text}] + [
+            {"event": "slot", "name": "email", "value": slots["email"]}
+            for _ in slots
+            if _ == "email"
+        ]
+        tracker = {
+            "sender_id": "c",
+            "slots": slots,
+            "events": events,
+            "paused": False,
+            "latest_message": {
+                "text": text,
+                "intent": {"name": "request_human"},
+                "entities": [],
+                "metadata": metadata,
+            },
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        }
+        out = asyncio.run(
+            executor.run(
+                {
+                    "next_action": action,
+                    "sender_id": "c",
+                    "tracker": tracker,
+                    "domain": {
+                        "slots": {"email": {}},
+                        "forms": {"email_form": {"required_slots": ["email"]}},
+                    },
+                }
+            )
+        )
+        assert out is not None
+        return out.model_dump()
+
+    offline = {"agents_available": False}
+    out = call("action_handoff", "a person please", offline, {})
+    assert {"event": "followup", "name": "email_form"} in [
+        {k: e.get(k) for k in ("event", "name")} for e in out["events"]
+    ]
+    assert slots(out)["handoff_reason"] == "customer_request" and ours(out) == []
+
+    back = call(
+        "action_handoff",
+        "ann@example.com",
+        offline,
+        {"email": "ann@example.com", "handoff_reason": "urgent", "handoff_priority": "high"},
+    )
+    assert ours(back) == [
+        {
+            "kind": "handoff",
+            "reason": "urgent",
+            "priority": "high",
+            "email": "ann@example.com",
+            "offline": True,
+        }
+    ]
+
+    known = call(
+        "validate_email_form",
+        "skip",
+        {"contact_email": "known@example.com"},
+        {"requested_slot": "email", "email": "skip"},
+    )
+    assert slots(known)["email"] == "known@example.com"
