@@ -69,8 +69,9 @@ eval: $(APP_STAMP)
 	else echo "skipped: CLINC150 not found (set FRONTLINE_CLINC150_PATH to data_full.json)"; fi
 
 # Speed and memory at 1k, 10k and 100k entries (prints its figures; not part of the tests).
-bench: $(APP_STAMP)
+bench: setup
 	$(VENV)/bin/python -m tests.bench.bench_search
+	$(VENV)/bin/python -m tests.bench.bench_rasa
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
