@@ -11,6 +11,7 @@ import logging
 import re
 import weakref
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +21,7 @@ from api.rasa_client import RasaClient, RasaUnavailable
 from handoff import operations as ops
 from handoff.db import transaction
 from handoff.events import Event
+from handoff.hours import BusinessHours
 from handoff.models import Conversation, Message
 from handoff.states import HandoffReason, MessageStatus, Priority
 
@@ -71,10 +73,17 @@ def rasa_text(message: Message) -> str:
 
 
 class ConversationFlow:
-    def __init__(self, sessions: sessionmaker[Session], broker: Broker, rasa: RasaClient) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        broker: Broker,
+        rasa: RasaClient,
+        hours: BusinessHours | None = None,
+    ) -> None:
         self._sessions = sessions
         self._broker = broker
         self._rasa = rasa
+        self._hours = hours
         # One message at a time per conversation, so replies keep their order and a
         # hand-off cannot race the bot's answer to an earlier message.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -127,6 +136,11 @@ class ConversationFlow:
                 log.exception("bot processing failed for message %s", message.id)
                 await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error=repr(error))
 
+    def agents_available(self) -> bool:
+        """Someone can take a conversation now: a console is open, within business hours."""
+        in_hours = self._hours is None or self._hours.is_open(datetime.now(UTC))
+        return in_hours and self._broker.agents_online > 0
+
     def _contact_email(self, message: Message) -> str | None:
         with self._sessions() as session:
             return ops.get_conversation(session, message.conversation_id).contact.email
@@ -144,7 +158,7 @@ class ConversationFlow:
                 {
                     "conversation_id": message.conversation_id,
                     "message_id": message.id,
-                    "agents_available": self._broker.agents_online > 0,
+                    "agents_available": self.agents_available(),
                     "contact_email": await asyncio.to_thread(self._contact_email, message),
                 },
             )
@@ -205,6 +219,7 @@ class ConversationFlow:
                 error=error,
                 contact_email=email,
                 offline=offline,
+                business_hours=self._hours.text if self._hours else None,
             )
             return None, events
 

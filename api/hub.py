@@ -87,7 +87,7 @@ class Hub:
     _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
-        self.flow = ConversationFlow(self.sessions, self.broker, self.rasa)
+        self.flow = ConversationFlow(self.sessions, self.broker, self.rasa, self.settings.hours)
         self.executor = ActionExecutor()
         for action in build_actions(self.knowledge):
             self.executor.register_action(action)

@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from handoff.hours import BusinessHours
 from retrieval.encoder import DEFAULT_MODEL
 from retrieval.search import Thresholds
 
@@ -42,6 +43,11 @@ class Settings(BaseSettings):
     rasa_timeout: float = 15.0  # seconds before the hub hands the customer to people
     rasa_start_timeout: float = 180.0
 
+    # When people answer, e.g. "mon-fri 08:00-18:00; sat 10:00-12:00"; empty: any time an
+    # agent console is open. Outside these hours the bot collects an email instead of queueing.
+    business_hours: str = ""
+    timezone: str = "UTC"
+
     # On the embedded default a demo agent is created when there is no agent at all.
     demo_agent: bool = True
     demo_agent_email: str = "agent@example.com"
@@ -56,6 +62,7 @@ class Settings(BaseSettings):
             self.index_dir = self.var_dir / "index"
         if self.models_dir is None:
             self.models_dir = self.var_dir / "models"
+        self.hours  # noqa: B018 - a bad calendar fails at start-up, not at the first hand-off
         if not self.rasa_url:
             self.rasa_url = f"http://{self.rasa_host}:{self.rasa_port}"
         return self
@@ -68,6 +75,12 @@ class Settings(BaseSettings):
     @property
     def action_endpoint_url(self) -> str:
         return f"{self.hub_url}/actions/webhook"
+
+    @property
+    def hours(self) -> BusinessHours | None:
+        return (
+            BusinessHours.parse(self.business_hours, self.timezone) if self.business_hours else None
+        )
 
     @property
     def thresholds(self) -> Thresholds:

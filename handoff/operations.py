@@ -287,6 +287,7 @@ def hand_off(
     error: str | None = None,
     contact_email: str | None = None,
     offline: bool = False,
+    business_hours: str | None = None,
 ) -> tuple[Ticket, list[Event]]:
     """Move the conversation to the people's queue with a ticket that carries it all.
 
@@ -322,7 +323,13 @@ def hand_off(
         where = f" at {conversation.contact.email}" if conversation.contact.email else ""
         notice = (
             f"I've opened ticket #{ticket.number} with everything you wrote. Our team will reply"
-            f" by email{where} as soon as they are back. You can keep writing here too."
+            f" by email{where} "
+            + (
+                f"during business hours, {business_hours}."
+                if business_hours
+                else "as soon as they are back."
+            )
+            + " You can keep writing here too."
         )
     else:
         notice = (lead + " " if lead else "") + (

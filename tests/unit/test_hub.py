@@ -33,6 +33,7 @@ ANSWER_SOURCE = {
 
 
 RASA_RECEIVED: list[str] = []
+RASA_METADATA: list[dict[str, Any]] = []
 
 
 def fake_rasa(request: httpx.Request) -> httpx.Response:
@@ -41,6 +42,7 @@ def fake_rasa(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, text="Hello from Rasa: 3.6.21")
     body = json.loads(request.content)
     RASA_RECEIVED.append(body["message"])
+    RASA_METADATA.append(body["metadata"])
     sender, text = body["sender"], body["message"].lower()
     if "person" in text:
         return httpx.Response(
@@ -85,9 +87,14 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make_client(
-    tmp_path: Path, index_dir: Path, rasa_handler: Callable[[httpx.Request], httpx.Response]
+    tmp_path: Path,
+    index_dir: Path,
+    rasa_handler: Callable[[httpx.Request], httpx.Response],
+    **overrides: Any,
 ) -> TestClient:
-    settings = Settings(var_dir=tmp_path, index_dir=index_dir, embedding_model=HashingEncoder.name)
+    settings = Settings(
+        var_dir=tmp_path, index_dir=index_dir, embedding_model=HashingEncoder.name, **overrides
+    )
     knowledge = KnowledgeHolder(KnowledgeBase.open(index_dir, HashingEncoder()))
     rasa = RasaClient("http://rasa.test", timeout=5, transport=httpx.MockTransport(rasa_handler))
     return TestClient(create_app(settings, knowledge=knowledge, rasa=rasa))
@@ -327,3 +334,27 @@ def hello_messages(client: TestClient) -> list[dict[str, Any]]:
     [conversation] = client.get("/api/conversations", headers=headers).json()["conversations"]
     detail = client.get(f"/api/conversations/{conversation['id']}", headers=headers).json()
     return detail["messages"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("in_hours", [True, False])
+def test_rasa_hears_whether_someone_can_take_over(
+    tmp_path: Path, index_dir: Path, in_hours: bool
+) -> None:
+    from datetime import UTC, datetime
+
+    from handoff.hours import DAYS
+
+    today = datetime.now(UTC).weekday()
+    day = DAYS[today] if in_hours else DAYS[(today + 3) % 7]
+    hours = f"{day} 00:00-23:59" if in_hours else f"{day} 10:00-11:00"
+    with make_client(tmp_path, index_dir, fake_rasa, business_hours=hours) as client:
+        RASA_METADATA.clear()
+        token = login(client)["Authorization"].split()[1]
+        with client.websocket_connect("/ws/widget") as ws:
+            hello(ws)
+            ws.send_json({"type": "message", "text": "no console yet", "client_id": "a"})
+            until(ws, is_msg("bot"))
+            with client.websocket_connect(f"/ws/agents?token={token}"):
+                ws.send_json({"type": "message", "text": "console open", "client_id": "b"})
+                until(ws, is_msg("bot"))
+    assert [m["agents_available"] for m in RASA_METADATA] == [False, in_hours]
