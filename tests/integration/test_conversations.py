@@ -3,26 +3,14 @@ custom actions run back in the hub."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
 from retrieval.articles import load_articles
 from tests.integration.conftest import Stack
-from tests.integration.widget_client import WidgetClient, choose
+from tests.integration.widget_client import WidgetClient, agent_headers, choose, conversation
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("agent_online")]
-
-
-def agent_headers(stack: Stack) -> dict[str, str]:
-    s = stack.settings
-    response = httpx.post(
-        f"{stack.hub_url}/api/auth/login",
-        json={"email": s.demo_agent_email, "password": s.demo_agent_password},
-    )
-    response.raise_for_status()
-    return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
 def lead_of(stack: Stack, article_id: str) -> str:
@@ -144,13 +132,6 @@ def test_unclear_question_offers_choices_and_a_choice_is_answered(stack: Stack) 
         assert forged["type"] == "error" and "not offered" in forged["error"]
     finally:
         widget.close()
-
-
-def conversation(stack: Stack, widget: WidgetClient) -> dict[str, Any]:
-    response = httpx.get(
-        f"{stack.hub_url}/api/conversations/{widget.conversation_id}", headers=agent_headers(stack)
-    )
-    return response.json()  # type: ignore[no-any-return]
 
 
 def test_not_helpful_offers_the_next_article_then_a_person(stack: Stack) -> None:

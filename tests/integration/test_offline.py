@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from tests.integration.conftest import Stack
-from tests.integration.widget_client import WidgetClient
+from tests.integration.widget_client import WidgetClient, conversation
 
 pytestmark = pytest.mark.integration
 
@@ -28,15 +27,7 @@ def test_without_agents_the_bot_asks_for_an_email_then_opens_the_ticket(stack: S
         notice = widget.next_message("system")
         assert f"#{queued['ticket_number']}" in notice["text"]
         assert "reply by email at ann@example.com" in notice["text"]
-        s = stack.settings
-        token = httpx.post(
-            f"{stack.hub_url}/api/auth/login",
-            json={"email": s.demo_agent_email, "password": s.demo_agent_password},
-        ).json()["token"]
-        detail = httpx.get(
-            f"{stack.hub_url}/api/conversations/{widget.conversation_id}",
-            headers={"Authorization": f"Bearer {token}"},
-        ).json()
+        detail = conversation(stack, widget)
         assert detail["conversation"]["contact"]["email"] == "ann@example.com"
         assert detail["conversation"]["ticket"]["reason"] == "customer_request"
     finally:
@@ -50,15 +41,7 @@ def test_urgent_without_agents_keeps_its_priority_through_the_form(stack: Stack)
         widget.next_message("bot")
         widget.say("ops@example.com")
         widget.wait_state("queued")
-        s = stack.settings
-        token = httpx.post(
-            f"{stack.hub_url}/api/auth/login",
-            json={"email": s.demo_agent_email, "password": s.demo_agent_password},
-        ).json()["token"]
-        detail = httpx.get(
-            f"{stack.hub_url}/api/conversations/{widget.conversation_id}",
-            headers={"Authorization": f"Bearer {token}"},
-        ).json()
+        detail = conversation(stack, widget)
         ticket = detail["conversation"]["ticket"]
         assert (ticket["reason"], ticket["priority"]) == ("urgent", "high")
     finally:

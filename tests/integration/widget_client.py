@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 from websockets.sync.client import ClientConnection, connect
 
 Frame = dict[str, Any]
@@ -74,3 +75,20 @@ def choose(widget: WidgetClient, button: dict[str, str]) -> Frame:
     return widget.wait_for(
         lambda f: f["type"] in ("ack", "error") and f.get("client_id") == client_id
     )
+
+
+def agent_headers(stack: Any) -> dict[str, str]:
+    s = stack.settings
+    response = httpx.post(
+        f"{stack.hub_url}/api/auth/login",
+        json={"email": s.demo_agent_email, "password": s.demo_agent_password},
+    )
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def conversation(stack: Any, widget: WidgetClient) -> dict[str, Any]:
+    response = httpx.get(
+        f"{stack.hub_url}/api/conversations/{widget.conversation_id}", headers=agent_headers(stack)
+    )
+    return response.json()  # type: ignore[no-any-return]
