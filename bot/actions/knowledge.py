@@ -111,7 +111,9 @@ class ActionAnswerFromKB(Action):
                 buttons=[payloads.choice_button(h) for h in result.candidates],
                 json_message=payloads.search_outcome(result, shown=result.candidates),
             )
-            return [SlotSet("awaiting_feedback", False)]
+            # Whichever the customer picks, the others stay on offer if it does not help.
+            choices = [h.article_id for h in result.candidates]
+            return [SlotSet("awaiting_feedback", False), SlotSet("kb_offered", choices)]
         missed = failures(tracker) + 1
         if missed >= MAX_FAILURES:
             dispatcher.utter_message(json_message=payloads.search_outcome(result))
@@ -127,12 +129,13 @@ class ActionAnswerFromKB(Action):
         if hit is None:
             dispatcher.utter_message(text=NO_ANSWER)
             return []
+        offered = list(tracker.get_slot("kb_offered") or [])
         # The customer picked it: that choice is the confidence.
         give_answer(dispatcher, SearchResult(hit.title, "answer", 1.0, [hit]), hit)
         return [
             SlotSet("kb_failures", 0),
             SlotSet("awaiting_feedback", True),
-            SlotSet("kb_offered", []),
+            SlotSet("kb_offered", [a for a in offered if a != hit.article_id]),
             SlotSet("kb_shown", [hit.article_id]),
         ]
 

@@ -135,13 +135,19 @@ def test_clarify_offers_the_candidates_as_buttons() -> None:
     assert [b["title"] for b in response["buttons"]] == ["Reset your password", "Account locked"]
     assert response["buttons"][0]["payload"] == '/choose_article{"article_id": "reset-password"}'
     assert response["custom"]["frontline"]["kind"] == "clarify"
+    assert slots(out)["kb_offered"] == ["reset-password", "account-locked"]
 
 
 def test_picking_a_candidate_answers_with_that_article() -> None:
     entities = [{"entity": "article_id", "value": "reset-password"}]
     out = run(
-        "action_answer_from_kb", "/choose_article", intent="choose_article", entities=entities
+        "action_answer_from_kb",
+        "/choose_article",
+        intent="choose_article",
+        entities=entities,
+        slots={"kb_offered": ["reset-password", "account-locked"]},
     )
+    assert slots(out)["kb_offered"] == ["account-locked"]  # still on offer if this one misses
     assert out["responses"][0]["text"].startswith("Choose Forgot password.")
     assert ours(out)[0]["sources"][0]["article_id"] == "reset-password"
     unknown = [{"entity": "article_id", "value": "nope"}]
