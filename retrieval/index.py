@@ -35,6 +35,10 @@ EXACT_INDEX_MAX_ENTRIES = 20_000
 # How much the BM25 score (scaled so the best article gets 1) adds to the classifier's logit;
 # chosen on CLINC150's validation split (0, 0.5, 1, 2, 4 tried).
 LEXICAL_WEIGHT = 1.0
+# The fitted classifier is under-confident (L2 regularisation shrinks its logits): dividing
+# them by this temperature makes the top probability match how often it is right. Chosen on
+# CLINC150's validation split (expected calibration error 0.149 at 1.0, 0.026 at 0.7).
+CONFIDENCE_TEMPERATURE = 0.7
 # Nearest entries fetched to find each top article's passage; top articles missing from
 # them are compared with their own few entries directly.
 PASSAGE_DEPTH = 32
@@ -234,7 +238,7 @@ class KnowledgeIndex:
             top = per_article.max()
             if top > 0:
                 logits = logits + LEXICAL_WEIGHT * per_article / top
-        logits = logits - logits.max()
+        logits = (logits - logits.max()) / CONFIDENCE_TEMPERATURE
         exp = np.exp(logits)
         result: np.ndarray = exp / exp.sum()
         return result

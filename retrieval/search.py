@@ -30,9 +30,9 @@ class Thresholds:
     """
 
     # The best article's probability needed to answer with it.
-    answer: float = 0.45
+    answer: float = 0.675
     # The summed probability of the two or three candidates needed to offer them as choices.
-    clarify: float = 0.4
+    clarify: float = 0.7
     # Below this cosine between the query and the article's closest text, the scorer is
     # guessing among unrelated articles (out of scope): never answer or clarify.
     min_similarity: float = 0.4
