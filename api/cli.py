@@ -325,15 +325,7 @@ def run(
     typer.echo(f"{'Trained' if trained else 'Rasa model up to date:'} {model}")
     log_file = settings.var_dir / "logs" / "rasa.log"
     typer.echo(f"Starting the Rasa server on {settings.rasa_url} (log: {log_file}) ...")
-    rasa = rasa_process.start_server(
-        rasa_bin=settings.rasa_bin,
-        model=model,
-        bot_dir=settings.bot_dir,
-        host=settings.rasa_host,
-        port=settings.rasa_port,
-        action_endpoint_url=settings.action_endpoint_url,
-        log_file=log_file,
-    )
+    rasa = rasa_process.start_configured(settings, model, log_file)
     try:
         rasa_process.wait_until_ready(settings.rasa_url, rasa, settings.rasa_start_timeout)
         typer.echo("Rasa is ready. Starting the hub ...")

@@ -10,9 +10,12 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from api.settings import Settings
 
 # What the trained model depends on; a change to any of them means a new model.
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data")
@@ -264,3 +267,16 @@ def nlu_cross_validation(
         raise RasaError(f"rasa test nlu failed (exit {code})")
     result: dict[str, Any] = json.loads(report.read_text())
     return result
+
+
+def start_configured(settings: Settings, model: Path, log_file: Path) -> subprocess.Popen[bytes]:
+    """The Rasa server where the settings put it, calling back to the hub's action endpoint."""
+    return start_server(
+        rasa_bin=settings.rasa_bin,
+        model=model,
+        bot_dir=settings.bot_dir,
+        host=settings.rasa_host,
+        port=settings.rasa_port,
+        action_endpoint_url=settings.action_endpoint_url,
+        log_file=log_file,
+    )

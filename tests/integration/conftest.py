@@ -83,15 +83,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         settings.bot_dir, settings.models_path, settings.rasa_bin, kb_dir=settings.kb_dir
     )
     rasa_log = var / "rasa.log"
-    rasa = rasa_process.start_server(
-        rasa_bin=settings.rasa_bin,
-        model=model,
-        bot_dir=settings.bot_dir,
-        host=settings.rasa_host,
-        port=settings.rasa_port,
-        action_endpoint_url=settings.action_endpoint_url,
-        log_file=rasa_log,
-    )
+    rasa = rasa_process.start_configured(settings, model, rasa_log)
     hub = HubServer(settings)
     try:
         hub.start()
