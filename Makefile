@@ -8,7 +8,7 @@ APP_STAMP := $(VENV)/.installed
 RASA_STAMP := $(RASA_VENV)/.installed
 FRONTLINE := $(VENV)/bin/frontline
 
-.PHONY: setup run test unit lint bench eval clean
+.PHONY: setup run test unit lint bench eval clean chromium
 
 setup: $(APP_STAMP) $(RASA_STAMP)
 
@@ -43,13 +43,24 @@ $(RASA_STAMP): bot/constraints-rasa.txt
 	$(RASA_VENV)/bin/pip install -q -c bot/constraints-rasa.txt rasa==3.6.21
 	touch $@
 
+# Browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's chromium for the browser tests ..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "error: the browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; \
+	  fi; \
+	fi
+
 run: setup
 	$(FRONTLINE) run
 
 # The README's test command: builds the index and trains the bot when their inputs changed,
 # validates the bot's data and runs its test stories, then the unit and integration tests
 # (the latter start the real Rasa server).
-test: setup lint
+test: setup chromium lint
 	$(FRONTLINE) kb build
 	$(FRONTLINE) bot train
 	$(FRONTLINE) bot test
