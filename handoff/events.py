@@ -5,20 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-EventKind = Literal["message", "conversation"]
+EventKind = Literal["message", "conversation", "queue", "note", "ticket"]
 
 
 @dataclass(frozen=True)
 class Event:
-    """A change to publish: a new message, or a conversation whose summary changed.
+    """A change to publish: a new message, a conversation whose summary changed, a queue
+    that moved (positions to tell the customers in it), an internal note (agents only), or
+    a ticket event such as an SLA breach (agents only).
 
     Events carry ids, not rows: the publisher reads the committed state, so nothing is
     published that a rolled-back transaction never wrote.
     """
 
     kind: EventKind
-    conversation_id: int
+    conversation_id: int = 0
     message_id: int | None = None
+    note_id: int | None = None
+    ticket_event_id: int | None = None
 
 
 def message_created(conversation_id: int, message_id: int) -> Event:
@@ -27,3 +31,15 @@ def message_created(conversation_id: int, message_id: int) -> Event:
 
 def conversation_changed(conversation_id: int) -> Event:
     return Event("conversation", conversation_id)
+
+
+def queue_moved() -> Event:
+    return Event("queue")
+
+
+def note_added(conversation_id: int, note_id: int) -> Event:
+    return Event("note", conversation_id, note_id=note_id)
+
+
+def ticket_event(conversation_id: int, ticket_event_id: int) -> Event:
+    return Event("ticket", conversation_id, ticket_event_id=ticket_event_id)

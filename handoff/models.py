@@ -8,10 +8,13 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -21,9 +24,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from handoff.states import (
+    AgentRole,
+    AssignmentMode,
     ConversationState,
     MessageRole,
     MessageStatus,
+    Presence,
     Priority,
     TicketStatus,
 )
@@ -67,14 +73,46 @@ class Base(DeclarativeBase):
 
 
 class Contact(Base):
+    """One record per person, whichever channels they write from."""
+
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), default=None)
+    phone: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Set when this record was merged into another: it is kept (and points there) so old
+    # links and identities still resolve.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     conversations: Mapped[list[Conversation]] = relationship(back_populates="contact")
+    identities: Mapped[list[ContactIdentity]] = relationship(
+        back_populates="contact", order_by="ContactIdentity.id"
+    )
+
+
+class ContactIdentity(Base):
+    """Who the contact is on one channel: a verified site user id, a Telegram chat, ..."""
+
+    __tablename__ = "contact_identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    contact: Mapped[Contact] = relationship(back_populates="identities")
+
+
+team_members = Table(
+    "team_members",
+    Base.metadata,
+    Column("team_id", ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    Column("agent_id", ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
+)
 
 
 class Agent(Base):
@@ -85,7 +123,39 @@ class Agent(Base):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
+    role: Mapped[AgentRole] = mapped_column(_enum(AgentRole), default=AgentRole.AGENT)
+    presence: Mapped[Presence] = mapped_column(_enum(Presence), default=Presence.OFFLINE)
+    presence_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # How many conversations the agent handles at once; automatic assignment stops there.
+    capacity: Mapped[int] = mapped_column(Integer, default=3)
+    # Round robin hands the next conversation to whoever got one longest ago.
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    teams: Mapped[list[Team]] = relationship(secondary=team_members, back_populates="members")
+
+
+class Team(Base):
+    """A group of agents with skills: the topics, languages and channels it takes.
+
+    An empty skill list means "any"; the hand-off picks the most specific matching team."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    assignment_mode: Mapped[AssignmentMode] = mapped_column(
+        _enum(AssignmentMode), default=AssignmentMode.CLAIM
+    )
+    # Breached tickets may be reassigned to the lead (SLA policy `reassign_lead`).
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    members: Mapped[list[Agent]] = relationship(secondary=team_members, back_populates="teams")
+    lead: Mapped[Agent | None] = relationship(foreign_keys=[lead_id])
 
 
 class AgentSession(Base):
@@ -108,6 +178,7 @@ class Conversation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     channel: Mapped[str] = mapped_column(String(32), default="widget")
+    language: Mapped[str] = mapped_column(String(16), default="en")
     # The widget's bearer secret for resuming this conversation (kept in localStorage).
     public_token: Mapped[str] = mapped_column(String(64), unique=True)
     state: Mapped[ConversationState] = mapped_column(
@@ -156,6 +227,8 @@ class Message(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    # The queue view: active tickets by team, most urgent and oldest first.
+    __table_args__ = (Index("ix_tickets_queue", "status", "team_id", "priority_rank", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(Integer, unique=True)
@@ -167,8 +240,16 @@ class Ticket(Base):
         _enum(TicketStatus), default=TicketStatus.NEW, index=True
     )
     priority: Mapped[Priority] = mapped_column(_enum(Priority), default=Priority.NORMAL)
+    # 0 = urgent .. 3 = low, kept beside `priority` so the queue sorts on an index.
+    priority_rank: Mapped[int] = mapped_column(Integer, default=2)
+    category: Mapped[str | None] = mapped_column(String(100), default=None)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     channel: Mapped[str] = mapped_column(String(32))
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), default=None, index=True)
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id"), default=None, index=True
+    )
     # A snapshot of the conversation at hand-off: the ticket must stand on its own even if
     # the conversation goes on (or is purged later).
     transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -177,6 +258,22 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # How it ended: "resolved" by an agent, or "handed_back" to the bot.
+    resolution: Mapped[str | None] = mapped_column(String(32), default=None)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # SLA clocks (handoff/sla.py): due times in business hours. While the ticket is pending
+    # on the customer the resolution clock stops: its due time is cleared and the business
+    # time that was left is kept, to restart from when the customer answers.
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    first_response_due: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    resolution_due: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    resolution_left_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
+    pending_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    first_response_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    resolution_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    transfer_count: Mapped[int] = mapped_column(Integer, default=0)
     # Customer satisfaction, asked when the agent resolves: 1-5, an optional comment, and
     # a flag on low scores for a person to follow up.
     csat_score: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -187,3 +284,54 @@ class Ticket(Base):
     conversation: Mapped[Conversation] = relationship(back_populates="tickets")
     contact: Mapped[Contact] = relationship()
     assignee: Mapped[Agent | None] = relationship()
+    team: Mapped[Team | None] = relationship()
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id"
+    )
+
+
+class TicketEvent(Base):
+    """The ticket's history: every step of its handling, SLA breaches included."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    agent: Mapped[Agent | None] = relationship()
+
+
+class Note(Base):
+    """An internal note by an agent, on a conversation (and its ticket) or on a contact.
+
+    Notes live apart from messages so nothing can ever send one to the customer."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    text: Mapped[str] = mapped_column(Text)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[Agent] = relationship(lazy="joined")
+
+
+class SlaPolicy(Base):
+    """Targets for one priority, in business minutes, and what a breach sets off."""
+
+    __tablename__ = "sla_policies"
+
+    priority: Mapped[Priority] = mapped_column(_enum(Priority), primary_key=True)
+    first_response_minutes: Mapped[int] = mapped_column(Integer)
+    resolution_minutes: Mapped[int] = mapped_column(Integer)
+    # "none", "raise_priority" (one step, to urgent at most) or "reassign_lead".
+    on_breach: Mapped[str] = mapped_column(String(32), default="none")

@@ -8,16 +8,20 @@ can compose several into one transaction and tests can roll everything back.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from handoff import clocks, routing
 from handoff.errors import InvalidInput, NotAllowed, NotFound
-from handoff.events import Event, conversation_changed, message_created
+from handoff.events import Event, conversation_changed, message_created, queue_moved
+from handoff.messages import add_message
 from handoff.models import Agent, Contact, Conversation, Message, Ticket, utcnow
+from handoff.rules import DEFAULT_RULES, Rules
 from handoff.states import (
     ConversationState,
     HandoffReason,
@@ -28,6 +32,7 @@ from handoff.states import (
 )
 
 MAX_MESSAGE_CHARS = 4000
+HANDED_BACK = "handed_back"
 FIRST_TICKET_NUMBER = 1001
 
 
@@ -62,41 +67,27 @@ def find_conversation_by_token(session: Session, token: str) -> Conversation | N
 
 
 def open_conversation(
-    session: Session, *, channel: str = "widget", contact_name: str | None = None
+    session: Session,
+    *,
+    channel: str = "widget",
+    contact_name: str | None = None,
+    contact: Contact | None = None,
+    language: str = "en",
 ) -> tuple[Conversation, list[Event]]:
-    contact = Contact(name=contact_name or "Visitor")
+    """A new conversation, for a known `contact` or a new anonymous one."""
+    if contact is None:
+        contact = Contact(name=contact_name or "Visitor")
     conversation = Conversation(
-        contact=contact, channel=channel, public_token=secrets.token_urlsafe(24)
+        contact=contact,
+        channel=channel,
+        public_token=secrets.token_urlsafe(24),
+        language=(language or "en")[:16],
     )
     session.add(conversation)
     session.flush()
-    if contact_name is None:
+    if contact_name is None and contact.name == "Visitor":
         contact.name = f"Visitor {contact.id}"
     return conversation, [conversation_changed(conversation.id)]
-
-
-def _add_message(
-    session: Session,
-    conversation: Conversation,
-    role: MessageRole,
-    text: str,
-    *,
-    status: MessageStatus = MessageStatus.PROCESSED,
-    payload: dict[str, Any] | None = None,
-    agent: Agent | None = None,
-) -> Message:
-    message = Message(
-        conversation=conversation,
-        role=role,
-        text=text,
-        status=status,
-        payload=payload or {},
-        agent=agent,
-    )
-    session.add(message)
-    conversation.updated_at = utcnow()
-    session.flush()
-    return message
 
 
 def _offered_buttons(session: Session, conversation_id: int) -> list[dict[str, Any]]:
@@ -117,6 +108,8 @@ def receive_customer_message(
     *,
     client_id: str | None = None,
     button: object = None,
+    rules: Rules = DEFAULT_RULES,
+    now: datetime | None = None,
 ) -> tuple[Message, list[Event]]:
     """Store what the customer wrote, before anything else happens to it.
 
@@ -126,7 +119,12 @@ def receive_customer_message(
     already stored is the same message: it is returned as it is, with nothing to publish.
     A `button` payload is accepted only if the bot's latest message offers it: customers
     cannot inject intents by typing or forging payloads.
+
+    Within `rules.reopen_window` of a resolution, a message (other than the rating)
+    reopens the ticket and goes back to people; a ticket pending on the customer is open
+    again, and its SLA clock runs again.
     """
+    now = now or utcnow()
     body = clean_text(text)
     if client_id is not None and (not isinstance(client_id, str) or len(client_id) > 64):
         raise InvalidInput("client_id must be a string of at most 64 characters")
@@ -148,9 +146,14 @@ def receive_customer_message(
             pending[0], button if isinstance(button, str) else None
         ):
             return _receive_csat_reply(session, conversation, body, button, client_id, pending)
-        conversation.state = conversation.state.transition(ConversationState.BOT)
-        conversation.agent = None
-        events.append(conversation_changed(conversation.id))
+        events += _reopen_or_restart(session, conversation, rules, now)
+    elif conversation.state.with_people:
+        ticket = open_ticket(conversation)
+        if ticket is not None and ticket.status is TicketStatus.PENDING:
+            ticket.status = ticket.status.transition(TicketStatus.OPEN)
+            clocks.resume(ticket, rules.calendar, now)
+            clocks.log(session, ticket, "customer_replied", now)
+            events.append(conversation_changed(conversation.id))
     payload: dict[str, Any] = {}
     if button is not None:
         offered = {b.get("payload") for b in _offered_buttons(session, conversation.id)}
@@ -158,12 +161,53 @@ def receive_customer_message(
             raise InvalidInput("that choice is not offered (any more); type your question instead")
         payload["button"] = button
     status = MessageStatus.PROCESSED if conversation.state.with_people else MessageStatus.RECEIVED
-    message = _add_message(
+    message = add_message(
         session, conversation, MessageRole.CUSTOMER, body, status=status, payload=payload
     )
     message.client_id = client_id or None
     events += [message_created(conversation.id, message.id), conversation_changed(conversation.id)]
     return message, events
+
+
+def _reopen_or_restart(
+    session: Session, conversation: Conversation, rules: Rules, now: datetime
+) -> list[Event]:
+    latest = conversation.tickets[-1] if conversation.tickets else None
+    if (
+        latest is not None
+        and latest.status is TicketStatus.RESOLVED
+        and latest.resolved_at is not None
+        and now - latest.resolved_at <= rules.reopen_window
+        and latest.resolution != HANDED_BACK
+    ):
+        latest.status = latest.status.transition(TicketStatus.OPEN)
+        latest.reopen_count += 1
+        latest.resolved_at = None
+        latest.updated_at = now
+        clocks.restart_resolution(
+            latest, clocks.policies(session).get(latest.priority), rules.calendar, now
+        )
+        clocks.log(session, latest, "reopened", now)
+        agent = latest.assignee
+        if agent is not None and agent.is_active and agent.presence.value != "offline":
+            conversation.state = conversation.state.transition(ConversationState.AGENT)
+            conversation.agent = agent
+            note = f"Your ticket #{latest.number} is open again; {agent.name} will be with you."
+        else:
+            latest.assignee = None
+            conversation.state = conversation.state.transition(ConversationState.QUEUED)
+            conversation.agent = None
+            note = f"Your ticket #{latest.number} is open again; you are back in the queue."
+        message = add_message(session, conversation, MessageRole.SYSTEM, note)
+        return [
+            message_created(conversation.id, message.id),
+            conversation_changed(conversation.id),
+            queue_moved(),
+            *routing.auto_assign(session, now),
+        ]
+    conversation.state = conversation.state.transition(ConversationState.BOT)
+    conversation.agent = None
+    return [conversation_changed(conversation.id)]
 
 
 def _receive_csat_reply(
@@ -177,7 +221,7 @@ def _receive_csat_reply(
     from handoff import csat
 
     payload = {"button": button} if isinstance(button, str) else {}
-    message = _add_message(session, conversation, MessageRole.CUSTOMER, body, payload=payload)
+    message = add_message(session, conversation, MessageRole.CUSTOMER, body, payload=payload)
     message.client_id = client_id or None
     events = [message_created(conversation.id, message.id)]
     return message, events + csat.record_reply(
@@ -188,7 +232,7 @@ def _receive_csat_reply(
 def add_bot_message(
     session: Session, conversation: Conversation, text: str, payload: dict[str, Any]
 ) -> Message:
-    return _add_message(session, conversation, MessageRole.BOT, text, payload=payload)
+    return add_message(session, conversation, MessageRole.BOT, text, payload=payload)
 
 
 def _mark(session: Session, message_id: int | None, status: MessageStatus, **extra: Any) -> None:
@@ -211,7 +255,7 @@ def record_bot_replies(
     conversation = get_conversation(session, conversation_id)
     events: list[Event] = []
     for reply in replies:
-        message = _add_message(
+        message = add_message(
             session, conversation, MessageRole.BOT, reply.text, payload=reply.payload
         )
         events.append(message_created(conversation.id, message.id))
@@ -277,6 +321,31 @@ _QUEUE_NOTICE: dict[str, str] = {
 }
 
 
+def _topic(
+    attempts: list[dict[str, Any]], article_tags: Mapping[str, Sequence[str]]
+) -> tuple[str | None, list[str]]:
+    """The ticket's category and tags: from the article the bot came closest with, on the
+    last question it could not settle (or the last one asked)."""
+    ordered = sorted(attempts, key=lambda a: a.get("decision") == "answer")
+    for attempt in reversed(ordered):
+        hits = attempt.get("hits") or attempt.get("sources") or []
+        for hit in hits[:1]:
+            tags = list(article_tags.get(str(hit.get("article_id")), ()))
+            if tags:
+                return tags[0], tags
+    return None, []
+
+
+def _queue_notice(session: Session, ticket: Ticket) -> str:
+    place = routing.position(session, ticket)
+    wait = routing.estimated_wait(session, ticket, place)
+    text = f"You are number {place} in the queue for a person (ticket #{ticket.number})"
+    if wait is not None:
+        minutes = max(1, round(wait.total_seconds() / 60)) if wait else 0
+        text += "; someone will be with you shortly" if not minutes else f", about {minutes} min"
+    return text + ". Everything you wrote is with them, and you can keep writing here."
+
+
 def hand_off(
     session: Session,
     conversation_id: int,
@@ -288,11 +357,17 @@ def hand_off(
     contact_email: str | None = None,
     offline: bool = False,
     business_hours: str | None = None,
+    article_tags: Mapping[str, Sequence[str]] | None = None,
+    rules: Rules = DEFAULT_RULES,
+    now: datetime | None = None,
 ) -> tuple[Ticket, list[Event]]:
-    """Move the conversation to the people's queue with a ticket that carries it all.
+    """Move the conversation to the people's queue with a ticket that carries it all:
+    transcript, what the bot tried, category and tags (from the knowledge base's tags,
+    `article_tags`), the team whose skills fit, and SLA due times.
 
     `offline`: nobody is online to take it now; the customer is told the team replies by
     email (to `contact_email`, which is kept on the contact)."""
+    now = now or utcnow()
     conversation = get_conversation(session, conversation_id)
     if contact_email:
         conversation.contact.email = contact_email
@@ -305,6 +380,10 @@ def hand_off(
     session.flush()
     session.refresh(conversation, ["messages"])
     attempts = _bot_attempts(conversation)
+    category, tags = _topic(attempts, article_tags or {})
+    team = routing.choose_team(
+        session, category=category, language=conversation.language, channel=conversation.channel
+    )
     ticket = Ticket(
         number=_next_ticket_number(session),
         conversation=conversation,
@@ -312,12 +391,29 @@ def hand_off(
         subject=_subject(conversation, attempts),
         reason=str(reason),
         priority=priority,
+        priority_rank=priority.rank,
+        category=category,
+        tags=tags,
         channel=conversation.channel,
+        language=conversation.language,
+        team=team,
         transcript=_transcript(conversation),
         bot_attempts=attempts,
+        created_at=now,
+        updated_at=now,
     )
     session.add(ticket)
+    clocks.start(ticket, clocks.policies(session).get(priority), rules.calendar, now)
     session.flush()
+    clocks.log(
+        session,
+        ticket,
+        "created",
+        now,
+        reason=str(reason),
+        priority=priority.value,
+        team=team.id if team else None,
+    )
     lead = _QUEUE_NOTICE.get(str(reason), "")
     if offline:
         where = f" at {conversation.contact.email}" if conversation.contact.email else ""
@@ -332,14 +428,13 @@ def hand_off(
             + " You can keep writing here too."
         )
     else:
-        notice = (lead + " " if lead else "") + (
-            f"You are in the queue for a person (ticket #{ticket.number}); "
-            "everything you wrote is with them, and you can keep writing here."
-        )
-    message = _add_message(session, conversation, MessageRole.SYSTEM, notice)
+        notice = (lead + " " if lead else "") + _queue_notice(session, ticket)
+    message = add_message(session, conversation, MessageRole.SYSTEM, notice)
     return ticket, [
         message_created(conversation.id, message.id),
         conversation_changed(conversation.id),
+        queue_moved(),
+        *routing.auto_assign(session, now),
     ]
 
 
@@ -357,21 +452,11 @@ def _agent(session: Session, agent_id: int) -> Agent:
     return agent
 
 
-def take_over(session: Session, conversation_id: int, agent_id: int) -> list[Event]:
-    conversation = get_conversation(session, conversation_id)
-    agent = _agent(session, agent_id)
-    conversation.state = conversation.state.transition(ConversationState.AGENT)
-    conversation.agent = agent
-    ticket = open_ticket(conversation)
-    if ticket is not None:
-        if ticket.status is TicketStatus.NEW:
-            ticket.status = ticket.status.transition(TicketStatus.OPEN)
-        ticket.assignee = agent
-        ticket.updated_at = utcnow()
-    message = _add_message(
-        session, conversation, MessageRole.SYSTEM, f"{agent.name} joined the conversation."
-    )
-    return [message_created(conversation.id, message.id), conversation_changed(conversation.id)]
+def take_over(
+    session: Session, conversation_id: int, agent_id: int, now: datetime | None = None
+) -> list[Event]:
+    """An agent takes a queued conversation (exactly one of several racing agents wins)."""
+    return routing.claim(session, conversation_id, agent_id, now or utcnow())
 
 
 def post_agent_message(
@@ -382,14 +467,21 @@ def post_agent_message(
     agent = _agent(session, agent_id)
     if conversation.state is not ConversationState.AGENT or conversation.agent_id != agent.id:
         raise NotAllowed("take the conversation over before replying")
-    message = _add_message(session, conversation, MessageRole.AGENT, body, agent=agent)
+    message = add_message(session, conversation, MessageRole.AGENT, body, agent=agent)
+    ticket = open_ticket(conversation)
+    if ticket is not None and ticket.first_response_at is None:
+        ticket.first_response_at = message.created_at
+        clocks.log(session, ticket, "first_response", message.created_at, agent=agent)
     return message, [
         message_created(conversation.id, message.id),
         conversation_changed(conversation.id),
     ]
 
 
-def resolve(session: Session, conversation_id: int, agent_id: int) -> list[Event]:
+def resolve(
+    session: Session, conversation_id: int, agent_id: int, now: datetime | None = None
+) -> list[Event]:
+    now = now or utcnow()
     conversation = get_conversation(session, conversation_id)
     agent = _agent(session, agent_id)
     if conversation.state is ConversationState.AGENT and conversation.agent_id != agent.id:
@@ -399,8 +491,11 @@ def resolve(session: Session, conversation_id: int, agent_id: int) -> list[Event
     if ticket is not None:
         ticket.status = ticket.status.transition(TicketStatus.RESOLVED)
         ticket.assignee = ticket.assignee or agent
-        ticket.resolved_at = ticket.updated_at = utcnow()
-    message = _add_message(
+        ticket.resolved_at = ticket.updated_at = now
+        ticket.resolution = "resolved"
+        ticket.pending_since = None
+        clocks.log(session, ticket, "resolved", now, agent=agent)
+    message = add_message(
         session,
         conversation,
         MessageRole.SYSTEM,
@@ -413,4 +508,10 @@ def resolve(session: Session, conversation_id: int, agent_id: int) -> list[Event
         text, payload = csat.rating_prompt(ticket)
         prompt = add_bot_message(session, conversation, text, payload)
         events.append(message_created(conversation.id, prompt.id))
-    return [*events, conversation_changed(conversation.id)]
+    session.flush()
+    return [
+        *events,
+        conversation_changed(conversation.id),
+        queue_moved(),
+        *routing.auto_assign(session, now),
+    ]

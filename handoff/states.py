@@ -99,6 +99,31 @@ class Priority(StrEnum):
     NORMAL = "normal"
     LOW = "low"
 
+    @property
+    def rank(self) -> int:
+        """0 for urgent .. 3 for low: the queue's sort order."""
+        return list(Priority).index(self)
+
+    def raised(self) -> Priority:
+        return list(Priority)[max(0, self.rank - 1)]
+
+
+class Presence(StrEnum):
+    ONLINE = "online"  # takes conversations
+    AWAY = "away"  # logged in, finishing what they have; gets nothing new
+    OFFLINE = "offline"
+
+
+class AgentRole(StrEnum):
+    AGENT = "agent"
+    LEAD = "lead"  # also sees the reports and manages teams and SLA policies
+
+
+class AssignmentMode(StrEnum):
+    CLAIM = "claim"  # agents take conversations from the queue themselves
+    ROUND_ROBIN = "round_robin"  # to the online member who got one longest ago
+    LEAST_BUSY = "least_busy"  # to the online member with the fewest open conversations
+
 
 class HandoffReason(StrEnum):
     CUSTOMER_REQUEST = "customer_request"

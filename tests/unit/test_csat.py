@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -8,7 +10,10 @@ from handoff import agents, csat
 from handoff import operations as ops
 from handoff.errors import InvalidInput
 from handoff.models import Conversation, Ticket
-from handoff.states import ConversationState, MessageRole, MessageStatus
+from handoff.rules import Rules
+from handoff.states import ConversationState, MessageRole, MessageStatus, TicketStatus
+
+NO_REOPEN = Rules(reopen_window=timedelta(0))
 
 
 def resolved(session: Session) -> tuple[Conversation, Ticket]:
@@ -40,15 +45,25 @@ def test_resolution_asks_for_a_rating_then_a_comment(session: Session) -> None:
     assert conversation.messages[-1].text == csat.THANKS
     assert conversation.state is ConversationState.RESOLVED
 
-    # The next message is a new question: back to the bot, fresh.
-    fresh, _ = ops.receive_customer_message(session, conversation.id, "how do I add seats?")
+    # Past the reopen window the next message is a new question: back to the bot, fresh.
+    fresh, _ = ops.receive_customer_message(
+        session, conversation.id, "how do I add seats?", rules=NO_REOPEN
+    )
     assert conversation.state is ConversationState.BOT and fresh.status is MessageStatus.RECEIVED
 
 
 def test_a_new_question_instead_of_a_rating_goes_to_the_bot(session: Session) -> None:
     conversation, ticket = resolved(session)
-    ops.receive_customer_message(session, conversation.id, "one more question")
+    ops.receive_customer_message(session, conversation.id, "one more question", rules=NO_REOPEN)
     assert conversation.state is ConversationState.BOT and ticket.csat_score is None
+
+
+def test_a_message_within_the_reopen_window_reopens_the_ticket(session: Session) -> None:
+    conversation, ticket = resolved(session)
+    ops.receive_customer_message(session, conversation.id, "it fails again")
+    assert ticket.status is TicketStatus.OPEN and ticket.reopen_count == 1
+    assert conversation.state.with_people and ticket.resolved_at is None
+    assert [e.kind for e in ticket.events][-1] == "reopened"
 
 
 def test_no_comment_and_high_scores(session: Session) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -8,6 +10,7 @@ from handoff import agents
 from handoff import operations as ops
 from handoff.errors import InvalidInput, NotAllowed
 from handoff.models import Message, Ticket
+from handoff.rules import Rules
 from handoff.states import (
     ConversationState,
     IllegalTransition,
@@ -137,8 +140,10 @@ def test_agent_takes_over_replies_and_resolves(session: Session) -> None:
     with pytest.raises(IllegalTransition):
         ops.take_over(session, conversation.id, agent_id)
 
-    # Writing again after resolution starts fresh with the bot.
-    fresh, _ = ops.receive_customer_message(session, conversation.id, "one more question")
+    # Writing again after the reopen window starts fresh with the bot.
+    fresh, _ = ops.receive_customer_message(
+        session, conversation.id, "one more question", rules=Rules(reopen_window=timedelta(0))
+    )
     assert conversation.state is ConversationState.BOT
     assert fresh.status is MessageStatus.RECEIVED
 
