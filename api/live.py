@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api import serializers
 from handoff.events import Event
-from handoff.models import Conversation, Message
+from handoff.models import Conversation, Message, Note, TicketEvent
+from handoff.states import ConversationState
 
 log = logging.getLogger(__name__)
 Frame = dict[str, Any]
@@ -48,6 +49,20 @@ class Broker:
     def unsubscribe_agent(self, queue: asyncio.Queue[Frame]) -> None:
         self._agents.discard(queue)
 
+    def send_to_widget(self, conversation_id: int, frame: Frame) -> None:
+        """A transient frame (e.g. typing) to the conversation's open widgets; not stored."""
+        for queue in list(self._widgets.get(conversation_id, ())):
+            queue.put_nowait(frame)
+
+    def send_to_agents(self, frame: Frame) -> None:
+        """A transient frame to every open console; not stored."""
+        for queue in list(self._agents):
+            queue.put_nowait(frame)
+
+    def widget_conversations(self) -> list[int]:
+        """Conversations with an open widget (to tell queued ones their new position)."""
+        return list(self._widgets)
+
     @property
     def agents_online(self) -> int:
         """Open agent consoles: until agents have a presence of their own, being connected is
@@ -68,11 +83,12 @@ class Broker:
             if widget_frame is not None:
                 for queue in list(self._widgets.get(conversation_id, ())):
                     queue.put_nowait(widget_frame)
-            for queue in list(self._agents):
-                queue.put_nowait(agent_frame)
+            if agent_frame is not None:
+                for queue in list(self._agents):
+                    queue.put_nowait(agent_frame)
 
-    def _frames(self, events: list[Event]) -> list[tuple[int, Frame | None, Frame]]:
-        out: list[tuple[int, Frame | None, Frame]] = []
+    def _frames(self, events: list[Event]) -> list[tuple[int, Frame | None, Frame | None]]:
+        out: list[tuple[int, Frame | None, Frame | None]] = []
         with self._sessions() as session:
             for event in events:
                 if event.kind == "message" and event.message_id is not None:
@@ -95,7 +111,7 @@ class Broker:
                     conversation = session.get(Conversation, event.conversation_id)
                     if conversation is None:
                         continue
-                    widget = serializers.widget_conversation(conversation)
+                    widget = serializers.widget_conversation(conversation, session)
                     out.append(
                         (
                             event.conversation_id,
@@ -108,4 +124,32 @@ class Broker:
                             },
                         )
                     )
+                elif event.kind == "queue":
+                    out += self._queue_frames(session)
+                elif event.kind == "note" and event.note_id is not None:
+                    note = session.get(Note, event.note_id)
+                    if note is not None:
+                        frame = {"type": "note", "note": serializers.note_dict(note)}
+                        out.append((event.conversation_id, None, frame))
+                elif event.kind == "ticket" and event.ticket_event_id is not None:
+                    entry = session.get(TicketEvent, event.ticket_event_id)
+                    if entry is not None:
+                        frame = {
+                            "type": "ticket_event",
+                            "conversation_id": event.conversation_id,
+                            "event": serializers.ticket_event_dict(entry),
+                        }
+                        out.append((event.conversation_id, None, frame))
+        return out
+
+    def _queue_frames(self, session: Session) -> list[tuple[int, Frame | None, Frame | None]]:
+        """The queue moved: every waiting customer with an open widget hears their place."""
+        out: list[tuple[int, Frame | None, Frame | None]] = []
+        for conversation_id in self.widget_conversations():
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None or conversation.state is not ConversationState.QUEUED:
+                continue
+            widget = serializers.widget_conversation(conversation, session)
+            frame = {"type": "state", **{k: v for k, v in widget.items() if k != "id"}}
+            out.append((conversation_id, frame, None))
         return out

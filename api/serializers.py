@@ -7,8 +7,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handoff.models import Agent, Conversation, Message, Ticket
+from handoff import routing
+from handoff.models import Agent, Conversation, Message, Note, Ticket, TicketEvent
 from handoff.operations import open_ticket
+from handoff.states import ConversationState
 
 
 def agent_dict(agent: Agent | None) -> dict[str, Any] | None:
@@ -66,13 +68,35 @@ def conversation_summary(session: Session, conversation: Conversation) -> dict[s
     }
 
 
-def widget_conversation(conversation: Conversation) -> dict[str, Any]:
+def queue_place(session: Session, ticket: Ticket) -> dict[str, Any]:
+    """Where a waiting ticket stands: position (1 = next) and estimated wait in seconds
+    (null when nobody in its team is online)."""
+    place = routing.position(session, ticket)
+    wait = routing.estimated_wait(session, ticket, place)
+    return {
+        "position": place,
+        "estimated_wait_seconds": None if wait is None else round(wait.total_seconds()),
+    }
+
+
+def widget_conversation(
+    conversation: Conversation, session: Session | None = None
+) -> dict[str, Any]:
     ticket = latest_ticket(conversation)
+    queue = None
+    if (
+        session is not None
+        and ticket is not None
+        and conversation.state is ConversationState.QUEUED
+        and ticket.assignee_id is None
+    ):
+        queue = queue_place(session, ticket)
     return {
         "id": conversation.id,
         "state": conversation.state.value,
         "agent": agent_dict(conversation.agent),
         "ticket_number": ticket.number if ticket else None,
+        "queue": queue,
     }
 
 
@@ -98,4 +122,26 @@ def ticket_dict(ticket: Ticket) -> dict[str, Any]:
             "at": ticket.csat_at.isoformat() if ticket.csat_at else None,
             "flagged": ticket.csat_flagged,
         },
+    }
+
+
+def note_dict(note: Note) -> dict[str, Any]:
+    return {
+        "id": note.id,
+        "conversation_id": note.conversation_id,
+        "contact_id": note.contact_id,
+        "text": note.text,
+        "author": note.author.name,
+        "created_at": note.created_at.isoformat(),
+    }
+
+
+def ticket_event_dict(entry: TicketEvent) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "ticket_id": entry.ticket_id,
+        "kind": entry.kind,
+        "data": entry.data,
+        "agent": agent_dict(entry.agent),
+        "created_at": entry.created_at.isoformat(),
     }

@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy.orm import Session
 
 from api import serializers
 from api.hub import Hub
@@ -24,14 +25,14 @@ log = logging.getLogger(__name__)
 def _welcome(hub: Hub, token: str) -> dict[str, Any] | None:
     with hub.sessions() as session:
         conversation = ops.find_conversation_by_token(session, token)
-        return None if conversation is None else _welcome_frame(conversation)
+        return None if conversation is None else _welcome_frame(session, conversation)
 
 
-def _welcome_frame(conversation: Conversation) -> dict[str, Any]:
+def _welcome_frame(session: Session, conversation: Conversation) -> dict[str, Any]:
     return {
         "type": "welcome",
         "token": conversation.public_token,
-        "conversation": serializers.widget_conversation(conversation),
+        "conversation": serializers.widget_conversation(conversation, session),
         "messages": [serializers.message_dict(m) for m in conversation.messages],
     }
 
