@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from api.hub import Hub, KnowledgeHolder, load_knowledge
 from api.live import Broker
 from api.rasa_client import RasaClient
-from api.routes import actions, agents, health, pages, widget
+from api.routes import actions, admin, agents, contacts, health, pages, tickets, widget
 from api.settings import Settings
 from handoff import agents as agent_accounts
 from handoff.db import make_engine, make_sessionmaker, transaction, upgrade
@@ -35,6 +35,7 @@ def ensure_demo_agent(hub: Hub) -> None:
                 email=settings.demo_agent_email,
                 name=settings.demo_agent_name,
                 password=settings.demo_agent_password,
+                role="lead",
             )
             log.info("created demo agent %s", settings.demo_agent_email)
 
@@ -56,12 +57,15 @@ def create_app(
             settings=settings,
             engine=engine,
             sessions=sessions,
-            broker=Broker(sessions),
+            broker=Broker(sessions, settings.rules.calendar),
             rasa=rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout),
             knowledge=knowledge or load_knowledge(settings),
         )
         ensure_demo_agent(hub)
+        with transaction(hub.sessions) as session:
+            agent_accounts.reset_presence(session)
         app.state.hub = hub
+        hub.spawn_forever(hub.sweep_forever())
         yield
         await hub.drain()
         await hub.rasa.aclose()
@@ -73,6 +77,9 @@ def create_app(
     app.include_router(widget.router)
     app.include_router(agents.router)
     app.include_router(agents.socket_router)
+    app.include_router(tickets.router)
+    app.include_router(contacts.router)
+    app.include_router(admin.router)
     app.include_router(actions.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

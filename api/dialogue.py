@@ -10,7 +10,7 @@ import asyncio
 import logging
 import re
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.live import Broker
 from api.rasa_client import RasaClient, RasaUnavailable
+from handoff import agents as agent_accounts
 from handoff import operations as ops
 from handoff.db import transaction
 from handoff.events import Event
 from handoff.hours import BusinessHours
 from handoff.models import Conversation, Message
+from handoff.rules import DEFAULT_RULES, Rules
 from handoff.states import HandoffReason, MessageStatus, Priority
 
 log = logging.getLogger(__name__)
@@ -79,11 +81,16 @@ class ConversationFlow:
         broker: Broker,
         rasa: RasaClient,
         hours: BusinessHours | None = None,
+        *,
+        rules: Rules = DEFAULT_RULES,
+        article_tags: Callable[[], Mapping[str, Sequence[str]]] | None = None,
     ) -> None:
         self._sessions = sessions
         self._broker = broker
         self._rasa = rasa
         self._hours = hours
+        self._rules = rules
+        self._article_tags = article_tags or dict
         # One message at a time per conversation, so replies keep their order and a
         # hand-off cannot race the bot's answer to an earlier message.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -119,7 +126,7 @@ class ConversationFlow:
         """Store the customer's message (raises InvalidInput first if it is unusable)."""
         return await self.write(
             lambda s: ops.receive_customer_message(
-                s, conversation_id, text, client_id=client_id, button=button
+                s, conversation_id, text, client_id=client_id, button=button, rules=self._rules
             )
         )
 
@@ -137,9 +144,14 @@ class ConversationFlow:
                 await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error=repr(error))
 
     def agents_available(self) -> bool:
-        """Someone can take a conversation now: a console is open, within business hours."""
-        in_hours = self._hours is None or self._hours.is_open(datetime.now(UTC))
-        return in_hours and self._broker.agents_online > 0
+        """Someone can take a conversation now: an agent is online (console open, presence
+        online), within business hours."""
+        now = datetime.now(UTC)
+        in_hours = self._hours is None or self._hours.is_open(now)
+        if not in_hours or not self._rules.calendar.is_open(now):
+            return False
+        with self._sessions() as session:
+            return agent_accounts.online_count(session) > 0
 
     def _contact_email(self, message: Message) -> str | None:
         with self._sessions() as session:
@@ -158,7 +170,7 @@ class ConversationFlow:
                 {
                     "conversation_id": message.conversation_id,
                     "message_id": message.id,
-                    "agents_available": self.agents_available(),
+                    "agents_available": await asyncio.to_thread(self.agents_available),
                     "contact_email": await asyncio.to_thread(self._contact_email, message),
                 },
             )
@@ -220,6 +232,8 @@ class ConversationFlow:
                 contact_email=email,
                 offline=offline,
                 business_hours=self._hours.text if self._hours else None,
+                article_tags=self._article_tags(),
+                rules=self._rules,
             )
             return None, events
 

@@ -17,6 +17,7 @@ from api.live import Broker
 from api.rasa_client import RasaClient
 from api.settings import Settings
 from bot.actions import build_actions
+from handoff.models import utcnow
 from retrieval.encoder import Encoder, SentenceTransformerEncoder
 from retrieval.index import Hit
 from retrieval.search import KnowledgeBase, SearchResult
@@ -45,6 +46,12 @@ class KnowledgeHolder:
 
     def article(self, article_id: str) -> Hit | None:
         return None if self.kb is None else self.kb.index.article_hit(article_id)
+
+    def article_tags(self) -> dict[str, tuple[str, ...]]:
+        """Each article's tags: a ticket's category and tags come from them."""
+        if self.kb is None:
+            return {}
+        return {a.id: a.tags for a in self.kb.index.articles}
 
     def status(self) -> dict[str, Any]:
         if self.kb is None:
@@ -85,9 +92,17 @@ class Hub:
     executor: ActionExecutor = field(init=False)
 
     _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
+    _forever: set[asyncio.Task[None]] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
-        self.flow = ConversationFlow(self.sessions, self.broker, self.rasa, self.settings.hours)
+        self.flow = ConversationFlow(
+            self.sessions,
+            self.broker,
+            self.rasa,
+            self.settings.hours,
+            rules=self.settings.rules,
+            article_tags=self.knowledge.article_tags,
+        )
         self.executor = ActionExecutor()
         for action in build_actions(self.knowledge):
             self.executor.register_action(action)
@@ -98,7 +113,29 @@ class Hub:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def sweep_forever(self) -> None:
+        """SLA breaches, auto-close and automatic assignment, every `sweep_interval` s."""
+        from handoff import tickets
+
+        while True:
+            await asyncio.sleep(self.settings.sweep_interval)
+            try:
+                await self.flow.write(
+                    lambda s: (None, tickets.sweep(s, utcnow(), self.settings.rules))
+                )
+            except Exception:  # the sweep must outlive a bad row or a locked database
+                log.exception("ticket sweep failed")
+
+    def spawn_forever(self, work: Coroutine[Any, Any, None]) -> None:
+        """A periodic job: cancelled, not awaited, at shutdown."""
+        task = asyncio.create_task(work)
+        self._forever.add(task)
+
     async def drain(self) -> None:
         """Wait for background work (on shutdown, so no customer message is left half-done)."""
+        for task in self._forever:
+            task.cancel()
+        await asyncio.gather(*self._forever, return_exceptions=True)
+        self._forever.clear()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)

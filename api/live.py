@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api import serializers
 from handoff.events import Event
 from handoff.models import Conversation, Message, Note, TicketEvent
+from handoff.sla import Calendar
 from handoff.states import ConversationState
 
 log = logging.getLogger(__name__)
@@ -24,10 +25,12 @@ Frame = dict[str, Any]
 
 
 class Broker:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], calendar: Calendar | None = None) -> None:
         self._sessions = sessions
+        self._calendar = calendar or Calendar()
         self._widgets: dict[int, set[asyncio.Queue[Frame]]] = defaultdict(set)
         self._agents: set[asyncio.Queue[Frame]] = set()
+        self._agent_sockets: dict[int, int] = {}
 
     def subscribe_widget(self, conversation_id: int) -> asyncio.Queue[Frame]:
         queue: asyncio.Queue[Frame] = asyncio.Queue()
@@ -41,13 +44,21 @@ class Broker:
             if not subscribers:
                 del self._widgets[conversation_id]
 
-    def subscribe_agent(self) -> asyncio.Queue[Frame]:
+    def subscribe_agent(self, agent_id: int = 0) -> asyncio.Queue[Frame]:
         queue: asyncio.Queue[Frame] = asyncio.Queue()
         self._agents.add(queue)
+        self._agent_sockets[agent_id] = self._agent_sockets.get(agent_id, 0) + 1
         return queue
 
-    def unsubscribe_agent(self, queue: asyncio.Queue[Frame]) -> None:
+    def unsubscribe_agent(self, queue: asyncio.Queue[Frame], agent_id: int = 0) -> bool:
+        """Returns True when that was the agent's last open console."""
         self._agents.discard(queue)
+        left = self._agent_sockets.get(agent_id, 1) - 1
+        if left > 0:
+            self._agent_sockets[agent_id] = left
+            return False
+        self._agent_sockets.pop(agent_id, None)
+        return True
 
     def send_to_widget(self, conversation_id: int, frame: Frame) -> None:
         """A transient frame (e.g. typing) to the conversation's open widgets; not stored."""
@@ -119,7 +130,7 @@ class Broker:
                             {
                                 "type": "conversation",
                                 "conversation": serializers.conversation_summary(
-                                    session, conversation
+                                    session, conversation, self._calendar
                                 ),
                             },
                         )
@@ -129,7 +140,7 @@ class Broker:
                 elif event.kind == "note" and event.note_id is not None:
                     note = session.get(Note, event.note_id)
                     if note is not None:
-                        frame = {"type": "note", "note": serializers.note_dict(note)}
+                        frame: Frame = {"type": "note", "note": serializers.note_dict(note)}
                         out.append((event.conversation_id, None, frame))
                 elif event.kind == "ticket" and event.ticket_event_id is not None:
                     entry = session.get(TicketEvent, event.ticket_event_id)

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handoff import routing
-from handoff.models import Agent, Conversation, Message, Note, Ticket, TicketEvent
+from handoff import clocks, routing
+from handoff.models import Agent, Conversation, Message, Note, Ticket, TicketEvent, utcnow
 from handoff.operations import open_ticket
+from handoff.sla import Calendar
 from handoff.states import ConversationState
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def agent_dict(agent: Agent | None) -> dict[str, Any] | None:
     return None if agent is None else {"id": agent.id, "name": agent.name}
+
+
+def agent_full(agent: Agent) -> dict[str, Any]:
+    return {
+        "id": agent.id,
+        "name": agent.name,
+        "email": agent.email,
+        "role": agent.role.value,
+        "presence": agent.presence.value,
+        "capacity": agent.capacity,
+        "teams": [{"id": t.id, "name": t.name} for t in agent.teams],
+    }
 
 
 def message_dict(message: Message) -> dict[str, Any]:
@@ -30,7 +48,12 @@ def message_dict(message: Message) -> dict[str, Any]:
     }
 
 
-def ticket_brief(ticket: Ticket | None) -> dict[str, Any] | None:
+ALWAYS_OPEN = Calendar()
+
+
+def ticket_brief(
+    ticket: Ticket | None, calendar: Calendar = ALWAYS_OPEN, now: datetime | None = None
+) -> dict[str, Any] | None:
     if ticket is None:
         return None
     return {
@@ -40,6 +63,12 @@ def ticket_brief(ticket: Ticket | None) -> dict[str, Any] | None:
         "priority": ticket.priority.value,
         "reason": ticket.reason,
         "subject": ticket.subject,
+        "category": ticket.category,
+        "tags": ticket.tags,
+        "team": None if ticket.team is None else {"id": ticket.team.id, "name": ticket.team.name},
+        "assignee": agent_dict(ticket.assignee),
+        "created_at": ticket.created_at.isoformat(),
+        "sla": clocks.status(ticket, calendar, now or utcnow()),
     }
 
 
@@ -47,7 +76,9 @@ def latest_ticket(conversation: Conversation) -> Ticket | None:
     return open_ticket(conversation) or (conversation.tickets[-1] if conversation.tickets else None)
 
 
-def conversation_summary(session: Session, conversation: Conversation) -> dict[str, Any]:
+def conversation_summary(
+    session: Session, conversation: Conversation, calendar: Calendar = ALWAYS_OPEN
+) -> dict[str, Any]:
     last = session.scalar(
         select(Message)
         .where(Message.conversation_id == conversation.id)
@@ -60,8 +91,9 @@ def conversation_summary(session: Session, conversation: Conversation) -> dict[s
         "state": conversation.state.value,
         "channel": conversation.channel,
         "contact": {"id": contact.id, "name": contact.name, "email": contact.email},
+        "language": conversation.language,
         "agent": agent_dict(conversation.agent),
-        "ticket": ticket_brief(latest_ticket(conversation)),
+        "ticket": ticket_brief(latest_ticket(conversation), calendar),
         "last_message": message_dict(last) if last else None,
         "created_at": conversation.created_at.isoformat(),
         "updated_at": conversation.updated_at.isoformat(),
@@ -100,9 +132,16 @@ def widget_conversation(
     }
 
 
-def ticket_dict(ticket: Ticket) -> dict[str, Any]:
+def ticket_dict(ticket: Ticket, calendar: Calendar = ALWAYS_OPEN) -> dict[str, Any]:
     return {
-        **(ticket_brief(ticket) or {}),
+        **(ticket_brief(ticket, calendar) or {}),
+        "language": ticket.language,
+        "first_response_at": iso(ticket.first_response_at),
+        "closed_at": iso(ticket.closed_at),
+        "resolution": ticket.resolution,
+        "reopen_count": ticket.reopen_count,
+        "transfer_count": ticket.transfer_count,
+        "history": [ticket_event_dict(e) for e in ticket.events],
         "conversation_id": ticket.conversation_id,
         "contact": {
             "id": ticket.contact.id,
@@ -110,7 +149,6 @@ def ticket_dict(ticket: Ticket) -> dict[str, Any]:
             "email": ticket.contact.email,
         },
         "channel": ticket.channel,
-        "assignee": agent_dict(ticket.assignee),
         "transcript": ticket.transcript,
         "bot_attempts": ticket.bot_attempts,
         "created_at": ticket.created_at.isoformat(),

@@ -5,12 +5,15 @@ This is the only module that reads the environment; everything else takes argume
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handoff.hours import BusinessHours
+from handoff.rules import Rules
+from handoff.sla import Calendar
 from retrieval.encoder import DEFAULT_MODEL
 from retrieval.search import Thresholds
 
@@ -47,6 +50,14 @@ class Settings(BaseSettings):
     # agent console is open. Outside these hours the bot collects an email instead of queueing.
     business_hours: str = ""
     timezone: str = "UTC"
+    # Days off in the business calendar, ISO dates: "2026-12-25,2027-01-01". SLA clocks
+    # count business hours only (around the clock when business_hours is empty).
+    holidays: str = ""
+    # A customer message this many hours after resolution reopens the ticket; resolved
+    # tickets close after `close_after_hours`.
+    reopen_window_hours: float = 24.0
+    close_after_hours: float = 24.0
+    sweep_interval: float = 15.0  # seconds between SLA breach / auto-close checks
 
     # On the embedded default a demo agent is created when there is no agent at all.
     demo_agent: bool = True
@@ -63,6 +74,7 @@ class Settings(BaseSettings):
         if self.models_dir is None:
             self.models_dir = self.var_dir / "models"
         self.hours  # noqa: B018 - a bad calendar fails at start-up, not at the first hand-off
+        self.rules  # noqa: B018
         if not self.rasa_url:
             self.rasa_url = f"http://{self.rasa_host}:{self.rasa_port}"
         return self
@@ -80,6 +92,14 @@ class Settings(BaseSettings):
     def hours(self) -> BusinessHours | None:
         return (
             BusinessHours.parse(self.business_hours, self.timezone) if self.business_hours else None
+        )
+
+    @property
+    def rules(self) -> Rules:
+        return Rules(
+            calendar=Calendar.parse(self.business_hours, self.timezone, self.holidays),
+            reopen_window=timedelta(hours=self.reopen_window_hours),
+            close_after=timedelta(hours=self.close_after_hours),
         )
 
     @property

@@ -8,13 +8,15 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from handoff.errors import InvalidInput
-from handoff.models import Agent, AgentSession, utcnow
+from handoff.models import Agent, AgentSession, Team, utcnow
+from handoff.states import AgentRole, Presence
 
 SESSION_LIFETIME = timedelta(hours=12)
+DEFAULT_TEAM = "Support"  # created by migration 0003
 _hasher = PasswordHasher()
 
 
@@ -25,7 +27,9 @@ def _normalise_email(email: str) -> str:
     return email
 
 
-def create_agent(session: Session, *, email: str, name: str, password: str) -> Agent:
+def create_agent(
+    session: Session, *, email: str, name: str, password: str, role: str | None = None
+) -> Agent:
     email = _normalise_email(email)
     if len(password) < 4:
         raise InvalidInput("password must have at least 4 characters")
@@ -34,6 +38,12 @@ def create_agent(session: Session, *, email: str, name: str, password: str) -> A
     if session.scalar(select(Agent).where(Agent.email == email)) is not None:
         raise InvalidInput(f"an agent with email {email} exists already")
     agent = Agent(email=email, name=name.strip(), password_hash=_hasher.hash(password))
+    if role is not None:
+        agent.role = AgentRole(role)
+    # New agents join the catch-all team (if there is one) so they can take conversations.
+    default = session.scalar(select(Team).where(Team.name == DEFAULT_TEAM))
+    if default is not None:
+        agent.teams.append(default)
     session.add(agent)
     session.flush()
     return agent
@@ -80,3 +90,35 @@ def agent_for_token(session: Session, token: str) -> Agent | None:
     if login is None or login.expires_at <= utcnow() or not login.agent.is_active:
         return None
     return login.agent
+
+
+def set_presence(session: Session, agent_id: int, presence: Presence | str) -> Agent:
+    """Online agents get conversations; away ones keep theirs and get nothing new."""
+    try:
+        value = Presence(presence)
+    except ValueError:
+        raise InvalidInput("presence is one of online, away, offline") from None
+    agent = session.get(Agent, agent_id)
+    if agent is None:
+        raise InvalidInput(f"agent {agent_id} not found")
+    if agent.presence is not value:
+        agent.presence = value
+        agent.presence_at = utcnow()
+    session.flush()
+    return agent
+
+
+def online_count(session: Session) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Agent)
+            .where(Agent.is_active, Agent.presence == Presence.ONLINE)
+        )
+        or 0
+    )
+
+
+def reset_presence(session: Session) -> None:
+    """At start-up nobody is connected yet, whatever the last run left behind."""
+    session.execute(update(Agent).values(presence=Presence.OFFLINE))

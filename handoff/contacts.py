@@ -94,7 +94,7 @@ def merge(session: Session, keep_id: int, other_id: int) -> Contact:
     for model in (ContactIdentity, Conversation, Ticket, Note):
         session.execute(
             update(model)
-            .where(model.contact_id == other.id)  # type: ignore[attr-defined]
+            .where(model.contact_id == other.id)
             .values(contact_id=keep.id)
             .execution_options(synchronize_session=False)
         )

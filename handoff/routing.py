@@ -20,8 +20,8 @@ from handoff.messages import add_message
 from handoff.models import Agent, Conversation, Team, Ticket
 from handoff.states import (
     AssignmentMode,
-    IllegalTransition,
     ConversationState,
+    IllegalTransition,
     MessageRole,
     Presence,
     TicketStatus,

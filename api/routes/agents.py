@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api import serializers
 from api.hub import Hub
 from api.routes.deps import AgentRef, agent_from_token, current_agent, get_hub, socket_hub
 from handoff import agents as agent_accounts
+from handoff import contacts, routing, tickets
 from handoff import operations as ops
 from handoff.db import transaction
-from handoff.errors import NotFound
-from handoff.models import Conversation, Ticket
-from handoff.states import ConversationState
+from handoff.events import Event
+from handoff.models import Agent, Conversation, Note, utcnow
+from handoff.rules import Rules
+from handoff.states import ConversationState, Presence
 
 router = APIRouter(prefix="/api", tags=["agents"])
 socket_router = APIRouter()
@@ -44,8 +48,11 @@ def login(body: LoginBody, hub: Hub = Depends(get_hub)) -> dict[str, Any]:
 
 
 @router.get("/me")
-def me(agent: AgentRef = Depends(current_agent)) -> dict[str, Any]:
-    return {"id": agent.id, "name": agent.name, "email": agent.email}
+def me(hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)) -> dict[str, Any]:
+    with hub.sessions() as session:
+        row = session.get(Agent, agent.id)
+        assert row is not None
+        return serializers.agent_full(row)
 
 
 @router.get("/conversations")
@@ -60,7 +67,10 @@ def list_conversations(
         query = query.where(Conversation.state == ConversationState(state))
     with hub.sessions() as session:
         rows = session.scalars(query).all()
-        return {"conversations": [serializers.conversation_summary(session, c) for c in rows]}
+        calendar = hub.settings.rules.calendar
+        return {
+            "conversations": [serializers.conversation_summary(session, c, calendar) for c in rows]
+        }
 
 
 @router.get("/conversations/{conversation_id}")
@@ -69,16 +79,25 @@ def get_conversation(
 ) -> dict[str, Any]:
     with hub.sessions() as session:
         conversation = ops.get_conversation(session, conversation_id)
+        notes = session.scalars(
+            select(Note).where(Note.conversation_id == conversation.id).order_by(Note.id)
+        ).all()
+        ticket = serializers.latest_ticket(conversation)
+        calendar = hub.settings.rules.calendar
         return {
-            "conversation": serializers.conversation_summary(session, conversation),
+            "conversation": serializers.conversation_summary(session, conversation, calendar),
             "messages": [serializers.message_dict(m) for m in conversation.messages],
+            "notes": [serializers.note_dict(n) for n in notes],
+            "ticket": serializers.ticket_dict(ticket, calendar) if ticket else None,
+            "contact": contacts.history(session, conversation.contact_id),
         }
 
 
 def _summary(hub: Hub, conversation_id: int) -> dict[str, Any]:
     with hub.sessions() as session:
         conversation = ops.get_conversation(session, conversation_id)
-        return {"conversation": serializers.conversation_summary(session, conversation)}
+        calendar = hub.settings.rules.calendar
+        return {"conversation": serializers.conversation_summary(session, conversation, calendar)}
 
 
 @router.post("/conversations/{conversation_id}/takeover")
@@ -115,24 +134,87 @@ async def resolve(
     return await asyncio.to_thread(_summary, hub, conversation_id)
 
 
-@router.get("/tickets")
-def list_tickets(
-    hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
-) -> dict[str, Any]:
-    with hub.sessions() as session:
-        tickets = session.scalars(select(Ticket).order_by(Ticket.id.desc()).limit(500)).all()
-        return {"tickets": [serializers.ticket_dict(t) for t in tickets]}
+class TransferBody(BaseModel):
+    agent_id: int | None = None
+    team_id: int | None = None
 
 
-@router.get("/tickets/{ticket_id}")
-def get_ticket(
-    ticket_id: int, hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
+class NoteBody(BaseModel):
+    text: str = Field(min_length=1, max_length=ops.MAX_MESSAGE_CHARS)
+
+
+class PresenceBody(BaseModel):
+    presence: Literal["online", "away", "offline"]
+
+
+@router.put("/me/presence")
+async def set_presence(
+    body: PresenceBody, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
-    with hub.sessions() as session:
-        ticket = session.get(Ticket, ticket_id)
-        if ticket is None:
-            raise NotFound(f"ticket {ticket_id} not found")
-        return serializers.ticket_dict(ticket)
+    def operation(session: Session) -> tuple[dict[str, Any], list[Event]]:
+        row = agent_accounts.set_presence(session, agent.id, body.presence)
+        # Someone came online: queued conversations may be assigned to them now.
+        return {"presence": row.presence.value}, routing.auto_assign(session, utcnow())
+
+    result = await hub.flow.write(operation)
+    hub.broker.send_to_agents({"type": "presence", "agent_id": agent.id, **result})
+    return result
+
+
+def _conversation_action(
+    path: str, operation: Callable[[Session, int, AgentRef, Rules], list[Event]]
+) -> None:
+    async def endpoint(
+        conversation_id: int, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
+    ) -> dict[str, Any]:
+        rules = hub.settings.rules
+        await hub.flow.write(lambda s: (None, operation(s, conversation_id, agent, rules)))
+        return await asyncio.to_thread(_summary, hub, conversation_id)
+
+    endpoint.__name__ = path.replace("-", "_")
+    router.post(f"/conversations/{{conversation_id}}/{path}")(endpoint)
+
+
+_conversation_action(
+    "pending", lambda s, cid, agent, rules: tickets.set_pending(s, cid, agent.id, rules=rules)
+)
+_conversation_action("handback", lambda s, cid, agent, _rules: tickets.hand_back(s, cid, agent.id))
+
+
+@router.post("/conversations/{conversation_id}/transfer")
+async def transfer(
+    conversation_id: int,
+    body: TransferBody,
+    hub: Hub = Depends(get_hub),
+    agent: AgentRef = Depends(current_agent),
+) -> dict[str, Any]:
+    await hub.flow.write(
+        lambda s: (
+            None,
+            routing.transfer(
+                s,
+                conversation_id,
+                agent.id,
+                utcnow(),
+                to_agent_id=body.agent_id,
+                to_team_id=body.team_id,
+            ),
+        )
+    )
+    return await asyncio.to_thread(_summary, hub, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/notes", status_code=201)
+async def add_note(
+    conversation_id: int,
+    body: NoteBody,
+    hub: Hub = Depends(get_hub),
+    agent: AgentRef = Depends(current_agent),
+) -> dict[str, Any]:
+    note = await hub.flow.write(
+        lambda s: tickets.add_note(s, agent.id, body.text, conversation_id=conversation_id)
+    )
+    return {"note": {"id": note.id, "text": note.text}}
 
 
 @socket_router.websocket("/ws/agents")
@@ -143,7 +225,8 @@ async def agents_socket(websocket: WebSocket, token: str = "") -> None:
         await websocket.close(code=4401, reason="invalid token")
         return
     await websocket.accept()
-    queue = hub.broker.subscribe_agent()
+    queue = hub.broker.subscribe_agent(agent.id)
+    await _presence_on_connect(hub, agent)
 
     async def forward() -> None:
         while True:
@@ -152,11 +235,45 @@ async def agents_socket(websocket: WebSocket, token: str = "") -> None:
     sender = asyncio.create_task(forward())
     try:
         while True:
-            await websocket.receive_text()  # the console sends nothing we need; keep reading
-    except WebSocketDisconnect:
+            frame = await websocket.receive_json()
+            if (
+                isinstance(frame, dict)
+                and frame.get("type") == "typing"
+                and isinstance(frame.get("conversation_id"), int)
+            ):
+                hub.broker.send_to_widget(
+                    frame["conversation_id"],
+                    {"type": "typing", "role": "agent", "name": agent.name},
+                )
+    except (WebSocketDisconnect, ValueError):
         pass
     finally:
-        hub.broker.unsubscribe_agent(queue)
+        last = hub.broker.unsubscribe_agent(queue, agent.id)
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await sender
+        if last:
+            await _presence_on_disconnect(hub, agent)
+
+
+async def _presence_on_connect(hub: Hub, agent: AgentRef) -> None:
+    """Opening the console brings an offline agent online (an away one stays away)."""
+
+    def operation(session: Session) -> tuple[None, list[Event]]:
+        row = session.get(Agent, agent.id)
+        if row is None or row.presence is not Presence.OFFLINE:
+            return None, []
+        agent_accounts.set_presence(session, agent.id, Presence.ONLINE)
+        return None, routing.auto_assign(session, utcnow())
+
+    await hub.flow.write(operation)
+    hub.broker.send_to_agents({"type": "presence", "agent_id": agent.id, "presence": "online"})
+
+
+async def _presence_on_disconnect(hub: Hub, agent: AgentRef) -> None:
+    """The last console closed: the agent is offline (their conversations stay theirs)."""
+    with contextlib.suppress(Exception):
+        await hub.flow.write(
+            lambda s: (agent_accounts.set_presence(s, agent.id, Presence.OFFLINE), [])
+        )
+        hub.broker.send_to_agents({"type": "presence", "agent_id": agent.id, "presence": "offline"})

@@ -25,12 +25,15 @@ class AgentRef:
     id: int
     name: str
     email: str
+    role: str = "agent"
 
 
 def agent_from_token(hub: Hub, token: str) -> AgentRef | None:
     with hub.sessions() as session:
         agent = agent_accounts.agent_for_token(session, token)
-        return None if agent is None else AgentRef(agent.id, agent.name, agent.email)
+        return (
+            None if agent is None else AgentRef(agent.id, agent.name, agent.email, agent.role.value)
+        )
 
 
 def current_agent(
@@ -44,4 +47,11 @@ def current_agent(
             detail="missing or invalid token; log in at POST /api/auth/login",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    return agent
+
+
+def current_lead(agent: AgentRef = Depends(current_agent)) -> AgentRef:
+    """Teams, SLA policies and agents' settings are for support leads."""
+    if agent.role != "lead":
+        raise HTTPException(status_code=403, detail="only a support lead can change this")
     return agent

@@ -1,12 +1,22 @@
 """Alembic environment: runs against the URL the caller put in the config."""
 
+from typing import Any
+
 from alembic import context
+from sqlalchemy import Connection
 
 from handoff.db import make_engine
 from handoff.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def _raw(connection: Connection) -> Any:
+    """The DB-API connection, to run a statement outside SQLAlchemy's transaction."""
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    return raw
 
 
 def run_migrations_offline() -> None:
@@ -36,7 +46,7 @@ def run_migrations_online() -> None:
             # SQLite alters a table by copying it and dropping the old one, which foreign
             # keys would refuse while other tables point at it. The pragma only takes effect
             # outside a transaction; the check afterwards proves nothing was left dangling.
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            _raw(connection).execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection, target_metadata=target_metadata, render_as_batch=True
         )
@@ -47,7 +57,7 @@ def run_migrations_online() -> None:
                 if dangling:
                     raise RuntimeError(f"migration left dangling foreign keys: {dangling[:5]}")
         if sqlite:
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+            _raw(connection).execute("PRAGMA foreign_keys=ON")
     engine.dispose()
 
 

@@ -1,0 +1,94 @@
+"""Customer records (agents' API): history, edits, merges, notes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import or_, select
+
+from api.hub import Hub
+from api.routes.deps import AgentRef, current_agent, get_hub
+from handoff import contacts, tickets
+from handoff.db import transaction
+from handoff.models import Contact
+
+router = APIRouter(prefix="/api/contacts", tags=["contacts"])
+
+
+class ContactUpdate(BaseModel):
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=64)
+
+
+class MergeBody(BaseModel):
+    other_id: int
+
+
+class NoteBody(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+@router.get("")
+def search_contacts(
+    q: str = Query(default="", max_length=200),
+    hub: Hub = Depends(get_hub),
+    _agent: AgentRef = Depends(current_agent),
+) -> dict[str, Any]:
+    query = select(Contact).where(Contact.merged_into_id.is_(None)).order_by(Contact.id.desc())
+    if q.strip():
+        like = f"%{q.strip()}%"
+        query = query.where(or_(Contact.name.ilike(like), Contact.email.ilike(like)))
+    with hub.sessions() as session:
+        rows = session.scalars(query.limit(100)).all()
+        return {"contacts": [{"id": c.id, "name": c.name, "email": c.email} for c in rows]}
+
+
+@router.get("/{contact_id}")
+def get_contact(
+    contact_id: int, hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
+) -> dict[str, Any]:
+    with hub.sessions() as session:
+        return contacts.history(session, contact_id)
+
+
+@router.patch("/{contact_id}")
+def update_contact(
+    contact_id: int,
+    body: ContactUpdate,
+    hub: Hub = Depends(get_hub),
+    _agent: AgentRef = Depends(current_agent),
+) -> dict[str, Any]:
+    with transaction(hub.sessions) as session:
+        contact = contacts.update_contact(
+            session, contact_id, name=body.name, email=body.email, phone=body.phone
+        )
+        return contacts.history(session, contact.id)
+
+
+@router.post("/{contact_id}/merge")
+def merge_contact(
+    contact_id: int,
+    body: MergeBody,
+    hub: Hub = Depends(get_hub),
+    _agent: AgentRef = Depends(current_agent),
+) -> dict[str, Any]:
+    """Fold contact `other_id` into this one (the same person on another channel)."""
+    with transaction(hub.sessions) as session:
+        contact = contacts.merge(session, contact_id, body.other_id)
+        return contacts.history(session, contact.id)
+
+
+@router.post("/{contact_id}/notes", status_code=201)
+def add_contact_note(
+    contact_id: int,
+    body: NoteBody,
+    hub: Hub = Depends(get_hub),
+    agent: AgentRef = Depends(current_agent),
+) -> dict[str, Any]:
+    with transaction(hub.sessions) as session:
+        contact = contacts.get_contact(session, contact_id)
+        note, _ = tickets.add_note(session, agent.id, body.text, contact_id=contact.id)
+        return {"note": {"id": note.id, "text": note.text}}

@@ -1,0 +1,113 @@
+"""Tickets and the queue (agents' API)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from api import serializers
+from api.hub import Hub
+from api.routes.deps import AgentRef, current_agent, get_hub
+from handoff import routing, tickets
+from handoff.errors import NotFound
+from handoff.models import Ticket, utcnow
+from handoff.states import Priority, TicketStatus
+
+router = APIRouter(prefix="/api", tags=["tickets"])
+Status = Literal["new", "open", "pending", "resolved", "closed"]
+
+
+class TicketUpdate(BaseModel):
+    priority: Literal["urgent", "high", "normal", "low"] | None = None
+    category: str | None = Field(default=None, max_length=100)
+    tags: list[str] | None = Field(default=None, max_length=20)
+
+
+@router.get("/tickets")
+def list_tickets(
+    status: list[Status] = Query(default=[]),
+    team_id: int | None = None,
+    assignee_id: int | None = None,
+    limit: int = Query(default=200, ge=1, le=1000),
+    hub: Hub = Depends(get_hub),
+    _agent: AgentRef = Depends(current_agent),
+) -> dict[str, Any]:
+    query = select(Ticket).order_by(Ticket.id.desc()).limit(limit)
+    if status:
+        query = query.where(Ticket.status.in_([TicketStatus(s) for s in status]))
+    if team_id is not None:
+        query = query.where(Ticket.team_id == team_id)
+    if assignee_id is not None:
+        query = query.where(Ticket.assignee_id == assignee_id)
+    calendar = hub.settings.rules.calendar
+    with hub.sessions() as session:
+        rows = session.scalars(query).all()
+        return {"tickets": [serializers.ticket_dict(t, calendar) for t in rows]}
+
+
+@router.get("/queue")
+def queue(
+    team_id: int | None = None,
+    limit: int = Query(default=100, ge=1, le=1000),
+    hub: Hub = Depends(get_hub),
+    _agent: AgentRef = Depends(current_agent),
+) -> dict[str, Any]:
+    """Waiting tickets, most urgent then oldest first, with SLA countdowns and waits."""
+    calendar = hub.settings.rules.calendar
+    now = utcnow()
+    with hub.sessions() as session:
+        rows = routing.waiting(session, team_id, limit)
+        items = []
+        for place, ticket in enumerate(rows, start=1):
+            brief = serializers.ticket_brief(ticket, calendar, now) or {}
+            items.append(
+                {
+                    **brief,
+                    "conversation_id": ticket.conversation_id,
+                    "channel": ticket.channel,
+                    "contact": {"id": ticket.contact.id, "name": ticket.contact.name},
+                    "waiting_seconds": round((now - ticket.created_at).total_seconds()),
+                    "position": place if team_id is not None else None,
+                }
+            )
+        return {"queue": items}
+
+
+@router.get("/tickets/{ticket_id}")
+def get_ticket(
+    ticket_id: int, hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
+) -> dict[str, Any]:
+    with hub.sessions() as session:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None:
+            raise NotFound(f"ticket {ticket_id} not found")
+        return serializers.ticket_dict(ticket, hub.settings.rules.calendar)
+
+
+@router.patch("/tickets/{ticket_id}")
+async def update_ticket(
+    ticket_id: int,
+    body: TicketUpdate,
+    hub: Hub = Depends(get_hub),
+    agent: AgentRef = Depends(current_agent),
+) -> dict[str, Any]:
+    await hub.flow.write(
+        lambda s: (
+            None,
+            tickets.update_ticket(
+                s,
+                ticket_id,
+                agent.id,
+                priority=Priority(body.priority) if body.priority else None,
+                category=body.category,
+                tags=body.tags,
+            ),
+        )
+    )
+    with hub.sessions() as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
+        return serializers.ticket_dict(ticket, hub.settings.rules.calendar)
