@@ -14,7 +14,17 @@ from fastapi.staticfiles import StaticFiles
 from api.hub import Hub, KnowledgeHolder, load_knowledge
 from api.live import Broker
 from api.rasa_client import RasaClient
-from api.routes import actions, admin, agents, contacts, health, pages, tickets, widget
+from api.routes import (
+    actions,
+    admin,
+    agents,
+    contacts,
+    health,
+    pages,
+    reports,
+    tickets,
+    widget,
+)
 from api.settings import Settings
 from handoff import agents as agent_accounts
 from handoff.db import make_engine, make_sessionmaker, transaction, upgrade
@@ -80,6 +90,7 @@ def create_app(
     app.include_router(tickets.router)
     app.include_router(contacts.router)
     app.include_router(admin.router)
+    app.include_router(reports.router)
     app.include_router(actions.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -286,6 +286,47 @@ def agents_create(
         engine.dispose()
 
 
+@app.command("report")
+def report(
+    start: str = typer.Option("", help="First day, YYYY-MM-DD (default: 30 days ago)."),
+    end: str = typer.Option("", help="Last day, YYYY-MM-DD (default: today)."),
+    by: str = typer.Option("", help="Group by team, channel or topic."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="CSV file (default: stdout)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
+) -> None:
+    """Support figures for a date range as CSV: containment, hand-offs, response and
+    resolution times, SLA attainment, CSAT, FCR, reopen rate."""
+    import json
+    from datetime import date
+
+    from api.routes.reports import period, to_csv
+    from handoff import reports
+    from handoff.db import make_engine, make_sessionmaker
+    from handoff.errors import InvalidInput
+
+    if by and by not in ("team", "channel", "topic"):
+        _fail("--by is one of team, channel, topic")
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    try:
+        span = period(
+            date.fromisoformat(start) if start else None, date.fromisoformat(end) if end else None
+        )
+        with make_sessionmaker(engine)() as session:
+            result = reports.report(session, span, by or None)  # type: ignore[arg-type]
+    except (InvalidInput, ValueError) as error:
+        _fail(str(error))
+        return
+    finally:
+        engine.dispose()
+    text = json.dumps(result, indent=2) if as_json else to_csv(result)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        typer.echo(f"Wrote {output}")
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the database migrations (Alembic)."""

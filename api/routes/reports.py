@@ -1,0 +1,60 @@
+"""Reports for support leads: JSON, or CSV with ?format=csv."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from api.hub import Hub
+from api.routes.deps import AgentRef, current_agent, get_hub
+from handoff import reports
+from handoff.errors import InvalidInput
+from handoff.models import utcnow
+
+router = APIRouter(prefix="/api", tags=["reports"])
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+
+
+def period(start: date | None, end: date | None) -> reports.Period:
+    """The inclusive date range (UTC); by default the last 30 days up to today."""
+    end = end or utcnow().date()
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise InvalidInput("start is after end")
+    if (end - start).days >= MAX_DAYS:
+        raise InvalidInput(f"a report covers at most {MAX_DAYS} days")
+    return reports.Period(start, end)
+
+
+def to_csv(result: dict[str, Any]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerows(reports.csv_rows(result))
+    return out.getvalue()
+
+
+@router.get("/reports", response_model=None)
+def get_report(
+    start: date | None = None,
+    end: date | None = None,
+    by: Literal["team", "channel", "topic"] | None = None,
+    format: Literal["json", "csv"] = Query(default="json"),
+    hub: Hub = Depends(get_hub),
+    _agent: AgentRef = Depends(current_agent),
+) -> dict[str, Any] | Response:
+    with hub.sessions() as session:
+        result = reports.report(
+            session, period(start, end), by, article_tags=hub.knowledge.article_tags()
+        )
+    if format == "csv":
+        return Response(
+            to_csv(result),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="frontline-report.csv"'},
+        )
+    return result
