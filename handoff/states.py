@@ -45,7 +45,10 @@ _CONVERSATION_MOVES: dict[ConversationState, frozenset[ConversationState]] = {
     ConversationState.AGENT: frozenset(
         {ConversationState.RESOLVED, ConversationState.BOT, ConversationState.QUEUED}
     ),
-    ConversationState.RESOLVED: frozenset({ConversationState.BOT, ConversationState.QUEUED}),
+    # Back to the agent who had it: a reopened ticket.
+    ConversationState.RESOLVED: frozenset(
+        {ConversationState.BOT, ConversationState.QUEUED, ConversationState.AGENT}
+    ),
 }
 
 

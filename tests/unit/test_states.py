@@ -21,8 +21,9 @@ def test_conversation_lifecycle_moves() -> None:
         (ConversationState.BOT, ConversationState.AGENT),  # nobody took it from a queue
         (ConversationState.BOT, ConversationState.RESOLVED),
         (ConversationState.QUEUED, ConversationState.BOT),
-        (ConversationState.RESOLVED, ConversationState.AGENT),
+        (ConversationState.RESOLVED, ConversationState.RESOLVED),
         (ConversationState.QUEUED, ConversationState.QUEUED),
+        (ConversationState.AGENT, ConversationState.AGENT),
     ],
 )
 def test_conversation_refuses_illegal_moves(
