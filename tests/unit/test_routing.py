@@ -205,7 +205,7 @@ def test_transfer_to_agent_and_to_team(session: Session) -> None:
 def test_notes_never_reach_the_transcript(session: Session) -> None:
     dana = agent(session, "Dana")
     ticket = waiting_ticket(session)
-    note, events = tickets.add_note(
+    _note, events = tickets.add_note(
         session, dana.id, "VIP, refund approved", conversation_id=ticket.conversation_id
     )
     assert [e.kind for e in events] == ["note"]
@@ -285,7 +285,7 @@ def test_hand_back_returns_the_conversation_to_the_bot(session: Session) -> None
     tickets.hand_back(session, ticket.conversation_id, dana.id)
     assert ticket.conversation.state is ConversationState.BOT
     assert ticket.status is TicketStatus.RESOLVED and ticket.resolution == "handed_back"
-    message, _ = ops.receive_customer_message(session, ticket.conversation_id, "and one more")
+    ops.receive_customer_message(session, ticket.conversation_id, "and one more")
     assert ticket.conversation.state is ConversationState.BOT and ticket.reopen_count == 0
 
 
