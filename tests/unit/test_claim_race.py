@@ -1,0 +1,99 @@
+"""Two agents claim the same conversation at the same moment: exactly one wins.
+
+Runs on SQLite, and on PostgreSQL when FRONTLINE_TEST_DATABASE_URL is set (CI sets it)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from handoff import agents
+from handoff import operations as ops
+from handoff.db import make_engine, make_sessionmaker, transaction, upgrade
+from handoff.errors import IllegalTransition, NotAllowed
+from handoff.models import Ticket, TicketEvent
+
+PG_URL = os.environ.get("FRONTLINE_TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+ROUNDS = 10
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database of its own (concurrent connections need real commits)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'race.db'}"
+        upgrade(url)
+        yield url
+        return
+    name = f"frontline_race_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_exactly_one_of_two_simultaneous_claims_wins(database_url: str) -> None:
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    with transaction(sessions) as session:
+        dana = agents.create_agent(session, email="dana@x.io", name="Dana", password="secret").id
+        sam = agents.create_agent(session, email="sam@x.io", name="Sam", password="secret").id
+    try:
+        for _ in range(ROUNDS):
+            with transaction(sessions) as session:
+                conversation, _ = ops.open_conversation(session)
+                ops.receive_customer_message(session, conversation.id, "help")
+                ops.hand_off(session, conversation.id, reason="customer_request")
+                cid = conversation.id
+            start = threading.Barrier(2)
+            outcomes: dict[int, str] = {}
+
+            def claim(
+                agent_id: int,
+                cid: int = cid,
+                start: threading.Barrier = start,
+                outcomes: dict[int, str] = outcomes,
+            ) -> None:
+                start.wait()
+                try:
+                    with transaction(sessions) as session:
+                        ops.take_over(session, cid, agent_id)
+                    outcomes[agent_id] = "won"
+                except (NotAllowed, IllegalTransition) as error:
+                    outcomes[agent_id] = f"lost: {error}"
+
+            threads = [threading.Thread(target=claim, args=(a,)) for a in (dana, sam)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            assert sorted(o.split(":")[0] for o in outcomes.values()) == ["lost", "won"], outcomes
+            winner = next(a for a, o in outcomes.items() if o == "won")
+            with sessions() as session:
+                ticket = session.scalars(select(Ticket).where(Ticket.conversation_id == cid)).one()
+                assert ticket.assignee_id == winner
+                assigned = session.scalars(
+                    select(TicketEvent).where(
+                        TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "assigned"
+                    )
+                ).all()
+                assert len(assigned) == 1  # the loser left no trace
+                joined = [m.text for m in ticket.conversation.messages if "joined" in m.text]
+                assert len(joined) == 1
+    finally:
+        engine.dispose()
