@@ -87,9 +87,7 @@ def test_between_undoes_add(calendar: Calendar, start: datetime, seconds: int) -
 
 @settings(max_examples=200, deadline=None)
 @given(CALENDARS, moments, durations, durations)
-def test_add_is_additive_and_monotonic(
-    calendar: Calendar, start: datetime, a: int, b: int
-) -> None:
+def test_add_is_additive_and_monotonic(calendar: Calendar, start: datetime, a: int, b: int) -> None:
     assert calendar.add(calendar.add(start, a), b) == calendar.add(start, a + b)
     assert calendar.add(start, min(a, b)) <= calendar.add(start, max(a, b))
 
