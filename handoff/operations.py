@@ -284,12 +284,19 @@ def _transcript(conversation: Conversation) -> list[dict[str, Any]]:
     ]
 
 
+_FEEDBACK = {"/helpful": "helpful", "/not_helpful": "not_helpful"}
+
+
 def _bot_attempts(conversation: Conversation) -> list[dict[str, Any]]:
     """Every knowledge-base attempt, with the question it answered and what it found."""
     attempts: list[dict[str, Any]] = []
     last_question: str | None = None
     for m in conversation.messages:
         if m.role is MessageRole.CUSTOMER:
+            feedback = _FEEDBACK.get(str(m.payload.get("button")))
+            if feedback and attempts and attempts[-1]["decision"] == "answer":
+                attempts[-1]["feedback"] = feedback  # the customer's verdict on that answer
+                continue
             last_question = m.text
         elif m.role is MessageRole.BOT and "decision" in m.payload:
             attempts.append(

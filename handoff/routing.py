@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from handoff import clocks
@@ -166,7 +166,7 @@ def active_ticket(conversation: Conversation) -> Ticket | None:
     return None
 
 
-def queue_query(team_id: int | None = None):  # type: ignore[no-untyped-def]
+def queue_query(team_id: int | None = None) -> Select[tuple[Ticket]]:
     query = (
         select(Ticket)
         .where(Ticket.status.in_([TicketStatus.NEW, TicketStatus.OPEN]))

@@ -54,11 +54,16 @@ def test_hand_off_ticket_carries_the_whole_transcript_and_reason(session: Sessio
                     "sources": [
                         {"article_id": "export-data", "title": "Export", "url": None, "score": 0.8}
                     ],
+                    "buttons": [
+                        {"title": "Yes", "payload": "/helpful"},
+                        {"title": "No", "payload": "/not_helpful"},
+                    ],
                 },
             )
         ],
         answering_message_id=q1.id,
     )
+    ops.receive_customer_message(session, conversation.id, "No", button="/not_helpful")
     q2, _ = ops.receive_customer_message(session, conversation.id, "I want a person")
     ticket, _ = ops.hand_off(
         session, conversation.id, reason="customer_request", customer_message_id=q2.id
@@ -70,9 +75,11 @@ def test_hand_off_ticket_carries_the_whole_transcript_and_reason(session: Sessio
     assert [m["text"] for m in ticket.transcript] == [
         "How do I export my data?",
         "Use Settings > Export.",
+        "No",
         "I want a person",
     ]
     assert ticket.bot_attempts[0]["question"] == "How do I export my data?"
+    assert ticket.bot_attempts[0]["feedback"] == "not_helpful"
     assert ticket.bot_attempts[0]["sources"][0]["article_id"] == "export-data"
     assert ticket.subject == "How do I export my data?"
     assert conversation.state is ConversationState.QUEUED
