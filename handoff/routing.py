@@ -166,7 +166,7 @@ def active_ticket(conversation: Conversation) -> Ticket | None:
     return None
 
 
-def queue_query(team_id: int | None = None) -> Select[tuple[Ticket]]:
+def queue_query(team_id: int | None = None) -> Select[Ticket]:
     query = (
         select(Ticket)
         .where(Ticket.status.in_([TicketStatus.NEW, TicketStatus.OPEN]))
