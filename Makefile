@@ -79,10 +79,14 @@ eval: $(APP_STAMP)
 	  $(FRONTLINE) kb eval --ablations; \
 	else echo "skipped: CLINC150 not found (set FRONTLINE_CLINC150_PATH to data_full.json)"; fi
 
-# Speed and memory at 1k, 10k and 100k entries (prints its figures; not part of the tests).
+# Speed and memory (search at 1k-100k entries, Rasa turns, tickets and queue); prints figures,
+# not part of the tests.
 bench: setup
 	$(VENV)/bin/python -m tests.bench.bench_search
 	$(VENV)/bin/python -m tests.bench.bench_rasa
+	@# Tickets and queue on SQLite, and on a throwaway PostgreSQL (.ci/postgres.sh).
+	FRONTLINE_BENCH_DATABASE_URL="$${FRONTLINE_BENCH_DATABASE_URL:-$$(.ci/postgres.sh)}" \
+	  $(VENV)/bin/python -m tests.bench.bench_tickets
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
