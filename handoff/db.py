@@ -7,8 +7,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 WRITE_OPTION = "frontline_write"
@@ -22,6 +24,12 @@ def make_engine(database_url: str) -> Engine:
         path = database_url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+    else:
+        # A server database: enough pooled connections for the hub's worker threads, checked
+        # before use (a restarted server or a dropped idle connection is not an error) and
+        # replaced after half an hour (idle timeouts in proxies and poolers).
+        kwargs.update(pool_size=10, max_overflow=20, pool_timeout=30)
+        kwargs.update(pool_pre_ping=True, pool_recycle=1800)
     engine = create_engine(database_url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -74,4 +82,37 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     from alembic import command
 
     make_engine(database_url).dispose()  # creates the SQLite file's folder
+    if make_url(database_url).get_backend_name() == "postgresql":
+        _create_postgres_database(database_url)
     command.upgrade(alembic_config(database_url), revision)
+
+
+def _create_postgres_database(database_url: str) -> None:
+    """CREATE DATABASE when the URL names one that does not exist yet (needs CREATEDB).
+
+    Whatever else goes wrong (server down, wrong password, no right to create) is left for
+    Alembic's own connection to report."""
+    url = make_url(database_url)
+    probe = create_engine(url, poolclass=NullPool)
+    try:
+        with probe.connect():
+            return
+    except OperationalError:
+        pass  # perhaps the database does not exist; the maintenance database knows
+    finally:
+        probe.dispose()
+    admin = create_engine(
+        url.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
+            ).first()
+            if exists is None:
+                name = connection.dialect.identifier_preparer.quote(url.database or "")
+                connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    except DBAPIError:
+        pass
+    finally:
+        admin.dispose()

@@ -1,50 +1,21 @@
 """Two agents claim the same conversation at the same moment: exactly one wins.
 
-Runs on SQLite, and on PostgreSQL when FRONTLINE_TEST_DATABASE_URL is set (CI sets it)."""
+Runs on SQLite, and on PostgreSQL when FRONTLINE_TEST_DATABASE_URL is set (CI sets it), each
+on a database of its own (`database_url` in tests/conftest.py): the claims need real commits."""
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from handoff import agents
 from handoff import operations as ops
-from handoff.db import make_engine, make_sessionmaker, transaction, upgrade
+from handoff.db import make_engine, make_sessionmaker, transaction
 from handoff.errors import IllegalTransition, NotAllowed
 from handoff.models import Ticket, TicketEvent
 
-PG_URL = os.environ.get("FRONTLINE_TEST_DATABASE_URL", "")
-BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 ROUNDS = 10
-
-
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database of its own (concurrent connections need real commits)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'race.db'}"
-        upgrade(url)
-        yield url
-        return
-    name = f"frontline_race_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_exactly_one_of_two_simultaneous_claims_wins(database_url: str) -> None:

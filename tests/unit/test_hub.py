@@ -92,6 +92,8 @@ def make_client(
     rasa_handler: Callable[[httpx.Request], httpx.Response],
     **overrides: Any,
 ) -> TestClient:
+    """The hub on fake Rasa; pass `database_url=` (the fixture) to choose its database, which
+    is otherwise a SQLite file in `tmp_path`."""
     settings = Settings(
         var_dir=tmp_path, index_dir=index_dir, embedding_model=HashingEncoder.name, **overrides
     )
@@ -101,8 +103,8 @@ def make_client(
 
 
 @pytest.fixture
-def client(tmp_path: Path, index_dir: Path) -> Iterator[TestClient]:
-    with make_client(tmp_path, index_dir, fake_rasa) as c:
+def client(tmp_path: Path, index_dir: Path, database_url: str) -> Iterator[TestClient]:
+    with make_client(tmp_path, index_dir, fake_rasa, database_url=database_url) as c:
         yield c
 
 
@@ -253,10 +255,13 @@ def test_console_socket_refuses_bad_token(client: TestClient) -> None:
 
 @pytest.mark.parametrize("handler", [rasa_down, lambda r: httpx.Response(500, text="boom")])
 def test_rasa_failure_hands_off_and_keeps_the_message(
-    tmp_path: Path, index_dir: Path, handler: Callable[[httpx.Request], httpx.Response]
+    tmp_path: Path,
+    index_dir: Path,
+    database_url: str,
+    handler: Callable[[httpx.Request], httpx.Response],
 ) -> None:
     with (
-        make_client(tmp_path, index_dir, handler) as client,
+        make_client(tmp_path, index_dir, handler, database_url=database_url) as client,
         client.websocket_connect("/ws/widget") as ws,
     ):
         hello(ws)
@@ -338,7 +343,7 @@ def hello_messages(client: TestClient) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("in_hours", [True, False])
 def test_rasa_hears_whether_someone_can_take_over(
-    tmp_path: Path, index_dir: Path, in_hours: bool
+    tmp_path: Path, index_dir: Path, database_url: str, in_hours: bool
 ) -> None:
     from datetime import UTC, datetime
 
@@ -347,7 +352,9 @@ def test_rasa_hears_whether_someone_can_take_over(
     today = datetime.now(UTC).weekday()
     day = DAYS[today] if in_hours else DAYS[(today + 3) % 7]
     hours = f"{day} 00:00-23:59" if in_hours else f"{day} 10:00-11:00"
-    with make_client(tmp_path, index_dir, fake_rasa, business_hours=hours) as client:
+    with make_client(
+        tmp_path, index_dir, fake_rasa, database_url=database_url, business_hours=hours
+    ) as client:
         RASA_METADATA.clear()
         token = login(client)["Authorization"].split()[1]
         with client.websocket_connect("/ws/widget") as ws:

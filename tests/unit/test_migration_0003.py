@@ -6,9 +6,6 @@ from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
 from handoff.db import alembic_config, upgrade
-from tests.unit.test_claim_race import database_url
-
-__all__ = ["database_url"]
 
 
 def test_upgrade_from_0002_keeps_tickets_and_seeds_routing(database_url: str) -> None:

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -11,16 +9,16 @@ from handoff.db import alembic_config, upgrade
 from handoff.models import Base
 
 
-def test_migrations_build_the_models_schema_from_empty(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'a.db'}"
+def test_migrations_build_the_models_schema_from_empty(blank_database_url: str) -> None:
+    url = blank_database_url
     upgrade(url)
     engine = create_engine(url)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
 
 
-def test_upgrade_from_the_previous_revision_keeps_data(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'b.db'}"
+def test_upgrade_from_the_previous_revision_keeps_data(blank_database_url: str) -> None:
+    url = blank_database_url
     upgrade(url, "0001")
     engine = create_engine(url)
     with engine.begin() as connection:

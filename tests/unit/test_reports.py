@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from handoff import reports
-from handoff.db import make_engine, make_sessionmaker, transaction, upgrade
+from handoff.db import make_engine, make_sessionmaker, transaction
 from handoff.models import Contact, Conversation, Message, Team, Ticket
 from handoff.states import (
     ConversationState,
@@ -267,11 +267,12 @@ def test_p90_is_nearest_rank() -> None:
     assert reports.p90([float(n) for n in range(1, 11)]) == 9.0
 
 
-def test_frontline_report_writes_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_frontline_report_writes_csv(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from api.cli import app
 
-    url = f"sqlite:///{tmp_path / 'r.db'}"
-    upgrade(url)
+    url = database_url
     engine = make_engine(url)
     with transaction(make_sessionmaker(engine)) as session:
         seed(session)

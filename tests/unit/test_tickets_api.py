@@ -18,8 +18,10 @@ __all__ = ["index_dir"]
 
 
 @pytest.fixture
-def client(tmp_path: Path, index_dir: Path) -> Iterator[TestClient]:
-    with make_client(tmp_path, index_dir, fake_rasa, sweep_interval=3600) as c:
+def client(tmp_path: Path, index_dir: Path, database_url: str) -> Iterator[TestClient]:
+    with make_client(
+        tmp_path, index_dir, fake_rasa, database_url=database_url, sweep_interval=3600
+    ) as c:
         yield c
 
 
