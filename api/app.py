@@ -20,6 +20,7 @@ from api.routes import (
     agents,
     contacts,
     health,
+    kb,
     pages,
     reports,
     tickets,
@@ -91,6 +92,7 @@ def create_app(
     app.include_router(contacts.router)
     app.include_router(admin.router)
     app.include_router(reports.router)
+    app.include_router(kb.router)
     app.include_router(actions.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

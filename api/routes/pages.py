@@ -17,3 +17,8 @@ def demo_page() -> FileResponse:
 @router.get("/console")
 def console_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "console.html")
+
+
+@router.get("/console/dashboard")
+def dashboard_page() -> FileResponse:
+    return FileResponse(STATIC_DIR / "dashboard.html")
