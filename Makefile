@@ -54,13 +54,31 @@ chromium:
 	  fi; \
 	fi
 
+# The `rasa-webchat` widget (npm), for its browser test against the hub's socket.io channel:
+# the package's self-contained browser bundle lib/index.js, pinned by version and checksum.
+# `npm pack` fetches just the package (its dependencies are bundled into lib/index.js).
+WEBCHAT_VERSION := 1.0.1
+WEBCHAT_SHA256 := bfedd788e4bd7df12f64b5bf2963e634f84bac1cb176b6cede60c507d3553f1e
+WEBCHAT_DIR := var/webchat/rasa-webchat-$(WEBCHAT_VERSION)
+.PHONY: webchat
+webchat: $(WEBCHAT_DIR)/lib/index.js
+
+$(WEBCHAT_DIR)/lib/index.js:
+	@command -v npm >/dev/null || { \
+	  echo "error: the rasa-webchat browser test needs npm: apt-get install npm" >&2; exit 1; }
+	mkdir -p $(WEBCHAT_DIR)
+	cd var/webchat && npm pack --silent rasa-webchat@$(WEBCHAT_VERSION) >/dev/null
+	tar -xzf var/webchat/rasa-webchat-$(WEBCHAT_VERSION).tgz -C $(WEBCHAT_DIR) --strip-components=1 package/lib/index.js package/LICENSE
+	echo "$(WEBCHAT_SHA256)  $@" | sha256sum -c --quiet - || { rm -f $@; exit 1; }
+	rm -f var/webchat/rasa-webchat-$(WEBCHAT_VERSION).tgz
+
 run: setup
 	$(FRONTLINE) run
 
 # The README's test command: builds the index and trains the bot when their inputs changed,
 # validates the bot's data and runs its test stories, then the unit and integration tests
 # (the latter start the real Rasa server).
-test: setup chromium lint
+test: setup chromium webchat lint
 	$(FRONTLINE) kb build
 	$(FRONTLINE) bot train
 	$(FRONTLINE) bot test

@@ -23,6 +23,7 @@ from api.routes import (
     kb,
     pages,
     reports,
+    socketio_channel,
     tickets,
     widget,
 )
@@ -95,6 +96,7 @@ def create_app(
     app.include_router(kb.router)
     app.include_router(actions.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(socketio_channel.PATH, socketio_channel.asgi_app(app))  # rasa-webchat
 
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, error: NotFound) -> JSONResponse:

@@ -1,0 +1,337 @@
+"""Rasa's socket.io channel, spoken by the hub, for the `rasa-webchat` widget.
+
+A site already running rasa-webchat (or another client of Rasa's `socketio` channel) points
+its `socketUrl` at the hub and gets Frontline: the same ConversationFlow as the widget
+(stored first, then Rasa, hand-offs, knowledge-base answers with sources), and agents'
+replies and system notices in the same chat. Protocol: docs/protocol.md.
+
+The socket.io session id is the conversation's `public_token` (channel "webchat"): the hub
+issues it in `session_confirm`, rasa-webchat keeps it in the browser's storage and sends it
+again in `session_request` to resume the conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import socketio
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api import serializers
+from api.hub import Hub
+from handoff import operations as ops
+from handoff.errors import InvalidInput, NotFound
+from handoff.events import Event
+from handoff.models import Message
+from handoff.states import MessageRole
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "webchat"
+PATH = "/socket.io"  # Rasa's default `socketio_path`, and rasa-webchat's default socketPath
+# rasa-webchat sends configured payloads such as its `initPayload` ("/get_started") as
+# messages; only the payloads of the bot's latest buttons reach Rasa as intents.
+INTENT_PAYLOAD = re.compile(r"^/[A-Za-z_][\w.-]*(\{.*\})?$", re.DOTALL)
+NOT_OFFERED = "That choice is not offered any more; please type your question instead."
+# Conversations whose last delivered message is remembered, for catching up on reconnects.
+REMEMBERED = 10_000
+
+# Every ASCII character Markdown (remark, in rasa-webchat) treats as syntax, escaped with a
+# backslash; "&" and "<" become entities, so no entity, HTML tag or autolink can form.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def markdown_text(text: str) -> str:
+    """Plain text as Markdown that renders as exactly that text (and line breaks)."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
+    return _MARKDOWN.sub(r"\\\1", text).replace("\n", "  \n")
+
+
+def source_link(source: Mapping[str, Any]) -> str | None:
+    """A knowledge-base source as a Markdown link; only web links, as in the widget."""
+    url = source.get("url")
+    if not isinstance(url, str) or not re.match(r"^https?://", url, re.IGNORECASE):
+        return None
+    title = source.get("title") or source.get("article_id") or "article"
+    safe_url = quote(url, safe=":/?#@!$&'*+,;=%~[]")  # spaces, (), <> and quotes encoded
+    return f"[{markdown_text(str(title))}]({safe_url})"
+
+
+def bot_uttered(message: Mapping[str, Any]) -> dict[str, Any]:
+    """A hub Message (docs/protocol.md) as Rasa's `bot_uttered` for rasa-webchat.
+
+    rasa-webchat shows `{"text"}` and `{"text", "quick_replies"}` only with exactly those
+    keys, and renders the text as Markdown: the text is escaped, the sources appended as links.
+    """
+    text = markdown_text(str(message.get("text") or ""))
+    author = message.get("author")
+    if message.get("role") == "agent" and isinstance(author, str) and author:
+        text = f"**{markdown_text(author)}:** {text}"
+    sources = message.get("sources") or []
+    links = [link for s in sources if isinstance(s, Mapping) and (link := source_link(s))]
+    if links:
+        text += "\n\nSource: " + ", ".join(links)
+    out: dict[str, Any] = {"text": text}
+    replies = [
+        {"content_type": "text", "title": b["title"], "payload": b["payload"]}
+        for b in message.get("buttons") or []
+        if isinstance(b, Mapping)
+        and isinstance(b.get("title"), str)
+        and isinstance(b.get("payload"), str)
+    ]
+    if replies:
+        out["quick_replies"] = replies
+    return out
+
+
+def _latest_buttons(session: Session, conversation_id: int) -> list[dict[str, Any]]:
+    latest = session.scalar(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.role == MessageRole.BOT)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    buttons = latest.payload.get("buttons", []) if latest is not None else []
+    return [b for b in buttons if isinstance(b, dict)]
+
+
+def _last_message_id(session: Session, conversation_id: int) -> int:
+    last = session.scalar(
+        select(func.max(Message.id)).where(Message.conversation_id == conversation_id)
+    )
+    return int(last or 0)
+
+
+@dataclass
+class _Link:
+    """One socket.io connection bound to one conversation."""
+
+    conversation_id: int
+    session_id: str
+    queue: asyncio.Queue[dict[str, Any]]
+    last_sent: int  # the highest message id this socket has had (or chose to skip)
+    task: asyncio.Task[None] | None = field(default=None)
+
+
+class WebchatChannel:
+    """The socket.io server; handlers find the hub on the FastAPI app at event time."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self._app = app
+        # Like Rasa's channel, any site may embed the chat: the socket carries no cookie,
+        # and the session id it sends is the only key to a conversation.
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi",
+            cors_allowed_origins="*",
+            cors_credentials=False,
+            logger=False,
+            engineio_logger=False,
+        )
+        self._links: dict[str, _Link] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._delivered: OrderedDict[int, int] = OrderedDict()
+        self.sio.on("connect", self._connect)
+        self.sio.on("disconnect", self._disconnect)
+        self.sio.on("session_request", self._session_request)
+        self.sio.on("user_uttered", self._user_uttered)
+
+    @property
+    def hub(self) -> Hub:
+        hub: Hub = self._app.state.hub
+        return hub
+
+    # ---- socket.io events --------------------------------------------------------------
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
+        ready = hasattr(self._app.state, "hub")
+        if not ready:
+            log.warning("webchat connection refused: the hub is not started")
+        return ready
+
+    async def _disconnect(self, sid: str, reason: Any = None) -> None:
+        self._unbind(sid)
+        self._locks.pop(sid, None)
+
+    async def _session_request(self, sid: str, data: Any = None) -> None:
+        requested = data.get("session_id") if isinstance(data, dict) else None
+        try:
+            async with self._lock(sid):
+                await self._bind(sid, requested if isinstance(requested, str) else None)
+        except Exception:
+            log.exception("webchat session_request from %s failed", sid)
+        self._forget_lock(sid)
+
+    async def _user_uttered(self, sid: str, data: Any = None) -> None:
+        if not isinstance(data, dict):
+            return
+        try:
+            async with self._lock(sid):
+                link = self._links.get(sid)
+                if link is None:  # a client that never asked for a session
+                    requested = data.get("session_id")
+                    link = await self._bind(sid, requested if isinstance(requested, str) else None)
+                await self._receive(sid, link, data.get("message"))
+        except Exception:
+            log.exception("webchat message from %s failed", sid)
+        self._forget_lock(sid)
+
+    # ---- conversations -----------------------------------------------------------------
+
+    def _lock(self, sid: str) -> asyncio.Lock:
+        # socket.io runs each event in its own task: one at a time per socket keeps the
+        # customer's messages in the order they were sent.
+        return self._locks.setdefault(sid, asyncio.Lock())
+
+    def _connected(self, sid: str) -> bool:
+        return bool(self.sio.manager.is_connected(sid, "/"))
+
+    def _forget_lock(self, sid: str) -> None:
+        if not self._connected(sid):  # an event handled after the disconnect
+            self._locks.pop(sid, None)
+
+    def _find(self, session_id: str) -> tuple[int, str] | None:
+        with self.hub.sessions() as session:
+            conversation = ops.find_conversation_by_token(session, session_id)
+            if conversation is None or conversation.channel != CHANNEL:
+                return None
+            return conversation.id, conversation.public_token
+
+    async def _open(self) -> tuple[int, str]:
+        def operation(session: Session) -> tuple[tuple[int, str], list[Event]]:
+            conversation, events = ops.open_conversation(session, channel=CHANNEL)
+            return (conversation.id, conversation.public_token), events
+
+        return await self.hub.flow.write(operation)
+
+    def _last_id(self, conversation_id: int) -> int:
+        with self.hub.sessions() as session:
+            return _last_message_id(session, conversation_id)
+
+    async def _bind(self, sid: str, requested: str | None) -> _Link:
+        """Resume the requested conversation, or start one (an unknown id starts one too:
+        the client is told the new id and rasa-webchat starts a new session with it)."""
+        found = await asyncio.to_thread(self._find, requested) if requested else None
+        if found is None:
+            conversation_id, session_id = await self._open()
+            baseline = 0
+        else:
+            conversation_id, session_id = found
+            # Replay what this process sent since this conversation's last delivery; after a
+            # restart nothing is known, and the client keeps its own history.
+            known = self._delivered.get(conversation_id)
+            baseline = (
+                known
+                if known is not None
+                else await asyncio.to_thread(self._last_id, conversation_id)
+            )
+        self._unbind(sid)
+        link = _Link(
+            conversation_id,
+            session_id,
+            self.hub.broker.subscribe_widget(conversation_id),
+            last_sent=baseline,
+        )
+        self._links[sid] = link
+        if not self._connected(sid):  # gone while the conversation was looked up
+            self._unbind(sid)
+            return link
+        # Rasa answers with the bare id; rasa-webchat accepts that or {"session_id": id}.
+        await self.sio.emit("session_confirm", session_id, to=sid)
+        link.task = asyncio.create_task(self._forward(sid, link))
+        return link
+
+    def _unbind(self, sid: str) -> None:
+        link = self._links.pop(sid, None)
+        if link is None:
+            return
+        self.hub.broker.unsubscribe_widget(link.conversation_id, link.queue)
+        if link.task is not None:
+            link.task.cancel()
+
+    def _choice(self, conversation_id: int, text: str) -> tuple[str, str | None, bool]:
+        """(text to store, button payload or None, whether the conversation has messages).
+
+        rasa-webchat sends a chosen quick reply's payload as the message: when it is one of
+        the bot's latest buttons it is stored like the widget's choice (title and payload).
+        """
+        with self.hub.sessions() as session:
+            for button in _latest_buttons(session, conversation_id):
+                if button.get("payload") == text and isinstance(button.get("title"), str):
+                    return button["title"], text, True
+            return text, None, _last_message_id(session, conversation_id) > 0
+
+    async def _receive(self, sid: str, link: _Link, text: object) -> None:
+        if not isinstance(text, str) or not text.strip():
+            return
+        body, button, started = await asyncio.to_thread(self._choice, link.conversation_id, text)
+        if button is None and INTENT_PAYLOAD.match(text.strip()):
+            # A configured payload (initPayload, tooltipPayload) or a stale quick reply:
+            # never an intent Rasa should see, and not the customer's words.
+            if started:
+                await self.sio.emit("bot_uttered", {"text": markdown_text(NOT_OFFERED)}, to=sid)
+            return
+        flow = self.hub.flow
+        try:
+            message = await flow.receive(link.conversation_id, body, None, button)
+        except (InvalidInput, NotFound) as error:
+            notice = f"Your message was not sent: {error}"
+            await self.sio.emit("bot_uttered", {"text": markdown_text(notice)}, to=sid)
+            return
+        # Processing outlives this socket: the customer may leave the page mid-answer.
+        self.hub.spawn(flow.process(message))
+
+    # ---- to the client -----------------------------------------------------------------
+
+    def _messages_after(self, conversation_id: int, after: int) -> list[dict[str, Any]]:
+        with self.hub.sessions() as session:
+            rows = session.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.id > after)
+                .order_by(Message.id)
+            )
+            return [serializers.message_dict(m) for m in rows]
+
+    async def _forward(self, sid: str, link: _Link) -> None:
+        try:
+            missed = await asyncio.to_thread(
+                self._messages_after, link.conversation_id, link.last_sent
+            )
+            for message in missed:
+                await self._send(sid, link, message)
+            while True:
+                frame = await link.queue.get()
+                if frame.get("type") == "message" and isinstance(frame.get("message"), dict):
+                    await self._send(sid, link, frame["message"])
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("webchat forwarding to %s stopped", sid)
+
+    async def _send(self, sid: str, link: _Link, message: dict[str, Any]) -> None:
+        message_id = int(message["id"])
+        if message_id <= link.last_sent:
+            return  # caught up already, or the broker sent it twice
+        link.last_sent = message_id
+        if message.get("role") != "customer":  # rasa-webchat shows the customer's own
+            await self.sio.emit("bot_uttered", bot_uttered(message), to=sid)
+        self._delivered[link.conversation_id] = max(
+            message_id, self._delivered.get(link.conversation_id, 0)
+        )
+        self._delivered.move_to_end(link.conversation_id)
+        while len(self._delivered) > REMEMBERED:
+            self._delivered.popitem(last=False)
+
+
+def asgi_app(app: FastAPI) -> socketio.ASGIApp:
+    """The channel as an ASGI app to mount at PATH (the mount does the routing)."""
+    channel = WebchatChannel(app)
+    return socketio.ASGIApp(channel.sio, socketio_path=None)

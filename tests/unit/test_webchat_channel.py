@@ -1,0 +1,255 @@
+"""Rasa's socket.io channel (for rasa-webchat), with a real socket.io client against the hub
+under uvicorn, and Rasa replaced by the fake REST channel of test_hub."""
+
+from __future__ import annotations
+
+import json
+import queue
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import socketio
+import uvicorn
+
+from api.app import create_app
+from api.hub import KnowledgeHolder
+from api.rasa_client import RasaClient
+from api.routes.socketio_channel import bot_uttered, markdown_text
+from api.settings import Settings
+from retrieval.search import KnowledgeBase, build_index
+from tests.conftest import ROOT
+from tests.fakes import HashingEncoder
+from tests.unit.test_hub import RASA_RECEIVED, fake_rasa
+
+FEEDBACK = [{"title": "Yes", "payload": "/helpful"}, {"title": "No", "payload": "/not_helpful"}]
+ANSWER = "Choose Forgot password\\.\n\nSource: [Reset your password](https://help.example/reset)"
+QUICK_REPLIES = [{"content_type": "text", **b} for b in FEEDBACK]
+
+
+def webchat_rasa(request: httpx.Request) -> httpx.Response:
+    """test_hub's fake Rasa, plus "Did this help?" buttons after an answer, as our bot sends."""
+    if request.method == "POST" and json.loads(request.content)["message"] == "/helpful":
+        RASA_RECEIVED.append("/helpful")
+        return httpx.Response(200, json=[{"recipient_id": "x", "text": "Glad it helped!"}])
+    response = fake_rasa(request)
+    if request.method == "GET":
+        return response
+    items = response.json()
+    if any("custom" in item and "answer" in json.dumps(item) for item in items):
+        items.append({"recipient_id": "x", "text": "Did this help?", "buttons": FEEDBACK})
+    return httpx.Response(200, json=items)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("index")
+    build_index(ROOT / "kb_content", path, HashingEncoder())
+    return path
+
+
+@pytest.fixture
+def hub_url(tmp_path: Path, index_dir: Path, database_url: str) -> Iterator[str]:
+    """The hub on fake Rasa, served by uvicorn in a thread (socket.io needs a real server)."""
+    settings = Settings(
+        var_dir=tmp_path,
+        index_dir=index_dir,
+        embedding_model=HashingEncoder.name,
+        database_url=database_url,
+        port=free_port(),
+    )
+    knowledge = KnowledgeHolder(KnowledgeBase.open(index_dir, HashingEncoder()))
+    rasa = RasaClient("http://rasa.test", timeout=5, transport=httpx.MockTransport(webchat_rasa))
+    config = uvicorn.Config(
+        create_app(settings, knowledge=knowledge, rasa=rasa),
+        host="127.0.0.1",
+        port=settings.port,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
+        time.sleep(0.05)
+    RASA_RECEIVED.clear()
+    yield f"http://127.0.0.1:{settings.port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+class Webchat:
+    """What rasa-webchat does on the wire: session_request on connect, user_uttered."""
+
+    def __init__(self, url: str, transport: str = "websocket") -> None:
+        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.sio = socketio.Client(reconnection=False)
+        for name in ("session_confirm", "bot_uttered"):
+            self.sio.on(name, lambda data, name=name: self.events.put((name, data)))
+        self.sio.connect(url, transports=[transport], socketio_path="/socket.io")
+        self.session_id: str | None = None
+
+    def session(self, session_id: str | None) -> str:
+        self.sio.emit("session_request", {"session_id": session_id})
+        self.session_id = self.next("session_confirm")
+        return self.session_id
+
+    def say(self, text: str) -> None:
+        self.sio.emit(
+            "user_uttered",
+            {"message": text, "customData": {"language": "en"}, "session_id": self.session_id},
+        )
+
+    def next(self, event: str = "bot_uttered", timeout: float = 10) -> Any:
+        name, data = self.events.get(timeout=timeout)
+        assert name == event, (name, data)
+        return data
+
+    def close(self) -> None:
+        self.sio.disconnect()
+
+
+def api(hub_url: str) -> httpx.Client:
+    client = httpx.Client(base_url=hub_url, timeout=10)
+    token = client.post(
+        "/api/auth/login", json={"email": "agent@example.com", "password": "frontline"}
+    ).json()["token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+def webchat_conversations(agents: httpx.Client) -> list[dict[str, Any]]:
+    listed = agents.get("/api/conversations").json()["conversations"]
+    return [c for c in listed if c["channel"] == "webchat"]
+
+
+def customer_texts(agents: httpx.Client, conversation_id: int) -> list[str]:
+    detail = agents.get(f"/api/conversations/{conversation_id}").json()
+    return [m["text"] for m in detail["messages"] if m["role"] == "customer"]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_markdown_is_escaped_and_sources_become_links() -> None:
+    hostile = "<img src=x onerror=alert(1)> [click](javascript:alert(2)) **&amp;**\nline 2"
+    assert markdown_text(hostile) == (
+        "&lt;img src=x onerror=alert\\(1\\)\\> \\[click\\]\\(javascript:alert\\(2\\)\\) "
+        "\\*\\*&amp;amp;\\*\\*  \nline 2"
+    )
+    message = {
+        "role": "bot",
+        "text": "Use 2FA.",
+        "sources": [
+            {"title": "Two-factor (2FA)", "url": "https://help.example/a b(c)"},
+            {"title": "Bad", "url": "javascript:alert(1)"},
+        ],
+        "buttons": [*FEEDBACK, {"title": 3}],
+    }
+    assert bot_uttered(message) == {
+        "text": "Use 2FA\\.\n\nSource: [Two\\-factor \\(2FA\\)](https://help.example/a%20b%28c%29)",
+        "quick_replies": QUICK_REPLIES,
+    }
+    agent = {"role": "agent", "author": "Dana", "text": "Hi", "sources": [], "buttons": []}
+    assert bot_uttered(agent) == {"text": "**Dana:** Hi"}
+
+
+def test_session_answer_quick_reply_and_resume(hub_url: str) -> None:
+    chat = Webchat(hub_url)
+    session_id = chat.session(None)
+    assert isinstance(session_id, str) and len(session_id) >= 24
+    chat.say("/get_started")  # rasa-webchat's initPayload: ignored, not stored
+    chat.say("I forgot my password")
+    assert chat.next() == {"text": ANSWER}
+    assert chat.next() == {"text": "Did this help?", "quick_replies": QUICK_REPLIES}
+    chat.say("/helpful")  # a quick reply comes back as its payload
+    assert chat.next() == {"text": "Glad it helped\\!"}
+    assert RASA_RECEIVED == ["I forgot my password", "/helpful"]
+    chat.close()
+
+    # A new page: rasa-webchat sends the stored session id, and the conversation goes on.
+    chat = Webchat(hub_url, transport="polling")
+    assert chat.session(session_id) == session_id
+    chat.say("/helpful")  # no longer offered: refused, not sent to Rasa
+    assert chat.next() == {
+        "text": "That choice is not offered any more; please type your question instead\\."
+    }
+    chat.say("How do I reset my password?")
+    assert chat.next() == {"text": ANSWER}
+    chat.close()
+
+    agents = api(hub_url)
+    [conversation] = webchat_conversations(agents)
+    assert customer_texts(agents, conversation["id"]) == [
+        "I forgot my password",
+        "Yes",
+        "How do I reset my password?",
+    ]
+
+
+def test_unknown_or_widget_session_ids_start_a_new_conversation(hub_url: str) -> None:
+    from websockets.sync.client import connect
+
+    with connect(hub_url.replace("http://", "ws://") + "/ws/widget") as widget:
+        widget.send(json.dumps({"type": "hello", "token": None}))
+        widget_token = json.loads(widget.recv(timeout=10))["token"]
+    chat = Webchat(hub_url)
+    first = chat.session("made-up-by-the-client")
+    assert first != "made-up-by-the-client"
+    # A widget conversation's token is not a webchat session: a new conversation starts.
+    second = chat.session(widget_token)
+    assert second not in (first, widget_token)
+    chat.close()
+    with httpx.Client(base_url=hub_url) as http:
+        assert http.get("/health").status_code == 200  # the app still serves the rest
+    agents = api(hub_url)
+    assert len(webchat_conversations(agents)) == 2
+
+
+def test_handoff_agent_reply_and_catch_up_after_reconnect(hub_url: str) -> None:
+    agents = api(hub_url)
+    chat = Webchat(hub_url)
+    session_id = chat.session(None)
+    chat.say("I want to talk to a person")
+    assert chat.next() == {"text": "Of course\\."}
+    assert "queue" in chat.next()["text"]  # the hand-off's notice
+
+    [conversation] = webchat_conversations(agents)
+    assert conversation["state"] == "queued" and conversation["ticket"]["number"] == 1001
+    cid = conversation["id"]
+    assert agents.post(f"/api/conversations/{cid}/takeover").status_code == 200
+    assert chat.next() == {"text": "Dana \\(demo agent\\) joined the conversation\\."}
+    hostile = "[click](javascript:alert(1)) <img src=x>"
+    agents.post(f"/api/conversations/{cid}/messages", json={"text": hostile})
+    assert chat.next() == {
+        "text": "**Dana \\(demo agent\\):** "
+        "\\[click\\]\\(javascript:alert\\(1\\)\\) &lt;img src=x\\>"
+    }
+    chat.say("Thanks")  # goes to the agent, not to Rasa
+    wait_for(lambda: customer_texts(agents, cid)[-1] == "Thanks")
+    chat.close()
+
+    # Written while the customer was changing pages: delivered when the chat reconnects.
+    agents.post(f"/api/conversations/{cid}/messages", json={"text": "Anything else?"})
+    chat = Webchat(hub_url)
+    assert chat.session(session_id) == session_id
+    assert chat.next() == {"text": "**Dana \\(demo agent\\):** Anything else?"}
+    chat.close()
+    assert customer_texts(agents, cid) == ["I want to talk to a person", "Thanks"]
+    assert RASA_RECEIVED == ["I want to talk to a person"]
