@@ -216,6 +216,9 @@
         [figure("bot_contained", int(m.bot_contained)), " contained by the bot"]),
       card("Hand-off rate", "handoff_rate", pct(m.handoff_rate),
         [figure("handoffs", int(m.handoffs)), " hand-offs"]),
+      card("CSAT", "csat.mean", num(csat.mean),
+        [figure("csat.responses", int(csat.responses)), " response(s) · satisfied ",
+          figure("csat.satisfied_share", pct(csat.satisfied_share))]),
       card("First response", "first_response.mean_seconds", secs(fr.mean_seconds),
         ["p90 ", figure("first_response.p90_seconds", secs(fr.p90_seconds)), " · within SLA ",
           figure("first_response.within_sla_share", pct(fr.within_sla_share))]),
@@ -224,9 +227,6 @@
           figure("resolution.count", int(res.count)), " resolved"]),
       card("SLA attainment", "sla_attainment.overall", pct(sla.share),
         sla.tickets + " ticket(s) with a known outcome"),
-      card("CSAT", "csat.mean", num(csat.mean),
-        [figure("csat.responses", int(csat.responses)), " response(s) · satisfied ",
-          figure("csat.satisfied_share", pct(csat.satisfied_share))]),
       card("First contact resolution", "fcr_rate", pct(m.fcr_rate)),
       card("Reopen rate", "reopen_rate", pct(m.reopen_rate)));
   }
