@@ -41,7 +41,11 @@
   let dropped = false; // the socket was lost, so frames may have been missed
   let timers = [];
   let queueTimer = null;
+  let queueSeq = 0;
+  let queueShown = 0;
   let detailTimer = null;
+  let detailSeq = 0; // GET /api/conversations/{id} requests sent
+  let detailShown = 0; // the latest of them rendered
   let typingSentAt = 0;
   let typingHideTimer = null;
   let audio = null;
@@ -350,7 +354,10 @@
   }
 
   async function loadQueue() {
+    const seq = ++queueSeq;
     const data = await api("GET", "/api/queue");
+    if (seq < queueShown) return; // an answer to a later request is on screen already
+    queueShown = seq;
     const items = data.queue || [];
     let fresh = false;
     for (const item of items) {
@@ -530,8 +537,12 @@
 
   async function refreshOpen() {
     const id = openId;
+    const seq = ++detailSeq;
     const data = await api("GET", "/api/conversations/" + encodeURIComponent(id));
     if (openId !== id) return; // the agent clicked elsewhere meanwhile
+    // Responses can overtake each other: never let an older read replace a newer one.
+    if (seq < detailShown) return;
+    detailShown = seq;
     openData = data;
     upsert(data.conversation);
     convs.set(id, data.conversation);

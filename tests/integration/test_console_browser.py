@@ -274,3 +274,122 @@ def test_console_queue_takeover_reply_note_resolve_and_dashboard(
 
     assert dialogs == []
     assert errors == []
+
+
+def sign_in(page: Any, stack: Stack) -> None:
+    page.goto(f"{stack.hub_url}/console")
+    page.get_by_label("Email").fill(stack.settings.demo_agent_email)
+    page.get_by_label("Password").fill(stack.settings.demo_agent_password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector("#live:has-text('Live')")
+
+
+def queued_with(stack: Stack, headers: dict[str, str], marker: str) -> int | None:
+    listed = httpx.get(
+        f"{stack.hub_url}/api/conversations", params={"state": "queued"}, headers=headers
+    ).json()["conversations"]
+    for summary in listed:
+        detail = httpx.get(
+            f"{stack.hub_url}/api/conversations/{summary['id']}", headers=headers
+        ).json()
+        if any(marker in m["text"] for m in detail["messages"]):
+            return int(summary["id"])
+    return None
+
+
+def test_console_two_conversations_drafts_unread_pending_handback_transfer(
+    stack: Stack, browser: Any
+) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    headers = agent_headers(stack)
+    contexts = [browser.new_context(viewport={"width": 1440, "height": 900}) for _ in range(3)]
+    agent, alice, bob = (c.new_page() for c in contexts)
+    errors: list[str] = []
+    for page in (agent, alice, bob):
+        page.set_default_timeout(60_000)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(agent, stack)
+
+    ids: dict[str, int] = {}
+    for name, page in (("alice", alice), ("bob", bob)):
+        marker = f"{name}-{uuid.uuid4().hex[:6]}"
+        page.goto(f"{stack.hub_url}/")
+        say(page, f"My name is {name}, reference {marker}")
+        page.get_by_text(marker).first.wait_for()
+        say(page, "I want to talk to a person")
+        ids[name] = wait_until(lambda m=marker: queued_with(stack, headers, m), what="hand-off")
+
+    def detail(name: str) -> dict[str, Any]:
+        url = f"{stack.hub_url}/api/conversations/{ids[name]}"
+        return httpx.get(url, headers=headers).json()  # type: ignore[no-any-return]
+
+    def queue_row(name: str) -> Any:
+        return agent.locator(f".queue-item[data-id='{ids[name]}']")
+
+    def mine_row(name: str) -> Any:
+        return agent.locator(f"#mine .conv-item[data-id='{ids[name]}']")
+
+    reply = agent.locator("#reply")
+    take_over = agent.get_by_role("button", name="Take over")
+
+    # Take both; a draft in one survives switching to the other and back.
+    queue_row("alice").click()
+    take_over.click()
+    mine_row("alice").wait_for()
+    reply.fill("Draft for Alice, not sent yet")
+    queue_row("bob").click()
+    take_over.click()
+    mine_row("bob").wait_for()
+    assert reply.input_value() == ""
+    # The ticket panel follows: Bob's ticket is open and assigned to the agent now.
+    ticket_panel = agent.locator("#ticket")
+    ticket_panel.locator("dd", has_text=stack.settings.demo_agent_name).wait_for(timeout=10_000)
+    assert "open" in ticket_panel.inner_text()
+
+    # Alice writes while Bob's conversation is open: an unread marker and the title badge.
+    say(alice, "Are you still there?")
+    mine_row("alice").locator(".unread", has_text="1").wait_for()
+    assert agent.title().startswith("(")
+
+    # Alt+N switches to an internal note and back; Alt+K goes to the article search.
+    agent.keyboard.press("Alt+n")
+    assert agent.get_by_label("Internal note").is_checked()
+    agent.keyboard.press("Alt+n")
+    assert agent.get_by_label("Reply to customer").is_checked()
+    agent.keyboard.press("Alt+k")
+    assert agent.evaluate("document.activeElement.id") == "kb-q"
+    agent.screenshot(path=str(ARTIFACTS / "console-two-conversations.png"))
+
+    mine_row("alice").click()
+    transcript = agent.locator("#transcript")
+    transcript.locator(".msg[data-role=customer]", has_text="Are you still there?").wait_for()
+    assert reply.input_value() == "Draft for Alice, not sent yet"
+    assert mine_row("alice").locator(".unread").count() == 0
+
+    # Pending, then hand back to the bot.
+    agent.get_by_role("button", name="Set pending").click()
+    mine_row("alice").locator(".chip", has_text="pending").wait_for()
+    assert detail("alice")["ticket"]["status"] == "pending"
+    agent.get_by_role("button", name="Hand back to bot").click()
+    alice.get_by_text("handed you back to our assistant", exact=False).first.wait_for()
+    mine_row("alice").wait_for(state="detached")
+    assert detail("alice")["conversation"]["state"] == "bot"
+
+    # Transfer Bob to a team: back in the queue for whoever is next.
+    mine_row("bob").click()
+    team = httpx.get(f"{stack.hub_url}/api/teams", headers=headers).json()["teams"][0]
+    agent.get_by_label("Transfer to").select_option(label=team["name"])
+    agent.get_by_role("button", name="Transfer", exact=True).click()
+    queue_row("bob").wait_for()
+    bob.get_by_text("passed your conversation", exact=False).first.wait_for()
+    assert detail("bob")["conversation"]["state"] == "queued"
+
+    # Leave nothing waiting for the other tests.
+    queue_row("bob").click()
+    take_over.click()
+    mine_row("bob").wait_for()
+    agent.get_by_role("button", name="Resolve").click()
+    mine_row("bob").wait_for(state="detached")
+    assert errors == []
+    for context in contexts:
+        context.close()
