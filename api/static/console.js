@@ -69,7 +69,7 @@
   }
 
   function safeUrl(url) {
-    if (typeof url !== "string") return null;
+    if (typeof url !== "string" || !/^https?:\/\//i.test(url.trim())) return null;
     try {
       const parsed = new URL(url, location.href);
       return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
@@ -527,6 +527,7 @@
     renderLists();
     renderQueue();
     if (convs.has(id)) renderOpen(convs.get(id));
+    loadPeople().catch(() => {}); // fresh presence and load for the transfer list
     return run(refreshOpen());
   }
 
@@ -564,7 +565,7 @@
     // Only hints: the hub decides (409); disabled buttons just avoid pointless clicks.
     const mine = isMine(c);
     const active = !!(t && ["new", "open", "pending"].indexOf(t.status) >= 0);
-    $("takeover").disabled = !(c.state === "queued" || c.state === "bot");
+    $("takeover").disabled = c.state !== "queued";
     $("pending").disabled = !(mine && t && (t.status === "new" || t.status === "open"));
     $("resolve").disabled = c.state === "resolved" || (c.state === "agent" && !mine);
     $("handback").disabled = !(mine && active);
@@ -709,11 +710,16 @@
     newForm.addEventListener("input", () => newForm.setAttribute("data-dirty", "1"));
     newForm.addEventListener("submit", (ev) => {
       ev.preventDefault();
-      const body = {
-        priority: prio.value,
-        category: category.value.trim(),
-        tags: tags.value.split(",").map((x) => x.trim()).filter(Boolean),
-      };
+      // Only what changed, so the ticket's history logs real edits.
+      const body = {};
+      const newTags = tags.value.split(",").map((x) => x.trim().toLowerCase()).filter(Boolean);
+      if (prio.value !== t.priority) body.priority = prio.value;
+      if (category.value.trim() !== (t.category || "")) body.category = category.value.trim();
+      if (newTags.join(",") !== (t.tags || []).join(",")) body.tags = newTags;
+      if (!Object.keys(body).length) {
+        newForm.removeAttribute("data-dirty");
+        return;
+      }
       run(api("PATCH", "/api/tickets/" + encodeURIComponent(t.id), body).then(() => {
         newForm.removeAttribute("data-dirty");
         if (document.activeElement && newForm.contains(document.activeElement)) document.activeElement.blur();
@@ -829,7 +835,7 @@
         if (err.status === 409) {
           scheduleQueue();
           scheduleDetail();
-          if (verb === "takeover") throw new Error("Someone else has taken this conversation. (" + err.message + ")");
+          if (verb === "takeover") throw new Error("Could not take it over: " + err.message);
         }
         throw err;
       }));
@@ -845,7 +851,6 @@
     const body = kind === "team" ? { team_id: Number(rawId) } : { agent_id: Number(rawId) };
     action("transfer", body).then(() => { $("transfer-to").value = ""; });
   });
-  $("transfer-to").addEventListener("focus", () => { loadPeople().catch(() => {}); });
 
   // ---- Composer: reply, note, canned responses, typing ---------------------------------------
 

@@ -274,6 +274,8 @@ def test_console_queue_takeover_reply_note_resolve_and_dashboard(
 
     assert dialogs == []
     assert errors == []
+    customer.context.close()
+    agent.context.close()
 
 
 def sign_in(page: Any, stack: Stack) -> None:
