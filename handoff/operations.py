@@ -255,9 +255,11 @@ def record_bot_replies(
     conversation = get_conversation(session, conversation_id)
     events: list[Event] = []
     for reply in replies:
-        message = add_message(
-            session, conversation, MessageRole.BOT, reply.text, payload=reply.payload
-        )
+        payload = dict(reply.payload)
+        if answering_message_id is not None:
+            # Which message this answers: the customer may have written again meanwhile.
+            payload["in_reply_to"] = answering_message_id
+        message = add_message(session, conversation, MessageRole.BOT, reply.text, payload=payload)
         events.append(message_created(conversation.id, message.id))
     _mark(session, answering_message_id, MessageStatus.PROCESSED)
     if replies:
@@ -291,6 +293,9 @@ def _bot_attempts(conversation: Conversation) -> list[dict[str, Any]]:
     """Every knowledge-base attempt, with the question it answered and what it found."""
     attempts: list[dict[str, Any]] = []
     last_question: str | None = None
+    asked: dict[Any, str | None] = {
+        m.id: m.text for m in conversation.messages if m.role is MessageRole.CUSTOMER
+    }
     for m in conversation.messages:
         if m.role is MessageRole.CUSTOMER:
             feedback = _FEEDBACK.get(str(m.payload.get("button")))
@@ -301,7 +306,7 @@ def _bot_attempts(conversation: Conversation) -> list[dict[str, Any]]:
         elif m.role is MessageRole.BOT and "decision" in m.payload:
             attempts.append(
                 {
-                    "question": last_question,
+                    "question": asked.get(m.payload.get("in_reply_to"), last_question),
                     "decision": m.payload["decision"],
                     "answer": m.text,
                     "sources": m.payload.get("sources") or m.payload.get("candidates", []),

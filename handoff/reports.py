@@ -200,6 +200,9 @@ def questions(
     for conversation in conversations:
         question: str | None = None
         answered: str | None = None
+        asked: dict[Any, str] = {
+            m.id: m.text for m in conversation.messages if m.role is MessageRole.CUSTOMER
+        }
         for message in conversation.messages:
             if message.role is MessageRole.CUSTOMER:
                 if message.payload.get("button") == NOT_HELPFUL_BUTTON and answered:
@@ -208,6 +211,7 @@ def questions(
                 elif "button" not in message.payload:
                     question = message.text
             elif message.role is MessageRole.BOT and question:
+                question = asked.get(message.payload.get("in_reply_to"), question)
                 decision = message.payload.get("decision")
                 if decision == "escalate":
                     unanswered[question.casefold()] += 1

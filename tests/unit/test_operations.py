@@ -192,3 +192,17 @@ def test_only_offered_buttons_are_accepted(session: Session) -> None:
         ops.receive_customer_message(session, conversation.id, "x", button="/restart")
     chosen, _ = ops.receive_customer_message(session, conversation.id, "Reset", button=payload)
     assert chosen.payload == {"button": payload} and chosen.text == "Reset"
+
+
+def test_bot_attempts_pair_answers_with_the_question_they_answer(session: Session) -> None:
+    conversation, _ = ops.open_conversation(session)
+    q1, _ = ops.receive_customer_message(session, conversation.id, "How do I export?")
+    ops.receive_customer_message(session, conversation.id, "hello??")  # before the answer
+    ops.record_bot_replies(
+        session,
+        conversation.id,
+        [ops.BotReply("Use Settings > Export.", {"decision": "answer"})],
+        answering_message_id=q1.id,
+    )
+    ticket, _ = ops.hand_off(session, conversation.id, reason="customer_request")
+    assert ticket.bot_attempts[0]["question"] == "How do I export?"
