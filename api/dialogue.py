@@ -113,8 +113,10 @@ class ConversationFlow:
             self._locks[conversation_id] = lock
         return lock
 
-    async def open_conversation(self) -> Conversation:
-        return await self.write(lambda s: ops.open_conversation(s, channel="widget"))
+    async def open_conversation(self, language: str = "en") -> Conversation:
+        return await self.write(
+            lambda s: ops.open_conversation(s, channel="widget", language=language)
+        )
 
     async def receive(
         self,

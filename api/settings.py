@@ -5,10 +5,13 @@ This is the only module that reads the environment; everything else takes argume
 
 from __future__ import annotations
 
+import functools
+import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handoff.hours import BusinessHours
@@ -65,6 +68,13 @@ class Settings(BaseSettings):
     demo_agent_name: str = "Dana (demo agent)"
     demo_agent_password: str = "frontline"
 
+    # Signs the widget's visitor tokens (HMAC-SHA256). Empty: a random key, generated on
+    # first use and kept in var/secret_key.
+    secret_key: SecretStr = SecretStr("")
+    # The per-site secret for identity verification: a site signs its user ids with it
+    # (hex HMAC-SHA256 of the id). Empty: every signed identity is refused.
+    identity_secret: SecretStr = SecretStr("")
+
     @model_validator(mode="after")
     def _derive_defaults(self) -> Settings:
         if not self.database_url:
@@ -87,6 +97,14 @@ class Settings(BaseSettings):
     @property
     def action_endpoint_url(self) -> str:
         return f"{self.hub_url}/actions/webhook"
+
+    @property
+    def signing_key(self) -> bytes:
+        """The key for the widget's visitor tokens (FRONTLINE_SECRET_KEY or var/secret_key)."""
+        configured = self.secret_key.get_secret_value()
+        if configured:
+            return configured.encode()
+        return load_or_create_secret(self.var_dir / "secret_key")
 
     @property
     def hours(self) -> BusinessHours | None:
@@ -119,3 +137,29 @@ class Settings(BaseSettings):
     def models_path(self) -> Path:
         assert self.models_dir is not None
         return self.models_dir
+
+
+@functools.lru_cache(maxsize=8)
+def load_or_create_secret(path: Path) -> bytes:
+    """The secret kept in `path`, created (random, mode 0600) if the file does not exist.
+
+    Several processes may start at once: the key is written to a temporary file and linked
+    into place, so exactly one key wins and everyone reads that one."""
+    try:
+        key = path.read_bytes().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process was first: use its key
+        finally:
+            temporary.unlink()
+        key = path.read_bytes().strip()
+    if not key:
+        raise ValueError(f"{path} is empty: delete it to generate a new key")
+    return key

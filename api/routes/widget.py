@@ -1,40 +1,275 @@
-"""The website widget's WebSocket (protocol: docs/protocol.md)."""
+"""The website widget's WebSocket (protocol: docs/protocol.md, "Widget WebSocket").
+
+Visitor tokens are signed: the widget keeps `<conversation token>.<HMAC>` and the hub
+refuses a token whose signature does not verify. A site may pass a signed identity (its
+user id with an HMAC made with FRONTLINE_IDENTITY_SECRET); the conversation then belongs to
+that user's contact, and a returning user resumes their latest open conversation.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
+import re
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import serializers
 from api.hub import Hub
 from api.routes.deps import socket_hub
+from handoff import contacts
 from handoff import operations as ops
 from handoff.errors import InvalidInput
-from handoff.models import Conversation
+from handoff.events import Event, conversation_changed
+from handoff.models import Contact, Conversation, Message
+from handoff.states import ConversationState, MessageRole, MessageStatus
 
 router = APIRouter()
 log = logging.getLogger(__name__)
 
+CHANNEL = "widget"
+IDENTITY_CHANNEL = "web"  # the contact identity a site's signed user id becomes
+TOKEN_CONTEXT = b"frontline-widget-token:"
+TYPING_RELAY_SECONDS = 1.0  # at most one customer "typing" relayed per socket per second
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}")
+_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
-def _welcome(hub: Hub, token: str) -> dict[str, Any] | None:
-    with hub.sessions() as session:
-        conversation = ops.find_conversation_by_token(session, token)
-        return None if conversation is None else _welcome_frame(session, conversation)
+
+class Refused(Exception):
+    """A hello the hub will not accept; `code` tells the widget what to do about it."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
-def _welcome_frame(session: Session, conversation: Conversation) -> dict[str, Any]:
+# ---- Signed visitor tokens -------------------------------------------------------------
+
+
+def _token_signature(key: bytes, public_token: str) -> str:
+    digest = hmac.new(key, TOKEN_CONTEXT + public_token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def sign_token(key: bytes, public_token: str) -> str:
+    """The visitor token the widget keeps: the conversation's token and its signature."""
+    return f"{public_token}.{_token_signature(key, public_token)}"
+
+
+def verify_token(key: bytes, token: str) -> str | None:
+    """The conversation token inside a signed visitor token, or None if the signature is bad."""
+    public_token, dot, signature = token.rpartition(".")
+    if not dot or not public_token:
+        return None
+    expected = _token_signature(key, public_token)
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        return None
+    return public_token
+
+
+# ---- Signed identities -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    user_id: str
+    name: str | None
+    email: str | None
+
+
+def identity_hash(secret: bytes, user_id: str) -> str:
+    """What a site computes for its user: hex HMAC-SHA256 of the user id."""
+    return hmac.new(secret, user_id.encode(), hashlib.sha256).hexdigest()
+
+
+def verify_identity(secret: bytes, raw: object) -> Identity:
+    """The identity in a hello, if its hash verifies; raises Refused otherwise."""
+    if not isinstance(raw, dict):
+        raise Refused("identity must be an object with user_id and user_hash", "identity")
+    user_id, user_hash = raw.get("user_id"), raw.get("user_hash")
+    if isinstance(user_id, int) and not isinstance(user_id, bool):
+        user_id = str(user_id)
+    if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 200:
+        raise Refused("identity.user_id must be a string of 1-200 characters", "identity")
+    if not secret:
+        raise Refused(
+            "identity refused: this hub does not verify identities (FRONTLINE_IDENTITY_SECRET"
+            " is not set)",
+            "identity",
+        )
+    if not isinstance(user_hash, str) or not _HEX.fullmatch(user_hash):
+        raise Refused("identity refused: user_hash must be a hex HMAC-SHA256", "identity")
+    if not hmac.compare_digest(identity_hash(secret, user_id).encode(), user_hash.lower().encode()):
+        raise Refused("identity refused: user_hash does not match user_id", "identity")
+    name, email = raw.get("name"), raw.get("email")
+    name = name.strip()[:200] if isinstance(name, str) and name.strip() else None
+    email = email.strip() if isinstance(email, str) and email.strip() else None
+    if email is not None and (
+        "@" not in email or len(email) > 320 or any(c.isspace() for c in email)
+    ):
+        raise Refused(f"identity refused: not an email address: {email[:80]!r}", "identity")
+    return Identity(user_id.strip(), name, email)
+
+
+def _language(raw: object) -> str:
+    """The conversation's language from the hello: the primary subtag of a BCP 47 tag
+    ("en-GB" is "en"), as teams list their languages; "en" when absent or malformed."""
+    if isinstance(raw, str) and _LANGUAGE.fullmatch(raw.strip()):
+        return re.split(r"[-_]", raw.strip())[0].lower()
+    return "en"
+
+
+# ---- Welcome ---------------------------------------------------------------------------
+
+
+def contact_form(conversation: Conversation) -> str | None:
+    """ "contact" while the bot is collecting the customer's email because nobody is online
+    (its message carries the `form` payload), so the widget shows its contact form; else None.
+
+    The form is over once people have the conversation or the bot has moved on (a system
+    or agent message, or a knowledge-base answer, after the bot's request)."""
+    if conversation.state is not ConversationState.BOT:
+        return None
+    for message in reversed(conversation.messages[-50:]):
+        if message.role in (MessageRole.SYSTEM, MessageRole.AGENT):
+            return None
+        if message.role is MessageRole.BOT:
+            if message.payload.get("form") == "contact":
+                return "contact"
+            if "decision" in message.payload:
+                return None
+    return None
+
+
+def _verified(contact: Contact) -> bool:
+    return any(i.channel == IDENTITY_CHANNEL for i in contact.identities)
+
+
+def _welcome_frame(
+    session: Session, conversation: Conversation, key: bytes, agents_available: bool
+) -> dict[str, Any]:
+    contact = conversation.contact
     return {
         "type": "welcome",
-        "token": conversation.public_token,
-        "conversation": serializers.widget_conversation(conversation, session),
+        "token": sign_token(key, conversation.public_token),
+        "conversation": {
+            **serializers.widget_conversation(conversation, session),
+            "language": conversation.language,
+            "agents_available": agents_available,
+            "form": contact_form(conversation),
+        },
+        "contact": {"name": contact.name, "email": contact.email, "verified": _verified(contact)},
         "messages": [serializers.message_dict(m) for m in conversation.messages],
     }
+
+
+def _welcome(hub: Hub, conversation_id: int) -> dict[str, Any]:
+    available = hub.flow.agents_available()
+    with hub.sessions() as session:
+        conversation = ops.get_conversation(session, conversation_id)
+        return _welcome_frame(session, conversation, hub.settings.signing_key, available)
+
+
+def _anonymous_conversation(hub: Hub, public_token: str) -> int | None:
+    """The conversation a visitor without an identity may resume (raises Refused)."""
+    with hub.sessions() as session:
+        conversation = ops.find_conversation_by_token(session, public_token)
+        if conversation is None or conversation.channel != CHANNEL:
+            return None
+        if _verified(contacts.get_contact(session, conversation.contact_id)):
+            # A signed-in user's conversation, and the page no longer says who is there (they
+            # signed out on a shared computer): the token alone does not reopen it.
+            raise Refused(
+                "unknown token: that conversation belongs to a signed-in user; send hello with"
+                " their identity, or with token null to start again",
+                "token",
+            )
+        return conversation.id
+
+
+def _identified_conversation(
+    session: Session, identity: Identity, public_token: str | None, language: str
+) -> tuple[int, list[Event]]:
+    """The verified user's conversation: the one their token names if it is theirs (or an
+    anonymous one they started before signing in, which joins their record), else their
+    latest open one, else a new one."""
+    contact = contacts.identify(
+        session,
+        channel=IDENTITY_CHANNEL,
+        external_id=identity.user_id,
+        name=identity.name,
+        email=identity.email,
+    )
+    if public_token is not None:
+        conversation = ops.find_conversation_by_token(session, public_token)
+        if conversation is not None and conversation.channel == CHANNEL:
+            owner = contacts.get_contact(session, conversation.contact_id)
+            if owner.id == contact.id:
+                return conversation.id, []
+            if not owner.identities:
+                contacts.merge(session, contact.id, owner.id)
+                return conversation.id, [conversation_changed(conversation.id)]
+            # Another user's conversation (a shared browser): leave it alone.
+    latest = session.scalar(
+        select(Conversation)
+        .where(
+            Conversation.contact_id == contact.id,
+            Conversation.channel == CHANNEL,
+            Conversation.state != ConversationState.RESOLVED,
+        )
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    if latest is not None:
+        return latest.id, []
+    conversation, events = ops.open_conversation(
+        session, channel=CHANNEL, contact=contact, language=language
+    )
+    return conversation.id, events
+
+
+async def _conversation_for(hub: Hub, frame: dict[str, Any]) -> int:
+    """The conversation a hello opens or resumes (raises Refused)."""
+    token = frame.get("token")
+    if token is not None and not isinstance(token, str):
+        raise Refused("token must be a string or null", "token")
+    public_token: str | None = None
+    if token:
+        public_token = verify_token(hub.settings.signing_key, token)
+        if public_token is None:
+            raise Refused(
+                "unknown token: its signature does not verify; send hello with token null to"
+                " start again",
+                "token",
+            )
+    language = _language(frame.get("language"))
+    raw_identity = frame.get("identity")
+    if raw_identity is not None:
+        secret = hub.settings.identity_secret.get_secret_value().encode()
+        identity = verify_identity(secret, raw_identity)
+        try:
+            return await hub.flow.write(
+                lambda s: _identified_conversation(s, identity, public_token, language)
+            )
+        except InvalidInput as error:
+            raise Refused(f"identity refused: {error}", "identity") from error
+    if public_token is not None:
+        found = await asyncio.to_thread(_anonymous_conversation, hub, public_token)
+        if found is None:
+            raise Refused("unknown token; send hello with token null to start again", "token")
+        return found
+    conversation = await hub.flow.open_conversation(language=language)
+    return conversation.id
 
 
 async def _receive_frame(websocket: WebSocket) -> dict[str, Any] | None:
@@ -52,33 +287,28 @@ async def _receive_frame(websocket: WebSocket) -> dict[str, Any] | None:
     return frame
 
 
-async def _hello(websocket: WebSocket, hub: Hub) -> dict[str, Any] | None:
+async def _hello(websocket: WebSocket, hub: Hub) -> dict[str, Any]:
     while True:
         frame = await _receive_frame(websocket)
         if frame is None:
             continue
+        if frame["type"] == "ping":
+            await websocket.send_json({"type": "pong"})
+            continue
         if frame["type"] != "hello":
             await websocket.send_json({"type": "error", "error": "send 'hello' first"})
             continue
-        token = frame.get("token")
-        if token is not None and not isinstance(token, str):
-            await websocket.send_json({"type": "error", "error": "token must be a string or null"})
+        try:
+            conversation_id = await _conversation_for(hub, frame)
+        except Refused as refused:
+            await websocket.send_json(
+                {"type": "error", "error": str(refused), "code": refused.code}
+            )
             continue
-        if token:
-            welcome = await asyncio.to_thread(_welcome, hub, token)
-            if welcome is None:
-                await websocket.send_json(
-                    {
-                        "type": "error",
-                        "error": "unknown token; send hello with token null to start again",
-                    }
-                )
-                continue
-            return welcome
-        conversation = await hub.flow.open_conversation()
-        welcome = await asyncio.to_thread(_welcome, hub, conversation.public_token)
-        if welcome is not None:
-            return welcome
+        return await asyncio.to_thread(_welcome, hub, conversation_id)
+
+
+# ---- The socket ------------------------------------------------------------------------
 
 
 @router.websocket("/ws/widget")
@@ -89,19 +319,31 @@ async def widget_socket(websocket: WebSocket) -> None:
         welcome = await _hello(websocket, hub)
     except WebSocketDisconnect:
         return
-    assert welcome is not None
     conversation_id: int = welcome["conversation"]["id"]
     queue = hub.broker.subscribe_widget(conversation_id)
     sender = asyncio.create_task(_forward(websocket, queue))
+    typing_relayed = 0.0
     try:
         await websocket.send_json(welcome)
         while True:
             frame = await _receive_frame(websocket)
             if frame is None:
                 continue
-            if frame["type"] != "message":
+            kind = frame["type"]
+            if kind == "typing":
+                now = time.monotonic()
+                if now - typing_relayed >= TYPING_RELAY_SECONDS:
+                    typing_relayed = now
+                    hub.broker.send_to_agents(
+                        {"type": "typing", "conversation_id": conversation_id, "role": "customer"}
+                    )
+                continue
+            if kind == "ping":
+                await websocket.send_json({"type": "pong"})
+                continue
+            if kind != "message":
                 await websocket.send_json(
-                    {"type": "error", "error": f"unknown frame type {frame['type']!r}"}
+                    {"type": "error", "error": f"unknown frame type {kind!r}"}
                 )
                 continue
             try:
@@ -118,10 +360,11 @@ async def widget_socket(websocket: WebSocket) -> None:
                     "type": "ack",
                     "client_id": frame.get("client_id"),
                     "message": serializers.message_dict(message),
+                    "agents_available": await asyncio.to_thread(hub.flow.agents_available),
                 }
             )
             # Processing outlives this socket: the customer may close the tab mid-answer.
-            hub.spawn(hub.flow.process(message))
+            hub.spawn(_process(hub, message))
     except WebSocketDisconnect:
         pass
     finally:
@@ -129,6 +372,33 @@ async def widget_socket(websocket: WebSocket) -> None:
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sender
+
+
+def _form_state(hub: Hub, conversation_id: int) -> str | None:
+    with hub.sessions() as session:
+        return contact_form(ops.get_conversation(session, conversation_id))
+
+
+async def _process(hub: Hub, message: Message) -> None:
+    """The bot answers (or people get it); the conversation's widgets see the bot "typing"
+    meanwhile, then whether the bot now asks for the contact form."""
+    if message.status is not MessageStatus.RECEIVED:
+        await hub.flow.process(message)  # with people: nothing for the bot to do
+        return
+    conversation_id = message.conversation_id
+    hub.broker.send_to_widget(conversation_id, {"type": "typing", "role": "bot", "active": True})
+    try:
+        await hub.flow.process(message)
+    finally:
+        hub.broker.send_to_widget(
+            conversation_id, {"type": "typing", "role": "bot", "active": False}
+        )
+        try:
+            form = await asyncio.to_thread(_form_state, hub, conversation_id)
+        except Exception:
+            log.exception("could not read the contact-form state of %s", conversation_id)
+        else:
+            hub.broker.send_to_widget(conversation_id, {"type": "form", "form": form})
 
 
 async def _forward(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]]) -> None:

@@ -49,7 +49,7 @@ def request_person(
             text=text, json_message=payloads.handoff(reason, priority, email=email, offline=offline)
         )
         return [*reset, SlotSet("handoff_reason", None), SlotSet("handoff_priority", None)]
-    dispatcher.utter_message(text=OFFLINE)
+    dispatcher.utter_message(text=OFFLINE, json_message=payloads.contact_form())
     return [
         *reset,
         SlotSet("handoff_reason", reason),

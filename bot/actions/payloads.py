@@ -50,3 +50,9 @@ def handoff(
     if offline:
         body["offline"] = True
     return {KEY: body}
+
+
+def contact_form() -> dict[str, Any]:
+    """The bot asks for an email because nobody is online: widgets show a contact form
+    (the hub keeps `form` on the message's payload)."""
+    return {KEY: {"kind": "contact_form", "form": "contact"}}

@@ -274,7 +274,8 @@ def test_nobody_online_starts_the_email_form_and_keeps_the_reason() -> None:
     assert {"event": "followup", "name": "email_form"} in [
         {k: e.get(k) for k in ("event", "name")} for e in out["events"]
     ]
-    assert slots(out)["handoff_reason"] == "customer_request" and ours(out) == []
+    assert slots(out)["handoff_reason"] == "customer_request"
+    assert ours(out) == [{"kind": "contact_form", "form": "contact"}]  # widgets show a form
 
     back = call(
         "action_handoff",
