@@ -355,6 +355,10 @@ async def widget_socket(websocket: WebSocket) -> None:
                     {"type": "error", "error": str(error), "client_id": frame.get("client_id")}
                 )
                 continue
+            # Processing outlives this socket: the customer may close the tab mid-answer, or
+            # the connection may drop before the ack goes out (the widget then sends the
+            # message again and gets this one back).
+            hub.spawn(_process(hub, message))
             await websocket.send_json(
                 {
                     "type": "ack",
@@ -363,8 +367,6 @@ async def widget_socket(websocket: WebSocket) -> None:
                     "agents_available": await asyncio.to_thread(hub.flow.agents_available),
                 }
             )
-            # Processing outlives this socket: the customer may close the tab mid-answer.
-            hub.spawn(_process(hub, message))
     except WebSocketDisconnect:
         pass
     finally:

@@ -1,24 +1,86 @@
 // Frontline chat widget: one WebSocket to the hub, protocol in docs/protocol.md ("Widget WebSocket").
-// Everything that came from the network is rendered with textContent, never innerHTML.
+//
+// Embed it on any page (options in README.md, "Embed the widget"):
+//   <script src="https://HUB/static/widget.js" data-hub="https://HUB" data-title="Help"
+//           data-greeting="Hi!" data-color="#0b5cad" data-position="right" data-lang="en" defer></script>
+// or set `window.FrontlineWidget = {hub, title, greeting, color, position, lang, open, user}`
+// before the script runs.
+//
+// Everything that came from the network is rendered with textContent or text nodes, never
+// innerHTML: Markdown is parsed here into elements, and only http(s) links get an href.
 (function () {
   "use strict";
   // A page that includes the script twice must not get two widgets fighting over one token.
   if (window.__frontlineWidget) return;
   window.__frontlineWidget = true;
 
+  // ---- Configuration ---------------------------------------------------------------------
+
+  const script = document.currentScript || document.querySelector("script[src*='widget.js']");
+  const dataset = (script && script.dataset) || {};
+  const given = window.FrontlineWidget && typeof window.FrontlineWidget === "object" ? window.FrontlineWidget : {};
+  const givenUser = given.user && typeof given.user === "object" ? given.user : {};
+
+  function option(name, attribute) {
+    const value = given[name] !== undefined && given[name] !== null ? given[name] : dataset[attribute || name];
+    return value === undefined || value === null ? "" : String(value);
+  }
+  function userOption(name, attribute) {
+    const value = givenUser[name] !== undefined && givenUser[name] !== null ? givenUser[name] : dataset[attribute];
+    return value === undefined || value === null ? "" : String(value).trim();
+  }
+
+  // The hub: data-hub, else where this script came from, else this page's origin.
+  function hubBase() {
+    const candidates = [option("hub"), script && script.src ? new URL(".", script.src).href.replace(/\/static\/$/, "") : ""];
+    for (const candidate of candidates) {
+      if (!candidate) continue;
+      try {
+        const url = new URL(candidate, location.href);
+        if (url.protocol === "http:" || url.protocol === "https:") return url.origin + url.pathname.replace(/\/+$/, "");
+      } catch (e) { /* try the next one */ }
+    }
+    return location.origin;
+  }
+
+  const HUB = hubBase();
+  const WS_URL = HUB.replace(/^http/, "ws") + "/ws/widget";
+  const TITLE = option("title") || "Support";
+  const GREETING = option("greeting");
+  const POSITION = option("position").toLowerCase() === "left" ? "left" : "right";
+  const LANG = (option("lang") || document.documentElement.lang || navigator.language || "en").trim();
+  const START_OPEN = /^(1|true|yes|open)$/i.test(option("open"));
+  const IDENTITY = userOption("id", "userId")
+    ? {
+        user_id: userOption("id", "userId"),
+        user_hash: userOption("hash", "userHash"),
+        name: userOption("name", "userName") || null,
+        email: userOption("email", "userEmail") || null,
+      }
+    : null;
+
   const TOKEN_KEY = "frontline.token";
+  const SEEN_KEY = "frontline.seen"; // the newest message id the customer has had in view
+  const OPEN_KEY = "frontline.open";
+  const OUTBOX_KEY = "frontline.outbox"; // in sessionStorage: this tab's unacknowledged messages
   const MAX_LEN = 4000; // the hub refuses longer texts; check here so a refusal never eats a message
   const ROLES = ["customer", "bot", "agent", "system"];
+  const TYPING_SEND_MS = 2500; // at most one "typing" frame per 2.5 s while the customer types
+  const AGENT_TYPING_SHOW_MS = 5000;
+  const BOT_TYPING_MAX_MS = 60000; // a lost "done" frame must not leave the dots forever
+  const PING_MS = 25000;
+  const PONG_WAIT_MS = 10000;
+  const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
   // localStorage throws in some privacy modes; the widget still works, just without resuming.
-  function loadToken() {
-    try { return localStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
+  function load(key) {
+    try { return localStorage.getItem(key); } catch (e) { return null; }
   }
-  function saveToken(token) {
+  function save(key, value) {
     try {
-      if (token) localStorage.setItem(TOKEN_KEY, token);
-      else localStorage.removeItem(TOKEN_KEY);
-    } catch (e) { /* see loadToken */ }
+      if (value === null || value === undefined) localStorage.removeItem(key);
+      else localStorage.setItem(key, String(value));
+    } catch (e) { /* see load */ }
   }
 
   function el(tag, attrs, text) {
@@ -32,38 +94,224 @@
     return "c-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10);
   }
 
+  // Only web links are ever clickable: a javascript: or data: URL from anywhere stays text.
+  function safeUrl(raw) {
+    if (typeof raw !== "string") return null;
+    try {
+      const url = new URL(raw.trim());
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function link(text, href) {
+    const a = el("a", { href: href, target: "_blank", rel: "noopener noreferrer nofollow" }, text);
+    return a;
+  }
+
+  // ---- Markdown (a safe subset, built as elements) ----------------------------------------
+
+  // Inline: `code`, **bold**, *emphasis*, [label](http…), bare http(s) URLs. No nesting.
+  const INLINE = /`([^`\n]+)`|\*\*([^*\n]+?)\*\*|\[([^\]\n]+)\]\(([^()\s]+)\)|(https?:\/\/[^\s<>()]*[^\s<>().,;:!?'"])|\*([^*\s](?:[^*\n]*[^*\s])?)\*/g;
+
+  function inline(text, parent) {
+    let at = 0;
+    INLINE.lastIndex = 0;
+    let m;
+    while ((m = INLINE.exec(text)) !== null) {
+      if (m.index > at) parent.appendChild(document.createTextNode(text.slice(at, m.index)));
+      if (m[1] !== undefined) parent.appendChild(el("code", {}, m[1]));
+      else if (m[2] !== undefined) parent.appendChild(el("strong", {}, m[2]));
+      else if (m[3] !== undefined) {
+        const href = safeUrl(m[4]);
+        parent.appendChild(href ? link(m[3], href) : document.createTextNode(m[0]));
+      } else if (m[5] !== undefined) {
+        const href = safeUrl(m[5]);
+        parent.appendChild(href ? link(m[5], href) : document.createTextNode(m[0]));
+      } else parent.appendChild(el("em", {}, m[6]));
+      at = m.index + m[0].length;
+    }
+    if (at < text.length) parent.appendChild(document.createTextNode(text.slice(at)));
+  }
+
+  // Blocks: paragraphs (blank lines), "- " / "* " and "1. " lists, "#" headings as bold lines.
+  function markdown(text) {
+    const root = el("div", { class: "fl-text fl-md" });
+    let para = null;
+    let list = null;
+    for (const line of String(text).replace(/\r\n?/g, "\n").split("\n")) {
+      const bullet = /^\s*[-*•]\s+(.*)$/.exec(line);
+      const numbered = /^\s*(\d{1,9})[.)]\s+(.*)$/.exec(line);
+      const heading = /^\s*#{1,6}\s+(.*)$/.exec(line);
+      if (!line.trim()) { para = null; list = null; continue; }
+      if (bullet || numbered) {
+        const tag = bullet ? "ul" : "ol";
+        if (!list || list.tagName.toLowerCase() !== tag) {
+          list = el(tag);
+          if (numbered && numbered[1] !== "1") list.setAttribute("start", numbered[1]);
+          root.appendChild(list);
+        }
+        const item = el("li");
+        inline(bullet ? bullet[1] : numbered[2], item);
+        list.appendChild(item);
+        para = null;
+        continue;
+      }
+      list = null;
+      if (heading) {
+        const p = el("p", { class: "fl-heading" });
+        p.appendChild(el("strong", {}, heading[1]));
+        root.appendChild(p);
+        para = null;
+        continue;
+      }
+      if (para) para.appendChild(document.createTextNode("\n"));
+      else { para = el("p"); root.appendChild(para); }
+      inline(line, para);
+    }
+    return root;
+  }
+
   // ---- DOM -------------------------------------------------------------------------------
 
-  document.head.appendChild(el("link", { rel: "stylesheet", href: "/static/widget.css" }));
-
-  const launcher = el("button", {
-    type: "button", id: "fl-launcher", "aria-controls": "frontline-widget", "aria-expanded": "true",
-  }, "Close chat");
-  const panel = el("section", { id: "frontline-widget", "aria-label": "Tandem support chat" });
-  const header = el("div", { class: "fl-header" });
-  const title = el("div", { class: "fl-title" }, "Tandem support");
-  const status = el("div", { id: "fl-status" }, "Connecting…");
-  // Connection trouble gets its own line so #fl-status only ever says the conversation state.
-  const conn = el("div", { id: "fl-conn", "aria-live": "polite" });
-  const log = el("div", { id: "fl-log", role: "log", "aria-live": "polite" });
-  const form = el("form", { class: "fl-form" });
-  const input = el("input", {
-    id: "fl-input", type: "text", "aria-label": "Message", autocomplete: "off",
-    maxlength: String(MAX_LEN), placeholder: "Type a message…",
-  });
-  const sendBtn = el("button", { type: "submit", id: "fl-send" }, "Send");
-
-  header.append(title, status, conn);
-  form.append(input, sendBtn);
-  panel.append(header, log, form);
-
-  function setOpen(open) {
-    panel.hidden = !open;
-    launcher.setAttribute("aria-expanded", String(open));
-    launcher.textContent = open ? "Close chat" : "Chat with us";
-    if (open) input.focus({ preventScroll: true });
+  if (!document.getElementById("fl-style")) {
+    document.head.appendChild(el("link", { id: "fl-style", rel: "stylesheet", href: HUB + "/static/widget.css" }));
   }
-  launcher.addEventListener("click", () => setOpen(panel.hidden));
+
+  const side = "fl-" + POSITION;
+  const launcher = el("button", {
+    type: "button", id: "fl-launcher", class: side, "aria-controls": "frontline-widget", "aria-expanded": "false",
+  });
+  const launcherIcon = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  launcherIcon.setAttribute("viewBox", "0 0 24 24");
+  launcherIcon.setAttribute("aria-hidden", "true");
+  launcherIcon.setAttribute("focusable", "false");
+  const iconPath = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  iconPath.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+  launcherIcon.appendChild(iconPath);
+  const launcherLabel = el("span", { class: "fl-launcher-label" }, "Chat");
+  const badge = el("span", { id: "fl-badge", "aria-hidden": "true", hidden: "" });
+  launcher.append(launcherIcon, launcherLabel, badge);
+
+  const panel = el("section", {
+    id: "frontline-widget", class: side, role: "dialog", "aria-modal": "false", "aria-labelledby": "fl-title",
+  });
+  panel.hidden = true;
+  const header = el("div", { class: "fl-header" });
+  const titleBox = el("div", { class: "fl-titlebox" });
+  const title = el("h2", { id: "fl-title", class: "fl-title" }, TITLE);
+  const status = el("div", { id: "fl-status" }, "Connecting…");
+  const queueLine = el("div", { id: "fl-queue", role: "status" });
+  // Connection trouble gets its own line so #fl-status only ever says the conversation state.
+  const conn = el("div", { id: "fl-conn", role: "status" });
+  titleBox.append(title, status, queueLine, conn);
+  const closeBtn = el("button", { type: "button", id: "fl-close", class: "fl-close", "aria-label": "Close chat" }, "×");
+  header.append(titleBox, closeBtn);
+
+  const log = el("div", {
+    id: "fl-log", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": "Conversation", tabindex: "0",
+  });
+  if (GREETING) {
+    const greeting = el("div", { class: "fl-msg fl-bot fl-greeting", "data-role": "greeting" });
+    greeting.appendChild(markdown(GREETING));
+    log.appendChild(greeting);
+  }
+  const typing = el("div", { id: "fl-typing", "aria-live": "polite" });
+
+  // The offline contact form: shown while the bot collects an email because nobody is online.
+  const contact = el("form", { id: "fl-contact", "aria-labelledby": "fl-contact-title", novalidate: "" });
+  contact.hidden = true;
+  const contactTitle = el("div", { id: "fl-contact-title", class: "fl-contact-title" }, "Leave us a message");
+  const contactHint = el("p", { class: "fl-contact-hint" }, "Nobody from our team is online. Tell us where to reply and we'll get back to you by email.");
+  const emailLabel = el("label", { for: "fl-contact-email" }, "Your email");
+  const emailInput = el("input", {
+    id: "fl-contact-email", type: "email", autocomplete: "email", required: "", maxlength: "320", inputmode: "email",
+  });
+  const noteLabel = el("label", { for: "fl-contact-message" }, "What do you need help with? (optional)");
+  const noteInput = el("textarea", { id: "fl-contact-message", rows: "3", maxlength: String(MAX_LEN) });
+  const contactError = el("div", { id: "fl-contact-error", class: "fl-contact-error", role: "alert" });
+  const contactSend = el("button", { type: "submit", id: "fl-contact-send" }, "Send to the team");
+  contact.append(contactTitle, contactHint, emailLabel, emailInput, noteLabel, noteInput, contactError, contactSend);
+
+  const form = el("form", { class: "fl-form", id: "fl-composer" });
+  const inputLabel = el("label", { for: "fl-input", class: "fl-visually-hidden" }, "Message");
+  const input = el("textarea", {
+    id: "fl-input", rows: "1", autocomplete: "off", maxlength: String(MAX_LEN), placeholder: "Type a message…",
+    "aria-describedby": "fl-input-help",
+  });
+  const inputHelp = el("span", { id: "fl-input-help", class: "fl-visually-hidden" }, "Enter sends, Shift+Enter adds a line, Escape closes the chat.");
+  const sendBtn = el("button", { type: "submit", id: "fl-send" }, "Send");
+  form.append(inputLabel, input, inputHelp, sendBtn);
+  panel.append(header, log, typing, contact, form);
+
+  function applyColour(raw) {
+    const colour = String(raw || "").trim();
+    if (!colour || !(window.CSS && CSS.supports && CSS.supports("color", colour))) return;
+    let onAccent = "#fff";
+    const hex = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(colour);
+    if (hex) {
+      const h = hex[1].length === 3 ? hex[1].replace(/./g, "$&$&") : hex[1];
+      const [r, g, b] = [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16) / 255)
+        .map((c) => (c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4)));
+      if (0.2126 * r + 0.7152 * g + 0.0722 * b > 0.4) onAccent = "#111";
+    }
+    for (const node of [panel, launcher]) {
+      node.style.setProperty("--fl-accent", colour);
+      node.style.setProperty("--fl-on-accent", onAccent);
+    }
+  }
+  applyColour(option("color"));
+
+  // ---- Open, close, unread ---------------------------------------------------------------
+
+  let unread = 0;
+  let seen = Number(load(SEEN_KEY)) || 0;
+
+  function isOpen() {
+    return !panel.hidden;
+  }
+
+  function renderLauncher() {
+    const open = isOpen();
+    launcher.setAttribute("aria-expanded", String(open));
+    launcherLabel.textContent = open ? "Close" : "Chat";
+    badge.textContent = unread > 99 ? "99+" : String(unread);
+    badge.hidden = open || unread === 0;
+    let label = open ? "Close chat" : "Open chat";
+    if (!open && unread) label += ", " + unread + " unread message" + (unread === 1 ? "" : "s");
+    launcher.setAttribute("aria-label", label);
+    launcher.classList.toggle("fl-open", open);
+  }
+
+  function markSeen() {
+    let newest = seen;
+    for (const id of shown.keys()) newest = Math.max(newest, Number(id));
+    if (newest !== seen) { seen = newest; save(SEEN_KEY, seen); }
+  }
+
+  // `focus`: false leaves the focus where it is (opening at page load must not steal it).
+  function setOpen(open, focus) {
+    panel.hidden = !open;
+    save(OPEN_KEY, open ? "1" : "0");
+    if (open) {
+      unread = 0;
+      markSeen();
+      ensureConnected();
+      scrollDown();
+      if (focus !== false) input.focus({ preventScroll: true });
+    }
+    renderLauncher();
+    if (!open && focus !== false) launcher.focus({ preventScroll: true });
+  }
+  launcher.addEventListener("click", () => setOpen(!isOpen()));
+  closeBtn.addEventListener("click", () => setOpen(false));
+  panel.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape") {
+      ev.preventDefault();
+      setOpen(false);
+    }
+  });
 
   function mount() {
     document.body.append(panel, launcher);
@@ -75,19 +323,19 @@
   const shown = new Map(); // message.id -> element; the hub may send a message more than once
 
   function sourceLink(source) {
-    const link = el("a", { class: "fl-source" }, "Source: " + (source.title || source.article_id || "article"));
-    const url = typeof source.url === "string" ? source.url : "";
-    // Only web links get an href: a javascript: or data: URL from a bad article must not be clickable.
-    if (/^https?:\/\//i.test(url)) {
-      link.href = url;
-      link.target = "_blank";
-      link.rel = "noopener noreferrer";
-    }
-    return link;
+    const label = "Source: " + (source.title || source.article_id || "article");
+    const href = safeUrl(source.url);
+    const node = href ? link(label, href) : el("span", {}, label);
+    node.classList.add("fl-source");
+    return node;
   }
 
   function roleOf(m) {
     return ROLES.indexOf(m.role) >= 0 ? m.role : "system";
+  }
+
+  function isRating(buttons) {
+    return buttons.length === 5 && buttons.every((b, i) => b && b.title === String(i + 1));
   }
 
   function fillMessage(node, m) {
@@ -97,20 +345,42 @@
     node.setAttribute("data-id", String(m.id));
     node.replaceChildren();
     if (role === "agent" && m.author) node.appendChild(el("div", { class: "fl-author" }, m.author));
-    node.appendChild(el("div", { class: "fl-text" }, m.text));
+    // The customer's own words and system lines show exactly as written; bot and agent
+    // messages may use Markdown.
+    if (role === "bot" || role === "agent") node.appendChild(markdown(m.text));
+    else node.appendChild(el("div", { class: "fl-text" }, m.text));
     if (role === "bot" && Array.isArray(m.sources)) {
-      for (const s of m.sources) if (s) node.appendChild(sourceLink(s));
+      for (const s of m.sources) if (s && typeof s === "object") node.appendChild(sourceLink(s));
     }
     if (role === "bot" && Array.isArray(m.buttons) && m.buttons.length) {
-      const row = el("div", { class: "fl-buttons" });
+      const rating = isRating(m.buttons);
+      const row = el("div", { class: "fl-buttons" + (rating ? " fl-rating" : ""), role: "group", "aria-label": rating ? "Your rating, 1 (poor) to 5 (great)" : "Choices" });
       for (const b of m.buttons) {
         if (!b || typeof b.title !== "string" || typeof b.payload !== "string") continue;
         const button = el("button", { type: "button", class: "fl-button" }, b.title);
         // The hub accepts a payload only if it is one of the bot's own latest buttons.
-        button.addEventListener("click", () => queueMessage(b.title, b.payload));
+        button.addEventListener("click", () => {
+          row.classList.add("fl-chosen");
+          for (const other of row.querySelectorAll("button")) other.disabled = true;
+          queueMessage(b.title, b.payload);
+          input.focus({ preventScroll: true });
+        });
         row.appendChild(button);
       }
       node.appendChild(row);
+    }
+  }
+
+  // Only the latest bot message's buttons can still be chosen (the hub refuses older ones).
+  function refreshButtons() {
+    let latest = null;
+    for (const node of log.querySelectorAll(".fl-msg[data-role=bot][data-id]")) {
+      if (!latest || Number(node.getAttribute("data-id")) > Number(latest.getAttribute("data-id"))) latest = node;
+    }
+    for (const row of log.querySelectorAll(".fl-buttons")) {
+      const current = row.parentNode === latest && !row.classList.contains("fl-chosen");
+      row.classList.toggle("fl-stale", !current);
+      for (const button of row.querySelectorAll("button")) button.disabled = !current;
     }
   }
 
@@ -134,11 +404,18 @@
   }
 
   function addMessage(m) {
-    if (!m || m.id === undefined || shown.has(m.id)) return;
+    if (!m || m.id === undefined || m.id === null || shown.has(m.id)) return;
     const node = el("div");
     fillMessage(node, m);
     shown.set(m.id, node);
     place(node, Number(m.id));
+    const role = roleOf(m);
+    if (role === "bot") showTyping(null);
+    if (role === "agent") showTyping(null);
+    if (isOpen()) markSeen();
+    else if (role !== "customer" && Number(m.id) > seen) unread += 1;
+    renderLauncher();
+    refreshButtons();
     scrollDown();
   }
 
@@ -147,12 +424,62 @@
     shown.clear();
   }
 
+  // ---- Typing ----------------------------------------------------------------------------
+
+  let typingTimer = null;
+
+  function showTyping(text, ms) {
+    clearTimeout(typingTimer);
+    typing.textContent = text || "";
+    typing.classList.toggle("fl-active", Boolean(text));
+    if (text) typingTimer = setTimeout(() => showTyping(null), ms);
+  }
+
+  function onTyping(frame) {
+    if (frame.role === "bot") {
+      showTyping(frame.active === false ? null : "The assistant is typing…", BOT_TYPING_MAX_MS);
+    } else if (frame.role === "agent") {
+      const name = typeof frame.name === "string" && frame.name ? frame.name : "An agent";
+      showTyping(frame.active === false ? null : name + " is typing…", AGENT_TYPING_SHOW_MS);
+    }
+  }
+
+  let typingSentAt = 0;
+  input.addEventListener("input", () => {
+    const now = Date.now();
+    if (!input.value.trim() || now - typingSentAt < TYPING_SEND_MS) return;
+    if (send({ type: "typing" })) typingSentAt = now;
+  });
+
   // ---- Outbox: a message is ours until the hub acks it ------------------------------------
 
-  const outbox = []; // {client_id, text, sent, node}, oldest first
+  const outbox = []; // {client_id, text, payload, hold, sent, node}, oldest first
 
-  function queueMessage(text, payload) {
-    const item = { client_id: newClientId(), text: text, payload: payload || null, sent: false, node: null };
+  // The outbox survives a reload of this tab (sessionStorage is per tab): a message sent just
+  // before the page went away is sent again with its client_id, and stored once.
+  function saveOutbox() {
+    try {
+      const items = outbox.map((it) => ({ client_id: it.client_id, text: it.text, payload: it.payload, hold: it.hold }));
+      if (items.length) sessionStorage.setItem(OUTBOX_KEY, JSON.stringify(items));
+      else sessionStorage.removeItem(OUTBOX_KEY);
+    } catch (e) { /* private mode: the outbox lives as long as the page */ }
+  }
+
+  function restoreOutbox() {
+    let items = [];
+    try { items = JSON.parse(sessionStorage.getItem(OUTBOX_KEY) || "[]"); } catch (e) { items = []; }
+    if (!Array.isArray(items)) return;
+    for (const it of items) {
+      if (it && typeof it.client_id === "string" && typeof it.text === "string") {
+        queueMessage(it.text, typeof it.payload === "string" ? it.payload : null, Boolean(it.hold), it.client_id);
+      }
+    }
+  }
+
+  // `hold`: keep it until the conversation is with people (a contact form's message, which
+  // must not reach the bot while it is still collecting the email).
+  function queueMessage(text, payload, hold, clientId) {
+    const item = { client_id: clientId || newClientId(), text: text, payload: payload || null, hold: Boolean(hold), sent: false, node: null };
     item.node = el("div", {
       class: "fl-msg fl-customer fl-pending", "data-role": "customer", "data-client-id": item.client_id,
     });
@@ -160,15 +487,21 @@
     log.appendChild(item.node);
     scrollDown();
     outbox.push(item);
+    saveOutbox();
+    ensureConnected();
     flush();
+    return item;
   }
 
   function takeFromOutbox(predicate) {
     const i = outbox.findIndex(predicate);
-    return i < 0 ? null : outbox.splice(i, 1)[0];
+    const item = i < 0 ? null : outbox.splice(i, 1)[0];
+    if (item) saveOutbox();
+    return item;
   }
 
   function onAck(frame) {
+    if (typeof frame.agents_available === "boolean") agentsAvailable = frame.agents_available;
     const item = takeFromOutbox((it) => it.client_id === frame.client_id);
     const m = frame.message;
     if (!item) { addMessage(m); return; }
@@ -178,7 +511,9 @@
     fillMessage(item.node, m);
     shown.set(m.id, item.node);
     place(item.node, Number(m.id));
+    if (isOpen()) markSeen();
     scrollDown();
+    renderState();
   }
 
   function onRefused(frame) {
@@ -196,18 +531,94 @@
   // ---- Conversation state ----------------------------------------------------------------
 
   let conversationId = null;
+  let conversation = { state: null };
+  let agentsAvailable = null;
+  let formState = null; // "contact" while the bot collects an email because nobody is online
+  let contactSubmitted = false; // waiting to hear whether the bot took the address
 
-  function setState(c) {
+  function minutes(seconds) {
+    return Math.max(1, Math.round(seconds / 60));
+  }
+
+  function renderState() {
+    const c = conversation;
     const agentName = c.agent && c.agent.name ? c.agent.name : "An agent";
     const labels = {
-      bot: "Assistant",
+      bot: agentsAvailable === false ? "Assistant · our team is away" : "Assistant",
       queued: c.ticket_number != null ? "Waiting for an agent (ticket #" + c.ticket_number + ")" : "Waiting for an agent",
       agent: agentName + " joined",
       resolved: "Resolved",
     };
     status.textContent = labels[c.state] || String(c.state || "");
     status.setAttribute("data-state", String(c.state || ""));
+    const q = c.state === "queued" && c.queue && typeof c.queue === "object" ? c.queue : null;
+    let text = "";
+    if (q && Number.isFinite(q.position) && q.position > 0) {
+      text = "You are number " + q.position + " in the queue";
+      if (Number.isFinite(q.estimated_wait_seconds)) text += ", about " + minutes(q.estimated_wait_seconds) + " min";
+      text += ".";
+    }
+    if (queueLine.textContent !== text) queueLine.textContent = text;
+    renderContactForm();
   }
+
+  function setConversation(c) {
+    conversation = Object.assign({}, conversation, c);
+    if (conversation.state !== "bot") formState = null;
+    if (conversation.state !== "bot" && conversation.state !== null) showTyping(null);
+    renderState();
+    flush();
+  }
+
+  function renderContactForm() {
+    const show = formState === "contact" && conversation.state === "bot" && !contactSubmitted;
+    if (contact.hidden === !show) return;
+    contact.hidden = !show;
+    if (show && isOpen() && !emailInput.value) emailInput.focus({ preventScroll: true });
+    scrollDown();
+  }
+
+  function onForm(frame) {
+    const next = frame.form === "contact" ? "contact" : null;
+    if (contactSubmitted) {
+      contactSubmitted = false;
+      if (next === "contact") {
+        // The bot did not take the address: give the held message back to the form.
+        for (const item of outbox.filter((it) => it.hold && !it.sent)) {
+          takeFromOutbox((it) => it === item);
+          item.node.remove();
+          if (!noteInput.value) noteInput.value = item.text;
+        }
+        contactError.textContent = "Please check the email address.";
+      }
+    }
+    formState = next;
+    renderContactForm();
+  }
+
+  contact.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const email = emailInput.value.trim();
+    const note = noteInput.value.trim();
+    if (!EMAIL.test(email) || email.length > 320) {
+      contactError.textContent = "Please enter an email address such as name@example.com.";
+      emailInput.focus();
+      return;
+    }
+    if (note.length > MAX_LEN) {
+      contactError.textContent = "The message is too long (" + MAX_LEN + " characters at most).";
+      return;
+    }
+    contactError.textContent = "";
+    contactSubmitted = true;
+    // The address answers the bot's question (it opens the ticket); the message follows once
+    // the conversation is with the team.
+    queueMessage(email);
+    if (note) queueMessage(note, null, true);
+    noteInput.value = "";
+    renderContactForm();
+    input.focus({ preventScroll: true });
+  });
 
   function setConn(text) {
     conn.textContent = text || "";
@@ -219,11 +630,28 @@
   let ready = false; // true between welcome and close: only then may messages go out
   let attempt = 0;
   let helloToken = null;
+  let identityRefused = false; // the hub refused the page's identity: go on as a guest
+  const IDENTITY_REFUSED_NOTE = "We could not confirm who you are, so this chat is not linked to your account.";
+  let wanted = false; // connect only once there is a conversation to show (or one is wanted)
+  let reconnectTimer = null;
+  let pingTimer = null;
+  let pongTimer = null;
+
+  function send(frame) {
+    if (!ready || !ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  function withPeople() {
+    return conversation.state === "queued" || conversation.state === "agent";
+  }
 
   function flush() {
     if (!ready || !ws || ws.readyState !== WebSocket.OPEN) return;
     for (const item of outbox) {
       if (item.sent) continue;
+      if (item.hold && !withPeople()) break; // keep the order: nothing overtakes a held message
       const frame = { type: "message", text: item.text, client_id: item.client_id };
       if (item.payload) frame.payload = item.payload;
       ws.send(JSON.stringify(frame));
@@ -233,21 +661,33 @@
 
   function sendHello(sock, token) {
     helloToken = token;
-    sock.send(JSON.stringify({ type: "hello", token: token }));
+    const hello = { type: "hello", token: token, language: LANG };
+    if (IDENTITY && !identityRefused) hello.identity = IDENTITY;
+    sock.send(JSON.stringify(hello));
   }
 
   function onWelcome(frame) {
-    saveToken(frame.token);
+    save(TOKEN_KEY, frame.token);
     const c = frame.conversation || {};
     // A new conversation (the old token was gone) must not show the old transcript.
     if (conversationId !== null && c.id !== conversationId) clearTranscript();
     conversationId = c.id;
+    panel.setAttribute("data-conversation-id", String(c.id));
     ready = true;
     attempt = 0;
-    setConn("");
-    setState(c);
+    setConn(identityRefused ? IDENTITY_REFUSED_NOTE : "");
+    if (typeof c.agents_available === "boolean") agentsAvailable = c.agents_available;
+    formState = c.form === "contact" ? "contact" : null;
+    const who = frame.contact || {};
+    if (!emailInput.value && typeof who.email === "string") emailInput.value = who.email;
+    if (!emailInput.value && IDENTITY && IDENTITY.email) emailInput.value = IDENTITY.email;
+    if (!load(SEEN_KEY) && Array.isArray(frame.messages) && frame.messages.length) {
+      // First time this browser sees the conversation: its history is not "unread".
+      seen = Math.max.apply(null, frame.messages.map((m) => Number(m.id) || 0));
+      save(SEEN_KEY, seen);
+    }
     for (const m of frame.messages || []) addMessage(m);
-    flush();
+    setConversation(c);
   }
 
   function handle(sock, frame) {
@@ -255,11 +695,20 @@
       case "welcome": onWelcome(frame); break;
       case "ack": onAck(frame); break;
       case "message": addMessage(frame.message); break;
-      case "state": setState(frame); break;
+      case "state": setConversation(frame); break;
+      case "typing": onTyping(frame); break;
+      case "form": onForm(frame); break;
+      case "pong": break;
       case "error":
-        if (!ready && helloToken !== null) {
-          // The hub forgot our token (for example a reset database): start over as a new visitor.
-          saveToken(null);
+        if (!ready && frame.code === "identity") {
+          // The page's identity did not verify: nothing is attached, chat as a guest.
+          identityRefused = true;
+          sendHello(sock, load(TOKEN_KEY));
+        } else if (!ready && helloToken !== null) {
+          // The hub does not know our token (a reset database, a bad signature, a signed-in
+          // user's conversation): start over as a new visitor.
+          save(TOKEN_KEY, null);
+          save(SEEN_KEY, null);
           sendHello(sock, null);
         } else if (ready) {
           onRefused(frame);
@@ -271,40 +720,81 @@
     }
   }
 
+  function ensureConnected() {
+    if (wanted) return;
+    wanted = true;
+    connect();
+  }
+
   function connect() {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    clearTimeout(reconnectTimer);
+    if (ws) return;
     let sock;
     try {
-      sock = new WebSocket(scheme + location.host + "/ws/widget");
+      sock = new WebSocket(WS_URL);
     } catch (e) {
       reconnectLater();
       return;
     }
     ws = sock;
     ready = false;
-    sock.onopen = () => sendHello(sock, loadToken());
+    sock.onopen = () => {
+      if (sock !== ws) return;
+      sendHello(sock, load(TOKEN_KEY));
+      heartbeat(sock);
+    };
     sock.onmessage = (ev) => {
       if (sock !== ws) return;
+      clearTimeout(pongTimer); // anything from the hub shows the connection is alive
       let frame;
       try { frame = JSON.parse(ev.data); } catch (e) { return; }
       if (frame && typeof frame === "object") handle(sock, frame);
     };
-    sock.onclose = () => {
-      if (sock !== ws) return;
-      ws = null;
-      ready = false;
-      // Unacked messages may not have reached the hub: send them again after the next welcome.
-      for (const item of outbox) item.sent = false;
-      reconnectLater();
-    };
+    sock.onclose = () => lost(sock);
   }
 
-  function reconnectLater() {
-    const delay = Math.min(1000 * Math.pow(2, attempt), 10000);
-    attempt += 1;
-    setConn("Connection lost. Reconnecting in " + Math.round(delay / 1000) + " s…");
-    setTimeout(connect, delay);
+  // The socket is gone (closed, or silent past the heartbeat): forget it and try again.
+  function lost(sock) {
+    if (sock !== ws) return;
+    ws = null;
+    ready = false;
+    clearInterval(pingTimer);
+    clearTimeout(pongTimer);
+    showTyping(null);
+    // Unacked messages may not have reached the hub: send them again after the next welcome
+    // (with the same client_id, so the hub stores each once).
+    for (const item of outbox) item.sent = false;
+    try { sock.close(); } catch (e) { /* already closed */ }
+    reconnectLater();
   }
+
+  // A connection can die without a close event (a laptop lid, a lost network): ping it.
+  function heartbeat(sock) {
+    clearInterval(pingTimer);
+    pingTimer = setInterval(() => {
+      if (sock !== ws || sock.readyState !== WebSocket.OPEN) return;
+      sock.send(JSON.stringify({ type: "ping" }));
+      clearTimeout(pongTimer);
+      pongTimer = setTimeout(() => lost(sock), PONG_WAIT_MS);
+    }, PING_MS);
+  }
+
+  function reconnectLater(now) {
+    clearTimeout(reconnectTimer);
+    const delay = now ? 0 : Math.min(1000 * Math.pow(2, attempt), 10000);
+    attempt += 1;
+    if (!now) setConn("Connection lost. Reconnecting in " + Math.round(delay / 1000) + " s…");
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  window.addEventListener("online", () => {
+    if (wanted && !ws) { attempt = 0; reconnectLater(true); }
+  });
+  window.addEventListener("offline", () => {
+    if (ws) lost(ws);
+  });
+
+  // ---- Composer --------------------------------------------------------------------------
 
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -315,8 +805,49 @@
       return;
     }
     input.value = "";
+    resizeInput();
     queueMessage(text);
   });
 
-  connect();
+  input.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+      ev.preventDefault();
+      form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit", { cancelable: true }));
+    }
+  });
+
+  function resizeInput() {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 120) + "px";
+  }
+  input.addEventListener("input", resizeInput);
+
+  // ---- Start -----------------------------------------------------------------------------
+
+  // A visitor with a conversation connects at once (so replies raise the badge); a new one
+  // only when they open the chat, so page views do not create empty conversations.
+  const storedOpen = load(OPEN_KEY);
+  const startOpen = storedOpen === null ? START_OPEN : storedOpen === "1";
+  renderLauncher();
+  restoreOutbox();
+  if (load(TOKEN_KEY)) ensureConnected();
+  if (startOpen) setOpen(true, false);
+
+  // A small API for the host page: open or close the chat, or forget the conversation (call
+  // reset() when your user signs out).
+  window.FrontlineWidget = {
+    open: () => setOpen(true),
+    close: () => setOpen(false),
+    reset: () => {
+      for (const item of outbox.splice(0)) item.node.remove();
+      saveOutbox();
+      save(TOKEN_KEY, null);
+      save(SEEN_KEY, null);
+      if (ws) { const sock = ws; ws = null; ready = false; sock.close(); }
+      conversationId = null;
+      clearTranscript();
+      wanted = false;
+      if (isOpen()) ensureConnected();
+    },
+  };
 })();
