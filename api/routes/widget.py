@@ -355,18 +355,21 @@ async def widget_socket(websocket: WebSocket) -> None:
                     {"type": "error", "error": str(error), "client_id": frame.get("client_id")}
                 )
                 continue
-            # Processing outlives this socket: the customer may close the tab mid-answer, or
-            # the connection may drop before the ack goes out (the widget then sends the
-            # message again and gets this one back).
-            hub.spawn(_process(hub, message))
-            await websocket.send_json(
-                {
-                    "type": "ack",
-                    "client_id": frame.get("client_id"),
-                    "message": serializers.message_dict(message),
-                    "agents_available": await asyncio.to_thread(hub.flow.agents_available),
-                }
-            )
+            try:
+                available = await asyncio.to_thread(hub.flow.agents_available)
+                await websocket.send_json(
+                    {
+                        "type": "ack",
+                        "client_id": frame.get("client_id"),
+                        "message": serializers.message_dict(message),
+                        "agents_available": available,
+                    }
+                )
+            finally:
+                # Processing outlives this socket: the customer may close the tab mid-answer,
+                # or the connection may drop before the ack is out (the widget then sends the
+                # message again and gets this one back).
+                hub.spawn(_process(hub, message))
     except WebSocketDisconnect:
         pass
     finally:
