@@ -124,11 +124,18 @@ class ConversationFlow:
         text: object,
         client_id: str | None = None,
         button: object = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> Message:
         """Store the customer's message (raises InvalidInput first if it is unusable)."""
         return await self.write(
             lambda s: ops.receive_customer_message(
-                s, conversation_id, text, client_id=client_id, button=button, rules=self._rules
+                s,
+                conversation_id,
+                text,
+                client_id=client_id,
+                button=button,
+                metadata=metadata,
+                rules=self._rules,
             )
         )
 
@@ -170,6 +177,8 @@ class ConversationFlow:
                 f"conversation-{message.conversation_id}",
                 rasa_text(message),
                 {
+                    # The client's metadata first: the hub's own keys always win.
+                    **message.payload.get("metadata", {}),
                     "conversation_id": message.conversation_id,
                     "message_id": message.id,
                     "agents_available": await asyncio.to_thread(self.agents_available),

@@ -90,6 +90,19 @@ def open_conversation(
     return conversation, [conversation_changed(conversation.id)]
 
 
+def set_language(
+    session: Session, conversation_id: int, language: str
+) -> tuple[Conversation, list[Event]]:
+    """The customer's language, as the client reports it; routing reads it at hand-off, so
+    once a ticket exists the language stays as the ticket was routed."""
+    conversation = get_conversation(session, conversation_id)
+    language = language[:16]
+    if conversation.language == language or conversation.tickets:
+        return conversation, []
+    conversation.language = language
+    return conversation, [conversation_changed(conversation.id)]
+
+
 def _offered_buttons(session: Session, conversation_id: int) -> list[dict[str, Any]]:
     latest = session.scalar(
         select(Message)
@@ -108,10 +121,14 @@ def receive_customer_message(
     *,
     client_id: str | None = None,
     button: object = None,
+    metadata: Mapping[str, Any] | None = None,
     rules: Rules = DEFAULT_RULES,
     now: datetime | None = None,
 ) -> tuple[Message, list[Event]]:
     """Store what the customer wrote, before anything else happens to it.
+
+    `metadata` is what the client sent along for the bot (checked by
+    handoff.client_metadata); it is stored with the message and goes to Rasa with it.
 
     The message is RECEIVED while the bot still has to answer it; while the conversation is
     with people it is routed to them by being stored, so it is PROCESSED at once. A customer
@@ -160,6 +177,8 @@ def receive_customer_message(
         if not isinstance(button, str) or button not in offered:
             raise InvalidInput("that choice is not offered (any more); type your question instead")
         payload["button"] = button
+    if metadata:
+        payload["metadata"] = dict(metadata)
     status = MessageStatus.PROCESSED if conversation.state.with_people else MessageStatus.RECEIVED
     message = add_message(
         session, conversation, MessageRole.CUSTOMER, body, status=status, payload=payload

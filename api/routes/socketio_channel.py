@@ -13,6 +13,7 @@ again in `session_request` to resume the conversation.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections import OrderedDict
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 from api import serializers
 from api.hub import Hub
 from handoff import operations as ops
+from handoff.client_metadata import MetadataRefused, client_metadata, primary_language
 from handoff.errors import InvalidInput, NotFound
 from handoff.events import Event
 from handoff.models import Message
@@ -91,6 +93,25 @@ def bot_uttered(message: Mapping[str, Any]) -> dict[str, Any]:
     if replies:
         out["quick_replies"] = replies
     return out
+
+
+def _metadata(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The message's metadata: rasa-webchat's `customData`, or `metadata` (Rasa's default
+    `metadata_key`), as an object or a JSON string as Rasa accepts it. Metadata that is not
+    kept is logged; the message goes on without it."""
+    raw = data.get("customData", data.get("metadata"))
+    if raw is None or raw == {}:
+        return None
+    try:
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError as error:
+                raise MetadataRefused(f"metadata is not JSON: {error}") from error
+        return client_metadata(raw)
+    except MetadataRefused as error:
+        log.warning("webchat metadata not kept: %s", error)
+        return None
 
 
 def _latest_buttons(session: Session, conversation_id: int) -> list[dict[str, Any]]:
@@ -179,7 +200,7 @@ class WebchatChannel:
                 if link is None:  # a client that never asked for a session
                     requested = data.get("session_id")
                     link = await self._bind(sid, requested if isinstance(requested, str) else None)
-                await self._receive(sid, link, data.get("message"))
+                await self._receive(sid, link, data.get("message"), _metadata(data))
         except Exception:
             log.exception("webchat message from %s failed", sid)
         self._forget_lock(sid)
@@ -269,7 +290,9 @@ class WebchatChannel:
                     return button["title"], text, True
             return text, None, _last_message_id(session, conversation_id) > 0
 
-    async def _receive(self, sid: str, link: _Link, text: object) -> None:
+    async def _receive(
+        self, sid: str, link: _Link, text: object, metadata: dict[str, Any] | None
+    ) -> None:
         if not isinstance(text, str) or not text.strip():
             return
         body, button, started = await asyncio.to_thread(self._choice, link.conversation_id, text)
@@ -280,8 +303,11 @@ class WebchatChannel:
                 await self.sio.emit("bot_uttered", {"text": markdown_text(NOT_OFFERED)}, to=sid)
             return
         flow = self.hub.flow
+        language = primary_language((metadata or {}).get("language"))
+        if language is not None:
+            await flow.write(lambda s: ops.set_language(s, link.conversation_id, language))
         try:
-            message = await flow.receive(link.conversation_id, body, None, button)
+            message = await flow.receive(link.conversation_id, body, None, button, metadata)
         except (InvalidInput, NotFound) as error:
             notice = f"Your message was not sent: {error}"
             await self.sio.emit("bot_uttered", {"text": markdown_text(notice)}, to=sid)

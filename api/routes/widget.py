@@ -29,6 +29,7 @@ from api.hub import Hub
 from api.routes.deps import socket_hub
 from handoff import contacts
 from handoff import operations as ops
+from handoff.client_metadata import primary_language
 from handoff.errors import InvalidInput
 from handoff.events import Event, conversation_changed
 from handoff.models import Contact, Conversation, Message
@@ -41,7 +42,6 @@ CHANNEL = "widget"
 IDENTITY_CHANNEL = "web"  # the contact identity a site's signed user id becomes
 TOKEN_CONTEXT = b"frontline-widget-token:"
 TYPING_RELAY_SECONDS = 1.0  # at most one customer "typing" relayed per socket per second
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}")
 _HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
@@ -122,11 +122,8 @@ def verify_identity(secret: bytes, raw: object) -> Identity:
 
 
 def _language(raw: object) -> str:
-    """The conversation's language from the hello: the primary subtag of a BCP 47 tag
-    ("en-GB" is "en"), as teams list their languages; "en" when absent or malformed."""
-    if isinstance(raw, str) and _LANGUAGE.fullmatch(raw.strip()):
-        return re.split(r"[-_]", raw.strip())[0].lower()
-    return "en"
+    """The conversation's language from the hello; "en" when absent or malformed."""
+    return primary_language(raw) or "en"
 
 
 # ---- Welcome ---------------------------------------------------------------------------

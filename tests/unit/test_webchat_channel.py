@@ -25,7 +25,7 @@ from api.settings import Settings
 from retrieval.search import KnowledgeBase, build_index
 from tests.conftest import ROOT
 from tests.fakes import HashingEncoder
-from tests.unit.test_hub import RASA_RECEIVED, fake_rasa
+from tests.unit.test_hub import RASA_METADATA, RASA_RECEIVED, fake_rasa
 
 FEEDBACK = [{"title": "Yes", "payload": "/helpful"}, {"title": "No", "payload": "/not_helpful"}]
 ANSWER = "Choose Forgot password\\.\n\nSource: [Reset your password](https://help.example/reset)"
@@ -85,6 +85,7 @@ def hub_url(tmp_path: Path, index_dir: Path, database_url: str) -> Iterator[str]
         assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
         time.sleep(0.05)
     RASA_RECEIVED.clear()
+    RASA_METADATA.clear()
     yield f"http://127.0.0.1:{settings.port}"
     server.should_exit = True
     thread.join(timeout=10)
@@ -106,10 +107,10 @@ class Webchat:
         self.session_id = self.next("session_confirm")
         return self.session_id
 
-    def say(self, text: str) -> None:
+    def say(self, text: str, custom_data: Any = None) -> None:
+        data = {"language": "en"} if custom_data is None else custom_data
         self.sio.emit(
-            "user_uttered",
-            {"message": text, "customData": {"language": "en"}, "session_id": self.session_id},
+            "user_uttered", {"message": text, "customData": data, "session_id": self.session_id}
         )
 
     def next(self, event: str = "bot_uttered", timeout: float = 10) -> Any:
@@ -253,3 +254,34 @@ def test_handoff_agent_reply_and_catch_up_after_reconnect(hub_url: str) -> None:
     chat.close()
     assert customer_texts(agents, cid) == ["I want to talk to a person", "Thanks"]
     assert RASA_RECEIVED == ["I want to talk to a person"]
+
+
+def test_custom_data_reaches_rasa_as_metadata_and_sets_the_language(hub_url: str) -> None:
+    chat = Webchat(hub_url)
+    chat.session(None)
+    site_data = {"language": "fr-CA", "plan": "pro", "conversation_id": 999999}
+    chat.say("I forgot my password", site_data)
+    assert chat.next() == {"text": ANSWER}
+    chat.next()  # "Did this help?"
+    [metadata] = RASA_METADATA
+    assert metadata["plan"] == "pro" and metadata["language"] == "fr-CA"
+    # The hub's own keys win over the site's: a page cannot point the bot elsewhere.
+    agents = api(hub_url)
+    [conversation] = webchat_conversations(agents)
+    assert metadata["conversation_id"] == conversation["id"] != 999999
+    assert conversation["language"] == "fr"  # what routing matches teams' languages against
+
+    # Metadata that is too big or not an object is dropped; the message is not.
+    chat.say("How do I reset my password?", {"blob": "x" * 5000})
+    assert chat.next() == {"text": ANSWER}
+    chat.next()
+    chat.say("I forgot my password", "not json")
+    assert chat.next() == {"text": ANSWER}
+    chat.close()
+    hub_keys = {"conversation_id", "message_id", "agents_available", "contact_email"}
+    assert [set(m) for m in RASA_METADATA] == [hub_keys | {"language", "plan"}, hub_keys, hub_keys]
+    assert customer_texts(agents, conversation["id"]) == [
+        "I forgot my password",
+        "How do I reset my password?",
+        "I forgot my password",
+    ]
