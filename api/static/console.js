@@ -631,7 +631,10 @@
       h("span", { class: "msg-role" }, ROLES[role]),
       m.author ? h("span", { class: "msg-author" }, m.author) : null,
       h("time", { datetime: String(m.created_at || "") }, time(m.created_at))),
-    h("div", { class: "msg-text" }, m.text));
+    // The widget shows bot and agent messages as (safe) Markdown: show them as the customer saw them.
+    role === "bot" || role === "agent"
+      ? window.FrontlineMarkdown.render(m.text, "msg-text md", "md-heading")
+      : h("div", { class: "msg-text" }, m.text));
     if (role === "bot" && Array.isArray(m.sources) && m.sources.length) {
       node.append(h("ul", { class: "msg-sources", "aria-label": "Sources" }, m.sources.filter(Boolean).map(sourceItem)));
     }
@@ -744,7 +747,7 @@
         h("div", { class: "attempt-q" }, h("span", { class: "label" }, "Asked: "), a.question || "—"),
         h("div", null, h("span", { class: "chip decision-" + a.decision }, a.decision || "—"),
           a.feedback ? h("span", { class: "chip feedback-" + a.feedback }, a.feedback.replace("_", " ")) : null),
-        a.answer ? h("div", { class: "attempt-a" }, h("span", { class: "label" }, "Bot said: "), excerpt(a.answer, 240)) : null,
+        a.answer ? h("div", { class: "attempt-a" }, h("span", { class: "label" }, "Bot said: "), excerpt(plain(a.answer), 240)) : null,
         hits.length ? h("table", { class: "hits" },
           h("thead", null, h("tr", null, h("th", { scope: "col" }, "Article"), h("th", { scope: "col" }, "Score"))),
           h("tbody", null, hits.map((hit) => h("tr", { class: used.has(hit.article_id) ? "used" : null },

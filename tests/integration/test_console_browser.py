@@ -169,6 +169,9 @@ def test_console_queue_takeover_reply_note_resolve_and_dashboard(
     transcript.locator(".msg[data-role=customer]", has_text=marker).wait_for()
     bot_answer = transcript.locator(".msg[data-role=bot]", has_text="Forgot password").first
     assert bot_answer.locator("a.source").first.get_attribute("href") == ARTICLE_URL
+    # As the customer saw it: the article's Markdown rendered, not its asterisks.
+    assert bot_answer.locator(".msg-text strong", has_text="Forgot password").count() == 1
+    assert "**" not in bot_answer.locator(".msg-text").inner_text()
     attempts = agent.locator("#bot-attempts")
     attempts.locator(".attempt", has_text="How do I reset my password?").wait_for()
     used = attempts.locator("tr.used", has_text="Reset your password").first
