@@ -3,11 +3,13 @@
 // Embed it on any page (options in README.md, "Embed the widget"):
 //   <script src="https://HUB/static/widget.js" data-hub="https://HUB" data-title="Help"
 //           data-greeting="Hi!" data-color="#0b5cad" data-position="right" data-lang="en" defer></script>
-// or set `window.FrontlineWidget = {hub, title, greeting, color, position, lang, open, user}`
-// before the script runs.
+// or set `window.FrontlineWidget = {hub, title, greeting, color, position, lang, open, user,
+// strings}` before the script runs.
 //
-// Everything that came from the network is rendered with textContent or text nodes, never
-// innerHTML: Markdown is parsed here into elements, and only http(s) links get an href.
+// The hub serves /static/widget.js as markdown.js + widget-i18n.js + this file (one request,
+// no build step). Everything that came from the network is rendered with textContent or text
+// nodes, never innerHTML: Markdown is built as elements by markdown.js, and only http(s) links
+// get an href.
 (function () {
   "use strict";
   // A page that includes the script twice must not get two widgets fighting over one token.
@@ -45,10 +47,12 @@
 
   const HUB = hubBase();
   const WS_URL = HUB.replace(/^http/, "ws") + "/ws/widget";
-  const TITLE = option("title") || "Support";
   const GREETING = option("greeting");
   const POSITION = option("position").toLowerCase() === "left" ? "left" : "right";
   const LANG = (option("lang") || document.documentElement.lang || navigator.language || "en").trim();
+  const WORDS = window.FrontlineWidgetStrings.strings(LANG, given.strings);
+  const t = WORDS.t;
+  const TITLE = option("title") || t("title");
   const START_OPEN = /^(1|true|yes|open)$/i.test(option("open"));
   const IDENTITY = userOption("id", "userId")
     ? {
@@ -95,82 +99,14 @@
   }
 
   // Only web links are ever clickable: a javascript: or data: URL from anywhere stays text.
-  function safeUrl(raw) {
-    if (typeof raw !== "string") return null;
-    try {
-      const url = new URL(raw.trim());
-      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
-    } catch (e) {
-      return null;
-    }
-  }
+  const safeUrl = window.FrontlineMarkdown.safeUrl;
 
   function link(text, href) {
-    const a = el("a", { href: href, target: "_blank", rel: "noopener noreferrer nofollow" }, text);
-    return a;
+    return el("a", { href: href, target: "_blank", rel: "noopener noreferrer nofollow" }, text);
   }
 
-  // ---- Markdown (a safe subset, built as elements) ----------------------------------------
-
-  // Inline: `code`, **bold**, *emphasis*, [label](http…), bare http(s) URLs. No nesting.
-  const INLINE = /`([^`\n]+)`|\*\*([^*\n]+?)\*\*|\[([^\]\n]+)\]\(([^()\s]+)\)|(https?:\/\/[^\s<>()]*[^\s<>().,;:!?'"])|\*([^*\s](?:[^*\n]*[^*\s])?)\*/g;
-
-  function inline(text, parent) {
-    let at = 0;
-    INLINE.lastIndex = 0;
-    let m;
-    while ((m = INLINE.exec(text)) !== null) {
-      if (m.index > at) parent.appendChild(document.createTextNode(text.slice(at, m.index)));
-      if (m[1] !== undefined) parent.appendChild(el("code", {}, m[1]));
-      else if (m[2] !== undefined) parent.appendChild(el("strong", {}, m[2]));
-      else if (m[3] !== undefined) {
-        const href = safeUrl(m[4]);
-        parent.appendChild(href ? link(m[3], href) : document.createTextNode(m[0]));
-      } else if (m[5] !== undefined) {
-        const href = safeUrl(m[5]);
-        parent.appendChild(href ? link(m[5], href) : document.createTextNode(m[0]));
-      } else parent.appendChild(el("em", {}, m[6]));
-      at = m.index + m[0].length;
-    }
-    if (at < text.length) parent.appendChild(document.createTextNode(text.slice(at)));
-  }
-
-  // Blocks: paragraphs (blank lines), "- " / "* " and "1. " lists, "#" headings as bold lines.
   function markdown(text) {
-    const root = el("div", { class: "fl-text fl-md" });
-    let para = null;
-    let list = null;
-    for (const line of String(text).replace(/\r\n?/g, "\n").split("\n")) {
-      const bullet = /^\s*[-*•]\s+(.*)$/.exec(line);
-      const numbered = /^\s*(\d{1,9})[.)]\s+(.*)$/.exec(line);
-      const heading = /^\s*#{1,6}\s+(.*)$/.exec(line);
-      if (!line.trim()) { para = null; list = null; continue; }
-      if (bullet || numbered) {
-        const tag = bullet ? "ul" : "ol";
-        if (!list || list.tagName.toLowerCase() !== tag) {
-          list = el(tag);
-          if (numbered && numbered[1] !== "1") list.setAttribute("start", numbered[1]);
-          root.appendChild(list);
-        }
-        const item = el("li");
-        inline(bullet ? bullet[1] : numbered[2], item);
-        list.appendChild(item);
-        para = null;
-        continue;
-      }
-      list = null;
-      if (heading) {
-        const p = el("p", { class: "fl-heading" });
-        p.appendChild(el("strong", {}, heading[1]));
-        root.appendChild(p);
-        para = null;
-        continue;
-      }
-      if (para) para.appendChild(document.createTextNode("\n"));
-      else { para = el("p"); root.appendChild(para); }
-      inline(line, para);
-    }
-    return root;
+    return window.FrontlineMarkdown.render(text, "fl-text fl-md", "fl-heading");
   }
 
   // ---- DOM -------------------------------------------------------------------------------
@@ -182,6 +118,7 @@
   const side = "fl-" + POSITION;
   const launcher = el("button", {
     type: "button", id: "fl-launcher", class: side, "aria-controls": "frontline-widget", "aria-expanded": "false",
+    lang: WORDS.lang,
   });
   const launcherIcon = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   launcherIcon.setAttribute("viewBox", "0 0 24 24");
@@ -190,27 +127,28 @@
   const iconPath = document.createElementNS("http://www.w3.org/2000/svg", "path");
   iconPath.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
   launcherIcon.appendChild(iconPath);
-  const launcherLabel = el("span", { class: "fl-launcher-label" }, "Chat");
+  const launcherLabel = el("span", { class: "fl-launcher-label" }, t("launcher_open"));
   const badge = el("span", { id: "fl-badge", "aria-hidden": "true", hidden: "" });
   launcher.append(launcherIcon, launcherLabel, badge);
 
   const panel = el("section", {
     id: "frontline-widget", class: side, role: "dialog", "aria-modal": "false", "aria-labelledby": "fl-title",
+    lang: WORDS.lang,
   });
   panel.hidden = true;
   const header = el("div", { class: "fl-header" });
   const titleBox = el("div", { class: "fl-titlebox" });
   const title = el("h2", { id: "fl-title", class: "fl-title" }, TITLE);
-  const status = el("div", { id: "fl-status" }, "Connecting…");
+  const status = el("div", { id: "fl-status" }, t("connecting"));
   const queueLine = el("div", { id: "fl-queue", role: "status" });
   // Connection trouble gets its own line so #fl-status only ever says the conversation state.
   const conn = el("div", { id: "fl-conn", role: "status" });
   titleBox.append(title, status, queueLine, conn);
-  const closeBtn = el("button", { type: "button", id: "fl-close", class: "fl-close", "aria-label": "Close chat" }, "×");
+  const closeBtn = el("button", { type: "button", id: "fl-close", class: "fl-close", "aria-label": t("close_chat") }, "×");
   header.append(titleBox, closeBtn);
 
   const log = el("div", {
-    id: "fl-log", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": "Conversation", tabindex: "0",
+    id: "fl-log", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": t("conversation"), tabindex: "0",
   });
   if (GREETING) {
     const greeting = el("div", { class: "fl-msg fl-bot fl-greeting", "data-role": "greeting" });
@@ -222,26 +160,26 @@
   // The offline contact form: shown while the bot collects an email because nobody is online.
   const contact = el("form", { id: "fl-contact", "aria-labelledby": "fl-contact-title", novalidate: "" });
   contact.hidden = true;
-  const contactTitle = el("div", { id: "fl-contact-title", class: "fl-contact-title" }, "Leave us a message");
-  const contactHint = el("p", { class: "fl-contact-hint" }, "Nobody from our team is online. Tell us where to reply and we'll get back to you by email.");
-  const emailLabel = el("label", { for: "fl-contact-email" }, "Your email");
+  const contactTitle = el("div", { id: "fl-contact-title", class: "fl-contact-title" }, t("contact_title"));
+  const contactHint = el("p", { class: "fl-contact-hint" }, t("contact_hint"));
+  const emailLabel = el("label", { for: "fl-contact-email" }, t("your_email"));
   const emailInput = el("input", {
     id: "fl-contact-email", type: "email", autocomplete: "email", required: "", maxlength: "320", inputmode: "email",
   });
-  const noteLabel = el("label", { for: "fl-contact-message" }, "What do you need help with? (optional)");
+  const noteLabel = el("label", { for: "fl-contact-message" }, t("contact_message"));
   const noteInput = el("textarea", { id: "fl-contact-message", rows: "3", maxlength: String(MAX_LEN) });
   const contactError = el("div", { id: "fl-contact-error", class: "fl-contact-error", role: "alert" });
-  const contactSend = el("button", { type: "submit", id: "fl-contact-send" }, "Send to the team");
+  const contactSend = el("button", { type: "submit", id: "fl-contact-send" }, t("contact_send"));
   contact.append(contactTitle, contactHint, emailLabel, emailInput, noteLabel, noteInput, contactError, contactSend);
 
   const form = el("form", { class: "fl-form", id: "fl-composer" });
-  const inputLabel = el("label", { for: "fl-input", class: "fl-visually-hidden" }, "Message");
+  const inputLabel = el("label", { for: "fl-input", class: "fl-visually-hidden" }, t("message"));
   const input = el("textarea", {
-    id: "fl-input", rows: "1", autocomplete: "off", maxlength: String(MAX_LEN), placeholder: "Type a message…",
+    id: "fl-input", rows: "1", autocomplete: "off", maxlength: String(MAX_LEN), placeholder: t("placeholder"),
     "aria-describedby": "fl-input-help",
   });
-  const inputHelp = el("span", { id: "fl-input-help", class: "fl-visually-hidden" }, "Enter sends, Shift+Enter adds a line, Escape closes the chat.");
-  const sendBtn = el("button", { type: "submit", id: "fl-send" }, "Send");
+  const inputHelp = el("span", { id: "fl-input-help", class: "fl-visually-hidden" }, t("input_help"));
+  const sendBtn = el("button", { type: "submit", id: "fl-send" }, t("send"));
   form.append(inputLabel, input, inputHelp, sendBtn);
   panel.append(header, log, typing, contact, form);
 
@@ -275,11 +213,11 @@
   function renderLauncher() {
     const open = isOpen();
     launcher.setAttribute("aria-expanded", String(open));
-    launcherLabel.textContent = open ? "Close" : "Chat";
+    launcherLabel.textContent = t(open ? "launcher_close" : "launcher_open");
     badge.textContent = unread > 99 ? "99+" : String(unread);
     badge.hidden = open || unread === 0;
-    let label = open ? "Close chat" : "Open chat";
-    if (!open && unread) label += ", " + unread + " unread message" + (unread === 1 ? "" : "s");
+    let label = t(open ? "close_chat" : "open_chat");
+    if (!open && unread) label += ", " + t(unread === 1 ? "unread_one" : "unread_many", { n: unread });
     launcher.setAttribute("aria-label", label);
     launcher.classList.toggle("fl-open", open);
   }
@@ -323,7 +261,7 @@
   const shown = new Map(); // message.id -> element; the hub may send a message more than once
 
   function sourceLink(source) {
-    const label = "Source: " + (source.title || source.article_id || "article");
+    const label = t("source", { title: source.title || source.article_id || t("article") });
     const href = safeUrl(source.url);
     const node = href ? link(label, href) : el("span", {}, label);
     node.classList.add("fl-source");
@@ -354,7 +292,7 @@
     }
     if (role === "bot" && Array.isArray(m.buttons) && m.buttons.length) {
       const rating = isRating(m.buttons);
-      const row = el("div", { class: "fl-buttons" + (rating ? " fl-rating" : ""), role: "group", "aria-label": rating ? "Your rating, 1 (poor) to 5 (great)" : "Choices" });
+      const row = el("div", { class: "fl-buttons" + (rating ? " fl-rating" : ""), role: "group", "aria-label": t(rating ? "rating" : "choices") });
       for (const b of m.buttons) {
         if (!b || typeof b.title !== "string" || typeof b.payload !== "string") continue;
         const button = el("button", { type: "button", class: "fl-button" }, b.title);
@@ -437,10 +375,10 @@
 
   function onTyping(frame) {
     if (frame.role === "bot") {
-      showTyping(frame.active === false ? null : "The assistant is typing…", BOT_TYPING_MAX_MS);
+      showTyping(frame.active === false ? null : t("bot_typing"), BOT_TYPING_MAX_MS);
     } else if (frame.role === "agent") {
-      const name = typeof frame.name === "string" && frame.name ? frame.name : "An agent";
-      showTyping(frame.active === false ? null : name + " is typing…", AGENT_TYPING_SHOW_MS);
+      const name = typeof frame.name === "string" && frame.name ? frame.name : t("an_agent");
+      showTyping(frame.active === false ? null : t("agent_typing", { name: name }), AGENT_TYPING_SHOW_MS);
     }
   }
 
@@ -522,10 +460,10 @@
     // order, the refusal is for the oldest message still in flight.
     const item = (frame.client_id && takeFromOutbox((it) => it.client_id === frame.client_id))
       || takeFromOutbox((it) => it.sent);
-    if (!item) { setConn(error || "Something went wrong."); return; }
+    if (!item) { setConn(error || t("error")); return; }
     item.node.classList.remove("fl-pending");
     item.node.classList.add("fl-failed");
-    item.node.appendChild(el("div", { class: "fl-note" }, "Not sent: " + (error || "refused")));
+    item.node.appendChild(el("div", { class: "fl-note" }, t("not_sent", { error: error || t("refused") })));
   }
 
   // ---- Conversation state ----------------------------------------------------------------
@@ -542,21 +480,21 @@
 
   function renderState() {
     const c = conversation;
-    const agentName = c.agent && c.agent.name ? c.agent.name : "An agent";
+    const agentName = c.agent && c.agent.name ? c.agent.name : t("an_agent");
     const labels = {
-      bot: agentsAvailable === false ? "Assistant · our team is away" : "Assistant",
-      queued: c.ticket_number != null ? "Waiting for an agent (ticket #" + c.ticket_number + ")" : "Waiting for an agent",
-      agent: agentName + " joined",
-      resolved: "Resolved",
+      bot: t(agentsAvailable === false ? "state_bot_away" : "state_bot"),
+      queued: c.ticket_number != null ? t("state_queued_ticket", { n: c.ticket_number }) : t("state_queued"),
+      agent: t("state_agent", { name: agentName }),
+      resolved: t("state_resolved"),
     };
     status.textContent = labels[c.state] || String(c.state || "");
     status.setAttribute("data-state", String(c.state || ""));
     const q = c.state === "queued" && c.queue && typeof c.queue === "object" ? c.queue : null;
     let text = "";
     if (q && Number.isFinite(q.position) && q.position > 0) {
-      text = "You are number " + q.position + " in the queue";
-      if (Number.isFinite(q.estimated_wait_seconds)) text += ", about " + minutes(q.estimated_wait_seconds) + " min";
-      text += ".";
+      text = Number.isFinite(q.estimated_wait_seconds)
+        ? t("queue_wait", { n: q.position, m: minutes(q.estimated_wait_seconds) })
+        : t("queue", { n: q.position });
     }
     if (queueLine.textContent !== text) queueLine.textContent = text;
     renderContactForm();
@@ -589,7 +527,7 @@
           item.node.remove();
           if (!noteInput.value) noteInput.value = item.text;
         }
-        contactError.textContent = "Please check the email address.";
+        contactError.textContent = t("email_check");
       }
     }
     formState = next;
@@ -601,12 +539,12 @@
     const email = emailInput.value.trim();
     const note = noteInput.value.trim();
     if (!EMAIL.test(email) || email.length > 320) {
-      contactError.textContent = "Please enter an email address such as name@example.com.";
+      contactError.textContent = t("email_invalid");
       emailInput.focus();
       return;
     }
     if (note.length > MAX_LEN) {
-      contactError.textContent = "The message is too long (" + MAX_LEN + " characters at most).";
+      contactError.textContent = t("note_too_long", { n: MAX_LEN });
       return;
     }
     contactError.textContent = "";
@@ -631,7 +569,7 @@
   let attempt = 0;
   let helloToken = null;
   let identityRefused = false; // the hub refused the page's identity: go on as a guest
-  const IDENTITY_REFUSED_NOTE = "We could not confirm who you are, so this chat is not linked to your account.";
+  const IDENTITY_REFUSED_NOTE = t("identity_refused");
   let wanted = false; // connect only once there is a conversation to show (or one is wanted)
   let reconnectTimer = null;
   let pingTimer = null;
@@ -713,7 +651,7 @@
         } else if (ready) {
           onRefused(frame);
         } else {
-          setConn(frame.error || "The chat is unavailable.");
+          setConn(frame.error || t("unavailable"));
         }
         break;
       default: break; // newer hubs may add frames; ignore what we do not know
@@ -783,7 +721,7 @@
     clearTimeout(reconnectTimer);
     const delay = now ? 0 : Math.min(1000 * Math.pow(2, attempt), 10000);
     attempt += 1;
-    if (!now) setConn("Connection lost. Reconnecting in " + Math.round(delay / 1000) + " s…");
+    if (!now) setConn(t("reconnecting", { s: Math.round(delay / 1000) }));
     reconnectTimer = setTimeout(connect, delay);
   }
 
@@ -801,7 +739,7 @@
     const text = input.value.trim();
     if (!text) return;
     if (text.length > MAX_LEN) {
-      setConn("That message is too long (" + MAX_LEN + " characters at most).");
+      setConn(t("too_long", { n: MAX_LEN }));
       return;
     }
     input.value = "";

@@ -3,12 +3,14 @@ shared by every integration test of the session."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +24,18 @@ from retrieval.search import build_index
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; `make test` installs it when missing
+# Chromium's own background traffic is refused on a closed network; these keep it quiet.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = ROOT / "var" / "test-artifacts"  # screenshots, linked from the README
 
 
 def free_port() -> int:
@@ -109,3 +123,17 @@ def agent_online(stack: Stack) -> Iterator[None]:
     console = connect(f"{stack.hub_url.replace('http://', 'ws://')}/ws/agents?token={token}")
     yield
     console.close()
+
+
+# Module scope: Playwright's sync API keeps an event loop of its own while it runs, which must
+# not outlive the browser tests into tests that run asyncio themselves.
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists() or shutil.which("chromium") is None:
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -5,46 +5,19 @@ in the widget and an agent in the console, side by side."""
 from __future__ import annotations
 
 import re
-import shutil
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.integration.conftest import Stack
+from tests.integration.conftest import ARTIFACTS, Stack
 from tests.integration.widget_client import agent_headers
 
 pytestmark = pytest.mark.integration
-CHROMIUM = Path("/usr/bin/chromium")
-# Chromium's own background traffic is refused on a closed network; these keep it quiet.
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
 ARTICLE_URL = "https://help.tandem.example/articles/reset-password"
 HOSTILE = "<img src=x onerror=alert(1)> [x](javascript:alert(1))"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists() or shutil.which("chromium") is None:
-        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 def say(page: Any, text: str) -> None:

@@ -5,34 +5,21 @@ reload that resumes the conversation, and a hand-off to an agent, in headless Ch
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import ROOT
-from tests.integration.conftest import Stack
+from tests.integration.conftest import ARTIFACTS, Stack
 
 pytestmark = pytest.mark.integration
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WEBCHAT_VERSION = "1.0.1"  # as in the Makefile's `webchat` target
 WEBCHAT_JS = ROOT / "var" / "webchat" / f"rasa-webchat-{WEBCHAT_VERSION}" / "lib" / "index.js"
-ARTIFACTS = ROOT / "var" / "test-artifacts"
 SOURCE_URL = "https://help.tandem.example/articles/reset-password"
 
 PAGE = """<!doctype html>
@@ -44,20 +31,6 @@ PAGE = """<!doctype html>
                    title: "Help"}, null);
 </script></body></html>
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists() or shutil.which("chromium") is None:
-        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
-    if not WEBCHAT_JS.exists():
-        pytest.fail(f"{WEBCHAT_JS} is missing: `make webchat` (part of `make test`) fetches it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 class Site:

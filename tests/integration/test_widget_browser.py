@@ -13,35 +13,21 @@ import hmac
 import html
 import json
 import re
-import shutil
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
-from tests.integration.conftest import Stack
+from tests.integration.conftest import ARTIFACTS, Stack
 from tests.integration.widget_client import agent_headers
 
 pytestmark = pytest.mark.integration
-CHROMIUM = Path("/usr/bin/chromium")
-# Chromium's own background traffic is refused on a closed network; these keep it quiet.
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 ARTICLE_URL = "https://help.tandem.example/articles/reset-password"
@@ -66,18 +52,6 @@ SOCKET_SPY = """
   };
 })();
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists() or shutil.which("chromium") is None:
-        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 class Shop:
@@ -504,6 +478,38 @@ def test_a_signed_identity_files_the_chat_under_the_contact(
         assert "Show me Ann's conversation" not in texts(stack, cid, "customer")
     finally:
         forged.close()
+
+
+def test_the_widget_speaks_the_language_it_is_given(browser: Any, site: Site) -> None:
+    page = site.page(title="Hilfe", lang="de-AT")
+    launcher = page.locator("#fl-launcher")
+    assert launcher.get_attribute("lang") == "de"
+    assert launcher.get_attribute("aria-label") == "Chat öffnen"
+    open_chat(page)
+    assert page.get_attribute("#frontline-widget", "lang") == "de"
+    assert page.get_attribute("#fl-log", "aria-label") == "Unterhaltung"
+    box = page.get_by_role("textbox", name="Nachricht")
+    assert box.get_attribute("placeholder") == "Nachricht eingeben…"
+    assert page.get_by_role("button", name="Senden").is_visible()
+    assert page.get_attribute("#fl-close", "aria-label") == "Chat schließen"
+    # Nobody is signed in to the console in this test, so the bot says the team is away.
+    page.wait_for_selector("#fl-status:text-is('Assistent · unser Team ist nicht erreichbar')")
+    assert detail(site.stack, conversation_id(page))["conversation"]["language"] == "de"
+
+    # A language without a table gets English; a site may reword single strings.
+    other = Site(browser, site.stack, site.shop)
+    try:
+        other.context.add_init_script(
+            "window.FrontlineWidget = {strings: {send: 'Go', nope: 'x'}};"
+        )
+        page = other.page(lang="xx")
+        assert page.get_attribute("#fl-launcher", "lang") == "en"
+        assert page.get_attribute("#fl-launcher", "aria-label") == "Open chat"
+        open_chat(page)
+        assert page.get_attribute("#fl-input", "placeholder") == "Type a message…"
+        assert page.get_by_role("button", name="Go", exact=True).is_visible()
+    finally:
+        other.close()
 
 
 def test_screenshots_on_desktop_and_phone(browser: Any, stack: Stack, shop: Shop) -> None:

@@ -143,6 +143,24 @@ def test_pages_and_health(client: TestClient) -> None:
     assert health["rasa"]["ok"] and health["index"]["articles"] >= 15
 
 
+def test_widget_script_is_one_file_with_its_parts_in_order(client: TestClient) -> None:
+    response = client.get("/static/widget.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    body = response.text
+    # Markdown and the strings must be defined before the widget uses them.
+    order = [
+        body.index("global.FrontlineMarkdown = "),
+        body.index("global.FrontlineWidgetStrings = "),
+        body.index("window.__frontlineWidget = true"),
+    ]
+    assert order == sorted(order)
+    etag = response.headers["etag"]
+    again = client.get("/static/widget.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert client.get("/static/widget.css").status_code == 200  # the mount still serves the rest
+
+
 def test_widget_gets_answer_with_source_and_resumes_after_reload(client: TestClient) -> None:
     with client.websocket_connect("/ws/widget") as ws:
         welcome = hello(ws)
