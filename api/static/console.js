@@ -68,22 +68,8 @@
     return node;
   }
 
-  function safeUrl(url) {
-    if (typeof url !== "string" || !/^https?:\/\//i.test(url.trim())) return null;
-    try {
-      const parsed = new URL(url, location.href);
-      return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
-    } catch (e) {
-      return null;
-    }
-  }
-
   // A link only for http(s) URLs; anything else (javascript:, data:) is plain text.
-  function link(url, text, cls) {
-    const href = safeUrl(url);
-    if (!href) return h("span", { class: cls }, text);
-    return h("a", { class: cls, href: href, target: "_blank", rel: "noopener noreferrer" }, text);
-  }
+  const { safeUrl, link } = window.FrontlineMarkdown;
 
   function time(iso) {
     const d = new Date(iso);

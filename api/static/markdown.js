@@ -26,8 +26,16 @@
     }
   }
 
-  function link(text, href) {
+  function anchor(text, href) {
     return el("a", { href: href, target: "_blank", rel: "noopener noreferrer nofollow" }, text);
+  }
+
+  // A link to `url` if it is http(s), else a <span> of the same text.
+  function link(url, text, className) {
+    const href = safeUrl(url);
+    const node = href ? anchor(text, href) : el("span", {}, text);
+    if (className) node.className = className;
+    return node;
   }
 
   const INLINE = /`([^`\n]+)`|\*\*([^*\n]+?)\*\*|\[([^\]\n]+)\]\(([^()\s]+)\)|(https?:\/\/[^\s<>()]*[^\s<>().,;:!?'"])|\*([^*\s](?:[^*\n]*[^*\s])?)\*/g;
@@ -42,10 +50,10 @@
       else if (m[2] !== undefined) parent.appendChild(el("strong", {}, m[2]));
       else if (m[3] !== undefined) {
         const href = safeUrl(m[4]);
-        parent.appendChild(href ? link(m[3], href) : document.createTextNode(m[0]));
+        parent.appendChild(href ? anchor(m[3], href) : document.createTextNode(m[0]));
       } else if (m[5] !== undefined) {
         const href = safeUrl(m[5]);
-        parent.appendChild(href ? link(m[5], href) : document.createTextNode(m[0]));
+        parent.appendChild(href ? anchor(m[5], href) : document.createTextNode(m[0]));
       } else parent.appendChild(el("em", {}, m[6]));
       at = m.index + m[0].length;
     }
@@ -90,5 +98,5 @@
     return root;
   }
 
-  global.FrontlineMarkdown = Object.freeze({ render: render, safeUrl: safeUrl });
+  global.FrontlineMarkdown = Object.freeze({ render: render, safeUrl: safeUrl, link: link });
 })(window);

@@ -210,5 +210,5 @@
     return { lang: code, t: t };
   }
 
-  global.FrontlineWidgetStrings = Object.freeze({ languages: Object.keys(TABLE), strings: strings });
+  global.FrontlineWidgetStrings = Object.freeze({ strings: strings });
 })(window);

@@ -98,13 +98,6 @@
     return "c-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10);
   }
 
-  // Only web links are ever clickable: a javascript: or data: URL from anywhere stays text.
-  const safeUrl = window.FrontlineMarkdown.safeUrl;
-
-  function link(text, href) {
-    return el("a", { href: href, target: "_blank", rel: "noopener noreferrer nofollow" }, text);
-  }
-
   function markdown(text) {
     return window.FrontlineMarkdown.render(text, "fl-text fl-md", "fl-heading");
   }
@@ -261,11 +254,9 @@
   const shown = new Map(); // message.id -> element; the hub may send a message more than once
 
   function sourceLink(source) {
+    // Only web links are ever clickable: a javascript: or data: URL stays text.
     const label = t("source", { title: source.title || source.article_id || t("article") });
-    const href = safeUrl(source.url);
-    const node = href ? link(label, href) : el("span", {}, label);
-    node.classList.add("fl-source");
-    return node;
+    return window.FrontlineMarkdown.link(source.url, label, "fl-source");
   }
 
   function roleOf(m) {
@@ -569,7 +560,6 @@
   let attempt = 0;
   let helloToken = null;
   let identityRefused = false; // the hub refused the page's identity: go on as a guest
-  const IDENTITY_REFUSED_NOTE = t("identity_refused");
   let wanted = false; // connect only once there is a conversation to show (or one is wanted)
   let reconnectTimer = null;
   let pingTimer = null;
@@ -613,7 +603,7 @@
     panel.setAttribute("data-conversation-id", String(c.id));
     ready = true;
     attempt = 0;
-    setConn(identityRefused ? IDENTITY_REFUSED_NOTE : "");
+    setConn(identityRefused ? t("identity_refused") : "");
     if (typeof c.agents_available === "boolean") agentsAvailable = c.agents_available;
     formState = c.form === "contact" ? "contact" : null;
     const who = frame.contact || {};
