@@ -278,7 +278,7 @@ def agents_create(
     engine = make_engine(settings.database_url)
     try:
         with transaction(make_sessionmaker(engine)) as session:
-            agent = agents.create_agent(session, email=email, name=name, password=password)
+            agent, _ = agents.create_agent(session, email=email, name=name, password=password)
             typer.echo(f"Created agent {agent.id}: {agent.name} <{agent.email}>")
     except InvalidInput as error:
         _fail(str(error))

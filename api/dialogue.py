@@ -19,11 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.live import Broker
 from api.rasa_client import RasaClient, RasaUnavailable
 from handoff import agents as agent_accounts
-from handoff import operations as ops
+from handoff import intake, tickets
 from handoff.db import transaction
 from handoff.events import Event
 from handoff.hours import BusinessHours
+from handoff.lookups import get_conversation, get_message
 from handoff.models import Conversation, Message
+from handoff.replies import BotReply, record_bot_replies
 from handoff.rules import DEFAULT_RULES, Rules
 from handoff.states import HandoffReason, MessageStatus, Priority
 
@@ -34,13 +36,13 @@ CUSTOM_KEY = "frontline"
 
 def parse_rasa_replies(
     replies: list[dict[str, Any]],
-) -> tuple[list[ops.BotReply], dict[str, Any] | None]:
+) -> tuple[list[BotReply], dict[str, Any] | None]:
     """Rasa's REST output to our bot messages, plus a hand-off request if one was made.
 
     Rasa sends an utterance's text and its `custom` payload as two items; our payload
     belongs to the text just before it.
     """
-    messages: list[ops.BotReply] = []
+    messages: list[BotReply] = []
     handoff: dict[str, Any] | None = None
     for item in replies:
         custom = item.get("custom")
@@ -50,14 +52,14 @@ def parse_rasa_replies(
             payload: dict[str, Any] = {}
             if item.get("buttons"):
                 payload["buttons"] = item["buttons"]
-            messages.append(ops.BotReply(text.strip(), payload))
+            messages.append(BotReply(text.strip(), payload))
         if isinstance(ours, dict):
             if ours.get("kind") == "handoff":
                 handoff = ours
             elif messages:
                 last = messages[-1]
                 extra = {k: v for k, v in ours.items() if k != "kind"}
-                messages[-1] = ops.BotReply(last.text, {**last.payload, **extra})
+                messages[-1] = BotReply(last.text, {**last.payload, **extra})
     return messages, handoff
 
 
@@ -106,6 +108,10 @@ class ConversationFlow:
         await self._broker.publish(events)
         return result
 
+    async def run(self, operation: Callable[..., tuple[T, list[Event]]], /, **kwargs: Any) -> T:
+        """`write` for a named operation of handoff/ and its keyword arguments."""
+        return await self.write(lambda session: operation(session, **kwargs))
+
     def _lock(self, conversation_id: int) -> asyncio.Lock:
         lock = self._locks.get(conversation_id)
         if lock is None:
@@ -114,9 +120,7 @@ class ConversationFlow:
         return lock
 
     async def open_conversation(self, language: str = "en") -> Conversation:
-        return await self.write(
-            lambda s: ops.open_conversation(s, channel="widget", language=language)
-        )
+        return await self.run(intake.open_conversation, channel="widget", language=language)
 
     async def receive(
         self,
@@ -127,16 +131,14 @@ class ConversationFlow:
         metadata: Mapping[str, Any] | None = None,
     ) -> Message:
         """Store the customer's message (raises InvalidInput first if it is unusable)."""
-        return await self.write(
-            lambda s: ops.receive_customer_message(
-                s,
-                conversation_id,
-                text,
-                client_id=client_id,
-                button=button,
-                metadata=metadata,
-                rules=self._rules,
-            )
+        return await self.run(
+            intake.receive_customer_message,
+            conversation_id=conversation_id,
+            text=text,
+            client_id=client_id,
+            button=button,
+            metadata=metadata,
+            rules=self._rules,
         )
 
     async def process(self, message: Message) -> None:
@@ -164,11 +166,11 @@ class ConversationFlow:
 
     def _contact_email(self, message: Message) -> str | None:
         with self._sessions() as session:
-            return ops.get_conversation(session, message.conversation_id).contact.email
+            return get_conversation(session, message.conversation_id).contact.email
 
     def _status(self, message_id: int) -> MessageStatus | None:
         with self._sessions() as session:
-            stored = session.get(Message, message_id)
+            stored = get_message(session, message_id)
             return None if stored is None else stored.status
 
     async def _ask_bot(self, message: Message) -> None:
@@ -199,13 +201,11 @@ class ConversationFlow:
             # not be left waiting on silence.
             await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error="Rasa sent no reply")
             return
-        await self.write(
-            lambda s: (
-                None,
-                ops.record_bot_replies(
-                    s, message.conversation_id, replies, answering_message_id=message.id
-                ),
-            )
+        await self.run(
+            record_bot_replies,
+            conversation_id=message.conversation_id,
+            replies=replies,
+            answering_message_id=message.id,
         )
         if handoff is not None:
             reason = str(handoff.get("reason") or HandoffReason.CUSTOMER_REQUEST)
@@ -230,12 +230,12 @@ class ConversationFlow:
         offline: bool = False,
     ) -> None:
         def operation(session: Session) -> tuple[None, list[Event]]:
-            conversation = ops.get_conversation(session, message.conversation_id)
+            conversation = get_conversation(session, message.conversation_id)
             if conversation.state.with_people:
                 return None, []  # somebody already has it
-            _ticket, events = ops.hand_off(
+            _ticket, events = tickets.hand_off(
                 session,
-                message.conversation_id,
+                conversation_id=message.conversation_id,
                 reason=reason,
                 priority=priority,
                 customer_message_id=message.id,

@@ -18,6 +18,7 @@ from api.rasa_client import RasaClient
 from api.settings import Settings
 from bot.actions import build_actions
 from handoff.models import utcnow
+from handoff.sweep import sweep
 from retrieval.encoder import Encoder, SentenceTransformerEncoder
 from retrieval.index import Hit
 from retrieval.search import KnowledgeBase, SearchResult
@@ -115,14 +116,10 @@ class Hub:
 
     async def sweep_forever(self) -> None:
         """SLA breaches, auto-close and automatic assignment, every `sweep_interval` s."""
-        from handoff import tickets
-
         while True:
             await asyncio.sleep(self.settings.sweep_interval)
             try:
-                await self.flow.write(
-                    lambda s: (None, tickets.sweep(s, utcnow(), self.settings.rules))
-                )
+                await self.flow.run(sweep, now=utcnow(), rules=self.settings.rules)
             except Exception:  # the sweep must outlive a bad row or a locked database
                 log.exception("ticket sweep failed")
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api import serializers
 from handoff.events import Event
-from handoff.models import Conversation, Message, Note, TicketEvent
+from handoff.models import Agent, Contact, Conversation, Message, Note, TicketEvent
 from handoff.sla import Calendar
 from handoff.states import ConversationState
 
@@ -142,6 +142,20 @@ class Broker:
                     if note is not None:
                         frame: Frame = {"type": "note", "note": serializers.note_dict(note)}
                         out.append((event.conversation_id, None, frame))
+                elif event.kind == "agent" and event.agent_id is not None:
+                    agent = session.get(Agent, event.agent_id)
+                    if agent is not None:
+                        frame = {
+                            "type": "presence",
+                            "agent_id": agent.id,
+                            "presence": agent.presence.value,
+                        }
+                        out.append((0, None, frame))
+                elif event.kind == "contact" and event.contact_id is not None:
+                    contact = session.get(Contact, event.contact_id)
+                    if contact is not None:
+                        frame = {"type": "contact", "contact": serializers.contact_dict(contact)}
+                        out.append((0, None, frame))
                 elif event.kind == "ticket" and event.ticket_event_id is not None:
                     entry = session.get(TicketEvent, event.ticket_event_id)
                     if entry is not None:

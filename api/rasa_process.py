@@ -36,7 +36,7 @@ def write_kb_training_data(kb_dir: Path, bot_dir: Path, out_dir: Path) -> Path:
     article improves routing without anyone editing bot/data by hand."""
     import yaml
 
-    from retrieval.articles import load_articles
+    from retrieval.sources import load_articles
 
     hand_written: set[str] = set()
     for path in (bot_dir / "data").rglob("*.yml"):

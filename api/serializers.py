@@ -5,12 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff import clocks, routing
-from handoff.models import Agent, Conversation, Message, Note, Ticket, TicketEvent, utcnow
-from handoff.operations import open_ticket
+from handoff.lookups import latest_message, latest_ticket
+from handoff.models import (
+    Agent,
+    Contact,
+    Conversation,
+    Message,
+    Note,
+    Ticket,
+    TicketEvent,
+    utcnow,
+)
 from handoff.sla import Calendar
 from handoff.states import ConversationState
 
@@ -72,19 +80,10 @@ def ticket_brief(
     }
 
 
-def latest_ticket(conversation: Conversation) -> Ticket | None:
-    return open_ticket(conversation) or (conversation.tickets[-1] if conversation.tickets else None)
-
-
 def conversation_summary(
     session: Session, conversation: Conversation, calendar: Calendar = ALWAYS_OPEN
 ) -> dict[str, Any]:
-    last = session.scalar(
-        select(Message)
-        .where(Message.conversation_id == conversation.id)
-        .order_by(Message.id.desc())
-        .limit(1)
-    )
+    last = latest_message(session, conversation.id)
     contact = conversation.contact
     return {
         "id": conversation.id,
@@ -183,3 +182,7 @@ def ticket_event_dict(entry: TicketEvent) -> dict[str, Any]:
         "agent": agent_dict(entry.agent),
         "created_at": entry.created_at.isoformat(),
     }
+
+
+def contact_dict(contact: Contact) -> dict[str, Any]:
+    return {"id": contact.id, "name": contact.name, "email": contact.email, "phone": contact.phone}

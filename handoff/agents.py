@@ -11,8 +11,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from handoff.errors import InvalidInput
-from handoff.models import Agent, AgentSession, Team, utcnow
+from handoff import routing
+from handoff.errors import InvalidInput, NotFound
+from handoff.events import Event, agent_changed
+from handoff.lookups import team_named
+from handoff.models import Agent, AgentSession, utcnow
 from handoff.states import AgentRole, Presence
 
 SESSION_LIFETIME = timedelta(hours=12)
@@ -29,7 +32,7 @@ def _normalise_email(email: str) -> str:
 
 def create_agent(
     session: Session, *, email: str, name: str, password: str, role: str | None = None
-) -> Agent:
+) -> tuple[Agent, list[Event]]:
     email = _normalise_email(email)
     if len(password) < 4:
         raise InvalidInput("password must have at least 4 characters")
@@ -41,12 +44,13 @@ def create_agent(
     if role is not None:
         agent.role = AgentRole(role)
     # New agents join the catch-all team (if there is one) so they can take conversations.
-    default = session.scalar(select(Team).where(Team.name == DEFAULT_TEAM))
+    default = team_named(session, DEFAULT_TEAM)
     if default is not None:
         agent.teams.append(default)
     session.add(agent)
     session.flush()
-    return agent
+    # More room (or a lead's role) may take queued conversations now.
+    return agent, [agent_changed(agent.id), *routing.auto_assign(session, now=utcnow())[1]]
 
 
 def count_agents(session: Session) -> int:
@@ -74,7 +78,8 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(session: Session, agent: Agent) -> str:
+def start_session(session: Session, *, agent: Agent) -> tuple[str, list[Event]]:
+    """A login for `agent`: the bearer token (only its hash is stored)."""
     token = secrets.token_urlsafe(32)
     session.add(
         AgentSession(
@@ -82,7 +87,7 @@ def start_session(session: Session, agent: Agent) -> str:
         )
     )
     session.flush()
-    return token
+    return token, []
 
 
 def agent_for_token(session: Session, token: str) -> Agent | None:
@@ -92,8 +97,18 @@ def agent_for_token(session: Session, token: str) -> Agent | None:
     return login.agent
 
 
-def set_presence(session: Session, agent_id: int, presence: Presence | str) -> Agent:
-    """Online agents get conversations; away ones keep theirs and get nothing new."""
+def set_presence(
+    session: Session,
+    *,
+    agent_id: int,
+    presence: Presence | str,
+    only_from: Presence | None = None,
+) -> tuple[Agent, list[Event]]:
+    """Online agents get conversations; away ones keep theirs and get nothing new.
+
+    `only_from`: change nothing unless the agent's presence is that now (opening the console
+    brings an offline agent online, but an away one stays away). Coming online may assign
+    queued conversations at once."""
     try:
         value = Presence(presence)
     except ValueError:
@@ -101,11 +116,15 @@ def set_presence(session: Session, agent_id: int, presence: Presence | str) -> A
     agent = session.get(Agent, agent_id)
     if agent is None:
         raise InvalidInput(f"agent {agent_id} not found")
-    if agent.presence is not value:
-        agent.presence = value
-        agent.presence_at = utcnow()
+    if agent.presence is value or (only_from is not None and agent.presence is not only_from):
+        return agent, []
+    agent.presence = value
+    agent.presence_at = utcnow()
     session.flush()
-    return agent
+    events = [agent_changed(agent.id)]
+    if value is Presence.ONLINE:
+        events += routing.auto_assign(session, now=utcnow())[1]
+    return agent, events
 
 
 def online_count(session: Session) -> int:
@@ -119,6 +138,30 @@ def online_count(session: Session) -> int:
     )
 
 
-def reset_presence(session: Session) -> None:
+def reset_presence(session: Session) -> tuple[None, list[Event]]:
     """At start-up nobody is connected yet, whatever the last run left behind."""
     session.execute(update(Agent).values(presence=Presence.OFFLINE))
+    return None, []
+
+
+def update_agent(
+    session: Session,
+    *,
+    agent_id: int,
+    capacity: int | None = None,
+    role: str | None = None,
+) -> tuple[Agent, list[Event]]:
+    """A lead changes an agent's capacity or role."""
+    agent = session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound(f"agent {agent_id} not found")
+    if capacity is not None:
+        agent.capacity = capacity
+    if role is not None:
+        try:
+            agent.role = AgentRole(role)
+        except ValueError:
+            raise InvalidInput(f"unknown role {role!r}") from None
+    session.flush()
+    # More room (or a lead's role) may take queued conversations now.
+    return agent, [agent_changed(agent.id), *routing.auto_assign(session, now=utcnow())[1]]

@@ -1,4 +1,4 @@
-"""A ticket's SLA clocks: due times, pauses while pending, time left, and breaches.
+"""A ticket's SLA clocks: due times, pauses while pending, and time left.
 
 First response is due `first_response_minutes` of business time after the hand-off; the
 resolution `resolution_minutes` after it, not counting time pending on the customer.
@@ -9,33 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
-
-from handoff.events import Event, conversation_changed, queue_moved, ticket_event
-from handoff.models import Agent, SlaPolicy, Ticket, TicketEvent
+from handoff.models import SlaPolicy, Ticket
 from handoff.sla import Calendar
-from handoff.states import Priority, TicketStatus
-
-BREACH_ACTIONS = ("none", "raise_priority", "reassign_lead")
-
-
-def policies(session: Session) -> dict[Priority, SlaPolicy]:
-    return {p.priority: p for p in session.scalars(select(SlaPolicy))}
-
-
-def log(
-    session: Session,
-    ticket: Ticket,
-    kind: str,
-    now: datetime,
-    agent: Agent | None = None,
-    **data: Any,
-) -> TicketEvent:
-    """Write one step of the ticket's history."""
-    entry = TicketEvent(ticket=ticket, kind=kind, data=data, agent=agent, created_at=now)
-    session.add(entry)
-    return entry
+from handoff.states import TicketStatus
 
 
 def start(ticket: Ticket, policy: SlaPolicy | None, calendar: Calendar, now: datetime) -> None:
@@ -106,67 +82,3 @@ def status(ticket: Ticket, calendar: Calendar, now: datetime) -> dict[str, Any]:
         ),
         "resolution": resolution,
     }
-
-
-def check_breaches(session: Session, now: datetime) -> list[Event]:
-    """Mark the clocks that ran out, log a breach event, and escalate as the policy says.
-
-    Runs periodically; each breach is raised once (the breached_at stamp)."""
-    rules = policies(session)
-    due_first = (
-        Ticket.first_response_at.is_(None)
-        & Ticket.first_response_breached_at.is_(None)
-        & (Ticket.first_response_due < now)
-    )
-    due_resolution = Ticket.resolution_breached_at.is_(None) & (Ticket.resolution_due < now)
-    tickets = session.scalars(
-        select(Ticket)
-        .where(Ticket.status.in_([TicketStatus.NEW, TicketStatus.OPEN]))
-        .where(or_(due_first, due_resolution))
-        .order_by(Ticket.id)
-    ).all()
-    events: list[Event] = []
-    for ticket in tickets:
-        breached: list[str] = []
-        if (
-            ticket.first_response_at is None
-            and ticket.first_response_breached_at is None
-            and ticket.first_response_due is not None
-            and ticket.first_response_due < now
-        ):
-            ticket.first_response_breached_at = now
-            breached.append("first_response")
-        if (
-            ticket.resolution_breached_at is None
-            and ticket.resolution_due is not None
-            and ticket.resolution_due < now
-        ):
-            ticket.resolution_breached_at = now
-            breached.append("resolution")
-        for target in breached:
-            policy = rules.get(ticket.priority)
-            action = policy.on_breach if policy else "none"
-            entry = log(session, ticket, "sla_breached", now, target=target, action=action)
-            escalated = _escalate(session, ticket, action, now)
-            session.flush()
-            events.append(ticket_event(ticket.conversation_id, entry.id))
-            if escalated:
-                events += [conversation_changed(ticket.conversation_id), queue_moved()]
-    return events
-
-
-def _escalate(session: Session, ticket: Ticket, action: str, now: datetime) -> bool:
-    if action == "raise_priority" and ticket.priority is not Priority.URGENT:
-        old = ticket.priority
-        ticket.priority = old.raised()
-        ticket.priority_rank = ticket.priority.rank
-        log(session, ticket, "priority_changed", now, old=old.value, new=ticket.priority.value)
-        return True
-    if action == "reassign_lead" and ticket.team is not None and ticket.team.lead is not None:
-        lead = ticket.team.lead
-        if ticket.assignee_id != lead.id:
-            from handoff import routing
-
-            routing.assign_to(session, ticket, lead, now, reason="sla_breach")
-            return True
-    return False

@@ -8,22 +8,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from handoff.errors import InvalidInput, NotFound
+from handoff.errors import InvalidInput
+from handoff.events import Event, contact_changed
+from handoff.lookups import get_contact
 from handoff.models import Contact, ContactIdentity, Conversation, Note, Ticket, utcnow
-
-
-def get_contact(session: Session, contact_id: int) -> Contact:
-    """The contact, following merges to the record that lives on."""
-    contact = session.get(Contact, contact_id)
-    seen: set[int] = set()
-    while contact is not None and contact.merged_into_id is not None:
-        if contact.id in seen:
-            break
-        seen.add(contact.id)
-        contact = session.get(Contact, contact.merged_into_id)
-    if contact is None:
-        raise NotFound(f"contact {contact_id} not found")
-    return contact
 
 
 def identify(
@@ -33,7 +21,7 @@ def identify(
     external_id: str,
     name: str | None = None,
     email: str | None = None,
-) -> Contact:
+) -> tuple[Contact, list[Event]]:
     """The contact known on `channel` as `external_id`, created on first sight.
 
     Callers must have verified the identity (a signed site user id, a chat's sender id from
@@ -58,17 +46,17 @@ def identify(
     if email and email.strip():
         contact.email = email.strip()[:320]
     session.flush()
-    return contact
+    return contact, [contact_changed(contact.id)]
 
 
 def update_contact(
     session: Session,
-    contact_id: int,
     *,
+    contact_id: int,
     name: str | None = None,
     email: str | None = None,
     phone: str | None = None,
-) -> Contact:
+) -> tuple[Contact, list[Event]]:
     contact = get_contact(session, contact_id)
     if name is not None:
         if not name.strip():
@@ -81,10 +69,10 @@ def update_contact(
     if phone is not None:
         contact.phone = phone.strip()[:64] or None
     session.flush()
-    return contact
+    return contact, [contact_changed(contact.id)]
 
 
-def merge(session: Session, keep_id: int, other_id: int) -> Contact:
+def merge(session: Session, *, keep_id: int, other_id: int) -> tuple[Contact, list[Event]]:
     """Fold `other` into `keep`: identities, conversations, tickets and notes move over;
     `other` remains as a pointer so links to it still lead somewhere."""
     keep = get_contact(session, keep_id)
@@ -103,7 +91,7 @@ def merge(session: Session, keep_id: int, other_id: int) -> Contact:
     other.merged_into_id = keep.id
     session.flush()
     session.expire_all()
-    return get_contact(session, keep.id)
+    return get_contact(session, keep.id), [contact_changed(keep.id), contact_changed(other.id)]
 
 
 def history(session: Session, contact_id: int) -> dict[str, Any]:

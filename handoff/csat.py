@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff.events import Event, conversation_changed, message_created
+from handoff.lookups import latest_bot_message
+from handoff.messages import add_message
 from handoff.models import Conversation, Message, Ticket, utcnow
 from handoff.states import MessageRole
 
@@ -40,12 +41,7 @@ def rating_prompt(ticket: Ticket) -> tuple[str, dict[str, Any]]:
 
 def pending_step(session: Session, conversation: Conversation) -> tuple[Step, int] | None:
     """What the latest bot message asked for, if it is a CSAT question: (step, ticket id)."""
-    latest = session.scalar(
-        select(Message)
-        .where(Message.conversation_id == conversation.id, Message.role == MessageRole.BOT)
-        .order_by(Message.id.desc())
-        .limit(1)
-    )
+    latest = latest_bot_message(session, conversation.id)
     if latest is None:
         return None
     kind = latest.payload.get("kind")
@@ -75,10 +71,9 @@ def is_reply(step: Step, button: str | None) -> bool:
 
 
 def record_reply(
-    session: Session, conversation: Conversation, step: Step, ticket_id: int, message: Message
-) -> list[Event]:
-    from handoff.operations import add_bot_message
-
+    session: Session, *, conversation: Conversation, step: Step, ticket_id: int, message: Message
+) -> tuple[Ticket, list[Event]]:
+    """Keep the customer's rating or comment on the ticket and ask the next question."""
     ticket = session.get(Ticket, ticket_id)
     assert ticket is not None
     button = message.payload.get("button")
@@ -86,13 +81,16 @@ def record_reply(
         ticket.csat_score = score_of(str(button))
         ticket.csat_at = utcnow()
         ticket.csat_flagged = (ticket.csat_score or 0) <= LOW_SCORE
-        reply = add_bot_message(
-            session, conversation, ASK_COMMENT,
-            {"kind": "csat_comment", "ticket_id": ticket.id,
-             "buttons": [{"title": "No, thanks", "payload": NO_COMMENT_PAYLOAD}]},
-        )  # fmt: skip
+        buttons = [{"title": "No, thanks", "payload": NO_COMMENT_PAYLOAD}]
+        payload = {"kind": "csat_comment", "ticket_id": ticket.id, "buttons": buttons}
+        reply = add_message(session, conversation, MessageRole.BOT, ASK_COMMENT, payload=payload)
     else:
         if button != NO_COMMENT_PAYLOAD:
             ticket.csat_comment = message.text
-        reply = add_bot_message(session, conversation, THANKS, {"kind": "csat_done"})
-    return [message_created(conversation.id, reply.id), conversation_changed(conversation.id)]
+        reply = add_message(
+            session, conversation, MessageRole.BOT, THANKS, payload={"kind": "csat_done"}
+        )
+    return ticket, [
+        message_created(conversation.id, reply.id),
+        conversation_changed(conversation.id),
+    ]

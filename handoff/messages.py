@@ -1,4 +1,4 @@
-"""Appending a message to a conversation (shared by the operations modules)."""
+"""Messages: what a usable text is, appending one to a conversation, and its status."""
 
 from __future__ import annotations
 
@@ -6,8 +6,22 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from handoff.errors import InvalidInput
 from handoff.models import Agent, Conversation, Message, utcnow
 from handoff.states import MessageRole, MessageStatus
+
+MAX_MESSAGE_CHARS = 4000
+
+
+def clean_text(text: object) -> str:
+    if not isinstance(text, str):
+        raise InvalidInput("text must be a string")
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidInput("text is empty")
+    if len(stripped) > MAX_MESSAGE_CHARS:
+        raise InvalidInput(f"text is longer than {MAX_MESSAGE_CHARS} characters")
+    return stripped
 
 
 def add_message(
@@ -32,3 +46,14 @@ def add_message(
     conversation.updated_at = utcnow()
     session.flush()
     return message
+
+
+def settle(session: Session, message_id: int | None, status: MessageStatus, **extra: Any) -> None:
+    """A received customer message is done with: processed, or failed with the reason."""
+    if message_id is None:
+        return
+    message = session.get(Message, message_id)
+    if message is not None and message.status is MessageStatus.RECEIVED:
+        message.status = status
+        if extra:
+            message.payload = {**message.payload, **extra}

@@ -1,5 +1,5 @@
 """The queue and who gets what: teams by skill, presence and capacity, claim or automatic
-assignment, queue position and estimated wait, transfers.
+assignment, queue position and estimated wait.
 
 The queue is every active ticket nobody has (status new or open, no assignee), most
 urgent first, then oldest first, per team.
@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
-from handoff import clocks
-from handoff.errors import InvalidInput, NotAllowed, NotFound
+from handoff import history
+from handoff.errors import NotAllowed, NotFound
 from handoff.events import Event, conversation_changed, message_created, queue_moved
+from handoff.lookups import active_ticket, get_agent
 from handoff.messages import add_message
 from handoff.models import Agent, Conversation, Team, Ticket
 from handoff.states import (
@@ -93,7 +94,7 @@ def assign_to(
     *,
     reason: str = "assigned",
     by: Agent | None = None,
-) -> list[Event]:
+) -> tuple[Ticket, list[Event]]:
     """Give the ticket and its conversation to `agent` (from the queue or from another)."""
     conversation = ticket.conversation
     previous = ticket.assignee
@@ -106,7 +107,7 @@ def assign_to(
     ticket.assigned_at = ticket.assigned_at or now
     ticket.updated_at = now
     agent.last_assigned_at = now
-    clocks.log(
+    history.record(
         session,
         ticket,
         "assigned",
@@ -122,21 +123,21 @@ def assign_to(
         else f"{agent.name} has taken over from {previous.name}."
     )
     message = add_message(session, conversation, MessageRole.SYSTEM, text)
-    return [
+    return ticket, [
         message_created(conversation.id, message.id),
         conversation_changed(conversation.id),
         queue_moved(),
     ]
 
 
-def claim(session: Session, conversation_id: int, agent_id: int, now: datetime) -> list[Event]:
+def claim(
+    session: Session, *, conversation_id: int, agent_id: int, now: datetime
+) -> tuple[Ticket, list[Event]]:
     """An agent takes a queued conversation. Two agents at the same moment: one wins.
 
     The state change is one conditional UPDATE, so whichever commits first wins on any
     database (PostgreSQL's row lock makes the other wait, then match no row)."""
-    agent = session.get(Agent, agent_id)
-    if agent is None or not agent.is_active:
-        raise NotFound(f"agent {agent_id} not found")
+    agent = get_agent(session, agent_id)
     taken = session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id)
@@ -157,13 +158,6 @@ def claim(session: Session, conversation_id: int, agent_id: int, now: datetime) 
     if ticket is None:  # queued without a ticket cannot happen through hand_off; be safe
         raise NotAllowed("the conversation has no open ticket")
     return assign_to(session, ticket, agent, now, reason="claimed", by=agent)
-
-
-def active_ticket(conversation: Conversation) -> Ticket | None:
-    for ticket in reversed(conversation.tickets):
-        if ticket.status.is_active:
-            return ticket
-    return None
 
 
 def queue_query(team_id: int | None = None) -> Select[Ticket]:
@@ -230,8 +224,9 @@ def estimated_wait(session: Session, ticket: Ticket, place: int) -> timedelta | 
     return handling_time(session, team.id) * rounds
 
 
-def auto_assign(session: Session, now: datetime) -> list[Event]:
+def auto_assign(session: Session, *, now: datetime) -> tuple[list[Ticket], list[Event]]:
     """Hand waiting tickets to available agents in the teams that assign automatically."""
+    assigned: list[Ticket] = []
     events: list[Event] = []
     teams = session.scalars(
         select(Team).where(Team.assignment_mode != AssignmentMode.CLAIM).order_by(Team.id)
@@ -243,61 +238,7 @@ def auto_assign(session: Session, now: datetime) -> list[Event]:
             agent = pick_agent(session, team)
             if agent is None:
                 break
-            events += assign_to(session, ticket, agent, now, reason=team.assignment_mode.value)
+            events += assign_to(session, ticket, agent, now, reason=team.assignment_mode.value)[1]
+            assigned.append(ticket)
             session.flush()
-    return events
-
-
-def transfer(
-    session: Session,
-    conversation_id: int,
-    by_agent_id: int,
-    now: datetime,
-    *,
-    to_agent_id: int | None = None,
-    to_team_id: int | None = None,
-) -> list[Event]:
-    """Pass a conversation to another agent, or to another team's queue."""
-    if (to_agent_id is None) == (to_team_id is None):
-        raise InvalidInput("transfer to an agent or to a team (one of them)")
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise NotFound(f"conversation {conversation_id} not found")
-    by = session.get(Agent, by_agent_id)
-    if by is None:
-        raise NotFound(f"agent {by_agent_id} not found")
-    ticket = active_ticket(conversation)
-    if ticket is None or not conversation.state.with_people:
-        raise NotAllowed("only a conversation with people (queued or taken) can be transferred")
-    ticket.transfer_count += 1
-    if to_agent_id is not None:
-        target = session.get(Agent, to_agent_id)
-        if target is None or not target.is_active:
-            raise NotFound(f"agent {to_agent_id} not found")
-        if target.id == ticket.assignee_id:
-            raise InvalidInput(f"{target.name} has this conversation already")
-        return assign_to(session, ticket, target, now, reason="transfer", by=by)
-    team = session.get(Team, to_team_id)
-    if team is None:
-        raise NotFound(f"team {to_team_id} not found")
-    ticket.team = team
-    ticket.assignee = None
-    ticket.updated_at = now
-    if conversation.state is ConversationState.AGENT:
-        conversation.state = conversation.state.transition(ConversationState.QUEUED)
-    conversation.agent = None
-    clocks.log(session, ticket, "transferred", now, agent=by, to_team=team.id)
-    message = add_message(
-        session,
-        conversation,
-        MessageRole.SYSTEM,
-        f"{by.name} passed your conversation to our {team.name} team; someone will be with"
-        " you shortly.",
-    )
-    session.flush()
-    return [
-        message_created(conversation.id, message.id),
-        conversation_changed(conversation.id),
-        queue_moved(),
-        *auto_assign(session, now),
-    ]
+    return assigned, events

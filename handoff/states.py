@@ -19,6 +19,11 @@ class IllegalTransition(ValueError):
         self.target = target
 
 
+# A ticket's `resolution` when the agent handed the customer back to the bot: it does not
+# reopen when the customer writes again.
+HANDED_BACK = "handed_back"
+
+
 class ConversationState(StrEnum):
     BOT = "bot"  # the bot answers
     QUEUED = "queued"  # handed off, a ticket is open, waiting for an agent

@@ -1,182 +1,204 @@
-"""Ticket work beyond the hand-off: pending on the customer, hand back to the bot, notes,
-editing fields, and the periodic sweep (SLA breaches, auto-close, automatic assignment)."""
+"""Tickets are born here: the hand-off from the bot to people, with a ticket that carries
+the transcript, what the bot tried, the topic, the team, and its SLA clocks."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handoff import clocks, routing
-from handoff.errors import InvalidInput, NotAllowed, NotFound
-from handoff.events import (
-    Event,
-    conversation_changed,
-    message_created,
-    note_added,
-    queue_moved,
-)
-from handoff.messages import add_message
-from handoff.models import Agent, Conversation, Note, Ticket, utcnow
-from handoff.operations import HANDED_BACK, clean_text, get_conversation, open_ticket
+from handoff import clocks, history, routing
+from handoff.events import Event, conversation_changed, message_created, queue_moved
+from handoff.lookups import get_conversation, sla_policies
+from handoff.messages import add_message, settle
+from handoff.models import Conversation, Ticket, utcnow
 from handoff.rules import DEFAULT_RULES, Rules
-from handoff.states import ConversationState, MessageRole, Priority, TicketStatus
+from handoff.states import ConversationState, HandoffReason, MessageRole, MessageStatus, Priority
 
-MAX_TAGS = 20
-
-
-def _agent(session: Session, agent_id: int) -> Agent:
-    agent = session.get(Agent, agent_id)
-    if agent is None or not agent.is_active:
-        raise NotFound(f"agent {agent_id} not found")
-    return agent
+FIRST_TICKET_NUMBER = 1001
 
 
-def _owned_ticket(conversation: Conversation, agent: Agent) -> Ticket:
-    if conversation.state is not ConversationState.AGENT or conversation.agent_id != agent.id:
-        raise NotAllowed("take the conversation over first")
-    ticket = open_ticket(conversation)
-    if ticket is None:
-        raise NotAllowed("the conversation has no open ticket")
-    return ticket
+def _next_ticket_number(session: Session) -> int:
+    current = session.scalar(select(func.max(Ticket.number)))
+    return FIRST_TICKET_NUMBER if current is None else current + 1
 
 
-def set_pending(
-    session: Session,
-    conversation_id: int,
-    agent_id: int,
-    *,
-    rules: Rules = DEFAULT_RULES,
-    now: datetime | None = None,
-) -> list[Event]:
-    """Waiting on the customer: the resolution clock stops until they write."""
-    now = now or utcnow()
-    agent = _agent(session, agent_id)
-    conversation = get_conversation(session, conversation_id)
-    ticket = _owned_ticket(conversation, agent)
-    ticket.status = ticket.status.transition(TicketStatus.PENDING)
-    clocks.pause(ticket, rules.calendar, now)
-    ticket.updated_at = now
-    clocks.log(session, ticket, "pending", now, agent=agent)
-    return [conversation_changed(conversation.id)]
-
-
-def hand_back(
-    session: Session, conversation_id: int, agent_id: int, now: datetime | None = None
-) -> list[Event]:
-    """The person's part is done; the bot answers the customer's next messages."""
-    now = now or utcnow()
-    agent = _agent(session, agent_id)
-    conversation = get_conversation(session, conversation_id)
-    ticket = _owned_ticket(conversation, agent)
-    ticket.status = ticket.status.transition(TicketStatus.RESOLVED)
-    ticket.resolution = HANDED_BACK
-    ticket.resolved_at = ticket.updated_at = now
-    clocks.log(session, ticket, "handed_back", now, agent=agent)
-    conversation.state = conversation.state.transition(ConversationState.BOT)
-    conversation.agent = None
-    message = add_message(
-        session,
-        conversation,
-        MessageRole.SYSTEM,
-        f"{agent.name} handed you back to our assistant. Ask away, or ask for a person any time.",
-    )
-    session.flush()
+def _transcript(conversation: Conversation) -> list[dict[str, Any]]:
     return [
-        message_created(conversation.id, message.id),
-        conversation_changed(conversation.id),
-        queue_moved(),
-        *routing.auto_assign(session, now),
+        {
+            "id": m.id,
+            "role": m.role.value,
+            "text": m.text,
+            "author": m.agent.name if m.agent else None,
+            "created_at": m.created_at.isoformat(),
+            "payload": m.payload,
+        }
+        for m in conversation.messages
     ]
 
 
-def add_note(
-    session: Session,
-    agent_id: int,
-    text: object,
-    *,
-    conversation_id: int | None = None,
-    contact_id: int | None = None,
-) -> tuple[Note, list[Event]]:
-    """An internal note: agents see it, the customer never does."""
-    body = clean_text(text)
-    agent = _agent(session, agent_id)
-    if conversation_id is not None:
-        conversation = get_conversation(session, conversation_id)
-        note = Note(
-            author=agent,
-            text=body,
-            conversation_id=conversation.id,
-            contact_id=conversation.contact_id,
-        )
-    elif contact_id is not None:
-        note = Note(author=agent, text=body, contact_id=contact_id)
-    else:
-        raise InvalidInput("a note belongs to a conversation or a contact")
-    session.add(note)
-    session.flush()
-    events = [note_added(conversation_id, note.id)] if conversation_id is not None else []
-    return note, events
+_FEEDBACK = {"/helpful": "helpful", "/not_helpful": "not_helpful"}
 
 
-def update_ticket(
+def _bot_attempts(conversation: Conversation) -> list[dict[str, Any]]:
+    """Every knowledge-base attempt, with the question it answered and what it found."""
+    attempts: list[dict[str, Any]] = []
+    last_question: str | None = None
+    asked: dict[Any, str | None] = {
+        m.id: m.text for m in conversation.messages if m.role is MessageRole.CUSTOMER
+    }
+    for m in conversation.messages:
+        if m.role is MessageRole.CUSTOMER:
+            feedback = _FEEDBACK.get(str(m.payload.get("button")))
+            if feedback and attempts and attempts[-1]["decision"] == "answer":
+                attempts[-1]["feedback"] = feedback  # the customer's verdict on that answer
+                continue
+            last_question = m.text
+        elif m.role is MessageRole.BOT and "decision" in m.payload:
+            attempts.append(
+                {
+                    "question": asked.get(m.payload.get("in_reply_to"), last_question),
+                    "decision": m.payload["decision"],
+                    "answer": m.text,
+                    "sources": m.payload.get("sources") or m.payload.get("candidates", []),
+                    "hits": m.payload.get("hits", []),
+                }
+            )
+    return attempts
+
+
+def _subject(conversation: Conversation, attempts: list[dict[str, Any]]) -> str:
+    # The question the bot could not settle says more than "hi" or "talk to a person".
+    unsettled = [a["question"] for a in attempts if a["question"] and a["decision"] != "answer"]
+    candidates = unsettled or [a["question"] for a in attempts if a["question"]]
+    if not candidates:
+        candidates = [m.text for m in conversation.messages if m.role is MessageRole.CUSTOMER]
+    subject = candidates[-1] if candidates else "Conversation handed off"
+    return subject if len(subject) <= 120 else subject[:117] + "..."
+
+
+_QUEUE_NOTICE: dict[str, str] = {
+    HandoffReason.BOT_UNAVAILABLE.value: (
+        "Our assistant is unavailable right now, so I have passed your message to our team."
+    ),
+}
+
+
+def _topic(
+    attempts: list[dict[str, Any]], article_tags: Mapping[str, Sequence[str]]
+) -> tuple[str | None, list[str]]:
+    """The ticket's category and tags: from the article the bot came closest with, on the
+    last question it could not settle (or the last one asked)."""
+    ordered = sorted(attempts, key=lambda a: a.get("decision") == "answer")
+    for attempt in reversed(ordered):
+        hits = attempt.get("hits") or attempt.get("sources") or []
+        for hit in hits[:1]:
+            tags = list(article_tags.get(str(hit.get("article_id")), ()))
+            if tags:
+                return tags[0], tags
+    return None, []
+
+
+def _queue_notice(session: Session, ticket: Ticket) -> str:
+    place = routing.position(session, ticket)
+    wait = routing.estimated_wait(session, ticket, place)
+    text = f"You are number {place} in the queue for a person (ticket #{ticket.number})"
+    if wait is not None:
+        minutes = max(1, round(wait.total_seconds() / 60)) if wait else 0
+        text += "; someone will be with you shortly" if not minutes else f", about {minutes} min"
+    return text + ". Everything you wrote is with them, and you can keep writing here."
+
+
+def hand_off(
     session: Session,
-    ticket_id: int,
-    agent_id: int,
     *,
-    priority: Priority | None = None,
-    category: str | None = None,
-    tags: Sequence[str] | None = None,
+    conversation_id: int,
+    reason: HandoffReason | str,
+    priority: Priority = Priority.NORMAL,
+    customer_message_id: int | None = None,
+    error: str | None = None,
+    contact_email: str | None = None,
+    offline: bool = False,
+    business_hours: str | None = None,
+    article_tags: Mapping[str, Sequence[str]] | None = None,
+    rules: Rules = DEFAULT_RULES,
     now: datetime | None = None,
-) -> list[Event]:
+) -> tuple[Ticket, list[Event]]:
+    """Move the conversation to the people's queue with a ticket that carries it all:
+    transcript, what the bot tried, category and tags (from the knowledge base's tags,
+    `article_tags`), the team whose skills fit, and SLA due times.
+
+    `offline`: nobody is online to take it now; the customer is told the team replies by
+    email (to `contact_email`, which is kept on the contact)."""
     now = now or utcnow()
-    agent = _agent(session, agent_id)
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None:
-        raise NotFound(f"ticket {ticket_id} not found")
-    changes: dict[str, object] = {}
-    if priority is not None and priority is not ticket.priority:
-        changes["priority"] = [ticket.priority.value, priority.value]
-        ticket.priority = priority
-        ticket.priority_rank = priority.rank
-    if category is not None and category != ticket.category:
-        changes["category"] = [ticket.category, category or None]
-        ticket.category = category.strip()[:100] or None
-    if tags is not None:
-        cleaned = list(dict.fromkeys(t.strip().lower()[:50] for t in tags if t.strip()))
-        if len(cleaned) > MAX_TAGS:
-            raise InvalidInput(f"at most {MAX_TAGS} tags")
-        if cleaned != ticket.tags:
-            changes["tags"] = [ticket.tags, cleaned]
-            ticket.tags = cleaned
-    if not changes:
-        return []
-    ticket.updated_at = now
-    clocks.log(session, ticket, "updated", now, agent=agent, changes=changes)
-    return [conversation_changed(ticket.conversation_id), queue_moved()]
-
-
-def close_resolved(session: Session, now: datetime, rules: Rules = DEFAULT_RULES) -> list[Event]:
-    """Resolved tickets past `rules.close_after` are closed for good."""
-    cutoff = now - rules.close_after
-    tickets = session.scalars(
-        select(Ticket)
-        .where(Ticket.status == TicketStatus.RESOLVED)
-        .where(Ticket.resolved_at <= cutoff)
-    ).all()
-    for ticket in tickets:
-        ticket.status = ticket.status.transition(TicketStatus.CLOSED)
-        ticket.closed_at = ticket.updated_at = now
-        clocks.log(session, ticket, "closed", now)
-    return [conversation_changed(t.conversation_id) for t in tickets]
-
-
-def sweep(session: Session, now: datetime, rules: Rules = DEFAULT_RULES) -> list[Event]:
-    """What the hub runs every few seconds: breaches, auto-close, assignment."""
-    return [
-        *clocks.check_breaches(session, now),
-        *close_resolved(session, now, rules),
-        *routing.auto_assign(session, now),
+    conversation = get_conversation(session, conversation_id)
+    if contact_email:
+        conversation.contact.email = contact_email
+    conversation.state = conversation.state.transition(ConversationState.QUEUED)
+    conversation.agent = None
+    if error is not None:
+        settle(session, customer_message_id, MessageStatus.FAILED, error=error)
+    else:
+        settle(session, customer_message_id, MessageStatus.PROCESSED)
+    session.flush()
+    session.refresh(conversation, ["messages"])
+    attempts = _bot_attempts(conversation)
+    category, tags = _topic(attempts, article_tags or {})
+    team = routing.choose_team(
+        session, category=category, language=conversation.language, channel=conversation.channel
+    )
+    ticket = Ticket(
+        number=_next_ticket_number(session),
+        conversation=conversation,
+        contact_id=conversation.contact_id,
+        subject=_subject(conversation, attempts),
+        reason=str(reason),
+        priority=priority,
+        priority_rank=priority.rank,
+        category=category,
+        tags=tags,
+        channel=conversation.channel,
+        language=conversation.language,
+        team=team,
+        transcript=_transcript(conversation),
+        bot_attempts=attempts,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(ticket)
+    clocks.start(ticket, sla_policies(session).get(priority), rules.calendar, now)
+    session.flush()
+    history.record(
+        session,
+        ticket,
+        "created",
+        now,
+        reason=str(reason),
+        priority=priority.value,
+        team=team.id if team else None,
+    )
+    lead = _QUEUE_NOTICE.get(str(reason), "")
+    if offline:
+        where = f" at {conversation.contact.email}" if conversation.contact.email else ""
+        notice = (
+            f"I've opened ticket #{ticket.number} with everything you wrote. Our team will reply"
+            f" by email{where} "
+            + (
+                f"during business hours, {business_hours}."
+                if business_hours
+                else "as soon as they are back."
+            )
+            + " You can keep writing here too."
+        )
+    else:
+        notice = (lead + " " if lead else "") + _queue_notice(session, ticket)
+    message = add_message(session, conversation, MessageRole.SYSTEM, notice)
+    return ticket, [
+        message_created(conversation.id, message.id),
+        conversation_changed(conversation.id),
+        queue_moved(),
+        *routing.auto_assign(session, now=now)[1],
     ]

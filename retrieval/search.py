@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from retrieval.articles import load_articles, sources_digest
 from retrieval.encoder import Encoder
 from retrieval.index import (
     FORMAT_VERSION,
@@ -17,6 +16,7 @@ from retrieval.index import (
     current_version,
     read_manifest,
 )
+from retrieval.sources import load_articles, sources_digest
 
 Decision = Literal["answer", "clarify", "escalate"]
 

@@ -6,17 +6,14 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from api import serializers
 from api.hub import Hub
 from api.routes.deps import AgentRef, current_agent, current_lead, get_hub
-from handoff import routing
-from handoff.clocks import BREACH_ACTIONS
-from handoff.db import transaction
-from handoff.errors import InvalidInput, NotFound
-from handoff.models import Agent, SlaPolicy, Team, utcnow
-from handoff.states import AgentRole, AssignmentMode, Priority
+from handoff import agents as agent_accounts
+from handoff import lookups, policies, routing, teams
+from handoff.models import Team
+from handoff.states import Priority
 
 router = APIRouter(prefix="/api", tags=["admin"])
 Mode = Literal["claim", "round_robin", "least_busy"]
@@ -61,52 +58,32 @@ def list_teams(
     hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
     with hub.sessions() as session:
-        return {"teams": [_team_dict(t) for t in session.scalars(select(Team).order_by(Team.id))]}
+        return {"teams": [_team_dict(t) for t in lookups.teams(session)]}
 
 
-def _apply(session: Any, team: Team, body: TeamBody) -> None:
-    team.name = body.name.strip()
-    team.topics = [t.strip() for t in body.topics if t.strip()]
-    team.languages = [x.strip().lower() for x in body.languages if x.strip()]
-    team.channels = [c.strip() for c in body.channels if c.strip()]
-    team.assignment_mode = AssignmentMode(body.assignment_mode)
-    members = [session.get(Agent, i) for i in body.member_ids]
-    if any(m is None for m in members):
-        raise InvalidInput("unknown agent in member_ids")
-    team.members = [m for m in members if m is not None]
-    if body.lead_id is not None and session.get(Agent, body.lead_id) is None:
-        raise InvalidInput(f"agent {body.lead_id} not found")
-    team.lead_id = body.lead_id
+async def _save_team(hub: Hub, team_id: int | None, body: TeamBody) -> dict[str, Any]:
+    def operation(session: Any) -> tuple[dict[str, Any], list[Any]]:
+        team, events = teams.save_team(session, team_id=team_id, **body.model_dump())
+        return _team_dict(team), events
+
+    return await hub.flow.write(operation)
 
 
 @router.post("/teams", status_code=201)
-def create_team(
+async def create_team(
     body: TeamBody, hub: Hub = Depends(get_hub), _lead: AgentRef = Depends(current_lead)
 ) -> dict[str, Any]:
-    with transaction(hub.sessions) as session:
-        if session.scalar(select(Team).where(Team.name == body.name.strip())) is not None:
-            raise InvalidInput(f"a team named {body.name!r} exists already")
-        team = Team(name=body.name)
-        session.add(team)
-        _apply(session, team, body)
-        session.flush()
-        return _team_dict(team)
+    return await _save_team(hub, None, body)
 
 
 @router.put("/teams/{team_id}")
-def update_team(
+async def update_team(
     team_id: int,
     body: TeamBody,
     hub: Hub = Depends(get_hub),
     _lead: AgentRef = Depends(current_lead),
 ) -> dict[str, Any]:
-    with transaction(hub.sessions) as session:
-        team = session.get(Team, team_id)
-        if team is None:
-            raise NotFound(f"team {team_id} not found")
-        _apply(session, team, body)
-        session.flush()
-        return _team_dict(team)
+    return await _save_team(hub, team_id, body)
 
 
 @router.get("/agents")
@@ -115,7 +92,7 @@ def list_agents(
 ) -> dict[str, Any]:
     """Everyone with presence, capacity and current load (for transfers and the dashboard)."""
     with hub.sessions() as session:
-        agents = session.scalars(select(Agent).where(Agent.is_active).order_by(Agent.name)).all()
+        agents = lookups.active_agents(session)
         load = routing.loads(session, [a.id for a in agents])
         return {"agents": [{**serializers.agent_full(a), "load": load[a.id]} for a in agents]}
 
@@ -128,15 +105,10 @@ async def update_agent(
     _lead: AgentRef = Depends(current_lead),
 ) -> dict[str, Any]:
     def operation(session: Any) -> tuple[dict[str, Any], list[Any]]:
-        agent = session.get(Agent, agent_id)
-        if agent is None:
-            raise NotFound(f"agent {agent_id} not found")
-        if body.capacity is not None:
-            agent.capacity = body.capacity
-        if body.role is not None:
-            agent.role = AgentRole(body.role)
-        session.flush()
-        return serializers.agent_full(agent), routing.auto_assign(session, utcnow())
+        agent, events = agent_accounts.update_agent(
+            session, agent_id=agent_id, capacity=body.capacity, role=body.role
+        )
+        return serializers.agent_full(agent), events
 
     return await hub.flow.write(operation)
 
@@ -146,7 +118,7 @@ def list_policies(
     hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
     with hub.sessions() as session:
-        rows = {p.priority: p for p in session.scalars(select(SlaPolicy))}
+        rows = lookups.sla_policies(session)
         return {
             "calendar": hub.settings.business_hours or "around the clock",
             "timezone": hub.settings.timezone,
@@ -165,21 +137,12 @@ def list_policies(
 
 
 @router.put("/sla-policies/{priority}")
-def set_policy(
+async def set_policy(
     priority: Literal["urgent", "high", "normal", "low"],
     body: PolicyBody,
     hub: Hub = Depends(get_hub),
     _lead: AgentRef = Depends(current_lead),
 ) -> dict[str, Any]:
     """New targets apply to tickets handed off from now on."""
-    if body.on_breach not in BREACH_ACTIONS:
-        raise InvalidInput(f"on_breach is one of {', '.join(BREACH_ACTIONS)}")
-    with transaction(hub.sessions) as session:
-        policy = session.get(SlaPolicy, Priority(priority))
-        if policy is None:
-            policy = SlaPolicy(priority=Priority(priority))
-            session.add(policy)
-        policy.first_response_minutes = body.first_response_minutes
-        policy.resolution_minutes = body.resolution_minutes
-        policy.on_breach = body.on_breach
-        return {"priority": priority, **body.model_dump()}
+    await hub.flow.run(policies.set_policy, priority=Priority(priority), **body.model_dump())
+    return {"priority": priority, **body.model_dump()}

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from api import serializers
 from api.hub import Hub
 from api.routes.deps import AgentRef, agent_from_token, current_agent, get_hub, socket_hub
+from handoff import agent_actions, contacts, lookups
 from handoff import agents as agent_accounts
-from handoff import contacts, routing, tickets
-from handoff import operations as ops
 from handoff.db import transaction
-from handoff.events import Event
-from handoff.models import Agent, Conversation, Note, utcnow
-from handoff.rules import Rules
+from handoff.messages import MAX_MESSAGE_CHARS
 from handoff.states import ConversationState, Presence
 
 router = APIRouter(prefix="/api", tags=["agents"])
@@ -34,7 +28,7 @@ class LoginBody(BaseModel):
 
 
 class ReplyBody(BaseModel):
-    text: str = Field(min_length=1, max_length=ops.MAX_MESSAGE_CHARS)
+    text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
 
 
 @router.post("/auth/login")
@@ -43,16 +37,14 @@ def login(body: LoginBody, hub: Hub = Depends(get_hub)) -> dict[str, Any]:
         agent = agent_accounts.authenticate(session, body.email, body.password)
         if agent is None:
             raise HTTPException(status_code=401, detail="wrong email or password")
-        token = agent_accounts.start_session(session, agent)
+        token, _ = agent_accounts.start_session(session, agent=agent)
         return {"token": token, "agent": {"id": agent.id, "name": agent.name, "email": agent.email}}
 
 
 @router.get("/me")
 def me(hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)) -> dict[str, Any]:
     with hub.sessions() as session:
-        row = session.get(Agent, agent.id)
-        assert row is not None
-        return serializers.agent_full(row)
+        return serializers.agent_full(lookups.get_agent(session, agent.id))
 
 
 @router.get("/conversations")
@@ -62,11 +54,12 @@ def list_conversations(
     hub: Hub = Depends(get_hub),
     _agent: AgentRef = Depends(current_agent),
 ) -> dict[str, Any]:
-    query = select(Conversation).order_by(Conversation.updated_at.desc()).limit(min(limit, 1000))
-    if state is not None:
-        query = query.where(Conversation.state == ConversationState(state))
     with hub.sessions() as session:
-        rows = session.scalars(query).all()
+        rows = lookups.conversations(
+            session,
+            state=ConversationState(state) if state is not None else None,
+            limit=min(limit, 1000),
+        )
         calendar = hub.settings.rules.calendar
         return {
             "conversations": [serializers.conversation_summary(session, c, calendar) for c in rows]
@@ -78,11 +71,9 @@ def get_conversation(
     conversation_id: int, hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
     with hub.sessions() as session:
-        conversation = ops.get_conversation(session, conversation_id)
-        notes = session.scalars(
-            select(Note).where(Note.conversation_id == conversation.id).order_by(Note.id)
-        ).all()
-        ticket = serializers.latest_ticket(conversation)
+        conversation = lookups.get_conversation(session, conversation_id)
+        notes = lookups.conversation_notes(session, conversation.id)
+        ticket = lookups.latest_ticket(conversation)
         calendar = hub.settings.rules.calendar
         return {
             "conversation": serializers.conversation_summary(session, conversation, calendar),
@@ -95,7 +86,7 @@ def get_conversation(
 
 def _summary(hub: Hub, conversation_id: int) -> dict[str, Any]:
     with hub.sessions() as session:
-        conversation = ops.get_conversation(session, conversation_id)
+        conversation = lookups.get_conversation(session, conversation_id)
         calendar = hub.settings.rules.calendar
         return {"conversation": serializers.conversation_summary(session, conversation, calendar)}
 
@@ -104,7 +95,7 @@ def _summary(hub: Hub, conversation_id: int) -> dict[str, Any]:
 async def take_over(
     conversation_id: int, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
-    await hub.flow.write(lambda s: (None, ops.take_over(s, conversation_id, agent.id)))
+    await hub.flow.run(agent_actions.take_over, conversation_id=conversation_id, agent_id=agent.id)
     return await asyncio.to_thread(_summary, hub, conversation_id)
 
 
@@ -115,8 +106,11 @@ async def reply(
     hub: Hub = Depends(get_hub),
     agent: AgentRef = Depends(current_agent),
 ) -> dict[str, Any]:
-    message = await hub.flow.write(
-        lambda s: ops.post_agent_message(s, conversation_id, agent.id, body.text)
+    message = await hub.flow.run(
+        agent_actions.post_agent_message,
+        conversation_id=conversation_id,
+        agent_id=agent.id,
+        text=body.text,
     )
 
     def render() -> dict[str, Any]:
@@ -130,7 +124,7 @@ async def reply(
 async def resolve(
     conversation_id: int, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
-    await hub.flow.write(lambda s: (None, ops.resolve(s, conversation_id, agent.id)))
+    await hub.flow.run(agent_actions.resolve, conversation_id=conversation_id, agent_id=agent.id)
     return await asyncio.to_thread(_summary, hub, conversation_id)
 
 
@@ -140,7 +134,7 @@ class TransferBody(BaseModel):
 
 
 class NoteBody(BaseModel):
-    text: str = Field(min_length=1, max_length=ops.MAX_MESSAGE_CHARS)
+    text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
 
 
 class PresenceBody(BaseModel):
@@ -151,34 +145,29 @@ class PresenceBody(BaseModel):
 async def set_presence(
     body: PresenceBody, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
-    def operation(session: Session) -> tuple[dict[str, Any], list[Event]]:
-        row = agent_accounts.set_presence(session, agent.id, body.presence)
-        # Someone came online: queued conversations may be assigned to them now.
-        return {"presence": row.presence.value}, routing.auto_assign(session, utcnow())
-
-    result = await hub.flow.write(operation)
-    hub.broker.send_to_agents({"type": "presence", "agent_id": agent.id, **result})
-    return result
+    row = await hub.flow.run(agent_accounts.set_presence, agent_id=agent.id, presence=body.presence)
+    return {"presence": row.presence.value}
 
 
-def _conversation_action(
-    path: str, operation: Callable[[Session, int, AgentRef, Rules], list[Event]]
-) -> None:
-    async def endpoint(
-        conversation_id: int, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
-    ) -> dict[str, Any]:
-        rules = hub.settings.rules
-        await hub.flow.write(lambda s: (None, operation(s, conversation_id, agent, rules)))
-        return await asyncio.to_thread(_summary, hub, conversation_id)
+@router.post("/conversations/{conversation_id}/pending")
+async def pending(
+    conversation_id: int, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
+) -> dict[str, Any]:
+    await hub.flow.run(
+        agent_actions.set_pending,
+        conversation_id=conversation_id,
+        agent_id=agent.id,
+        rules=hub.settings.rules,
+    )
+    return await asyncio.to_thread(_summary, hub, conversation_id)
 
-    endpoint.__name__ = path.replace("-", "_")
-    router.post(f"/conversations/{{conversation_id}}/{path}")(endpoint)
 
-
-_conversation_action(
-    "pending", lambda s, cid, agent, rules: tickets.set_pending(s, cid, agent.id, rules=rules)
-)
-_conversation_action("handback", lambda s, cid, agent, _rules: tickets.hand_back(s, cid, agent.id))
+@router.post("/conversations/{conversation_id}/handback")
+async def handback(
+    conversation_id: int, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
+) -> dict[str, Any]:
+    await hub.flow.run(agent_actions.hand_back, conversation_id=conversation_id, agent_id=agent.id)
+    return await asyncio.to_thread(_summary, hub, conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/transfer")
@@ -188,18 +177,12 @@ async def transfer(
     hub: Hub = Depends(get_hub),
     agent: AgentRef = Depends(current_agent),
 ) -> dict[str, Any]:
-    await hub.flow.write(
-        lambda s: (
-            None,
-            routing.transfer(
-                s,
-                conversation_id,
-                agent.id,
-                utcnow(),
-                to_agent_id=body.agent_id,
-                to_team_id=body.team_id,
-            ),
-        )
+    await hub.flow.run(
+        agent_actions.transfer,
+        conversation_id=conversation_id,
+        by_agent_id=agent.id,
+        to_agent_id=body.agent_id,
+        to_team_id=body.team_id,
     )
     return await asyncio.to_thread(_summary, hub, conversation_id)
 
@@ -211,8 +194,8 @@ async def add_note(
     hub: Hub = Depends(get_hub),
     agent: AgentRef = Depends(current_agent),
 ) -> dict[str, Any]:
-    note = await hub.flow.write(
-        lambda s: tickets.add_note(s, agent.id, body.text, conversation_id=conversation_id)
+    note = await hub.flow.run(
+        agent_actions.add_note, agent_id=agent.id, text=body.text, conversation_id=conversation_id
     )
     return {"note": {"id": note.id, "text": note.text}}
 
@@ -259,21 +242,17 @@ async def agents_socket(websocket: WebSocket, token: str = "") -> None:
 async def _presence_on_connect(hub: Hub, agent: AgentRef) -> None:
     """Opening the console brings an offline agent online (an away one stays away)."""
 
-    def operation(session: Session) -> tuple[None, list[Event]]:
-        row = session.get(Agent, agent.id)
-        if row is None or row.presence is not Presence.OFFLINE:
-            return None, []
-        agent_accounts.set_presence(session, agent.id, Presence.ONLINE)
-        return None, routing.auto_assign(session, utcnow())
-
-    await hub.flow.write(operation)
-    hub.broker.send_to_agents({"type": "presence", "agent_id": agent.id, "presence": "online"})
+    await hub.flow.run(
+        agent_accounts.set_presence,
+        agent_id=agent.id,
+        presence=Presence.ONLINE,
+        only_from=Presence.OFFLINE,
+    )
 
 
 async def _presence_on_disconnect(hub: Hub, agent: AgentRef) -> None:
     """The last console closed: the agent is offline (their conversations stay theirs)."""
     with contextlib.suppress(Exception):
-        await hub.flow.write(
-            lambda s: (agent_accounts.set_presence(s, agent.id, Presence.OFFLINE), [])
+        await hub.flow.run(
+            agent_accounts.set_presence, agent_id=agent.id, presence=Presence.OFFLINE
         )
-        hub.broker.send_to_agents({"type": "presence", "agent_id": agent.id, "presence": "offline"})

@@ -6,13 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from api.hub import Hub
 from api.routes.deps import AgentRef, current_agent, get_hub
-from handoff import contacts, tickets
-from handoff.db import transaction
-from handoff.models import Contact
+from handoff import agent_actions, contacts, lookups
+from handoff.events import Event
 
 router = APIRouter(prefix="/api/contacts", tags=["contacts"])
 
@@ -37,12 +36,8 @@ def search_contacts(
     hub: Hub = Depends(get_hub),
     _agent: AgentRef = Depends(current_agent),
 ) -> dict[str, Any]:
-    query = select(Contact).where(Contact.merged_into_id.is_(None)).order_by(Contact.id.desc())
-    if q.strip():
-        like = f"%{q.strip()}%"
-        query = query.where(or_(Contact.name.ilike(like), Contact.email.ilike(like)))
     with hub.sessions() as session:
-        rows = session.scalars(query.limit(100)).all()
+        rows = lookups.search_contacts(session, q)
         return {"contacts": [{"id": c.id, "name": c.name, "email": c.email} for c in rows]}
 
 
@@ -55,40 +50,49 @@ def get_contact(
 
 
 @router.patch("/{contact_id}")
-def update_contact(
+async def update_contact(
     contact_id: int,
     body: ContactUpdate,
     hub: Hub = Depends(get_hub),
     _agent: AgentRef = Depends(current_agent),
 ) -> dict[str, Any]:
-    with transaction(hub.sessions) as session:
-        contact = contacts.update_contact(
-            session, contact_id, name=body.name, email=body.email, phone=body.phone
+    def operation(session: Session) -> tuple[dict[str, Any], list[Event]]:
+        contact, events = contacts.update_contact(
+            session, contact_id=contact_id, name=body.name, email=body.email, phone=body.phone
         )
-        return contacts.history(session, contact.id)
+        return contacts.history(session, contact.id), events
+
+    return await hub.flow.write(operation)
 
 
 @router.post("/{contact_id}/merge")
-def merge_contact(
+async def merge_contact(
     contact_id: int,
     body: MergeBody,
     hub: Hub = Depends(get_hub),
     _agent: AgentRef = Depends(current_agent),
 ) -> dict[str, Any]:
     """Fold contact `other_id` into this one (the same person on another channel)."""
-    with transaction(hub.sessions) as session:
-        contact = contacts.merge(session, contact_id, body.other_id)
-        return contacts.history(session, contact.id)
+
+    def operation(session: Session) -> tuple[dict[str, Any], list[Event]]:
+        contact, events = contacts.merge(session, keep_id=contact_id, other_id=body.other_id)
+        return contacts.history(session, contact.id), events
+
+    return await hub.flow.write(operation)
 
 
 @router.post("/{contact_id}/notes", status_code=201)
-def add_contact_note(
+async def add_contact_note(
     contact_id: int,
     body: NoteBody,
     hub: Hub = Depends(get_hub),
     agent: AgentRef = Depends(current_agent),
 ) -> dict[str, Any]:
-    with transaction(hub.sessions) as session:
-        contact = contacts.get_contact(session, contact_id)
-        note, _ = tickets.add_note(session, agent.id, body.text, contact_id=contact.id)
-        return {"note": {"id": note.id, "text": note.text}}
+    def operation(session: Session) -> tuple[dict[str, Any], list[Event]]:
+        contact = lookups.get_contact(session, contact_id)
+        note, events = agent_actions.add_note(
+            session, agent_id=agent.id, text=body.text, contact_id=contact.id
+        )
+        return {"note": {"id": note.id, "text": note.text}}, events
+
+    return await hub.flow.write(operation)

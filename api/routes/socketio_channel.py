@@ -24,17 +24,14 @@ from urllib.parse import quote
 
 import socketio
 from fastapi import FastAPI
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api import serializers
 from api.hub import Hub
-from handoff import operations as ops
+from handoff import intake, lookups
 from handoff.client_metadata import MetadataRefused, client_metadata, primary_language
 from handoff.errors import InvalidInput, NotFound
 from handoff.events import Event
-from handoff.models import Message
-from handoff.states import MessageRole
 
 log = logging.getLogger(__name__)
 
@@ -112,24 +109,6 @@ def _metadata(data: Mapping[str, Any]) -> dict[str, Any] | None:
     except MetadataRefused as error:
         log.warning("webchat metadata not kept: %s", error)
         return None
-
-
-def _latest_buttons(session: Session, conversation_id: int) -> list[dict[str, Any]]:
-    latest = session.scalar(
-        select(Message)
-        .where(Message.conversation_id == conversation_id, Message.role == MessageRole.BOT)
-        .order_by(Message.id.desc())
-        .limit(1)
-    )
-    buttons = latest.payload.get("buttons", []) if latest is not None else []
-    return [b for b in buttons if isinstance(b, dict)]
-
-
-def _last_message_id(session: Session, conversation_id: int) -> int:
-    last = session.scalar(
-        select(func.max(Message.id)).where(Message.conversation_id == conversation_id)
-    )
-    return int(last or 0)
 
 
 @dataclass
@@ -221,21 +200,21 @@ class WebchatChannel:
 
     def _find(self, session_id: str) -> tuple[int, str] | None:
         with self.hub.sessions() as session:
-            conversation = ops.find_conversation_by_token(session, session_id)
+            conversation = lookups.find_conversation_by_token(session, session_id)
             if conversation is None or conversation.channel != CHANNEL:
                 return None
             return conversation.id, conversation.public_token
 
     async def _open(self) -> tuple[int, str]:
         def operation(session: Session) -> tuple[tuple[int, str], list[Event]]:
-            conversation, events = ops.open_conversation(session, channel=CHANNEL)
+            conversation, events = intake.open_conversation(session, channel=CHANNEL)
             return (conversation.id, conversation.public_token), events
 
         return await self.hub.flow.write(operation)
 
     def _last_id(self, conversation_id: int) -> int:
         with self.hub.sessions() as session:
-            return _last_message_id(session, conversation_id)
+            return lookups.last_message_id(session, conversation_id)
 
     async def _bind(self, sid: str, requested: str | None) -> _Link:
         """Resume the requested conversation, or start one (an unknown id starts one too:
@@ -285,10 +264,10 @@ class WebchatChannel:
         the bot's latest buttons it is stored like the widget's choice (title and payload).
         """
         with self.hub.sessions() as session:
-            for button in _latest_buttons(session, conversation_id):
+            for button in lookups.offered_buttons(session, conversation_id):
                 if button.get("payload") == text and isinstance(button.get("title"), str):
                     return button["title"], text, True
-            return text, None, _last_message_id(session, conversation_id) > 0
+            return text, None, lookups.last_message_id(session, conversation_id) > 0
 
     async def _receive(
         self, sid: str, link: _Link, text: object, metadata: dict[str, Any] | None
@@ -305,7 +284,9 @@ class WebchatChannel:
         flow = self.hub.flow
         language = primary_language((metadata or {}).get("language"))
         if language is not None:
-            await flow.write(lambda s: ops.set_language(s, link.conversation_id, language))
+            await flow.run(
+                intake.set_language, conversation_id=link.conversation_id, language=language
+            )
         try:
             message = await flow.receive(link.conversation_id, body, None, button, metadata)
         except (InvalidInput, NotFound) as error:
@@ -319,11 +300,7 @@ class WebchatChannel:
 
     def _messages_after(self, conversation_id: int, after: int) -> list[dict[str, Any]]:
         with self.hub.sessions() as session:
-            rows = session.scalars(
-                select(Message)
-                .where(Message.conversation_id == conversation_id, Message.id > after)
-                .order_by(Message.id)
-            )
+            rows = lookups.messages_after(session, conversation_id, after)
             return [serializers.message_dict(m) for m in rows]
 
     async def _forward(self, sid: str, link: _Link) -> None:

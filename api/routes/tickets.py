@@ -6,14 +6,12 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from api import serializers
 from api.hub import Hub
 from api.routes.deps import AgentRef, current_agent, get_hub
-from handoff import routing, tickets
-from handoff.errors import NotFound
-from handoff.models import Ticket, utcnow
+from handoff import agent_actions, lookups, routing
+from handoff.models import utcnow
 from handoff.states import Priority, TicketStatus
 
 router = APIRouter(prefix="/api", tags=["tickets"])
@@ -35,16 +33,15 @@ def list_tickets(
     hub: Hub = Depends(get_hub),
     _agent: AgentRef = Depends(current_agent),
 ) -> dict[str, Any]:
-    query = select(Ticket).order_by(Ticket.id.desc()).limit(limit)
-    if status:
-        query = query.where(Ticket.status.in_([TicketStatus(s) for s in status]))
-    if team_id is not None:
-        query = query.where(Ticket.team_id == team_id)
-    if assignee_id is not None:
-        query = query.where(Ticket.assignee_id == assignee_id)
     calendar = hub.settings.rules.calendar
     with hub.sessions() as session:
-        rows = session.scalars(query).all()
+        rows = lookups.tickets(
+            session,
+            statuses=[TicketStatus(s) for s in status],
+            team_id=team_id,
+            assignee_id=assignee_id,
+            limit=limit,
+        )
         return {"tickets": [serializers.ticket_dict(t, calendar) for t in rows]}
 
 
@@ -81,9 +78,7 @@ def get_ticket(
     ticket_id: int, hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
     with hub.sessions() as session:
-        ticket = session.get(Ticket, ticket_id)
-        if ticket is None:
-            raise NotFound(f"ticket {ticket_id} not found")
+        ticket = lookups.get_ticket(session, ticket_id)
         return serializers.ticket_dict(ticket, hub.settings.rules.calendar)
 
 
@@ -94,20 +89,14 @@ async def update_ticket(
     hub: Hub = Depends(get_hub),
     agent: AgentRef = Depends(current_agent),
 ) -> dict[str, Any]:
-    await hub.flow.write(
-        lambda s: (
-            None,
-            tickets.update_ticket(
-                s,
-                ticket_id,
-                agent.id,
-                priority=Priority(body.priority) if body.priority else None,
-                category=body.category,
-                tags=body.tags,
-            ),
-        )
+    await hub.flow.run(
+        agent_actions.update_ticket,
+        ticket_id=ticket_id,
+        agent_id=agent.id,
+        priority=Priority(body.priority) if body.priority else None,
+        category=body.category,
+        tags=body.tags,
     )
     with hub.sessions() as session:
-        ticket = session.get(Ticket, ticket_id)
-        assert ticket is not None
+        ticket = lookups.get_ticket(session, ticket_id)
         return serializers.ticket_dict(ticket, hub.settings.rules.calendar)

@@ -21,17 +21,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import serializers
 from api.hub import Hub
 from api.routes.deps import socket_hub
-from handoff import contacts
-from handoff import operations as ops
+from handoff import intake, lookups
 from handoff.client_metadata import primary_language
 from handoff.errors import InvalidInput
-from handoff.events import Event, conversation_changed
+from handoff.events import Event
 from handoff.models import Contact, Conversation, Message
 from handoff.states import ConversationState, MessageRole, MessageStatus
 
@@ -173,17 +171,17 @@ def _welcome_frame(
 def _welcome(hub: Hub, conversation_id: int) -> dict[str, Any]:
     available = hub.flow.agents_available()
     with hub.sessions() as session:
-        conversation = ops.get_conversation(session, conversation_id)
+        conversation = lookups.get_conversation(session, conversation_id)
         return _welcome_frame(session, conversation, hub.settings.signing_key, available)
 
 
 def _anonymous_conversation(hub: Hub, public_token: str) -> int | None:
     """The conversation a visitor without an identity may resume (raises Refused)."""
     with hub.sessions() as session:
-        conversation = ops.find_conversation_by_token(session, public_token)
+        conversation = lookups.find_conversation_by_token(session, public_token)
         if conversation is None or conversation.channel != CHANNEL:
             return None
-        if _verified(contacts.get_contact(session, conversation.contact_id)):
+        if _verified(lookups.get_contact(session, conversation.contact_id)):
             # A signed-in user's conversation, and the page no longer says who is there (they
             # signed out on a shared computer): the token alone does not reopen it.
             raise Refused(
@@ -197,40 +195,15 @@ def _anonymous_conversation(hub: Hub, public_token: str) -> int | None:
 def _identified_conversation(
     session: Session, identity: Identity, public_token: str | None, language: str
 ) -> tuple[int, list[Event]]:
-    """The verified user's conversation: the one their token names if it is theirs (or an
-    anonymous one they started before signing in, which joins their record), else their
-    latest open one, else a new one."""
-    contact = contacts.identify(
+    conversation, events = intake.conversation_for_identity(
         session,
-        channel=IDENTITY_CHANNEL,
+        channel=CHANNEL,
+        identity_channel=IDENTITY_CHANNEL,
         external_id=identity.user_id,
         name=identity.name,
         email=identity.email,
-    )
-    if public_token is not None:
-        conversation = ops.find_conversation_by_token(session, public_token)
-        if conversation is not None and conversation.channel == CHANNEL:
-            owner = contacts.get_contact(session, conversation.contact_id)
-            if owner.id == contact.id:
-                return conversation.id, []
-            if not owner.identities:
-                contacts.merge(session, contact.id, owner.id)
-                return conversation.id, [conversation_changed(conversation.id)]
-            # Another user's conversation (a shared browser): leave it alone.
-    latest = session.scalar(
-        select(Conversation)
-        .where(
-            Conversation.contact_id == contact.id,
-            Conversation.channel == CHANNEL,
-            Conversation.state != ConversationState.RESOLVED,
-        )
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    )
-    if latest is not None:
-        return latest.id, []
-    conversation, events = ops.open_conversation(
-        session, channel=CHANNEL, contact=contact, language=language
+        public_token=public_token,
+        language=language,
     )
     return conversation.id, events
 
@@ -378,7 +351,7 @@ async def widget_socket(websocket: WebSocket) -> None:
 
 def _form_state(hub: Hub, conversation_id: int) -> str | None:
     with hub.sessions() as session:
-        return contact_form(ops.get_conversation(session, conversation_id))
+        return contact_form(lookups.get_conversation(session, conversation_id))
 
 
 async def _process(hub: Hub, message: Message) -> None:

@@ -23,8 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import serializers
-from handoff import agents
-from handoff import operations as ops
+from handoff import agents, intake, replies, tickets
 from handoff.db import make_engine, make_sessionmaker, transaction, upgrade
 from handoff.models import Contact, Conversation, Team, Ticket, utcnow
 from handoff.states import ConversationState, Priority, TicketStatus
@@ -68,14 +67,16 @@ def database(kind: str) -> Iterator[str]:
 
 
 def conversation_of_50(session: Session) -> int:
-    conversation, _ = ops.open_conversation(session)
+    conversation, _ = intake.open_conversation(session)
     for n in range(MESSAGES // 2):
-        ops.receive_customer_message(session, conversation.id, f"question number {n} about sync")
-        ops.record_bot_replies(
+        intake.receive_customer_message(
+            session, conversation_id=conversation.id, text=f"question number {n} about sync"
+        )
+        replies.record_bot_replies(
             session,
-            conversation.id,
-            [
-                ops.BotReply(
+            conversation_id=conversation.id,
+            replies=[
+                replies.BotReply(
                     f"Answer {n}",
                     {
                         "decision": "answer",
@@ -95,7 +96,12 @@ def bench_create(sessions: sessionmaker[Session]) -> list[float]:
             cid = conversation_of_50(session)
         started = time.perf_counter()
         with transaction(sessions) as session:
-            ops.hand_off(session, cid, reason="customer_request", article_tags={"sync": ["sync"]})
+            tickets.hand_off(
+                session,
+                conversation_id=cid,
+                reason="customer_request",
+                article_tags={"sync": ["sync"]},
+            )
         samples.append(time.perf_counter() - started)
     return samples
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from retrieval.articles import load_articles
+from retrieval.sources import load_articles
 from tests.integration.conftest import Stack
 from tests.integration.widget_client import WidgetClient, agent_headers, choose, conversation
 

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.articles import SourceError, load_articles, parse_article, sources_digest
+from retrieval.articles import SourceError, parse_article
+from retrieval.sources import load_articles, sources_digest
 from tests.conftest import ROOT
 
 ARTICLE = """---

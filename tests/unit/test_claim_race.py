@@ -9,8 +9,7 @@ import threading
 
 from sqlalchemy import select
 
-from handoff import agents
-from handoff import operations as ops
+from handoff import agent_actions, agents, intake, tickets
 from handoff.db import make_engine, make_sessionmaker, transaction
 from handoff.errors import IllegalTransition, NotAllowed
 from handoff.models import Ticket, TicketEvent
@@ -22,14 +21,18 @@ def test_exactly_one_of_two_simultaneous_claims_wins(database_url: str) -> None:
     engine = make_engine(database_url)
     sessions = make_sessionmaker(engine)
     with transaction(sessions) as session:
-        dana = agents.create_agent(session, email="dana@x.io", name="Dana", password="secret").id
-        sam = agents.create_agent(session, email="sam@x.io", name="Sam", password="secret").id
+        dana = agents.create_agent(session, email="dana@x.io", name="Dana", password="secret")[0].id
+        sam = agents.create_agent(session, email="sam@x.io", name="Sam", password="secret")[0].id
     try:
         for _ in range(ROUNDS):
             with transaction(sessions) as session:
-                conversation, _ = ops.open_conversation(session)
-                ops.receive_customer_message(session, conversation.id, "help")
-                ops.hand_off(session, conversation.id, reason="customer_request")
+                conversation, _ = intake.open_conversation(session)
+                intake.receive_customer_message(
+                    session, conversation_id=conversation.id, text="help"
+                )
+                tickets.hand_off(
+                    session, conversation_id=conversation.id, reason="customer_request"
+                )
                 cid = conversation.id
             start = threading.Barrier(2)
             outcomes: dict[int, str] = {}
@@ -43,7 +46,7 @@ def test_exactly_one_of_two_simultaneous_claims_wins(database_url: str) -> None:
                 start.wait()
                 try:
                     with transaction(sessions) as session:
-                        ops.take_over(session, cid, agent_id)
+                        agent_actions.take_over(session, conversation_id=cid, agent_id=agent_id)
                     outcomes[agent_id] = "won"
                 except (NotAllowed, IllegalTransition) as error:
                     outcomes[agent_id] = f"lost: {error}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from handoff import operations as ops
+from handoff import intake, tickets
 from handoff.client_metadata import (
     MAX_METADATA_CHARS,
     MetadataRefused,
@@ -43,21 +43,27 @@ def test_primary_language(raw: object, language: str | None) -> None:
 
 
 def test_metadata_is_stored_with_the_message(session: Session) -> None:
-    conversation, _ = ops.open_conversation(session)
-    message, _ = ops.receive_customer_message(
-        session, conversation.id, "Hello", metadata={"plan": "pro"}
+    conversation, _ = intake.open_conversation(session)
+    message, _ = intake.receive_customer_message(
+        session, conversation_id=conversation.id, text="Hello", metadata={"plan": "pro"}
     )
     assert message.payload == {"metadata": {"plan": "pro"}}
-    plain, _ = ops.receive_customer_message(session, conversation.id, "Again")
+    plain, _ = intake.receive_customer_message(
+        session, conversation_id=conversation.id, text="Again"
+    )
     assert "metadata" not in plain.payload
 
 
 def test_language_changes_until_the_conversation_has_a_ticket(session: Session) -> None:
-    conversation, _ = ops.open_conversation(session)
-    _, events = ops.set_language(session, conversation.id, "fr")
+    conversation, _ = intake.open_conversation(session)
+    _, events = intake.set_language(session, conversation_id=conversation.id, language="fr")
     assert conversation.language == "fr" and events
-    assert ops.set_language(session, conversation.id, "fr")[1] == []  # nothing changed
-    ops.receive_customer_message(session, conversation.id, "I need a person")
-    ops.hand_off(session, conversation.id, reason="customer_request")
-    _, events = ops.set_language(session, conversation.id, "de")
+    assert (
+        intake.set_language(session, conversation_id=conversation.id, language="fr")[1] == []
+    )  # nothing changed
+    intake.receive_customer_message(
+        session, conversation_id=conversation.id, text="I need a person"
+    )
+    tickets.hand_off(session, conversation_id=conversation.id, reason="customer_request")
+    _, events = intake.set_language(session, conversation_id=conversation.id, language="de")
     assert conversation.language == "fr" and events == []

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.articles import SourceError, load_articles
+from retrieval.articles import SourceError
 from retrieval.faq import load_faq
+from retrieval.sources import load_articles
 
 CSV = """question,answer,id,tags,url
 How do I reset my password?,"Use **Forgot password?**.

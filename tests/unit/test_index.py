@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.articles import load_articles
 from retrieval.index import POINTER, KnowledgeIndex, current_version
 from retrieval.search import KnowledgeBase, build_index, index_is_fresh
+from retrieval.sources import load_articles
 from tests.conftest import ROOT
 from tests.fakes import HashingEncoder
 

@@ -8,8 +8,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handoff import agents, clocks, contacts, routing, tickets
-from handoff import operations as ops
+from handoff import (
+    agent_actions,
+    agents,
+    clocks,
+    contacts,
+    intake,
+    replies,
+    routing,
+    sweep,
+    tickets,
+)
 from handoff.errors import IllegalTransition, InvalidInput, NotAllowed
 from handoff.models import Agent, SlaPolicy, Team, Ticket
 from handoff.rules import Rules
@@ -28,10 +37,10 @@ T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 def agent(session: Session, name: str, *, online: bool = True, capacity: int = 2) -> Agent:
     row = agents.create_agent(
         session, email=f"{name.lower()}@example.com", name=name, password="secret"
-    )
+    )[0]
     row.capacity = capacity
     if online:
-        agents.set_presence(session, row.id, Presence.ONLINE)
+        agents.set_presence(session, agent_id=row.id, presence=Presence.ONLINE)
     return row
 
 
@@ -56,11 +65,13 @@ def waiting_ticket(
     now: datetime = T0,
     rules: Rules = Rules(),
 ) -> Ticket:
-    conversation, _ = ops.open_conversation(session)
-    ops.receive_customer_message(session, conversation.id, "my sync is broken", now=now)
-    ticket, _ = ops.hand_off(
+    conversation, _ = intake.open_conversation(session)
+    intake.receive_customer_message(
+        session, conversation_id=conversation.id, text="my sync is broken", now=now
+    )
+    ticket, _ = tickets.hand_off(
         session,
-        conversation.id,
+        conversation_id=conversation.id,
         reason="customer_request",
         priority=priority,
         article_tags=tags,
@@ -82,13 +93,15 @@ def test_tickets_carry_category_tags_team_and_sla_due_times(session: Session) ->
     billing = team(session, "Billing", [], topics=["billing"])
     general = team(session, "General", [])
     bot_tried = {"billing-invoices": ["billing", "invoices"]}
-    conversation, _ = ops.open_conversation(session)
-    ops.receive_customer_message(session, conversation.id, "where is my invoice?")
-    ops.record_bot_replies(
+    conversation, _ = intake.open_conversation(session)
+    intake.receive_customer_message(
+        session, conversation_id=conversation.id, text="where is my invoice?"
+    )
+    replies.record_bot_replies(
         session,
-        conversation.id,
-        [
-            ops.BotReply(
+        conversation_id=conversation.id,
+        replies=[
+            replies.BotReply(
                 "Not sure.",
                 {
                     "decision": "escalate",
@@ -97,8 +110,12 @@ def test_tickets_carry_category_tags_team_and_sla_due_times(session: Session) ->
             )
         ],
     )
-    ticket, _ = ops.hand_off(
-        session, conversation.id, reason="low_confidence", article_tags=bot_tried, now=T0
+    ticket, _ = tickets.hand_off(
+        session,
+        conversation_id=conversation.id,
+        reason="low_confidence",
+        article_tags=bot_tried,
+        now=T0,
     )
     assert (ticket.category, ticket.tags, ticket.team) == (
         "billing",
@@ -134,7 +151,7 @@ def test_estimated_wait_from_free_capacity_and_handling_time(session: Session) -
     assert routing.estimated_wait(session, first, 1) == timedelta(0)
     assert routing.estimated_wait(session, second, 2) == routing.DEFAULT_HANDLING
     assert routing.estimated_wait(session, third, 3) == routing.DEFAULT_HANDLING * 2
-    agents.set_presence(session, dana.id, Presence.AWAY)
+    agents.set_presence(session, agent_id=dana.id, presence=Presence.AWAY)
     assert routing.estimated_wait(session, first, 1) is None  # nobody online: unknown
     assert support.members == [dana]
 
@@ -144,17 +161,17 @@ def test_claim_mode_leaves_tickets_for_agents_to_take(session: Session) -> None:
     team(session, "Support", [dana])
     ticket = waiting_ticket(session)
     assert ticket.assignee is None and ticket.conversation.state is ConversationState.QUEUED
-    ops.take_over(session, ticket.conversation_id, dana.id)
+    agent_actions.take_over(session, conversation_id=ticket.conversation_id, agent_id=dana.id)
     assert ticket.assignee == dana and ticket.status is TicketStatus.OPEN
     sam = agent(session, "Sam")
     with pytest.raises(NotAllowed, match="Dana has taken"):
-        ops.take_over(session, ticket.conversation_id, sam.id)
+        agent_actions.take_over(session, conversation_id=ticket.conversation_id, agent_id=sam.id)
 
 
 def test_round_robin_among_online_members_with_room(session: Session) -> None:
     dana, sam = agent(session, "Dana"), agent(session, "Sam")
     away = agent(session, "Kim")
-    agents.set_presence(session, away.id, Presence.AWAY)
+    agents.set_presence(session, agent_id=away.id, presence=Presence.AWAY)
     team(session, "Support", [dana, sam, away], AssignmentMode.ROUND_ROBIN)
     assigned = [waiting_ticket(session, now=T0 + timedelta(minutes=i)).assignee for i in range(4)]
     assert assigned == [dana, sam, dana, sam]
@@ -162,7 +179,7 @@ def test_round_robin_among_online_members_with_room(session: Session) -> None:
     fifth = waiting_ticket(session, now=T0 + timedelta(minutes=5))
     assert fifth.assignee is None and routing.position(session, fifth) == 1
     # Resolving one frees a slot: the waiting ticket goes to that agent at once.
-    ops.resolve(session, _conv(session, dana), dana.id)
+    agent_actions.resolve(session, conversation_id=_conv(session, dana), agent_id=dana.id)
     assert fifth.assignee == dana
 
 
@@ -179,7 +196,7 @@ def test_least_busy_and_offline_agents(session: Session) -> None:
     team(session, "Support", [dana, sam], AssignmentMode.LEAST_BUSY)
     waiting_ticket(session)
     waiting_ticket(session)
-    agents.set_presence(session, sam.id, Presence.OFFLINE)
+    agents.set_presence(session, agent_id=sam.id, presence=Presence.OFFLINE)
     third = waiting_ticket(session)
     assert third.assignee == dana
     assert routing.loads(session, [dana.id, sam.id]) == {dana.id: 2, sam.id: 1}
@@ -190,23 +207,40 @@ def test_transfer_to_agent_and_to_team(session: Session) -> None:
     team(session, "Support", [dana, sam])
     billing = team(session, "Billing", [])
     ticket = waiting_ticket(session)
-    ops.take_over(session, ticket.conversation_id, dana.id)
-    routing.transfer(session, ticket.conversation_id, dana.id, T0, to_agent_id=sam.id)
+    agent_actions.take_over(session, conversation_id=ticket.conversation_id, agent_id=dana.id)
+    agent_actions.transfer(
+        session,
+        conversation_id=ticket.conversation_id,
+        by_agent_id=dana.id,
+        now=T0,
+        to_agent_id=sam.id,
+    )
     assert ticket.assignee == sam and ticket.conversation.agent == sam
     assert ticket.conversation.messages[-1].text == "Sam has taken over from Dana."
-    routing.transfer(session, ticket.conversation_id, sam.id, T0, to_team_id=billing.id)
+    agent_actions.transfer(
+        session,
+        conversation_id=ticket.conversation_id,
+        by_agent_id=sam.id,
+        now=T0,
+        to_team_id=billing.id,
+    )
     assert ticket.team == billing and ticket.assignee is None
     assert ticket.conversation.state is ConversationState.QUEUED
     assert ticket.transfer_count == 2
     with pytest.raises(InvalidInput):
-        routing.transfer(session, ticket.conversation_id, sam.id, T0)
+        agent_actions.transfer(
+            session, conversation_id=ticket.conversation_id, by_agent_id=sam.id, now=T0
+        )
 
 
 def test_notes_never_reach_the_transcript(session: Session) -> None:
     dana = agent(session, "Dana")
     ticket = waiting_ticket(session)
-    _note, events = tickets.add_note(
-        session, dana.id, "VIP, refund approved", conversation_id=ticket.conversation_id
+    _note, events = agent_actions.add_note(
+        session,
+        agent_id=dana.id,
+        text="VIP, refund approved",
+        conversation_id=ticket.conversation_id,
     )
     assert [e.kind for e in events] == ["note"]
     assert all("VIP" not in m.text for m in ticket.conversation.messages)
@@ -218,18 +252,24 @@ def test_pending_pauses_the_resolution_clock(session: Session) -> None:
     dana = agent(session, "Dana")
     rules = Rules()
     ticket = waiting_ticket(session, rules=rules)  # resolution due T0 + 24h
-    ops.take_over(session, ticket.conversation_id, dana.id, now=T0)
-    tickets.set_pending(
-        session, ticket.conversation_id, dana.id, rules=rules, now=T0 + timedelta(hours=2)
+    agent_actions.take_over(
+        session, conversation_id=ticket.conversation_id, agent_id=dana.id, now=T0
+    )
+    agent_actions.set_pending(
+        session,
+        conversation_id=ticket.conversation_id,
+        agent_id=dana.id,
+        rules=rules,
+        now=T0 + timedelta(hours=2),
     )
     assert ticket.resolution_due is None and ticket.resolution_left_seconds == 22 * 3600
     status = clocks.status(ticket, rules.calendar, T0 + timedelta(hours=30))
     assert status["resolution"]["paused"] and status["resolution"]["seconds_left"] == 22 * 3600
     # The customer answers 10 hours later: due again 22 hours from then.
-    ops.receive_customer_message(
+    intake.receive_customer_message(
         session,
-        ticket.conversation_id,
-        "here is the log",
+        conversation_id=ticket.conversation_id,
+        text="here is the log",
         rules=rules,
         now=T0 + timedelta(hours=12),
     )
@@ -243,15 +283,15 @@ def test_breaches_raise_events_and_escalate(session: Session) -> None:
     support.lead = lead
     ticket = waiting_ticket(session, Priority.NORMAL)  # policy: raise priority on breach
     urgent = waiting_ticket(session, Priority.URGENT)  # policy: reassign to the team lead
-    assert clocks.check_breaches(session, T0 + timedelta(minutes=10)) == []
-    events = clocks.check_breaches(session, T0 + timedelta(minutes=61))
+    assert sweep.check_breaches(session, now=T0 + timedelta(minutes=10))[1] == []
+    events = sweep.check_breaches(session, now=T0 + timedelta(minutes=61))[1]
     assert ticket.first_response_breached_at is not None and ticket.priority is Priority.HIGH
     assert urgent.assignee == lead
     assert "ticket" in {e.kind for e in events}
     kinds = [e.kind for e in ticket.events]
     assert kinds.count("sla_breached") == 1 and "priority_changed" in kinds
     # Raised once only.
-    assert clocks.check_breaches(session, T0 + timedelta(minutes=62)) == []
+    assert sweep.check_breaches(session, now=T0 + timedelta(minutes=62))[1] == []
 
 
 def test_business_hours_due_times(session: Session) -> None:
@@ -272,20 +312,26 @@ def test_sla_policy_is_configurable(session: Session) -> None:
 def test_first_response_is_stamped_by_the_first_agent_reply(session: Session) -> None:
     dana = agent(session, "Dana")
     ticket = waiting_ticket(session)
-    ops.take_over(session, ticket.conversation_id, dana.id)
-    message, _ = ops.post_agent_message(session, ticket.conversation_id, dana.id, "Hi!")
-    ops.post_agent_message(session, ticket.conversation_id, dana.id, "Looking now")
+    agent_actions.take_over(session, conversation_id=ticket.conversation_id, agent_id=dana.id)
+    message, _ = agent_actions.post_agent_message(
+        session, conversation_id=ticket.conversation_id, agent_id=dana.id, text="Hi!"
+    )
+    agent_actions.post_agent_message(
+        session, conversation_id=ticket.conversation_id, agent_id=dana.id, text="Looking now"
+    )
     assert ticket.first_response_at == message.created_at
 
 
 def test_hand_back_returns_the_conversation_to_the_bot(session: Session) -> None:
     dana = agent(session, "Dana")
     ticket = waiting_ticket(session)
-    ops.take_over(session, ticket.conversation_id, dana.id)
-    tickets.hand_back(session, ticket.conversation_id, dana.id)
+    agent_actions.take_over(session, conversation_id=ticket.conversation_id, agent_id=dana.id)
+    agent_actions.hand_back(session, conversation_id=ticket.conversation_id, agent_id=dana.id)
     assert ticket.conversation.state is ConversationState.BOT
     assert ticket.status is TicketStatus.RESOLVED and ticket.resolution == "handed_back"
-    ops.receive_customer_message(session, ticket.conversation_id, "and one more")
+    intake.receive_customer_message(
+        session, conversation_id=ticket.conversation_id, text="and one more"
+    )
     assert ticket.conversation.state is ConversationState.BOT and ticket.reopen_count == 0
 
 
@@ -293,22 +339,35 @@ def test_reopen_then_auto_close(session: Session) -> None:
     dana = agent(session, "Dana")
     rules = Rules(reopen_window=timedelta(hours=24), close_after=timedelta(hours=24))
     ticket = waiting_ticket(session, rules=rules)
-    ops.take_over(session, ticket.conversation_id, dana.id)
-    ops.resolve(session, ticket.conversation_id, dana.id, now=T0)
-    ops.receive_customer_message(
-        session, ticket.conversation_id, "still broken", rules=rules, now=T0 + timedelta(hours=1)
+    agent_actions.take_over(session, conversation_id=ticket.conversation_id, agent_id=dana.id)
+    agent_actions.resolve(session, conversation_id=ticket.conversation_id, agent_id=dana.id, now=T0)
+    intake.receive_customer_message(
+        session,
+        conversation_id=ticket.conversation_id,
+        text="still broken",
+        rules=rules,
+        now=T0 + timedelta(hours=1),
     )
     assert ticket.status is TicketStatus.OPEN and ticket.reopen_count == 1
     assert ticket.conversation.agent == dana  # back with the agent who had it
-    ops.resolve(session, ticket.conversation_id, dana.id, now=T0 + timedelta(hours=2))
-    assert tickets.close_resolved(session, T0 + timedelta(hours=25), rules) == []
-    tickets.close_resolved(session, T0 + timedelta(hours=26, seconds=1), rules)
+    agent_actions.resolve(
+        session,
+        conversation_id=ticket.conversation_id,
+        agent_id=dana.id,
+        now=T0 + timedelta(hours=2),
+    )
+    assert sweep.close_resolved(session, now=T0 + timedelta(hours=25), rules=rules)[1] == []
+    sweep.close_resolved(session, now=T0 + timedelta(hours=26, seconds=1), rules=rules)
     assert ticket.status is TicketStatus.CLOSED and ticket.closed_at is not None
     with pytest.raises(IllegalTransition):
         ticket.status.transition(TicketStatus.OPEN)
     # After the window a message starts fresh with the bot.
-    ops.receive_customer_message(
-        session, ticket.conversation_id, "new question", rules=rules, now=T0 + timedelta(days=2)
+    intake.receive_customer_message(
+        session,
+        conversation_id=ticket.conversation_id,
+        text="new question",
+        rules=rules,
+        now=T0 + timedelta(days=2),
     )
     assert ticket.conversation.state is ConversationState.BOT
 
@@ -316,18 +375,18 @@ def test_reopen_then_auto_close(session: Session) -> None:
 def test_contacts_merge_identities_and_history(session: Session) -> None:
     web = contacts.identify(
         session, channel="web", external_id="u-42", name="Ann", email="ann@x.io"
-    )
-    telegram = contacts.identify(session, channel="telegram", external_id="99", name="ann_tg")
-    assert contacts.identify(session, channel="web", external_id="u-42") == web
-    conversation, _ = ops.open_conversation(session, contact=telegram)
-    ops.receive_customer_message(session, conversation.id, "hello")
-    merged = contacts.merge(session, web.id, telegram.id)
+    )[0]
+    telegram = contacts.identify(session, channel="telegram", external_id="99", name="ann_tg")[0]
+    assert contacts.identify(session, channel="web", external_id="u-42")[0] == web
+    conversation, _ = intake.open_conversation(session, contact=telegram)
+    intake.receive_customer_message(session, conversation_id=conversation.id, text="hello")
+    merged = contacts.merge(session, keep_id=web.id, other_id=telegram.id)[0]
     assert merged.id == web.id
     record = contacts.history(session, telegram.id)  # the old id leads to the merged record
     assert record["id"] == web.id
     assert {i["channel"] for i in record["identities"]} == {"web", "telegram"}
     assert [c["id"] for c in record["conversations"]] == [conversation.id]
     # The merged identity resolves to the surviving contact.
-    assert contacts.identify(session, channel="telegram", external_id="99").id == web.id
+    assert contacts.identify(session, channel="telegram", external_id="99")[0].id == web.id
     with pytest.raises(InvalidInput):
-        contacts.merge(session, web.id, web.id)
+        contacts.merge(session, keep_id=web.id, other_id=web.id)

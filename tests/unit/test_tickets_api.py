@@ -42,7 +42,7 @@ def second_agent(client: TestClient, headers: dict[str, str], name: str = "Sam")
     with transaction(hub.sessions) as session:
         return agents.create_agent(
             session, email=f"{name.lower()}@example.com", name=name, password="secret"
-        ).id
+        )[0].id
 
 
 def test_queue_position_presence_and_claim(client: TestClient) -> None:

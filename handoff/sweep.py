@@ -1,0 +1,110 @@
+"""What the hub runs every few seconds: SLA breaches (raised once, escalated as the policy
+says), closing resolved tickets for good, and automatic assignment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from handoff import history, routing
+from handoff.events import Event, conversation_changed, queue_moved, ticket_event
+from handoff.lookups import sla_policies
+from handoff.models import Ticket
+from handoff.rules import DEFAULT_RULES, Rules
+from handoff.states import Priority, TicketStatus
+
+
+def check_breaches(session: Session, *, now: datetime) -> tuple[list[Ticket], list[Event]]:
+    """Mark the clocks that ran out, log a breach event, and escalate as the policy says.
+
+    Runs periodically; each breach is raised once (the breached_at stamp)."""
+    rules = sla_policies(session)
+    due_first = (
+        Ticket.first_response_at.is_(None)
+        & Ticket.first_response_breached_at.is_(None)
+        & (Ticket.first_response_due < now)
+    )
+    due_resolution = Ticket.resolution_breached_at.is_(None) & (Ticket.resolution_due < now)
+    tickets = session.scalars(
+        select(Ticket)
+        .where(Ticket.status.in_([TicketStatus.NEW, TicketStatus.OPEN]))
+        .where(or_(due_first, due_resolution))
+        .order_by(Ticket.id)
+    ).all()
+    events: list[Event] = []
+    for ticket in tickets:
+        breached: list[str] = []
+        if (
+            ticket.first_response_at is None
+            and ticket.first_response_breached_at is None
+            and ticket.first_response_due is not None
+            and ticket.first_response_due < now
+        ):
+            ticket.first_response_breached_at = now
+            breached.append("first_response")
+        if (
+            ticket.resolution_breached_at is None
+            and ticket.resolution_due is not None
+            and ticket.resolution_due < now
+        ):
+            ticket.resolution_breached_at = now
+            breached.append("resolution")
+        for target in breached:
+            policy = rules.get(ticket.priority)
+            action = policy.on_breach if policy else "none"
+            entry = history.record(
+                session, ticket, "sla_breached", now, target=target, action=action
+            )
+            escalated = _escalate(session, ticket, action, now)
+            session.flush()
+            events.append(ticket_event(ticket.conversation_id, entry.id))
+            if escalated:
+                events += [conversation_changed(ticket.conversation_id), queue_moved()]
+    return list(tickets), events
+
+
+def _escalate(session: Session, ticket: Ticket, action: str, now: datetime) -> bool:
+    if action == "raise_priority" and ticket.priority is not Priority.URGENT:
+        old = ticket.priority
+        ticket.priority = old.raised()
+        ticket.priority_rank = ticket.priority.rank
+        history.record(
+            session, ticket, "priority_changed", now, old=old.value, new=ticket.priority.value
+        )
+        return True
+    if action == "reassign_lead" and ticket.team is not None and ticket.team.lead is not None:
+        lead = ticket.team.lead
+        if ticket.assignee_id != lead.id:
+            routing.assign_to(session, ticket, lead, now, reason="sla_breach")
+            return True
+    return False
+
+
+def close_resolved(
+    session: Session, *, now: datetime, rules: Rules = DEFAULT_RULES
+) -> tuple[list[Ticket], list[Event]]:
+    """Resolved tickets past `rules.close_after` are closed for good."""
+    cutoff = now - rules.close_after
+    tickets = session.scalars(
+        select(Ticket)
+        .where(Ticket.status == TicketStatus.RESOLVED)
+        .where(Ticket.resolved_at <= cutoff)
+    ).all()
+    for ticket in tickets:
+        ticket.status = ticket.status.transition(TicketStatus.CLOSED)
+        ticket.closed_at = ticket.updated_at = now
+        history.record(session, ticket, "closed", now)
+    return list(tickets), [conversation_changed(t.conversation_id) for t in tickets]
+
+
+def sweep(
+    session: Session, *, now: datetime, rules: Rules = DEFAULT_RULES
+) -> tuple[None, list[Event]]:
+    """Breaches, auto-close, assignment: one pass."""
+    return None, [
+        *check_breaches(session, now=now)[1],
+        *close_resolved(session, now=now, rules=rules)[1],
+        *routing.auto_assign(session, now=now)[1],
+    ]
