@@ -89,6 +89,7 @@ unit: $(APP_STAMP)
 
 lint: $(APP_STAMP)
 	$(VENV)/bin/ruff check api bot/actions retrieval handoff tests
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
 # The CLINC150 accuracy benchmark (prints its figures; not part of the tests).
