@@ -27,6 +27,8 @@ from handoff.states import (
     AgentRole,
     AssignmentMode,
     ConversationState,
+    DeliveryStatus,
+    InboundStatus,
     MessageRole,
     MessageStatus,
     Presence,
@@ -174,6 +176,10 @@ class AgentSession(Base):
 
 class Conversation(Base):
     __tablename__ = "conversations"
+    # A chat on a platform (a Telegram chat, an email thread) is one conversation.
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_conversations_channel_external_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
@@ -181,6 +187,9 @@ class Conversation(Base):
     language: Mapped[str] = mapped_column(String(16), default="en")
     # The widget's bearer secret for resuming this conversation (kept in localStorage).
     public_token: Mapped[str] = mapped_column(String(64), unique=True)
+    # The platform's id of the chat or thread, for conversations that live on a channel
+    # reached by an API; their bot, agent and system messages go out through the outbox.
+    external_id: Mapped[str | None] = mapped_column(String(255), default=None)
     state: Mapped[ConversationState] = mapped_column(
         _enum(ConversationState), default=ConversationState.BOT, index=True
     )
@@ -223,6 +232,10 @@ class Message(Base):
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     # Joined: a message is shown with its author's name, often after its session closed.
     agent: Mapped[Agent | None] = relationship(lazy="joined")
+    # How it left by a channel's API, for conversations on one (None for live channels).
+    delivery: Mapped[Delivery | None] = relationship(
+        back_populates="message", lazy="joined", uselist=False
+    )
 
 
 class Ticket(Base):
@@ -333,3 +346,54 @@ class SlaPolicy(Base):
     resolution_minutes: Mapped[int] = mapped_column(Integer)
     # "none", "raise_priority" (one step, to urgent at most) or "reassign_lead".
     on_breach: Mapped[str] = mapped_column(String(32), default="none")
+
+
+class InboundEvent(Base):
+    """Everything a channel brought in, written before anything else happens to it.
+
+    Unique per channel and the platform's event id: a platform's retry of the same event
+    is stored once, so it is answered once."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32), default="message")
+    status: Mapped[InboundStatus] = mapped_column(
+        _enum(InboundStatus), default=InboundStatus.RECEIVED, index=True
+    )
+    # The normalised event (what the adapter parsed), enough to process it again.
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id"), default=None, index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), default=None)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Delivery(Base):
+    """The outbox: one row per message to send through a channel's API, queued in the
+    transaction that stores the message, delivered in order per conversation."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus), default=DeliveryStatus.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The platform's id of what it accepted (a Telegram message id, an email Message-ID).
+    external_id: Mapped[str | None] = mapped_column(String(255), default=None, index=True)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    message: Mapped[Message] = relationship(back_populates="delivery")

@@ -140,3 +140,42 @@ class HandoffReason(StrEnum):
     NOT_HELPFUL = "not_helpful"
     URGENT = "urgent"
     FRUSTRATION = "frustration"
+
+
+class DeliveryStatus(StrEnum):
+    """A reply leaving by a channel's API (the outbox)."""
+
+    QUEUED = "queued"  # waiting for its turn (or for a retry)
+    SENT = "sent"  # the platform accepted it
+    DELIVERED = "delivered"  # the platform says it reached the customer's device
+    READ = "read"
+    FAILED = "failed"  # for good: blocked, unknown chat, window closed, too many tries
+
+    def can_become(self, target: DeliveryStatus) -> bool:
+        return target in _DELIVERY_MOVES[self]
+
+    def transition(self, target: DeliveryStatus) -> DeliveryStatus:
+        if not self.can_become(target):
+            raise IllegalTransition("delivery", self.value, target.value)
+        return target
+
+
+_DELIVERY_MOVES: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
+    DeliveryStatus.QUEUED: frozenset({DeliveryStatus.SENT, DeliveryStatus.FAILED}),
+    # Platforms report statuses late and out of order: later news may still arrive.
+    DeliveryStatus.SENT: frozenset(
+        {DeliveryStatus.DELIVERED, DeliveryStatus.READ, DeliveryStatus.FAILED}
+    ),
+    DeliveryStatus.DELIVERED: frozenset({DeliveryStatus.READ}),
+    DeliveryStatus.READ: frozenset(),
+    DeliveryStatus.FAILED: frozenset(),
+}
+
+
+class InboundStatus(StrEnum):
+    """An event a channel's webhook (or mailbox) brought in."""
+
+    RECEIVED = "received"  # stored, acknowledged, not yet turned into a message
+    PROCESSED = "processed"  # stored as the customer's message (or applied)
+    IGNORED = "ignored"  # nothing for us (an unknown update type, an auto-reply)
+    FAILED = "failed"  # could not be turned into a message; kept with the error
