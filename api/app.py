@@ -9,7 +9,6 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 
 from api.hub import Hub, KnowledgeHolder, load_knowledge
 from api.live import Broker
@@ -95,7 +94,7 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(kb.router)
     app.include_router(actions.router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", pages.StaticAssets(directory=STATIC_DIR), name="static")
     app.mount(socketio_channel.PATH, socketio_channel.asgi_app(app))  # rasa-webchat
 
     @app.exception_handler(NotFound)

@@ -1,5 +1,5 @@
 // The widget's own words (its buttons, labels and status lines) in English, French, German and
-// Spanish. The hub serves /static/widget.js as markdown.js + this file + widget.js.
+// Spanish. The hub serves /static/widget.js as lib/markdown.js + this file + widget.js.
 //
 // The language is the primary subtag of the widget's `lang` option ("fr-CA" -> "fr"); any other
 // language gets English. A site may override single strings with

@@ -6,10 +6,10 @@
 // or set `window.FrontlineWidget = {hub, title, greeting, color, position, lang, open, user,
 // strings}` before the script runs.
 //
-// The hub serves /static/widget.js as markdown.js + widget-i18n.js + this file (one request,
-// no build step). Everything that came from the network is rendered with textContent or text
-// nodes, never innerHTML: Markdown is built as elements by markdown.js, and only http(s) links
-// get an href.
+// The hub serves /static/widget.js as lib/markdown.js (made the global FrontlineMarkdown) +
+// widget-i18n.js + this file (one request, no build step). Everything that came from the
+// network is rendered with textContent or text nodes, never innerHTML: Markdown is built as
+// elements by lib/markdown.js, and only http(s) links get an href.
 (function () {
   "use strict";
   // A page that includes the script twice must not get two widgets fighting over one token.

@@ -7,6 +7,7 @@ behaviour: store first, relay, hand off, authenticate, publish live.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,24 @@ def test_widget_script_is_one_file_with_its_parts_in_order(client: TestClient) -
     again = client.get("/static/widget.js", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b""
     assert client.get("/static/widget.css").status_code == 200  # the mount still serves the rest
+    # Markdown is lib/markdown.js, the console's ES module, made a classic script here.
+    markdown = body[: body.index("global.FrontlineWidgetStrings = ")]
+    assert "function render(" in markdown
+    assert not re.search(r"^\s*(export|import)\b", markdown, flags=re.MULTILINE)
+
+
+def test_console_modules_are_served_as_javascript_with_validators(client: TestClient) -> None:
+    for page in ("/console", "/console/dashboard"):
+        assert 'type="module"' in client.get(page).text
+    for path in ("/static/console/main.js", "/static/lib/markdown.js", "/static/dashboard.js"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        # Browsers run an ES module only with a JavaScript MIME type.
+        assert response.headers["content-type"] == "text/javascript; charset=utf-8", path
+        assert response.headers["etag"] and response.headers["last-modified"]
+        again = client.get(path, headers={"If-None-Match": response.headers["etag"]})
+        assert again.status_code == 304 and again.content == b""
+    assert client.get("/static/console/nope.js").status_code == 404
 
 
 def test_widget_gets_answer_with_source_and_resumes_after_reload(client: TestClient) -> None:
