@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from api.channels.config import load_channels
 from api.hub import Hub, KnowledgeHolder, load_knowledge
 from api.live import Broker
 from api.rasa_client import RasaClient
@@ -17,6 +18,7 @@ from api.routes import (
     actions,
     admin,
     agents,
+    channels,
     contacts,
     health,
     kb,
@@ -71,14 +73,17 @@ def create_app(
             broker=Broker(sessions, settings.rules.calendar),
             rasa=rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout),
             knowledge=knowledge or load_knowledge(settings),
+            channel_configs=load_channels(settings.channels_file),
         )
         ensure_demo_agent(hub)
         with transaction(hub.sessions) as session:
             agent_accounts.reset_presence(session)
         app.state.hub = hub
         hub.spawn_forever(hub.sweep_forever())
+        await hub.start_channels()
         yield
         await hub.drain()
+        await hub.close_channels()
         await hub.rasa.aclose()
         engine.dispose()
 
@@ -94,6 +99,7 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(kb.router)
     app.include_router(actions.router)
+    app.include_router(channels.router)
     app.mount("/static", pages.StaticAssets(directory=STATIC_DIR), name="static")
     app.mount(socketio_channel.PATH, socketio_channel.asgi_app(app))  # rasa-webchat
 

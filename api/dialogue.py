@@ -86,6 +86,7 @@ class ConversationFlow:
         *,
         rules: Rules = DEFAULT_RULES,
         article_tags: Callable[[], Mapping[str, Sequence[str]]] | None = None,
+        suggest: Callable[[str], str | None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._broker = broker
@@ -93,9 +94,18 @@ class ConversationFlow:
         self._hours = hours
         self._rules = rules
         self._article_tags = article_tags or dict
+        self._suggest = suggest or (lambda _question: None)
         # One message at a time per conversation, so replies keep their order and a
         # hand-off cannot race the bot's answer to an earlier message.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return self._sessions
+
+    @property
+    def rules(self) -> Rules:
+        return self._rules
 
     async def write(self, operation: Callable[[Session], tuple[T, list[Event]]]) -> T:
         """Run a write operation in its own transaction, then publish its events."""
@@ -219,6 +229,22 @@ class ConversationFlow:
                 offline=bool(handoff.get("offline")),
             )
 
+    async def to_people(self, message: Message, *, reason: str) -> None:
+        """Straight to the team's queue, not the bot (mail): the acknowledgement carries the
+        ticket number and, when the knowledge base answers the question confidently, that
+        answer."""
+        async with self._lock(message.conversation_id):
+            if await asyncio.to_thread(self._status, message.id) is not MessageStatus.RECEIVED:
+                return
+            suggestion = await asyncio.to_thread(self._suggest, message.text)
+            notice = (
+                "Thank you for writing. We have opened ticket {ticket} and our team will reply"
+                " in this thread."
+            )
+            if suggestion:
+                notice += "\n\nWhile you wait, this may answer your question:\n\n" + suggestion
+            await self._hand_off(message, reason, notice=notice)
+
     async def _hand_off(
         self,
         message: Message,
@@ -228,6 +254,7 @@ class ConversationFlow:
         error: str | None = None,
         email: str | None = None,
         offline: bool = False,
+        notice: str | None = None,
     ) -> None:
         def operation(session: Session) -> tuple[None, list[Event]]:
             conversation = get_conversation(session, message.conversation_id)
@@ -244,6 +271,7 @@ class ConversationFlow:
                 offline=offline,
                 business_hours=self._hours.text if self._hours else None,
                 article_tags=self._article_tags(),
+                notice=notice,
                 rules=self._rules,
             )
             return None, events

@@ -12,6 +12,10 @@ from rasa_sdk.executor import ActionExecutor
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.channels.base import Channel
+from api.channels.intake import ChannelIntake, Poller
+from api.channels.outbox import OutboxWorker
+from api.channels.registry import build_channels
 from api.dialogue import ConversationFlow
 from api.live import Broker
 from api.rasa_client import RasaClient
@@ -44,6 +48,15 @@ class KnowledgeHolder:
         except (OSError, ValueError) as error:
             log.error("kept the served index; the new one did not load: %s", error)
         return self.kb.search(query)
+
+    def suggestion(self, question: str) -> str | None:
+        """The knowledge base's answer when it is confident, with its source, else None."""
+        result = self.search(question)
+        if result.decision != "answer" or not result.hits:
+            return None
+        hit = result.hits[0]
+        source = f"\n\n{hit.title}" + (f": {hit.url}" if hit.url else "")
+        return hit.snippet + source
 
     def article(self, article_id: str) -> Hit | None:
         return None if self.kb is None else self.kb.index.article_hit(article_id)
@@ -89,7 +102,11 @@ class Hub:
     broker: Broker
     rasa: RasaClient
     knowledge: KnowledgeHolder
+    channel_configs: dict[str, Any] = field(default_factory=dict)
     flow: ConversationFlow = field(init=False)
+    channels: dict[str, Channel] = field(init=False)
+    intake: ChannelIntake = field(init=False)
+    outbox: OutboxWorker = field(init=False)
     executor: ActionExecutor = field(init=False)
 
     _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
@@ -103,7 +120,11 @@ class Hub:
             self.settings.hours,
             rules=self.settings.rules,
             article_tags=self.knowledge.article_tags,
+            suggest=self.knowledge.suggestion,
         )
+        self.channels = build_channels(self.channel_configs)
+        self.intake = ChannelIntake(self.flow, self.channels, self)
+        self.outbox = OutboxWorker(self.flow, self.channels, interval=self.settings.outbox_interval)
         self.executor = ActionExecutor()
         for action in build_actions(self.knowledge):
             self.executor.register_action(action)
@@ -122,6 +143,19 @@ class Hub:
                 await self.flow.run(sweep, now=utcnow(), rules=self.settings.rules)
             except Exception:  # the sweep must outlive a bad row or a locked database
                 log.exception("ticket sweep failed")
+
+    async def start_channels(self) -> None:
+        """The outbox, the mailbox pollers, and the events a previous run left unprocessed."""
+        self.spawn_forever(self.outbox.run_forever())
+        for channel in self.channels.values():
+            if hasattr(channel, "fetch") and hasattr(channel, "poll_seconds"):
+                poller: Poller = channel  # type: ignore[assignment]
+                self.spawn_forever(self.intake.poll_forever(poller))
+        await self.intake.recover()
+
+    async def close_channels(self) -> None:
+        for channel in self.channels.values():
+            await channel.aclose()
 
     def spawn_forever(self, work: Coroutine[Any, Any, None]) -> None:
         """A periodic job: cancelled, not awaited, at shutdown."""

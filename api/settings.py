@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     # (hex HMAC-SHA256 of the id). Empty: every signed identity is refused.
     identity_secret: SecretStr = SecretStr("")
 
+    # Chat channels (channels.yml: an exact contract, see the README). Absent: only the
+    # live channels, the widget and rasa-webchat.
+    channels_file: Path = PROJECT_ROOT / "channels.yml"
+    # How often the outbox looks for replies due to go out by a channel's API.
+    outbox_interval: float = 1.0
+
     @model_validator(mode="after")
     def _derive_defaults(self) -> Settings:
         if not self.database_url:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from handoff.errors import InvalidInput
-from handoff.models import Agent, Conversation, Message, utcnow
+from handoff.models import Agent, Conversation, Delivery, Message, utcnow
 from handoff.states import MessageRole, MessageStatus
 
 MAX_MESSAGE_CHARS = 4000
@@ -44,6 +44,12 @@ def add_message(
     )
     session.add(message)
     conversation.updated_at = utcnow()
+    if conversation.external_id is not None and role is not MessageRole.CUSTOMER:
+        # The conversation lives on a channel reached by an API: the reply is queued for
+        # the outbox in the transaction that stores it, so it cannot be stored and lost.
+        session.add(
+            Delivery(message=message, conversation=conversation, channel=conversation.channel)
+        )
     session.flush()
     return message
 

@@ -397,3 +397,4 @@ class Delivery(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     message: Mapped[Message] = relationship(back_populates="delivery")
+    conversation: Mapped[Conversation] = relationship()

@@ -124,6 +124,7 @@ def hand_off(
     offline: bool = False,
     business_hours: str | None = None,
     article_tags: Mapping[str, Sequence[str]] | None = None,
+    notice: str | None = None,
     rules: Rules = DEFAULT_RULES,
     now: datetime | None = None,
 ) -> tuple[Ticket, list[Event]]:
@@ -132,7 +133,8 @@ def hand_off(
     `article_tags`), the team whose skills fit, and SLA due times.
 
     `offline`: nobody is online to take it now; the customer is told the team replies by
-    email (to `contact_email`, which is kept on the contact)."""
+    email (to `contact_email`, which is kept on the contact). `notice`: what to tell the
+    customer instead of their place in the queue ("{ticket}" becomes "#1001")."""
     now = now or utcnow()
     conversation = get_conversation(session, conversation_id)
     if contact_email:
@@ -181,7 +183,9 @@ def hand_off(
         team=team.id if team else None,
     )
     lead = _QUEUE_NOTICE.get(str(reason), "")
-    if offline:
+    if notice is not None:
+        notice = notice.replace("{ticket}", f"#{ticket.number}")
+    elif offline:
         where = f" at {conversation.contact.email}" if conversation.contact.email else ""
         notice = (
             f"I've opened ticket #{ticket.number} with everything you wrote. Our team will reply"

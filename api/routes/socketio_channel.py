@@ -288,13 +288,12 @@ class WebchatChannel:
                 intake.set_language, conversation_id=link.conversation_id, language=language
             )
         try:
-            message = await flow.receive(link.conversation_id, body, None, button, metadata)
+            await self.hub.intake.receive_live(
+                link.conversation_id, body, button=button, metadata=metadata
+            )
         except (InvalidInput, NotFound) as error:
             notice = f"Your message was not sent: {error}"
             await self.sio.emit("bot_uttered", {"text": markdown_text(notice)}, to=sid)
-            return
-        # Processing outlives this socket: the customer may leave the page mid-answer.
-        self.hub.spawn(flow.process(message))
 
     # ---- to the client -----------------------------------------------------------------
 

@@ -316,30 +316,33 @@ async def widget_socket(websocket: WebSocket) -> None:
                     {"type": "error", "error": f"unknown frame type {kind!r}"}
                 )
                 continue
-            try:
-                message = await hub.flow.receive(
-                    conversation_id, frame.get("text"), frame.get("client_id"), frame.get("payload")
-                )
-            except InvalidInput as error:
-                await websocket.send_json(
-                    {"type": "error", "error": str(error), "client_id": frame.get("client_id")}
-                )
-                continue
-            try:
+            client_id = frame.get("client_id")
+
+            async def acknowledge(message: Message, client_id: Any = client_id) -> None:
                 available = await asyncio.to_thread(hub.flow.agents_available)
                 await websocket.send_json(
                     {
                         "type": "ack",
-                        "client_id": frame.get("client_id"),
+                        "client_id": client_id,
                         "message": serializers.message_dict(message),
                         "agents_available": available,
                     }
                 )
-            finally:
-                # Processing outlives this socket: the customer may close the tab mid-answer,
-                # or the connection may drop before the ack is out (the widget then sends the
-                # message again and gets this one back).
-                hub.spawn(_process(hub, message))
+
+            try:
+                await hub.intake.receive_live(
+                    conversation_id,
+                    frame.get("text"),
+                    client_id=client_id,
+                    button=frame.get("payload"),
+                    acknowledge=acknowledge,
+                    process=lambda message: _process(hub, message),
+                )
+            except InvalidInput as error:
+                await websocket.send_json(
+                    {"type": "error", "error": str(error), "client_id": client_id}
+                )
+                continue
     except WebSocketDisconnect:
         pass
     finally:

@@ -398,7 +398,9 @@ def test_rasa_hears_whether_someone_can_take_over(
             hello(ws)
             ws.send_json({"type": "message", "text": "no console yet", "client_id": "a"})
             until(ws, is_msg("bot"))
-            with client.websocket_connect(f"/ws/agents?token={token}"):
+            with client.websocket_connect(f"/ws/agents?token={token}") as console:
+                # The console is open once the hub has set the agent online.
+                until(console, lambda f: f.get("type") == "presence")
                 ws.send_json({"type": "message", "text": "console open", "client_id": "b"})
                 until(ws, is_msg("bot"))
     assert [m["agents_available"] for m in RASA_METADATA] == [False, in_hours]

@@ -1,0 +1,161 @@
+"""The inbound event log: what a channel brought in, stored first and once, then turned
+into the customer's message in the conversation of its chat or thread."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from handoff import contacts, intake
+from handoff.errors import NotFound
+from handoff.events import Event, message_created
+from handoff.lookups import offered_buttons
+from handoff.messages import MAX_MESSAGE_CHARS, add_message
+from handoff.models import Conversation, InboundEvent, Message
+from handoff.rules import DEFAULT_RULES, Rules
+from handoff.states import InboundStatus, MessageRole, MessageStatus
+
+MAX_EXTERNAL_ID = 255
+
+
+def record_event(
+    session: Session, *, channel: str, external_id: str, kind: str, data: Mapping[str, Any]
+) -> tuple[InboundEvent | None, list[Event]]:
+    """Store an accepted event; None if this channel delivered it before (a retry)."""
+    external_id = external_id[:MAX_EXTERNAL_ID]
+    earlier = session.scalar(
+        select(InboundEvent.id).where(
+            InboundEvent.channel == channel, InboundEvent.external_id == external_id
+        )
+    )
+    if earlier is not None:
+        return None, []
+    row = InboundEvent(channel=channel, external_id=external_id, kind=kind, data=dict(data))
+    try:
+        with session.begin_nested():  # two copies racing: the unique constraint decides
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return None, []
+    return row, []
+
+
+def pending_events(session: Session, *, limit: int = 500) -> Sequence[InboundEvent]:
+    """Events stored but not processed (their hub stopped in between), oldest first."""
+    return session.scalars(
+        select(InboundEvent)
+        .where(InboundEvent.status == InboundStatus.RECEIVED)
+        .order_by(InboundEvent.id)
+        .limit(limit)
+    ).all()
+
+
+def conversation_for_thread(
+    session: Session, *, channel: str, thread_id: str
+) -> Conversation | None:
+    return session.scalar(
+        select(Conversation).where(
+            Conversation.channel == channel, Conversation.external_id == thread_id
+        )
+    )
+
+
+def _choice(session: Session, conversation_id: int, choice: str | None, text: str) -> str | None:
+    """The button payload the customer chose: given outright, by its number in a numbered
+    list ("2"), or by index from a platform's button callback ("#1")."""
+    offered = [str(b.get("payload")) for b in offered_buttons(session, conversation_id)]
+    if choice is not None:
+        if choice.startswith("#") and choice[1:].isdigit():
+            index = int(choice[1:])
+            return offered[index] if index < len(offered) else None
+        # A button of an older message: its title arrives as text instead.
+        return choice if choice in offered else None
+    number = text.strip().rstrip(".)")
+    if number.isdigit() and 1 <= int(number) <= len(offered):
+        return str(offered[int(number) - 1])
+    return None
+
+
+def accept_event(
+    session: Session,
+    *,
+    event_id: int,
+    thread_id: str,
+    user_id: str,
+    text: str,
+    kind: str = "message",
+    choice: str | None = None,
+    name: str | None = None,
+    email: str | None = None,
+    language: str | None = None,
+    attachments: Sequence[Mapping[str, Any]] = (),
+    extra: Mapping[str, Any] | None = None,
+    rules: Rules = DEFAULT_RULES,
+) -> tuple[Message | None, list[Event]]:
+    """Turn a stored event into the customer's message (once: a processed event returns
+    its message again). The chat's conversation is found or opened, its customer filed
+    under the channel's identity. Edits are kept as a note in the transcript, not asked
+    again; an event of a kind we do not handle is marked ignored."""
+    row = session.get(InboundEvent, event_id)
+    if row is None:
+        raise NotFound(f"inbound event {event_id} not found")
+    if row.status is not InboundStatus.RECEIVED:
+        return (session.get(Message, row.message_id) if row.message_id else None), []
+    if kind == "ignored":
+        row.status = InboundStatus.IGNORED
+        return None, []
+    events: list[Event] = []
+    conversation = conversation_for_thread(session, channel=row.channel, thread_id=thread_id)
+    if conversation is None:
+        contact, events = contacts.identify(
+            session, channel=row.channel, external_id=user_id, name=name, email=email
+        )
+        conversation, opened = intake.open_conversation(
+            session, channel=row.channel, contact=contact, language=language or "en"
+        )
+        conversation.external_id = thread_id[:MAX_EXTERNAL_ID]
+        events += opened
+    details: dict[str, Any] = {"external_id": row.external_id}
+    if attachments:
+        details["attachments"] = [dict(a) for a in attachments]
+    if extra:
+        details["channel"] = dict(extra)
+    body = text.strip()
+    if not body and attachments:
+        body = "[attachment: " + ", ".join(str(a.get("name") or "file") for a in attachments) + "]"
+    body = body[:MAX_MESSAGE_CHARS] or "[empty message]"
+    if kind == "edit":
+        message = add_message(
+            session,
+            conversation,
+            MessageRole.CUSTOMER,
+            f"(edited) {body}"[:MAX_MESSAGE_CHARS],
+            status=MessageStatus.PROCESSED,
+            payload={**details, "edit": True},
+        )
+        events.append(message_created(conversation.id, message.id))
+    else:
+        button = _choice(session, conversation.id, choice, body)
+        message, received = intake.receive_customer_message(
+            session, conversation_id=conversation.id, text=body, button=button, rules=rules
+        )
+        message.payload = {**message.payload, **details}
+        events += received
+    row.status = InboundStatus.PROCESSED
+    row.conversation_id = conversation.id
+    row.message_id = message.id
+    return message, events
+
+
+def fail_event(session: Session, *, event_id: int, error: str) -> tuple[InboundEvent, list[Event]]:
+    """Could not become a message: kept, with why, for a person to see."""
+    row = session.get(InboundEvent, event_id)
+    if row is None:
+        raise NotFound(f"inbound event {event_id} not found")
+    row.status = InboundStatus.FAILED
+    row.error = error[:2000]
+    return row, []
