@@ -15,7 +15,7 @@ from handoff.errors import NotFound
 from handoff.events import Event, message_created
 from handoff.lookups import offered_buttons
 from handoff.messages import MAX_MESSAGE_CHARS, add_message
-from handoff.models import Conversation, InboundEvent, Message
+from handoff.models import Conversation, InboundEvent, Message, Ticket
 from handoff.rules import DEFAULT_RULES, Rules
 from handoff.states import InboundStatus, MessageRole, MessageStatus
 
@@ -64,6 +64,26 @@ def conversation_for_thread(
     )
 
 
+def _find_thread(
+    session: Session, channel: str, thread_id: str, extra: Mapping[str, Any]
+) -> Conversation | None:
+    """The chat's conversation: by its thread id, else by other ids the platform says the
+    thread has had (`extra["thread_aliases"]`, e.g. a mail's References), else by a ticket
+    number the customer quoted (`extra["ticket_number"]`, e.g. "[#1001]" in a subject)."""
+    for candidate in [thread_id, *(str(a) for a in extra.get("thread_aliases") or ())]:
+        found = conversation_for_thread(
+            session, channel=channel, thread_id=candidate[:MAX_EXTERNAL_ID]
+        )
+        if found is not None:
+            return found
+    number = extra.get("ticket_number")
+    if isinstance(number, int):
+        ticket = session.scalar(select(Ticket).where(Ticket.number == number))
+        if ticket is not None and ticket.conversation.channel == channel:
+            return ticket.conversation
+    return None
+
+
 def _choice(session: Session, conversation_id: int, choice: str | None, text: str) -> str | None:
     """The button payload the customer chose: given outright, by its number in a numbered
     list ("2"), or by index from a platform's button callback ("#1")."""
@@ -109,7 +129,7 @@ def accept_event(
         row.status = InboundStatus.IGNORED
         return None, []
     events: list[Event] = []
-    conversation = conversation_for_thread(session, channel=row.channel, thread_id=thread_id)
+    conversation = _find_thread(session, row.channel, thread_id, extra or {})
     if conversation is None:
         contact, events = contacts.identify(
             session, channel=row.channel, external_id=user_id, name=name, email=email
