@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from api.cli_channels import channels_app
 from api.settings import Settings
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(bot_app, name="bot")
 app.add_typer(agents_app, name="agents")
 app.add_typer(db_app, name="db")
+app.add_typer(channels_app, name="channels")
 
 
 def _fail(message: str) -> None:

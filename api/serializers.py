@@ -53,6 +53,20 @@ def message_dict(message: Message) -> dict[str, Any]:
         "sources": message.payload.get("sources", []),
         "buttons": message.payload.get("buttons", []),
         "created_at": message.created_at.isoformat(),
+        "delivery": delivery_dict(message),
+    }
+
+
+def delivery_dict(message: Message) -> dict[str, Any] | None:
+    """How a reply left by a channel's API (None for live channels and customer messages)."""
+    delivery = message.delivery
+    if delivery is None:
+        return None
+    return {
+        "status": delivery.status.value,
+        "error": delivery.error,
+        "attempts": delivery.attempts,
+        "updated_at": delivery.updated_at.isoformat(),
     }
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, WebSocket, WebSocketDisco
 from pydantic import BaseModel, Field
 
 from api import serializers
+from api.channels.registry import capabilities_of
 from api.hub import Hub
 from api.routes.deps import AgentRef, agent_from_token, current_agent, get_hub, socket_hub
 from handoff import agent_actions, contacts, lookups
@@ -81,7 +82,20 @@ def get_conversation(
             "notes": [serializers.note_dict(n) for n in notes],
             "ticket": serializers.ticket_dict(ticket, calendar) if ticket else None,
             "contact": contacts.history(session, conversation.contact_id),
+            "channel": _channel_info(hub, conversation.channel),
         }
+
+
+def _channel_info(hub: Hub, name: str) -> dict[str, Any]:
+    """What the customer's channel can show, for the reply box."""
+    capabilities = capabilities_of(hub.channels, name)
+    return {
+        "name": name,
+        "live": capabilities.live,
+        "buttons": capabilities.buttons,
+        "text_limit": capabilities.text_limit,
+        "limits": [] if capabilities.live else capabilities.limits(),
+    }
 
 
 def _summary(hub: Hub, conversation_id: int) -> dict[str, Any]:

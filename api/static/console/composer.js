@@ -34,6 +34,12 @@ export function updateComposer() {
   $("reply").placeholder = note
     ? "Internal note: only agents see it, never the customer."
     : canReply ? "Reply to the customer… (type / for canned responses)" : "Take over the conversation to reply.";
+  // What the customer's channel cannot show, said before the agent types.
+  const channel = state.open.data && state.open.data.channel;
+  const limits = channel && Array.isArray(channel.limits) && channel.limits.length && !note
+    ? channel.name + ": " + channel.limits.join("; ") : "";
+  $("channel-limits").textContent = limits;
+  $("channel-limits").hidden = !limits;
 }
 
 // Keep what is in the box for the open conversation, before another one is shown.

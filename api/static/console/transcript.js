@@ -31,10 +31,30 @@ function place(node) {
   if (!later || atBottom) transcript.scrollTop = transcript.scrollHeight;
 }
 
-// A message of the open conversation (once, however often it arrives).
+const DELIVERY = { queued: "queued", sent: "sent", delivered: "delivered", read: "read" };
+
+// Where a reply sent through a channel's API stands (queued / sent / failed with the reason).
+function deliveryNode(d) {
+  if (!d || !d.status) return null;
+  const text = d.status === "failed"
+    ? "not delivered: " + (d.error || "failed")
+    : (DELIVERY[d.status] || d.status) + (d.status === "queued" && d.attempts ? " (retrying: " + (d.error || "") + ")" : "");
+  return h("div", { class: "msg-delivery delivery-" + d.status, "data-delivery": d.status }, text);
+}
+
+// A message of the open conversation (once, however often it arrives; a repeat updates
+// its delivery status).
 export function addMessage(m) {
   const nodes = state.open.nodes;
-  if (!m || m.id === undefined || nodes.has("m" + m.id)) return;
+  if (!m || m.id === undefined) return;
+  if (nodes.has("m" + m.id)) {
+    const known = nodes.get("m" + m.id);
+    const fresh = deliveryNode(m.delivery);
+    const old = known.querySelector(".msg-delivery");
+    if (fresh && old) old.replaceWith(fresh);
+    else if (fresh) known.append(fresh);
+    return;
+  }
   const role = ROLES[m.role] ? m.role : "system";
   const node = h("div", {
     class: "msg role-" + role, "data-role": role, "data-id": String(m.id),
@@ -55,6 +75,8 @@ export function addMessage(m) {
     node.append(h("div", { class: "msg-buttons" }, "Offered: ",
       m.buttons.filter((b) => b && b.title).map((b) => h("span", { class: "chip" }, b.title))));
   }
+  const delivery = deliveryNode(m.delivery);
+  if (delivery) node.append(delivery);
   nodes.set("m" + m.id, node);
   place(node);
 }
