@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from handoff import clocks, routing
@@ -59,6 +60,9 @@ def message_dict(message: Message) -> dict[str, Any]:
 
 def delivery_dict(message: Message) -> dict[str, Any] | None:
     """How a reply left by a channel's API (None for live channels and customer messages)."""
+    state = inspect(message)
+    if state.detached and "delivery" in state.unloaded:
+        return None  # a message handed back by a finished write: nothing was queued for it
     delivery = message.delivery
     if delivery is None:
         return None

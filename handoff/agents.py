@@ -90,6 +90,17 @@ def start_session(session: Session, *, agent: Agent) -> tuple[str, list[Event]]:
     return token, []
 
 
+def log_in(
+    session: Session, *, email: str, password: str
+) -> tuple[tuple[Agent, str] | None, list[Event]]:
+    """A login: the agent and a new bearer token, or None for a wrong email or password."""
+    agent = authenticate(session, email, password)
+    if agent is None:
+        return None, []
+    token, events = start_session(session, agent=agent)
+    return (agent, token), events
+
+
 def agent_for_token(session: Session, token: str) -> Agent | None:
     login = session.scalar(select(AgentSession).where(AgentSession.token_hash == _digest(token)))
     if login is None or login.expires_at <= utcnow() or not login.agent.is_active:

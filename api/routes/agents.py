@@ -15,7 +15,6 @@ from api.hub import Hub
 from api.routes.deps import AgentRef, agent_from_token, current_agent, get_hub, socket_hub
 from handoff import agent_actions, contacts, lookups
 from handoff import agents as agent_accounts
-from handoff.db import transaction
 from handoff.messages import MAX_MESSAGE_CHARS
 from handoff.states import ConversationState, Presence
 
@@ -33,13 +32,12 @@ class ReplyBody(BaseModel):
 
 
 @router.post("/auth/login")
-def login(body: LoginBody, hub: Hub = Depends(get_hub)) -> dict[str, Any]:
-    with transaction(hub.sessions) as session:
-        agent = agent_accounts.authenticate(session, body.email, body.password)
-        if agent is None:
-            raise HTTPException(status_code=401, detail="wrong email or password")
-        token, _ = agent_accounts.start_session(session, agent=agent)
-        return {"token": token, "agent": {"id": agent.id, "name": agent.name, "email": agent.email}}
+async def login(body: LoginBody, hub: Hub = Depends(get_hub)) -> dict[str, Any]:
+    login = await hub.flow.run(agent_accounts.log_in, email=body.email, password=body.password)
+    if login is None:
+        raise HTTPException(status_code=401, detail="wrong email or password")
+    agent, token = login
+    return {"token": token, "agent": {"id": agent.id, "name": agent.name, "email": agent.email}}
 
 
 @router.get("/me")
