@@ -9,7 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
-from api import serializers
+from api import schemas, serializers
 from api.hub import Hub
 from api.routes.deps import AgentRef, agent_from_token, current_agent, get_hub, socket_hub
 from handoff import agent_actions, contacts, lookups
@@ -31,7 +31,7 @@ class ReplyBody(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", response_model=schemas.LoginOut)
 def login(body: LoginBody, hub: Hub = Depends(get_hub)) -> dict[str, Any]:
     with transaction(hub.sessions) as session:
         agent = agent_accounts.authenticate(session, body.email, body.password)
@@ -41,13 +41,13 @@ def login(body: LoginBody, hub: Hub = Depends(get_hub)) -> dict[str, Any]:
         return {"token": token, "agent": {"id": agent.id, "name": agent.name, "email": agent.email}}
 
 
-@router.get("/me")
+@router.get("/me", response_model=schemas.AgentOut)
 def me(hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)) -> dict[str, Any]:
     with hub.sessions() as session:
         return serializers.agent_full(lookups.get_agent(session, agent.id))
 
 
-@router.get("/conversations")
+@router.get("/conversations", response_model=schemas.ConversationList)
 def list_conversations(
     state: Literal["bot", "queued", "agent", "resolved"] | None = None,
     limit: int = 200,
@@ -66,7 +66,7 @@ def list_conversations(
         }
 
 
-@router.get("/conversations/{conversation_id}")
+@router.get("/conversations/{conversation_id}", response_model=schemas.ConversationDetail)
 def get_conversation(
     conversation_id: int, hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
@@ -91,7 +91,7 @@ def _summary(hub: Hub, conversation_id: int) -> dict[str, Any]:
         return {"conversation": serializers.conversation_summary(session, conversation, calendar)}
 
 
-@router.post("/conversations/{conversation_id}/takeover")
+@router.post("/conversations/{conversation_id}/takeover", response_model=schemas.ConversationOut)
 async def take_over(
     conversation_id: int, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
@@ -99,7 +99,7 @@ async def take_over(
     return await asyncio.to_thread(_summary, hub, conversation_id)
 
 
-@router.post("/conversations/{conversation_id}/messages")
+@router.post("/conversations/{conversation_id}/messages", response_model=schemas.MessageCreated)
 async def reply(
     conversation_id: int,
     body: ReplyBody,
@@ -120,7 +120,7 @@ async def reply(
     return await asyncio.to_thread(render)
 
 
-@router.post("/conversations/{conversation_id}/resolve")
+@router.post("/conversations/{conversation_id}/resolve", response_model=schemas.ConversationOut)
 async def resolve(
     conversation_id: int, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
@@ -141,7 +141,7 @@ class PresenceBody(BaseModel):
     presence: Literal["online", "away", "offline"]
 
 
-@router.put("/me/presence")
+@router.put("/me/presence", response_model=schemas.PresenceOut)
 async def set_presence(
     body: PresenceBody, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
@@ -149,7 +149,7 @@ async def set_presence(
     return {"presence": row.presence.value}
 
 
-@router.post("/conversations/{conversation_id}/pending")
+@router.post("/conversations/{conversation_id}/pending", response_model=schemas.ConversationOut)
 async def pending(
     conversation_id: int, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
@@ -162,7 +162,7 @@ async def pending(
     return await asyncio.to_thread(_summary, hub, conversation_id)
 
 
-@router.post("/conversations/{conversation_id}/handback")
+@router.post("/conversations/{conversation_id}/handback", response_model=schemas.ConversationOut)
 async def handback(
     conversation_id: int, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
@@ -170,7 +170,7 @@ async def handback(
     return await asyncio.to_thread(_summary, hub, conversation_id)
 
 
-@router.post("/conversations/{conversation_id}/transfer")
+@router.post("/conversations/{conversation_id}/transfer", response_model=schemas.ConversationOut)
 async def transfer(
     conversation_id: int,
     body: TransferBody,
@@ -187,7 +187,11 @@ async def transfer(
     return await asyncio.to_thread(_summary, hub, conversation_id)
 
 
-@router.post("/conversations/{conversation_id}/notes", status_code=201)
+@router.post(
+    "/conversations/{conversation_id}/notes",
+    status_code=201,
+    response_model=schemas.NoteCreated,
+)
 async def add_note(
     conversation_id: int,
     body: NoteBody,
