@@ -10,47 +10,69 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import serializers
+from api.frames import (
+    AgentFrame,
+    AgentMessageFrame,
+    ConversationFrame,
+    StateFrame,
+    WidgetConversation,
+    WidgetLiveFrame,
+    WidgetMessageFrame,
+)
 from handoff.events import Event
 from handoff.models import Agent, Contact, Conversation, Message, Note, TicketEvent
 from handoff.sla import Calendar
 from handoff.states import ConversationState
 
 log = logging.getLogger(__name__)
-Frame = dict[str, Any]
+Delivery = tuple[int, WidgetLiveFrame | None, AgentFrame | None]
+"""(conversation id, frame for its widgets, frame for every console)."""
+
+
+def state_frame(widget: WidgetConversation) -> StateFrame:
+    """The widget's `state` frame: its conversation without the id."""
+    return {
+        "type": "state",
+        "state": widget["state"],
+        "agent": widget["agent"],
+        "ticket_number": widget["ticket_number"],
+        "queue": widget["queue"],
+    }
 
 
 class Broker:
     def __init__(self, sessions: sessionmaker[Session], calendar: Calendar | None = None) -> None:
         self._sessions = sessions
         self._calendar = calendar or Calendar()
-        self._widgets: dict[int, set[asyncio.Queue[Frame]]] = defaultdict(set)
-        self._agents: set[asyncio.Queue[Frame]] = set()
+        self._widgets: dict[int, set[asyncio.Queue[WidgetLiveFrame]]] = defaultdict(set)
+        self._agents: set[asyncio.Queue[AgentFrame]] = set()
         self._agent_sockets: dict[int, int] = {}
 
-    def subscribe_widget(self, conversation_id: int) -> asyncio.Queue[Frame]:
-        queue: asyncio.Queue[Frame] = asyncio.Queue()
+    def subscribe_widget(self, conversation_id: int) -> asyncio.Queue[WidgetLiveFrame]:
+        queue: asyncio.Queue[WidgetLiveFrame] = asyncio.Queue()
         self._widgets[conversation_id].add(queue)
         return queue
 
-    def unsubscribe_widget(self, conversation_id: int, queue: asyncio.Queue[Frame]) -> None:
+    def unsubscribe_widget(
+        self, conversation_id: int, queue: asyncio.Queue[WidgetLiveFrame]
+    ) -> None:
         subscribers = self._widgets.get(conversation_id)
         if subscribers is not None:
             subscribers.discard(queue)
             if not subscribers:
                 del self._widgets[conversation_id]
 
-    def subscribe_agent(self, agent_id: int = 0) -> asyncio.Queue[Frame]:
-        queue: asyncio.Queue[Frame] = asyncio.Queue()
+    def subscribe_agent(self, agent_id: int = 0) -> asyncio.Queue[AgentFrame]:
+        queue: asyncio.Queue[AgentFrame] = asyncio.Queue()
         self._agents.add(queue)
         self._agent_sockets[agent_id] = self._agent_sockets.get(agent_id, 0) + 1
         return queue
 
-    def unsubscribe_agent(self, queue: asyncio.Queue[Frame], agent_id: int = 0) -> bool:
+    def unsubscribe_agent(self, queue: asyncio.Queue[AgentFrame], agent_id: int = 0) -> bool:
         """Returns True when that was the agent's last open console."""
         self._agents.discard(queue)
         left = self._agent_sockets.get(agent_id, 1) - 1
@@ -60,12 +82,12 @@ class Broker:
         self._agent_sockets.pop(agent_id, None)
         return True
 
-    def send_to_widget(self, conversation_id: int, frame: Frame) -> None:
+    def send_to_widget(self, conversation_id: int, frame: WidgetLiveFrame) -> None:
         """A transient frame (e.g. typing) to the conversation's open widgets; not stored."""
         for queue in list(self._widgets.get(conversation_id, ())):
             queue.put_nowait(frame)
 
-    def send_to_agents(self, frame: Frame) -> None:
+    def send_to_agents(self, frame: AgentFrame) -> None:
         """A transient frame to every open console; not stored."""
         for queue in list(self._agents):
             queue.put_nowait(frame)
@@ -95,11 +117,11 @@ class Broker:
                 for queue in list(self._widgets.get(conversation_id, ())):
                     queue.put_nowait(widget_frame)
             if agent_frame is not None:
-                for queue in list(self._agents):
-                    queue.put_nowait(agent_frame)
+                for console in list(self._agents):
+                    console.put_nowait(agent_frame)
 
-    def _frames(self, events: list[Event]) -> list[tuple[int, Frame | None, Frame | None]]:
-        out: list[tuple[int, Frame | None, Frame | None]] = []
+    def _frames(self, events: list[Event]) -> list[Delivery]:
+        out: list[Delivery] = []
         with self._sessions() as session:
             for event in events:
                 if event.kind == "message" and event.message_id is not None:
@@ -107,40 +129,31 @@ class Broker:
                     if message is None:
                         continue
                     data = serializers.message_dict(message)
-                    out.append(
-                        (
-                            event.conversation_id,
-                            {"type": "message", "message": data},
-                            {
-                                "type": "message",
-                                "conversation_id": event.conversation_id,
-                                "message": data,
-                            },
-                        )
-                    )
+                    to_widget: WidgetMessageFrame = {"type": "message", "message": data}
+                    to_agents: AgentMessageFrame = {
+                        "type": "message",
+                        "conversation_id": event.conversation_id,
+                        "message": data,
+                    }
+                    out.append((event.conversation_id, to_widget, to_agents))
                 elif event.kind == "conversation":
                     conversation = session.get(Conversation, event.conversation_id)
                     if conversation is None:
                         continue
                     widget = serializers.widget_conversation(conversation, session)
-                    out.append(
-                        (
-                            event.conversation_id,
-                            {"type": "state", **{k: v for k, v in widget.items() if k != "id"}},
-                            {
-                                "type": "conversation",
-                                "conversation": serializers.conversation_summary(
-                                    session, conversation, self._calendar
-                                ),
-                            },
-                        )
-                    )
+                    summary: ConversationFrame = {
+                        "type": "conversation",
+                        "conversation": serializers.conversation_summary(
+                            session, conversation, self._calendar
+                        ),
+                    }
+                    out.append((event.conversation_id, state_frame(widget), summary))
                 elif event.kind == "queue":
                     out += self._queue_frames(session)
                 elif event.kind == "note" and event.note_id is not None:
                     note = session.get(Note, event.note_id)
                     if note is not None:
-                        frame: Frame = {"type": "note", "note": serializers.note_dict(note)}
+                        frame: AgentFrame = {"type": "note", "note": serializers.note_dict(note)}
                         out.append((event.conversation_id, None, frame))
                 elif event.kind == "agent" and event.agent_id is not None:
                     agent = session.get(Agent, event.agent_id)
@@ -167,14 +180,13 @@ class Broker:
                         out.append((event.conversation_id, None, frame))
         return out
 
-    def _queue_frames(self, session: Session) -> list[tuple[int, Frame | None, Frame | None]]:
+    def _queue_frames(self, session: Session) -> list[Delivery]:
         """The queue moved: every waiting customer with an open widget hears their place."""
-        out: list[tuple[int, Frame | None, Frame | None]] = []
+        out: list[Delivery] = []
         for conversation_id in self.widget_conversations():
             conversation = session.get(Conversation, conversation_id)
             if conversation is None or conversation.state is not ConversationState.QUEUED:
                 continue
             widget = serializers.widget_conversation(conversation, session)
-            frame = {"type": "state", **{k: v for k, v in widget.items() if k != "id"}}
-            out.append((conversation_id, frame, None))
+            out.append((conversation_id, state_frame(widget), None))
         return out

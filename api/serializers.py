@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from api.frames import AgentBriefData, QueuePlace, WidgetConversation
 from handoff import clocks, routing
 from handoff.lookups import latest_message, latest_ticket
 from handoff.models import (
@@ -28,7 +29,7 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def agent_dict(agent: Agent | None) -> dict[str, Any] | None:
+def agent_dict(agent: Agent | None) -> AgentBriefData | None:
     return None if agent is None else {"id": agent.id, "name": agent.name}
 
 
@@ -117,7 +118,7 @@ def conversation_summary(
     }
 
 
-def queue_place(session: Session, ticket: Ticket) -> dict[str, Any]:
+def queue_place(session: Session, ticket: Ticket) -> QueuePlace:
     """Where a waiting ticket stands: position (1 = next) and estimated wait in seconds
     (null when nobody in its team is online)."""
     place = routing.position(session, ticket)
@@ -130,7 +131,7 @@ def queue_place(session: Session, ticket: Ticket) -> dict[str, Any]:
 
 def widget_conversation(
     conversation: Conversation, session: Session | None = None
-) -> dict[str, Any]:
+) -> WidgetConversation:
     ticket = latest_ticket(conversation)
     queue = None
     if (

@@ -62,7 +62,8 @@ LIVE_CHANNELS: dict[str, Capabilities] = {
 def _email(config: Any) -> Channel:
     from api.channels.email import EmailChannel  # imports the mail stack only when used
 
-    return EmailChannel(config)
+    channel: Channel = EmailChannel(config)
+    return channel
 
 
 ADAPTERS: dict[str, Callable[[Any], Channel]] = {
@@ -76,7 +77,8 @@ def build_channels(configs: Mapping[str, BaseModel]) -> dict[str, Channel]:
     """The live channels plus one adapter per configured key."""
     channels: dict[str, Channel] = {n: LiveChannel(n, c) for n, c in LIVE_CHANNELS.items()}
     for name, config in configs.items():
-        channels[name] = ADAPTERS[name](config)
+        adapter: Channel = ADAPTERS[name](config)
+        channels[name] = adapter
     return channels
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from api import serializers
+from api import schemas, serializers
 from api.hub import Hub
 from api.routes.deps import AgentRef, current_agent, current_lead, get_hub
 from handoff import agents as agent_accounts
@@ -53,7 +53,7 @@ def _team_dict(team: Team) -> dict[str, Any]:
     }
 
 
-@router.get("/teams")
+@router.get("/teams", response_model=schemas.TeamList)
 def list_teams(
     hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
@@ -69,14 +69,14 @@ async def _save_team(hub: Hub, team_id: int | None, body: TeamBody) -> dict[str,
     return await hub.flow.write(operation)
 
 
-@router.post("/teams", status_code=201)
+@router.post("/teams", status_code=201, response_model=schemas.TeamOut)
 async def create_team(
     body: TeamBody, hub: Hub = Depends(get_hub), _lead: AgentRef = Depends(current_lead)
 ) -> dict[str, Any]:
     return await _save_team(hub, None, body)
 
 
-@router.put("/teams/{team_id}")
+@router.put("/teams/{team_id}", response_model=schemas.TeamOut)
 async def update_team(
     team_id: int,
     body: TeamBody,
@@ -86,7 +86,7 @@ async def update_team(
     return await _save_team(hub, team_id, body)
 
 
-@router.get("/agents")
+@router.get("/agents", response_model=schemas.AgentList)
 def list_agents(
     hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
@@ -97,7 +97,7 @@ def list_agents(
         return {"agents": [{**serializers.agent_full(a), "load": load[a.id]} for a in agents]}
 
 
-@router.patch("/agents/{agent_id}")
+@router.patch("/agents/{agent_id}", response_model=schemas.AgentOut)
 async def update_agent(
     agent_id: int,
     body: AgentUpdate,
@@ -113,7 +113,7 @@ async def update_agent(
     return await hub.flow.write(operation)
 
 
-@router.get("/sla-policies")
+@router.get("/sla-policies", response_model=schemas.SlaPolicies)
 def list_policies(
     hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
@@ -136,7 +136,7 @@ def list_policies(
         }
 
 
-@router.put("/sla-policies/{priority}")
+@router.put("/sla-policies/{priority}", response_model=schemas.SlaPolicyOut)
 async def set_policy(
     priority: Literal["urgent", "high", "normal", "low"],
     body: PolicyBody,

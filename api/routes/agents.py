@@ -9,7 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
-from api import serializers
+from api import schemas, serializers
 from api.channels.registry import capabilities_of
 from api.hub import Hub
 from api.routes.deps import AgentRef, agent_from_token, current_agent, get_hub, socket_hub
@@ -31,7 +31,7 @@ class ReplyBody(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", response_model=schemas.LoginOut)
 async def login(body: LoginBody, hub: Hub = Depends(get_hub)) -> dict[str, Any]:
     login = await hub.flow.run(agent_accounts.log_in, email=body.email, password=body.password)
     if login is None:
@@ -40,13 +40,13 @@ async def login(body: LoginBody, hub: Hub = Depends(get_hub)) -> dict[str, Any]:
     return {"token": token, "agent": {"id": agent.id, "name": agent.name, "email": agent.email}}
 
 
-@router.get("/me")
+@router.get("/me", response_model=schemas.AgentOut)
 def me(hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)) -> dict[str, Any]:
     with hub.sessions() as session:
         return serializers.agent_full(lookups.get_agent(session, agent.id))
 
 
-@router.get("/conversations")
+@router.get("/conversations", response_model=schemas.ConversationList)
 def list_conversations(
     state: Literal["bot", "queued", "agent", "resolved"] | None = None,
     limit: int = 200,
@@ -65,7 +65,7 @@ def list_conversations(
         }
 
 
-@router.get("/conversations/{conversation_id}")
+@router.get("/conversations/{conversation_id}", response_model=schemas.ConversationDetail)
 def get_conversation(
     conversation_id: int, hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
@@ -103,7 +103,7 @@ def _summary(hub: Hub, conversation_id: int) -> dict[str, Any]:
         return {"conversation": serializers.conversation_summary(session, conversation, calendar)}
 
 
-@router.post("/conversations/{conversation_id}/takeover")
+@router.post("/conversations/{conversation_id}/takeover", response_model=schemas.ConversationOut)
 async def take_over(
     conversation_id: int, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
@@ -111,7 +111,7 @@ async def take_over(
     return await asyncio.to_thread(_summary, hub, conversation_id)
 
 
-@router.post("/conversations/{conversation_id}/messages")
+@router.post("/conversations/{conversation_id}/messages", response_model=schemas.MessageCreated)
 async def reply(
     conversation_id: int,
     body: ReplyBody,
@@ -132,7 +132,7 @@ async def reply(
     return await asyncio.to_thread(render)
 
 
-@router.post("/conversations/{conversation_id}/resolve")
+@router.post("/conversations/{conversation_id}/resolve", response_model=schemas.ConversationOut)
 async def resolve(
     conversation_id: int, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
@@ -153,7 +153,7 @@ class PresenceBody(BaseModel):
     presence: Literal["online", "away", "offline"]
 
 
-@router.put("/me/presence")
+@router.put("/me/presence", response_model=schemas.PresenceOut)
 async def set_presence(
     body: PresenceBody, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
@@ -161,7 +161,7 @@ async def set_presence(
     return {"presence": row.presence.value}
 
 
-@router.post("/conversations/{conversation_id}/pending")
+@router.post("/conversations/{conversation_id}/pending", response_model=schemas.ConversationOut)
 async def pending(
     conversation_id: int, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
@@ -174,7 +174,7 @@ async def pending(
     return await asyncio.to_thread(_summary, hub, conversation_id)
 
 
-@router.post("/conversations/{conversation_id}/handback")
+@router.post("/conversations/{conversation_id}/handback", response_model=schemas.ConversationOut)
 async def handback(
     conversation_id: int, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
@@ -182,7 +182,7 @@ async def handback(
     return await asyncio.to_thread(_summary, hub, conversation_id)
 
 
-@router.post("/conversations/{conversation_id}/transfer")
+@router.post("/conversations/{conversation_id}/transfer", response_model=schemas.ConversationOut)
 async def transfer(
     conversation_id: int,
     body: TransferBody,
@@ -199,7 +199,11 @@ async def transfer(
     return await asyncio.to_thread(_summary, hub, conversation_id)
 
 
-@router.post("/conversations/{conversation_id}/notes", status_code=201)
+@router.post(
+    "/conversations/{conversation_id}/notes",
+    status_code=201,
+    response_model=schemas.NoteCreated,
+)
 async def add_note(
     conversation_id: int,
     body: NoteBody,

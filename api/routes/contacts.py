@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from api import schemas
 from api.hub import Hub
 from api.routes.deps import AgentRef, current_agent, get_hub
 from handoff import agent_actions, contacts, lookups
@@ -30,7 +31,7 @@ class NoteBody(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
 
 
-@router.get("")
+@router.get("", response_model=schemas.ContactList)
 def search_contacts(
     q: str = Query(default="", max_length=200),
     hub: Hub = Depends(get_hub),
@@ -41,7 +42,7 @@ def search_contacts(
         return {"contacts": [{"id": c.id, "name": c.name, "email": c.email} for c in rows]}
 
 
-@router.get("/{contact_id}")
+@router.get("/{contact_id}", response_model=schemas.ContactRecord)
 def get_contact(
     contact_id: int, hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
@@ -49,7 +50,7 @@ def get_contact(
         return contacts.history(session, contact_id)
 
 
-@router.patch("/{contact_id}")
+@router.patch("/{contact_id}", response_model=schemas.ContactRecord)
 async def update_contact(
     contact_id: int,
     body: ContactUpdate,
@@ -65,7 +66,7 @@ async def update_contact(
     return await hub.flow.write(operation)
 
 
-@router.post("/{contact_id}/merge")
+@router.post("/{contact_id}/merge", response_model=schemas.ContactRecord)
 async def merge_contact(
     contact_id: int,
     body: MergeBody,
@@ -81,7 +82,7 @@ async def merge_contact(
     return await hub.flow.write(operation)
 
 
-@router.post("/{contact_id}/notes", status_code=201)
+@router.post("/{contact_id}/notes", status_code=201, response_model=schemas.NoteCreated)
 async def add_contact_note(
     contact_id: int,
     body: NoteBody,

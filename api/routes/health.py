@@ -6,11 +6,12 @@ from fastapi import APIRouter, Depends
 
 from api.hub import Hub
 from api.routes.deps import get_hub
+from api.schemas import HealthOut
 
 router = APIRouter()
 
 
-@router.get("/health")
+@router.get("/health", response_model=HealthOut, response_model_exclude_unset=True)
 async def health(hub: Hub = Depends(get_hub)) -> dict[str, Any]:
     rasa_ok, detail = await hub.rasa.status()
     index = hub.knowledge.status()

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from fastapi import APIRouter, Depends, Query
 
+from api import schemas
 from api.hub import Hub
 from api.routes.deps import AgentRef, current_agent, get_hub
 
@@ -21,7 +22,7 @@ MAX_HITS = 10
 _cache: dict[Path, tuple[float, list[dict[str, str]]]] = {}
 
 
-@router.get("/kb/search")
+@router.get("/kb/search", response_model=schemas.KbSearchOut)
 def search_kb(
     q: str = Query(min_length=1, max_length=500),
     limit: int = Query(default=5, ge=1, le=MAX_HITS),
@@ -78,7 +79,11 @@ def load_canned(path: Path) -> list[dict[str, str]]:
     return out
 
 
-@router.get("/canned-responses")
+@router.get(
+    "/canned-responses",
+    response_model=schemas.CannedResponses,
+    response_model_exclude_unset=True,
+)
 def canned_responses(
     hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from api.hub import Hub
 from api.routes.deps import AgentRef, current_agent, get_hub
+from api.schemas import ReportOut
 from handoff import reports
 from handoff.errors import InvalidInput
 from handoff.models import utcnow
@@ -38,7 +39,11 @@ def to_csv(result: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-@router.get("/reports", response_model=None)
+@router.get(
+    "/reports",
+    response_model=ReportOut,
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with ?format=csv"}},
+)
 def get_report(
     start: date | None = None,
     end: date | None = None,

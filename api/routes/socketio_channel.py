@@ -27,6 +27,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from api import serializers
+from api.frames import BotUttered, MessageData, QuickReply, WidgetLiveFrame
 from api.hub import Hub
 from handoff import intake, lookups
 from handoff.client_metadata import MetadataRefused, client_metadata, primary_language
@@ -65,7 +66,7 @@ def source_link(source: Mapping[str, Any]) -> str | None:
     return f"[{markdown_text(str(title))}]({safe_url})"
 
 
-def bot_uttered(message: Mapping[str, Any]) -> dict[str, Any]:
+def bot_uttered(message: Mapping[str, Any]) -> BotUttered:
     """A hub Message (docs/protocol.md) as Rasa's `bot_uttered` for rasa-webchat.
 
     rasa-webchat shows `{"text"}` and `{"text", "quick_replies"}` only with exactly those
@@ -79,8 +80,8 @@ def bot_uttered(message: Mapping[str, Any]) -> dict[str, Any]:
     links = [link for s in sources if isinstance(s, Mapping) and (link := source_link(s))]
     if links:
         text += "\n\nSource: " + ", ".join(links)
-    out: dict[str, Any] = {"text": text}
-    replies = [
+    out: BotUttered = {"text": text}
+    replies: list[QuickReply] = [
         {"content_type": "text", "title": b["title"], "payload": b["payload"]}
         for b in message.get("buttons") or []
         if isinstance(b, Mapping)
@@ -117,7 +118,7 @@ class _Link:
 
     conversation_id: int
     session_id: str
-    queue: asyncio.Queue[dict[str, Any]]
+    queue: asyncio.Queue[WidgetLiveFrame]
     last_sent: int  # the highest message id this socket has had (or chose to skip)
     task: asyncio.Task[None] | None = field(default=None)
 
@@ -279,7 +280,7 @@ class WebchatChannel:
             # A configured payload (initPayload, tooltipPayload) or a stale quick reply:
             # never an intent Rasa should see, and not the customer's words.
             if started:
-                await self.sio.emit("bot_uttered", {"text": markdown_text(NOT_OFFERED)}, to=sid)
+                await self._utter(sid, {"text": markdown_text(NOT_OFFERED)})
             return
         flow = self.hub.flow
         language = primary_language((metadata or {}).get("language"))
@@ -293,11 +294,14 @@ class WebchatChannel:
             )
         except (InvalidInput, NotFound) as error:
             notice = f"Your message was not sent: {error}"
-            await self.sio.emit("bot_uttered", {"text": markdown_text(notice)}, to=sid)
+            await self._utter(sid, {"text": markdown_text(notice)})
 
     # ---- to the client -----------------------------------------------------------------
 
-    def _messages_after(self, conversation_id: int, after: int) -> list[dict[str, Any]]:
+    async def _utter(self, sid: str, frame: BotUttered) -> None:
+        await self.sio.emit("bot_uttered", frame, to=sid)
+
+    def _messages_after(self, conversation_id: int, after: int) -> list[MessageData]:
         with self.hub.sessions() as session:
             rows = lookups.messages_after(session, conversation_id, after)
             return [serializers.message_dict(m) for m in rows]
@@ -311,20 +315,20 @@ class WebchatChannel:
                 await self._send(sid, link, message)
             while True:
                 frame = await link.queue.get()
-                if frame.get("type") == "message" and isinstance(frame.get("message"), dict):
+                if frame["type"] == "message":
                     await self._send(sid, link, frame["message"])
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("webchat forwarding to %s stopped", sid)
 
-    async def _send(self, sid: str, link: _Link, message: dict[str, Any]) -> None:
+    async def _send(self, sid: str, link: _Link, message: MessageData) -> None:
         message_id = int(message["id"])
         if message_id <= link.last_sent:
             return  # caught up already, or the broker sent it twice
         link.last_sent = message_id
         if message.get("role") != "customer":  # rasa-webchat shows the customer's own
-            await self.sio.emit("bot_uttered", bot_uttered(message), to=sid)
+            await self._utter(sid, bot_uttered(message))
         self._delivered[link.conversation_id] = max(
             message_id, self._delivered.get(link.conversation_id, 0)
         )

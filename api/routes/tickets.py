@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from api import serializers
+from api import schemas, serializers
 from api.hub import Hub
 from api.routes.deps import AgentRef, current_agent, get_hub
 from handoff import agent_actions, lookups, routing
@@ -24,7 +24,7 @@ class TicketUpdate(BaseModel):
     tags: list[str] | None = Field(default=None, max_length=20)
 
 
-@router.get("/tickets")
+@router.get("/tickets", response_model=schemas.TicketList)
 def list_tickets(
     status: list[Status] = Query(default=[]),
     team_id: int | None = None,
@@ -45,7 +45,7 @@ def list_tickets(
         return {"tickets": [serializers.ticket_dict(t, calendar) for t in rows]}
 
 
-@router.get("/queue")
+@router.get("/queue", response_model=schemas.QueueOut)
 def queue(
     team_id: int | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
@@ -73,7 +73,7 @@ def queue(
         return {"queue": items}
 
 
-@router.get("/tickets/{ticket_id}")
+@router.get("/tickets/{ticket_id}", response_model=schemas.TicketOut)
 def get_ticket(
     ticket_id: int, hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
@@ -82,7 +82,7 @@ def get_ticket(
         return serializers.ticket_dict(ticket, hub.settings.rules.calendar)
 
 
-@router.patch("/tickets/{ticket_id}")
+@router.patch("/tickets/{ticket_id}", response_model=schemas.TicketOut)
 async def update_ticket(
     ticket_id: int,
     body: TicketUpdate,

@@ -24,6 +24,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.orm import Session
 
 from api import serializers
+from api.frames import WelcomeFrame, WidgetFrame, WidgetLiveFrame
 from api.hub import Hub
 from api.routes.deps import socket_hub
 from handoff import intake, lookups
@@ -152,7 +153,7 @@ def _verified(contact: Contact) -> bool:
 
 def _welcome_frame(
     session: Session, conversation: Conversation, key: bytes, agents_available: bool
-) -> dict[str, Any]:
+) -> WelcomeFrame:
     contact = conversation.contact
     return {
         "type": "welcome",
@@ -168,7 +169,7 @@ def _welcome_frame(
     }
 
 
-def _welcome(hub: Hub, conversation_id: int) -> dict[str, Any]:
+def _welcome(hub: Hub, conversation_id: int) -> WelcomeFrame:
     available = hub.flow.agents_available()
     with hub.sessions() as session:
         conversation = lookups.get_conversation(session, conversation_id)
@@ -242,38 +243,44 @@ async def _conversation_for(hub: Hub, frame: dict[str, Any]) -> int:
     return conversation.id
 
 
+async def _send(websocket: WebSocket, frame: WidgetFrame) -> None:
+    """Send a frame the protocol defines (typed, so mypy checks its keys)."""
+    await websocket.send_json(frame)
+
+
 async def _receive_frame(websocket: WebSocket) -> dict[str, Any] | None:
-    """The next JSON object from the client, or None (after telling it) if it is not one."""
+    """The next JSON object from the client, or None (after telling it) if it is not one.
+
+    Typed loosely on purpose: a client frame is `api.frames.WidgetInbound` only by
+    promise, so every value is checked where it is used."""
     raw = await websocket.receive_text()
     try:
         frame = json.loads(raw)
     except ValueError:
         frame = None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-        await websocket.send_json(
-            {"type": "error", "error": "frames must be JSON objects with a 'type'"}
+        await _send(
+            websocket, {"type": "error", "error": "frames must be JSON objects with a 'type'"}
         )
         return None
     return frame
 
 
-async def _hello(websocket: WebSocket, hub: Hub) -> dict[str, Any]:
+async def _hello(websocket: WebSocket, hub: Hub) -> WelcomeFrame:
     while True:
         frame = await _receive_frame(websocket)
         if frame is None:
             continue
         if frame["type"] == "ping":
-            await websocket.send_json({"type": "pong"})
+            await _send(websocket, {"type": "pong"})
             continue
         if frame["type"] != "hello":
-            await websocket.send_json({"type": "error", "error": "send 'hello' first"})
+            await _send(websocket, {"type": "error", "error": "send 'hello' first"})
             continue
         try:
             conversation_id = await _conversation_for(hub, frame)
         except Refused as refused:
-            await websocket.send_json(
-                {"type": "error", "error": str(refused), "code": refused.code}
-            )
+            await _send(websocket, {"type": "error", "error": str(refused), "code": refused.code})
             continue
         return await asyncio.to_thread(_welcome, hub, conversation_id)
 
@@ -294,7 +301,7 @@ async def widget_socket(websocket: WebSocket) -> None:
     sender = asyncio.create_task(_forward(websocket, queue))
     typing_relayed = 0.0
     try:
-        await websocket.send_json(welcome)
+        await _send(websocket, welcome)
         while True:
             frame = await _receive_frame(websocket)
             if frame is None:
@@ -309,24 +316,23 @@ async def widget_socket(websocket: WebSocket) -> None:
                     )
                 continue
             if kind == "ping":
-                await websocket.send_json({"type": "pong"})
+                await _send(websocket, {"type": "pong"})
                 continue
             if kind != "message":
-                await websocket.send_json(
-                    {"type": "error", "error": f"unknown frame type {kind!r}"}
-                )
+                await _send(websocket, {"type": "error", "error": f"unknown frame type {kind!r}"})
                 continue
             client_id = frame.get("client_id")
 
             async def acknowledge(message: Message, client_id: Any = client_id) -> None:
                 available = await asyncio.to_thread(hub.flow.agents_available)
-                await websocket.send_json(
+                await _send(
+                    websocket,
                     {
                         "type": "ack",
                         "client_id": client_id,
                         "message": serializers.message_dict(message),
                         "agents_available": available,
-                    }
+                    },
                 )
 
             try:
@@ -339,8 +345,8 @@ async def widget_socket(websocket: WebSocket) -> None:
                     process=lambda message: _process(hub, message),
                 )
             except InvalidInput as error:
-                await websocket.send_json(
-                    {"type": "error", "error": str(error), "client_id": client_id}
+                await _send(
+                    websocket, {"type": "error", "error": str(error), "client_id": client_id}
                 )
                 continue
     except WebSocketDisconnect:
@@ -379,7 +385,7 @@ async def _process(hub: Hub, message: Message) -> None:
             hub.broker.send_to_widget(conversation_id, {"type": "form", "form": form})
 
 
-async def _forward(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]]) -> None:
+async def _forward(websocket: WebSocket, queue: asyncio.Queue[WidgetLiveFrame]) -> None:
     while True:
         frame = await queue.get()
         try:
