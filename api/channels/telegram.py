@@ -35,7 +35,7 @@ SECRET_HEADER = "x-telegram-bot-api-secret-token"
 
 class TelegramChannel:
     name = "telegram"
-    capabilities = Capabilities(buttons=8, text_limit=TEXT_LIMIT, markdown="none", typing=True)
+    capabilities = Capabilities(buttons=8, text_limit=TEXT_LIMIT, markdown="none")
 
     def __init__(self, config: TelegramConfig, client: httpx.AsyncClient | None = None) -> None:
         self._config = config
