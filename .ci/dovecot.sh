@@ -271,7 +271,11 @@ if [ "$SPORT" != 0 ] && port_open "$SPORT"; then
 fi
 
 log "starting Dovecot $version on 127.0.0.1:$PORT$([ "$SPORT" != 0 ] && echo " (IMAPS $SPORT)") ..."
-as_owner "$DOVECOT" -c "$CONF" \
+# The daemon must not inherit our stdout/stderr: a caller reading them, as in
+# URL=$(.ci/dovecot.sh), would wait for it forever. Its early errors go to its log.
+touch "$DIR/dovecot.log"
+[ "$(id -u)" = 0 ] && chown "$OWNER:" "$DIR/dovecot.log"
+as_owner "$DOVECOT" -c "$CONF" </dev/null >>"$DIR/dovecot.log" 2>&1 \
   || { tail -n 20 "$DIR/dovecot.log" >&2 2>/dev/null || true; die "dovecot did not start"; }
 
 # A greeting on the plain port means the master, the login service and auth are up.
