@@ -19,8 +19,6 @@ from sqlalchemy.orm import Session
 
 from handoff.db import make_engine, upgrade
 
-ROOT = Path(__file__).resolve().parent.parent
-
 PG_URL = os.environ.get("FRONTLINE_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 

@@ -29,7 +29,7 @@ from api import rasa_process
 from api.settings import Settings
 from retrieval.encoder import SentenceTransformerEncoder
 from retrieval.search import build_index
-from tests.integration.conftest import HubServer, free_port
+from tests.fakes.stack import HubServer, free_port
 
 CONCURRENCY = (1, 4, 16)
 TURNS_PER_CONVERSATION = 30

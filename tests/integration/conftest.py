@@ -4,24 +4,19 @@ shared by every integration test of the session."""
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from api import rasa_process
-from api.app import create_app
 from api.settings import Settings
 from retrieval.encoder import SentenceTransformerEncoder
 from retrieval.search import build_index
-from tests.conftest import ROOT
+from tests.fakes.paths import ROOT
+from tests.fakes.stack import HubServer, Stack, free_port
 
 pytestmark = pytest.mark.integration
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; `make test` installs it when missing
@@ -35,48 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = ROOT / "var" / "test-artifacts"  # screenshots, linked from the README
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Stack:
-    settings: Settings
-    hub_url: str
-    rasa_url: str
-    rasa_log: Path
-
-    @property
-    def widget_ws(self) -> str:
-        return self.hub_url.replace("http://", "ws://") + "/ws/widget"
-
-
-class HubServer:
-    """The hub under uvicorn in a background thread: a real HTTP/WebSocket server."""
-
-    def __init__(self, settings: Settings) -> None:
-        config = uvicorn.Config(
-            create_app(settings), host=settings.host, port=settings.port, log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self, timeout: float = 120) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the hub did not start")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import ARTIFACTS, Stack
+from tests.fakes.paths import ARTIFACTS
+from tests.fakes.stack import Stack
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import ARTIFACTS, Stack
-from tests.integration.widget_client import agent_headers
+from tests.fakes.paths import ARTIFACTS
+from tests.fakes.stack import Stack
+from tests.fakes.widget_client import agent_headers
 
 pytestmark = pytest.mark.integration
 ARTICLE_URL = "https://help.tandem.example/articles/reset-password"

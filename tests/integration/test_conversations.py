@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from retrieval.sources import load_articles
-from tests.integration.conftest import Stack
-from tests.integration.widget_client import WidgetClient, agent_headers, choose, conversation
+from tests.fakes.stack import Stack
+from tests.fakes.widget_client import WidgetClient, agent_headers, choose, conversation
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("agent_online")]
 

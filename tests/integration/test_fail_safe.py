@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from api.settings import Settings
-from tests.integration.conftest import HubServer, Stack, free_port
-from tests.integration.widget_client import WidgetClient
+from tests.fakes.stack import HubServer, Stack, free_port
+from tests.fakes.widget_client import WidgetClient
 
 pytestmark = pytest.mark.integration
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import Stack
-from tests.integration.widget_client import WidgetClient, conversation
+from tests.fakes.stack import Stack
+from tests.fakes.widget_client import WidgetClient, conversation
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ROOT
-from tests.integration.conftest import ARTIFACTS, Stack
+from tests.fakes.paths import ARTIFACTS, ROOT
+from tests.fakes.stack import Stack
 
 pytestmark = pytest.mark.integration
 WEBCHAT_VERSION = "1.0.1"  # as in the Makefile's `webchat` target

@@ -24,8 +24,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tests.integration.conftest import ARTIFACTS, Stack
-from tests.integration.widget_client import agent_headers
+from tests.fakes.paths import ARTIFACTS
+from tests.fakes.stack import Stack
+from tests.fakes.widget_client import agent_headers
 
 pytestmark = pytest.mark.integration
 DESKTOP = {"width": 1280, "height": 800}

@@ -6,7 +6,7 @@ import pytest
 
 from retrieval.articles import SourceError, parse_article
 from retrieval.sources import load_articles, sources_digest
-from tests.conftest import ROOT
+from tests.fakes.paths import ROOT
 
 ARTICLE = """---
 id: reset-password

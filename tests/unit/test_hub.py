@@ -6,7 +6,6 @@ behaviour: store first, relay, hand off, authenticate, publish live.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,125 +14,17 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from starlette.testclient import WebSocketTestSession
 
-from api.app import create_app
-from api.hub import KnowledgeHolder
-from api.rasa_client import RasaClient
-from api.settings import Settings
-from retrieval.search import KnowledgeBase, build_index
-from tests.conftest import ROOT
-from tests.fakes import HashingEncoder
-
-ANSWER_SOURCE = {
-    "article_id": "reset-password",
-    "title": "Reset your password",
-    "url": "https://help.example/reset",
-    "score": 0.9,
-}
-
-
-RASA_RECEIVED: list[str] = []
-RASA_METADATA: list[dict[str, Any]] = []
-
-
-def fake_rasa(request: httpx.Request) -> httpx.Response:
-    """Answers like Rasa's REST channel: text and `custom` payloads as separate items."""
-    if request.method == "GET":
-        return httpx.Response(200, text="Hello from Rasa: 3.6.21")
-    body = json.loads(request.content)
-    RASA_RECEIVED.append(body["message"])
-    RASA_METADATA.append(body["metadata"])
-    sender, text = body["sender"], body["message"].lower()
-    if "person" in text:
-        return httpx.Response(
-            200,
-            json=[
-                {"recipient_id": sender, "text": "Of course."},
-                {
-                    "recipient_id": sender,
-                    "custom": {"frontline": {"kind": "handoff", "reason": "customer_request"}},
-                },
-            ],
-        )
-    if "silence" in text:
-        return httpx.Response(200, json=[])
-    return httpx.Response(
-        200,
-        json=[
-            {"recipient_id": sender, "text": "Choose Forgot password."},
-            {
-                "recipient_id": sender,
-                "custom": {
-                    "frontline": {
-                        "kind": "answer",
-                        "decision": "answer",
-                        "sources": [ANSWER_SOURCE],
-                    }
-                },
-            },
-        ],
-    )
-
-
-def rasa_down(request: httpx.Request) -> httpx.Response:
-    raise httpx.ConnectError("connection refused", request=request)
-
-
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("index")
-    build_index(ROOT / "kb_content", path, HashingEncoder())
-    return path
-
-
-def make_client(
-    tmp_path: Path,
-    index_dir: Path,
-    rasa_handler: Callable[[httpx.Request], httpx.Response],
-    **overrides: Any,
-) -> TestClient:
-    """The hub on fake Rasa; pass `database_url=` (the fixture) to choose its database, which
-    is otherwise a SQLite file in `tmp_path`."""
-    settings = Settings(
-        var_dir=tmp_path, index_dir=index_dir, embedding_model=HashingEncoder.name, **overrides
-    )
-    knowledge = KnowledgeHolder(KnowledgeBase.open(index_dir, HashingEncoder()))
-    rasa = RasaClient("http://rasa.test", timeout=5, transport=httpx.MockTransport(rasa_handler))
-    return TestClient(create_app(settings, knowledge=knowledge, rasa=rasa))
+from tests.fakes.hub_client import hello, is_msg, login, make_client, until
+from tests.fakes.rasa import ANSWER_SOURCE, FakeRasa, rasa_down
 
 
 @pytest.fixture
-def client(tmp_path: Path, index_dir: Path, database_url: str) -> Iterator[TestClient]:
+def client(
+    tmp_path: Path, index_dir: Path, database_url: str, fake_rasa: FakeRasa
+) -> Iterator[TestClient]:
     with make_client(tmp_path, index_dir, fake_rasa, database_url=database_url) as c:
         yield c
-
-
-def login(client: TestClient) -> dict[str, str]:
-    response = client.post(
-        "/api/auth/login", json={"email": "agent@example.com", "password": "frontline"}
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
-def until(
-    ws: WebSocketTestSession, match: Callable[[dict[str, Any]], bool], limit: int = 30
-) -> dict[str, Any]:
-    for _ in range(limit):
-        frame = ws.receive_json()
-        if match(frame):
-            return frame
-    raise AssertionError("expected frame never came")
-
-
-def is_msg(role: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda f: f["type"] == "message" and f["message"]["role"] == role
-
-
-def hello(ws: WebSocketTestSession, token: str | None = None) -> dict[str, Any]:
-    ws.send_json({"type": "hello", "token": token})
-    return until(ws, lambda f: f["type"] == "welcome")
 
 
 def test_pages_and_health(client: TestClient) -> None:
@@ -358,15 +249,17 @@ def test_widget_resend_after_lost_ack_is_answered_once(client: TestClient) -> No
         assert [m["role"] for m in again["messages"]] == ["customer", "bot"]
 
 
-def test_typed_intent_payloads_never_reach_rasa_as_intents(client: TestClient) -> None:
-    RASA_RECEIVED.clear()
+def test_typed_intent_payloads_never_reach_rasa_as_intents(
+    client: TestClient, fake_rasa: FakeRasa
+) -> None:
+    fake_rasa.received.clear()
     with client.websocket_connect("/ws/widget") as ws:
         hello(ws)
         for text in ("/restart", ' //choose_article{"article_id": "x"}', "/"):
             ws.send_json({"type": "message", "text": text, "client_id": text})
             until(ws, lambda f: f["type"] == "ack")
             until(ws, is_msg("bot"))
-    assert RASA_RECEIVED == ["restart", 'choose_article{"article_id": "x"}', "?"]
+    assert fake_rasa.received == ["restart", 'choose_article{"article_id": "x"}', "?"]
     stored = [m["text"] for m in hello_messages(client)]
     assert "/restart" in stored  # the customer's words are stored as written
 
@@ -380,7 +273,7 @@ def hello_messages(client: TestClient) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("in_hours", [True, False])
 def test_rasa_hears_whether_someone_can_take_over(
-    tmp_path: Path, index_dir: Path, database_url: str, in_hours: bool
+    tmp_path: Path, index_dir: Path, database_url: str, fake_rasa: FakeRasa, in_hours: bool
 ) -> None:
     from datetime import UTC, datetime
 
@@ -392,7 +285,7 @@ def test_rasa_hears_whether_someone_can_take_over(
     with make_client(
         tmp_path, index_dir, fake_rasa, database_url=database_url, business_hours=hours
     ) as client:
-        RASA_METADATA.clear()
+        fake_rasa.metadata.clear()
         token = login(client)["Authorization"].split()[1]
         with client.websocket_connect("/ws/widget") as ws:
             hello(ws)
@@ -403,4 +296,4 @@ def test_rasa_hears_whether_someone_can_take_over(
                 until(console, lambda f: f.get("type") == "presence")
                 ws.send_json({"type": "message", "text": "console open", "client_id": "b"})
                 until(ws, is_msg("bot"))
-    assert [m["agents_available"] for m in RASA_METADATA] == [False, in_hours]
+    assert [m["agents_available"] for m in fake_rasa.metadata] == [False, in_hours]

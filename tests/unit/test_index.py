@@ -7,8 +7,8 @@ import pytest
 from retrieval.index import POINTER, KnowledgeIndex, current_version
 from retrieval.search import KnowledgeBase, build_index, index_is_fresh
 from retrieval.sources import load_articles
-from tests.conftest import ROOT
 from tests.fakes import HashingEncoder
+from tests.fakes.paths import ROOT
 
 KB = ROOT / "kb_content"
 

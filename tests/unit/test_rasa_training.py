@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from api.rasa_process import RasaError, model_path, train, training_fingerprint
-from tests.conftest import ROOT
+from tests.fakes.paths import ROOT
 
 
 @pytest.fixture

@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.unit.test_hub import fake_rasa, hello, index_dir, login, make_client, until
-
-__all__ = ["index_dir"]
+from tests.fakes.hub_client import hello, login, make_client, until
+from tests.fakes.rasa import FakeRasa
 
 
 @pytest.fixture
-def client(tmp_path: Path, index_dir: Path, database_url: str) -> Iterator[TestClient]:
+def client(
+    tmp_path: Path, index_dir: Path, database_url: str, fake_rasa: FakeRasa
+) -> Iterator[TestClient]:
     with make_client(
         tmp_path, index_dir, fake_rasa, database_url=database_url, sweep_interval=3600
     ) as c:

@@ -1,11 +1,10 @@
 """Rasa's socket.io channel (for rasa-webchat), with a real socket.io client against the hub
-under uvicorn, and Rasa replaced by the fake REST channel of test_hub."""
+under uvicorn, and Rasa replaced by the fake REST channel of tests.fakes.rasa."""
 
 from __future__ import annotations
 
 import json
 import queue
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,45 +21,37 @@ from api.hub import KnowledgeHolder
 from api.rasa_client import RasaClient
 from api.routes.socketio_channel import bot_uttered, markdown_text
 from api.settings import Settings
-from retrieval.search import KnowledgeBase, build_index
-from tests.conftest import ROOT
+from retrieval.search import KnowledgeBase
 from tests.fakes import HashingEncoder
-from tests.unit.test_hub import RASA_METADATA, RASA_RECEIVED, fake_rasa
+from tests.fakes.rasa import FakeRasa, Item
+from tests.fakes.stack import free_port
 
 FEEDBACK = [{"title": "Yes", "payload": "/helpful"}, {"title": "No", "payload": "/not_helpful"}]
 ANSWER = "Choose Forgot password\\.\n\nSource: [Reset your password](https://help.example/reset)"
 QUICK_REPLIES = [{"content_type": "text", **b} for b in FEEDBACK]
 
 
-def webchat_rasa(request: httpx.Request) -> httpx.Response:
-    """test_hub's fake Rasa, plus "Did this help?" buttons after an answer, as our bot sends."""
-    if request.method == "POST" and json.loads(request.content)["message"] == "/helpful":
-        RASA_RECEIVED.append("/helpful")
-        return httpx.Response(200, json=[{"recipient_id": "x", "text": "Glad it helped!"}])
-    response = fake_rasa(request)
-    if request.method == "GET":
-        return response
-    items = response.json()
-    if any("custom" in item and "answer" in json.dumps(item) for item in items):
-        items.append({"recipient_id": "x", "text": "Did this help?", "buttons": FEEDBACK})
-    return httpx.Response(200, json=items)
+class WebchatRasa(FakeRasa):
+    """The fake Rasa, plus "Did this help?" buttons after an answer, as our bot sends."""
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("index")
-    build_index(ROOT / "kb_content", path, HashingEncoder())
-    return path
+    def reply(self, sender: str, message: str) -> list[Item]:
+        if message == "/helpful":
+            return [{"recipient_id": "x", "text": "Glad it helped!"}]
+        items = super().reply(sender, message)
+        if any("custom" in item and "answer" in json.dumps(item) for item in items):
+            items.append({"recipient_id": "x", "text": "Did this help?", "buttons": FEEDBACK})
+        return items
 
 
 @pytest.fixture
-def hub_url(tmp_path: Path, index_dir: Path, database_url: str) -> Iterator[str]:
+def webchat_rasa() -> WebchatRasa:
+    return WebchatRasa()
+
+
+@pytest.fixture
+def hub_url(
+    tmp_path: Path, index_dir: Path, database_url: str, webchat_rasa: WebchatRasa
+) -> Iterator[str]:
     """The hub on fake Rasa, served by uvicorn in a thread (socket.io needs a real server)."""
     settings = Settings(
         var_dir=tmp_path,
@@ -84,8 +75,7 @@ def hub_url(tmp_path: Path, index_dir: Path, database_url: str) -> Iterator[str]
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
         time.sleep(0.05)
-    RASA_RECEIVED.clear()
-    RASA_METADATA.clear()
+    webchat_rasa.clear()
     yield f"http://127.0.0.1:{settings.port}"
     server.should_exit = True
     thread.join(timeout=10)
@@ -171,7 +161,7 @@ def test_markdown_is_escaped_and_sources_become_links() -> None:
     assert bot_uttered(agent) == {"text": "**Dana:** Hi"}
 
 
-def test_session_answer_quick_reply_and_resume(hub_url: str) -> None:
+def test_session_answer_quick_reply_and_resume(hub_url: str, webchat_rasa: WebchatRasa) -> None:
     chat = Webchat(hub_url)
     session_id = chat.session(None)
     assert isinstance(session_id, str) and len(session_id) >= 24
@@ -181,7 +171,7 @@ def test_session_answer_quick_reply_and_resume(hub_url: str) -> None:
     assert chat.next() == {"text": "Did this help?", "quick_replies": QUICK_REPLIES}
     chat.say("/helpful")  # a quick reply comes back as its payload
     assert chat.next() == {"text": "Glad it helped\\!"}
-    assert RASA_RECEIVED == ["I forgot my password", "/helpful"]
+    assert webchat_rasa.received == ["I forgot my password", "/helpful"]
     chat.close()
 
     # A new page: rasa-webchat sends the stored session id, and the conversation goes on.
@@ -223,7 +213,9 @@ def test_unknown_or_widget_session_ids_start_a_new_conversation(hub_url: str) ->
     assert len(webchat_conversations(agents)) == 2
 
 
-def test_handoff_agent_reply_and_catch_up_after_reconnect(hub_url: str) -> None:
+def test_handoff_agent_reply_and_catch_up_after_reconnect(
+    hub_url: str, webchat_rasa: WebchatRasa
+) -> None:
     agents = api(hub_url)
     chat = Webchat(hub_url)
     session_id = chat.session(None)
@@ -253,17 +245,19 @@ def test_handoff_agent_reply_and_catch_up_after_reconnect(hub_url: str) -> None:
     assert chat.next() == {"text": "**Dana \\(demo agent\\):** Anything else?"}
     chat.close()
     assert customer_texts(agents, cid) == ["I want to talk to a person", "Thanks"]
-    assert RASA_RECEIVED == ["I want to talk to a person"]
+    assert webchat_rasa.received == ["I want to talk to a person"]
 
 
-def test_custom_data_reaches_rasa_as_metadata_and_sets_the_language(hub_url: str) -> None:
+def test_custom_data_reaches_rasa_as_metadata_and_sets_the_language(
+    hub_url: str, webchat_rasa: WebchatRasa
+) -> None:
     chat = Webchat(hub_url)
     chat.session(None)
     site_data = {"language": "fr-CA", "plan": "pro", "conversation_id": 999999}
     chat.say("I forgot my password", site_data)
     assert chat.next() == {"text": ANSWER}
     chat.next()  # "Did this help?"
-    [metadata] = RASA_METADATA
+    [metadata] = webchat_rasa.metadata
     assert metadata["plan"] == "pro" and metadata["language"] == "fr-CA"
     # The hub's own keys win over the site's: a page cannot point the bot elsewhere.
     agents = api(hub_url)
@@ -279,7 +273,11 @@ def test_custom_data_reaches_rasa_as_metadata_and_sets_the_language(hub_url: str
     assert chat.next() == {"text": ANSWER}
     chat.close()
     hub_keys = {"conversation_id", "message_id", "agents_available", "contact_email"}
-    assert [set(m) for m in RASA_METADATA] == [hub_keys | {"language", "plan"}, hub_keys, hub_keys]
+    assert [set(m) for m in webchat_rasa.metadata] == [
+        hub_keys | {"language", "plan"},
+        hub_keys,
+        hub_keys,
+    ]
     assert customer_texts(agents, conversation["id"]) == [
         "I forgot my password",
         "How do I reset my password?",

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
@@ -21,9 +19,8 @@ from starlette.testclient import WebSocketTestSession
 from api.routes.widget import sign_token, verify_token
 from api.settings import Settings, load_or_create_secret
 from bot.actions import payloads
-from tests.unit.test_hub import fake_rasa, index_dir, is_msg, login, make_client, until
-
-__all__ = ["index_dir"]  # the module-scoped fixture, shared with test_hub
+from tests.fakes.hub_client import is_msg, login, make_client, until
+from tests.fakes.rasa import FakeRasa, Item
 
 SITE_SECRET = "site-secret-for-tests"
 
@@ -33,7 +30,9 @@ def user_hash(user_id: str, secret: str = SITE_SECRET) -> str:
 
 
 @pytest.fixture
-def client(tmp_path: Path, index_dir: Path, database_url: str) -> Iterator[TestClient]:
+def client(
+    tmp_path: Path, index_dir: Path, database_url: str, fake_rasa: FakeRasa
+) -> Iterator[TestClient]:
     with make_client(
         tmp_path, index_dir, fake_rasa, database_url=database_url, identity_secret=SITE_SECRET
     ) as c:
@@ -134,7 +133,7 @@ def test_unsigned_or_wrongly_signed_identities_are_refused(client: TestClient, b
 
 
 def test_identities_are_refused_when_the_hub_has_no_secret(
-    tmp_path: Path, index_dir: Path, database_url: str
+    tmp_path: Path, index_dir: Path, database_url: str, fake_rasa: FakeRasa
 ) -> None:
     with (
         make_client(tmp_path, index_dir, fake_rasa, database_url=database_url) as client,
@@ -238,26 +237,23 @@ def test_language_typing_and_ping(client: TestClient) -> None:
         assert hello(ws, language="<script>")["conversation"]["language"] == "en"
 
 
-def offline_rasa(request: httpx.Request) -> httpx.Response:
+class OfflineRasa(FakeRasa):
     """Nobody online: Rasa's email form (the bot's request carries the contact-form marker)."""
-    body = json.loads(request.content)
-    if request.method == "GET" or "person" not in body["message"]:
-        return fake_rasa(request)
-    sender = body["sender"]
-    return httpx.Response(
-        200,
-        json=[
+
+    def reply(self, sender: str, message: str) -> list[Item]:
+        if "person" not in message:
+            return super().reply(sender, message)
+        return [
             {"recipient_id": sender, "text": "Nobody from our team is online right now."},
             {"recipient_id": sender, "custom": payloads.contact_form()},
             {"recipient_id": sender, "text": "What email address should our team reply to?"},
-        ],
-    )
+        ]
 
 
 def test_the_bot_collecting_an_email_shows_the_contact_form(
     tmp_path: Path, index_dir: Path, database_url: str
 ) -> None:
-    with make_client(tmp_path, index_dir, offline_rasa, database_url=database_url) as client:
+    with make_client(tmp_path, index_dir, OfflineRasa(), database_url=database_url) as client:
         with client.websocket_connect("/ws/widget") as ws:
             welcome = hello(ws)
             assert welcome["conversation"]["agents_available"] is False

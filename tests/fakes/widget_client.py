@@ -50,7 +50,7 @@ class WidgetClient:
         frame = self.wait_for(
             lambda f: f["type"] == "message" and f["message"]["role"] == role, timeout
         )
-        return frame["message"]  # type: ignore[no-any-return]
+        return frame["message"]
 
     def wait_state(self, state: str, timeout: float = 60) -> Frame:
         return self.wait_for(lambda f: f["type"] == "state" and f["state"] == state, timeout)
@@ -91,4 +91,4 @@ def conversation(stack: Any, widget: WidgetClient) -> dict[str, Any]:
     response = httpx.get(
         f"{stack.hub_url}/api/conversations/{widget.conversation_id}", headers=agent_headers(stack)
     )
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()

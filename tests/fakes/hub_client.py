@@ -1,0 +1,65 @@
+"""The hub in process (FastAPI's TestClient) on a fake Rasa, and helpers to drive it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketTestSession
+
+from api.app import create_app
+from api.hub import KnowledgeHolder
+from api.rasa_client import RasaClient
+from api.settings import Settings
+from retrieval.search import KnowledgeBase
+from tests.fakes import HashingEncoder
+
+Frame = dict[str, Any]
+
+
+def make_client(
+    tmp_path: Path,
+    index_dir: Path,
+    rasa_handler: Callable[[httpx.Request], httpx.Response],
+    **overrides: Any,
+) -> TestClient:
+    """The hub on fake Rasa; pass `database_url=` (the fixture) to choose its database, which
+    is otherwise a SQLite file in `tmp_path`."""
+    settings = Settings(
+        var_dir=tmp_path, index_dir=index_dir, embedding_model=HashingEncoder.name, **overrides
+    )
+    knowledge = KnowledgeHolder(KnowledgeBase.open(index_dir, HashingEncoder()))
+    rasa = RasaClient("http://rasa.test", timeout=5, transport=httpx.MockTransport(rasa_handler))
+    return TestClient(create_app(settings, knowledge=knowledge, rasa=rasa))
+
+
+def login(client: TestClient) -> dict[str, str]:
+    """The demo agent's authorization header."""
+    response = client.post(
+        "/api/auth/login", json={"email": "agent@example.com", "password": "frontline"}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def until(ws: WebSocketTestSession, match: Callable[[Frame], bool], limit: int = 30) -> Frame:
+    """The first frame that matches, within `limit` frames."""
+    for _ in range(limit):
+        frame = ws.receive_json()
+        if match(frame):
+            return frame
+    raise AssertionError("expected frame never came")
+
+
+def is_msg(role: str) -> Callable[[Frame], bool]:
+    """Matches a `message` frame of that role."""
+    return lambda f: f["type"] == "message" and f["message"]["role"] == role
+
+
+def hello(ws: WebSocketTestSession, token: str | None = None) -> Frame:
+    """The widget's hello; returns the welcome."""
+    ws.send_json({"type": "hello", "token": token})
+    return until(ws, lambda f: f["type"] == "welcome")

@@ -1,0 +1,59 @@
+"""Real servers for the integration tests and the benchmarks: the hub under uvicorn, free ports,
+and `Stack`, what the integration tests' `stack` fixture hands out."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from api.app import create_app
+from api.settings import Settings
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on (at the time of asking)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    """The running Rasa server and hub of an integration session."""
+
+    settings: Settings
+    hub_url: str
+    rasa_url: str
+    rasa_log: Path
+
+    @property
+    def widget_ws(self) -> str:
+        return self.hub_url.replace("http://", "ws://") + "/ws/widget"
+
+
+class HubServer:
+    """The hub under uvicorn in a background thread: a real HTTP/WebSocket server."""
+
+    def __init__(self, settings: Settings) -> None:
+        config = uvicorn.Config(
+            create_app(settings), host=settings.host, port=settings.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self, timeout: float = 120) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the hub did not start")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
