@@ -21,15 +21,16 @@ from api.app import create_app
 from api.hub import KnowledgeHolder
 from api.rasa_client import RasaClient
 from api.settings import Settings
-from tests.unit.test_hub import fake_rasa, index_dir, login, make_client, rasa_down
-
-__all__ = ["index_dir"]  # the module-scoped fixture, shared with test_hub
+from tests.fakes.hub_client import login, make_client
+from tests.fakes.rasa import FakeRasa, rasa_down
 
 METHODS = ("get", "post", "put", "patch")
 
 
 @pytest.fixture
-def client(tmp_path: Path, index_dir: Path, database_url: str) -> Iterator[TestClient]:
+def client(
+    tmp_path: Path, index_dir: Path, database_url: str, fake_rasa: FakeRasa
+) -> Iterator[TestClient]:
     with make_client(tmp_path, index_dir, fake_rasa, database_url=database_url) as c:
         yield c
 
@@ -94,7 +95,7 @@ def test_health_when_down_keeps_exactly_its_keys(tmp_path: Path, database_url: s
 
 
 def test_canned_responses_error_only_when_the_file_is_unreadable(
-    tmp_path: Path, index_dir: Path, database_url: str
+    tmp_path: Path, index_dir: Path, database_url: str, fake_rasa: FakeRasa
 ) -> None:
     kb_dir = tmp_path / "kb"
     kb_dir.mkdir()
