@@ -17,6 +17,8 @@ from retrieval.encoder import SentenceTransformerEncoder
 from retrieval.search import build_index
 from tests.fakes.paths import ROOT
 from tests.fakes.stack import HubServer, Stack, free_port
+from tests.fakes.telegram_api import FakeTelegramApi
+from tests.fakes.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.integration
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; `make test` installs it when missing
@@ -32,11 +34,45 @@ CHROMIUM_ARGS = [
 ]
 
 
+TELEGRAM_SECRET = "integration-secret-token"
+WEBHOOK_SECRET = "whsec_" + "ZnJvbnRsaW5lLWludGVncmF0aW9uLXdlYmhvb2stMzI="
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def fake_telegram() -> Iterator[FakeTelegramApi]:
+    """The Telegram Bot API the shared hub talks to (its channels.yml points here)."""
+    with FakeTelegramApi() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    """Where the shared hub's signed webhook channel POSTs its callbacks."""
+    with WebhookReceiver(WEBHOOK_SECRET) as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_telegram: FakeTelegramApi,
+    webhook_receiver: WebhookReceiver,
+) -> Iterator[Stack]:
     var = tmp_path_factory.mktemp("var")
+    channels = var / "channels.yml"
+    channels.write_text(
+        "telegram:\n"
+        f'  bot_token: "{fake_telegram.token}"\n'
+        f'  secret_token: "{TELEGRAM_SECRET}"\n'
+        f'  api_base: "{fake_telegram.base_url}"\n'
+        "webhook:\n"
+        f'  secret: "{WEBHOOK_SECRET}"\n'
+        f'  callback_url: "{webhook_receiver.url}"\n'
+    )
     settings = Settings(
         var_dir=var,
+        channels_file=channels,
+        outbox_interval=0.2,
         index_dir=ROOT / "var" / "index",  # the index `make test` builds; rebuilt here if stale
         models_dir=ROOT / "var" / "models",  # trained models are cached across runs
         port=free_port(),
