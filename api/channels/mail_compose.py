@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -21,6 +22,10 @@ from api.channels.mail_parse import GENERATED_DOMAIN
 from api.channels.render import plain_text
 
 MAX_REFERENCES = 20
+MAX_REFERENCES_CHARS = 900
+# Headers on one line up to RFC 5322's hard limit: the stdlib folds a Message-ID longer than
+# 78 characters into RFC 2047 encoded-words, which no client matches when threading.
+MAIL_POLICY = policy.SMTP.clone(max_line_length=998)
 _PREFIX = re.compile(r"^\s*((re|aw|sv|antw|r|fwd?|wg|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _TAG = re.compile(r"\s*\[#\d{1,9}\]\s*")
 
@@ -36,12 +41,16 @@ def reply_subject(subject: str | None, ticket: int | None) -> str:
 
 def thread_headers(received: Sequence[str], sent: Sequence[str]) -> tuple[str | None, list[str]]:
     """In-Reply-To (the customer's latest mail) and References (the thread's root first,
-    then the later ids, the replied-to one last; at most MAX_REFERENCES)."""
+    then the later ids, the replied-to one last; the oldest after the root go first when
+    there are more than MAX_REFERENCES or MAX_REFERENCES_CHARS, so the header fits on one
+    line)."""
     real = [i for i in received if i.startswith("<") and not i.endswith(f"@{GENERATED_DOMAIN}>")]
     in_reply_to = real[-1] if real else None
-    ordered = list(dict.fromkeys([*real[:-1], *sent, *real[-1:]]))
-    if len(ordered) > MAX_REFERENCES:
-        ordered = ordered[:1] + ordered[-(MAX_REFERENCES - 1) :]
+    ordered = list(dict.fromkeys([*real[:1], *real[1:-1], *sent, *real[-1:]]))
+    while len(ordered) > 2 and (
+        len(ordered) > MAX_REFERENCES or len(" ".join(ordered)) > MAX_REFERENCES_CHARS
+    ):
+        del ordered[1]
     return in_reply_to, ordered
 
 
@@ -53,7 +62,7 @@ def compose(message: OutboundMessage, *, address: str, name: str) -> EmailMessag
     to = context.get("customer_address")
     if not to:
         raise ValueError("the conversation has no customer address to reply to")
-    mail = EmailMessage()
+    mail = EmailMessage(policy=MAIL_POLICY)
     mail["From"] = Address(display_name=name, addr_spec=address)
     mail["To"] = str(to)
     mail["Subject"] = reply_subject(context.get("subject"), context.get("ticket_number"))

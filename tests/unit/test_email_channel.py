@@ -165,7 +165,7 @@ def test_new_mail_has_no_aliases() -> None:
 
 def test_encoded_headers_decoded() -> None:
     german = parse_mail(mail("utf8_encoded_subject.eml"))
-    assert german.extra["subject"] == "Frage zu meiner Rechnung – Überweisung fehlt 💶"
+    assert german.extra["subject"] == "Frage zu meiner Rechnung \u2013 Überweisung fehlt 💶"
     assert german.profile.name == "Jürgen Müller"
     assert german.profile.language == "de"
     french = parse_mail(mail("latin1_body.eml"))
@@ -320,6 +320,10 @@ def test_thread_headers_bounded() -> None:
     assert in_reply_to == "<r29@x>"
     assert references[0] == "<r0@x>" and references[-1] == "<r29@x>"
     assert len(references) == 20
+    long_ids = [f"<{'x' * 80}.{i}@example.test>" for i in range(15)]
+    _, references = thread_headers(long_ids, [])
+    assert references[0] == long_ids[0] and references[-1] == long_ids[-1]
+    assert len(" ".join(references)) <= 900
     assert thread_headers([f"<h@{GENERATED_DOMAIN}>"], []) == (None, [])
 
 
@@ -335,6 +339,10 @@ def test_composed_headers() -> None:
     )
     assert composed["Auto-Submitted"] == "auto-replied"
     assert composed["X-Auto-Response-Suppress"] == "All"
+    # Long ids stay plain on one line (the stdlib would otherwise RFC 2047-encode them).
+    wire = composed.as_bytes()
+    assert b"=?" not in wire.split(b"\r\n\r\n")[0]
+    assert f"Message-ID: {composed['Message-ID']}".encode() in wire
     body = composed.get_content()
     assert "We have opened ticket #1001." in body and "1. Yes\n2. No" in body
 
