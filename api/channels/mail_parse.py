@@ -55,7 +55,7 @@ def _address(mail: Message, name: str) -> Address | None:
     except Exception:
         return None
     for address in addresses:
-        if address.addr_spec and "@" in address.addr_spec:
+        if isinstance(address, Address) and "@" in address.addr_spec:
             return address
     return None
 

@@ -23,11 +23,12 @@ from sqlalchemy import create_engine, select
 from handoff.models import InboundEvent
 from handoff.states import InboundStatus
 from retrieval.search import build_index
-from tests.conftest import ROOT
 from tests.fakes import HashingEncoder
+from tests.fakes.hub_client import login, make_client
 from tests.fakes.mail import SmtpSink, append, empty, free_port, imap_session, seen_flags
 from tests.fakes.mail import smtp_sink as start_smtp_sink
-from tests.unit.test_hub import fake_rasa, login, make_client
+from tests.fakes.paths import ROOT
+from tests.fakes.rasa import FakeRasa
 
 pytestmark = pytest.mark.integration
 
@@ -137,7 +138,7 @@ def test_email_thread(
 
     mailbox(empty)
     with make_client(
-        tmp_path, index_dir, fake_rasa, database_url=database_url, channels_file=channels
+        tmp_path, index_dir, FakeRasa(), database_url=database_url, channels_file=channels
     ) as client:
         # 1. A new question: a ticket, and the acknowledgement in the same thread.
         subject = "Cannot log in after password reset"

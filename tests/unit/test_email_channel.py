@@ -15,8 +15,8 @@ from api.channels.email import EmailChannel
 from api.channels.mail_compose import compose, reply_subject, thread_headers
 from api.channels.mail_parse import GENERATED_DOMAIN, parse_mail
 from api.channels.mail_text import html_to_text, new_words
-from tests.conftest import ROOT
 from tests.fakes.mail import free_port, smtp_sink
+from tests.fakes.paths import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "channels" / "email"
 US = "support@example.test"
