@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from api.channels.config import ChannelConfigError, load_channels
 from api.cli_channels import channels_app
 from api.settings import Settings
 
@@ -356,6 +357,13 @@ def run(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    try:
+        channels = load_channels(settings.channels_file)
+    except ChannelConfigError as error:
+        _fail(str(error))
+        return
+    if channels:
+        typer.echo(f"Channels: {', '.join(channels)} (from {settings.channels_file})")
     upgrade(settings.database_url)
     _build_index(settings, settings.kb_dir, settings.index_path, force=False)
     try:
