@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
-from api.routes.widget import sign_token, verify_token
 from api.settings import Settings, load_or_create_secret
+from api.widget_auth import sign_token, verify_token
 from bot.actions import payloads
 from tests.fakes.hub_client import is_msg, login, make_client, until
 from tests.fakes.rasa import FakeRasa, Item
