@@ -10,14 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handoff import contacts, intake
+from handoff import contacts, intake, outbox
 from handoff.errors import NotFound
 from handoff.events import Event, message_created
 from handoff.lookups import offered_buttons
 from handoff.messages import MAX_MESSAGE_CHARS, add_message
 from handoff.models import Conversation, InboundEvent, Message, Ticket
 from handoff.rules import DEFAULT_RULES, Rules
-from handoff.states import InboundStatus, MessageRole, MessageStatus
+from handoff.states import DeliveryStatus, InboundStatus, MessageRole, MessageStatus
 
 MAX_EXTERNAL_ID = 255
 
@@ -127,8 +127,19 @@ def accept_event(
         return (session.get(Message, row.message_id) if row.message_id else None), []
     if kind == "ignored":
         row.status = InboundStatus.IGNORED
-        return None, []
-    events: list[Event] = []
+        # A delivery report returning our mail: that message did not reach the customer.
+        events: list[Event] = []
+        for bounced in (extra or {}).get("bounced_ids") or ():
+            _delivery, changed = outbox.mark_status(
+                session,
+                channel=row.channel,
+                external_id=str(bounced),
+                status=DeliveryStatus.FAILED,
+                reason="bounced: the customer's mail server refused it",
+            )
+            events += changed
+        return None, events
+    events = []
     conversation = _find_thread(session, row.channel, thread_id, extra or {})
     if conversation is None:
         contact, events = contacts.identify(

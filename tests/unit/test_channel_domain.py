@@ -193,3 +193,26 @@ def test_platform_reports_move_a_sent_message_forward(
         session, channel="telegram", external_id="wamid.1", status=DeliveryStatus.SENT
     )
     assert stale is not None and stale.status is status and events == []
+
+
+def test_a_bounce_marks_the_returned_mail_not_delivered(session: Session) -> None:
+    message, _ = accept(session, record(session, "13"))
+    assert message is not None
+    [bot], _ = replies.record_bot_replies(
+        session, conversation_id=message.conversation_id, replies=[replies.BotReply("x")]
+    )
+    assert bot.delivery is not None
+    outbox.mark_sent(session, delivery_id=bot.delivery.id, external_id="<ours-1@example.test>")
+    bounce = record(session, "14")
+    assert bounce is not None
+    inbound.accept_event(
+        session,
+        event_id=bounce,
+        thread_id="",
+        user_id="",
+        text="",
+        kind="ignored",
+        extra={"bounced_ids": ["<ours-1@example.test>"]},
+    )
+    assert bot.delivery.status is DeliveryStatus.FAILED
+    assert "bounced" in (bot.delivery.error or "")
