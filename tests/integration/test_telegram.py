@@ -13,6 +13,7 @@ import pytest
 
 from api.channels.render import markdown_to_text
 from retrieval.sources import load_articles
+from tests.fakes.paths import ARTIFACTS
 from tests.fakes.stack import Stack
 from tests.fakes.telegram_api import FakeTelegramApi, callback_update, post_update, text_update
 from tests.fakes.widget_client import agent_headers
@@ -183,3 +184,45 @@ def test_forged_or_malformed_updates_are_refused_and_store_nothing(stack: Stack)
     headers = agent_headers(stack)
     listed = httpx.get(f"{stack.hub_url}/api/conversations", headers=headers).json()
     assert not [c for c in listed["conversations"] if c["contact"]["name"] == "Mallory"]
+
+
+def test_the_console_shows_the_channel_and_what_was_not_delivered(
+    stack: Stack, fake_telegram: FakeTelegramApi, browser: Any
+) -> None:
+    chat = 5006
+    fake_telegram.block_chat(chat)
+    assert (
+        send(
+            stack, text_update("I want to talk to a person", chat_id=chat, first_name="Uma")
+        ).status_code
+        == 200
+    )
+    detail = eventually(
+        lambda: (
+            d
+            if (d := telegram_conversation(stack, "Uma"))["conversation"]["state"] == "queued"
+            and any((m.get("delivery") or {}).get("status") == "failed" for m in d["messages"])
+            else None
+        )
+    )
+    cid = detail["conversation"]["id"]
+    settings = stack.settings
+    page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{stack.hub_url}/console")
+    page.get_by_label("Email").fill(settings.demo_agent_email)
+    page.get_by_label("Password").fill(settings.demo_agent_password)
+    page.get_by_role("button", name="Sign in").click()
+    row = page.locator(f".queue-item[data-id='{cid}']")
+    row.wait_for()
+    assert "telegram" in row.inner_text()
+    row.click()
+    failed = page.locator(".msg-delivery.delivery-failed").first
+    failed.wait_for()
+    assert failed.inner_text() == "not delivered: the customer blocked the bot"
+    limits = page.locator("#channel-limits")
+    limits.wait_for()
+    assert limits.inner_text().startswith("telegram:") and "plain text only" in limits.inner_text()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "console-telegram-not-delivered.png"))
+    page.context.close()
