@@ -209,8 +209,10 @@ class Channel(Protocol):
     async def send(self, message: OutboundMessage) -> SendResult:
         """Send one message and classify what the platform answered."""
 
-    async def after_accept(self, event: InboundMessage) -> None:
-        """Anything the platform expects once an event is stored (answer a button press)."""
+    async def after_accept(self, event: InboundMessage) -> InboundMessage | None:
+        """Anything the platform expects once an event is stored (answer a button press).
+        May return the event completed with what only an API call tells (the customer's
+        name, where the webhook carries just an id); intake files that copy. None: as is."""
 
     async def check(self) -> str:
         """Whether the credentials work: a line for `frontline channels check`; raises on

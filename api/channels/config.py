@@ -61,10 +61,24 @@ class EmailConfig(_Strict):
     poll_seconds: float = Field(default=30, gt=0)
 
 
+class SlackConfig(_Strict):
+    signing_secret: str = Field(min_length=1)
+    bot_token: str = Field(pattern=r"^xox[a-z]-[A-Za-z0-9-]+$")
+    api_base: str = "https://slack.com/api"
+
+
+class LineConfig(_Strict):
+    channel_secret: str = Field(min_length=1)
+    channel_access_token: str = Field(min_length=1)
+    api_base: str = "https://api.line.me"
+
+
 CHANNEL_CONFIGS: dict[str, type[BaseModel]] = {
     "telegram": TelegramConfig,
     "webhook": WebhookConfig,
     "email": EmailConfig,
+    "slack": SlackConfig,
+    "line": LineConfig,
 }
 
 

@@ -96,7 +96,7 @@ class ChannelIntake:
 
     async def process(self, channel: Channel, row_id: int, event: InboundMessage) -> None:
         try:
-            await channel.after_accept(event)
+            event = await channel.after_accept(event) or event
         except Exception as error:  # a courtesy to the platform; the message matters more
             log.warning("%s: after_accept failed: %s", channel.name, error)
         try:

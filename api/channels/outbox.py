@@ -158,5 +158,7 @@ def _outbound(session: Any, row: Delivery) -> OutboundMessage | None:
             "received_ids": [r.external_id for r in received][-20:],
             "sent_ids": [s for s in sent if s][-20:],
             "customer_address": (first.get("profile") or {}).get("email"),
+            # The platform facts of the newest message received (LINE's reply token).
+            "latest_extra": dict((received[-1].data.get("extra") or {}) if received else {}),
         },
     )

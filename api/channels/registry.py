@@ -17,6 +17,8 @@ from api.channels.base import (
     Refused,
     SendResult,
 )
+from api.channels.line import LineChannel
+from api.channels.slack import SlackChannel
 from api.channels.telegram import TelegramChannel
 from api.channels.webhook import SignedWebhookChannel
 
@@ -70,6 +72,8 @@ ADAPTERS: dict[str, Callable[[Any], Channel]] = {
     "telegram": lambda config: TelegramChannel(config),
     "webhook": lambda config: SignedWebhookChannel(config),
     "email": _email,
+    "slack": lambda config: SlackChannel(config),
+    "line": lambda config: LineChannel(config),
 }
 
 

@@ -15,7 +15,9 @@ from api import rasa_process
 from api.settings import Settings
 from retrieval.encoder import SentenceTransformerEncoder
 from retrieval.search import build_index
+from tests.fakes.line_api import FakeLineApi
 from tests.fakes.paths import ROOT
+from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.stack import HubServer, Stack, free_port
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.webhook_receiver import WebhookReceiver
@@ -36,6 +38,8 @@ CHROMIUM_ARGS = [
 
 TELEGRAM_SECRET = "integration-secret-token"
 WEBHOOK_SECRET = "whsec_" + "ZnJvbnRsaW5lLWludGVncmF0aW9uLXdlYmhvb2stMzI="
+SLACK_SIGNING_SECRET = "integration-slack-signing-secret"
+LINE_CHANNEL_SECRET = "integration-line-channel-secret"
 
 
 @pytest.fixture(scope="session")
@@ -53,10 +57,26 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
 
 
 @pytest.fixture(scope="session")
+def fake_slack() -> Iterator[FakeSlackApi]:
+    """Slack's Web API for the shared hub (channels.yml `slack.api_base`)."""
+    with FakeSlackApi() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def fake_line() -> Iterator[FakeLineApi]:
+    """LINE's Messaging API for the shared hub (channels.yml `line.api_base`)."""
+    with FakeLineApi() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
 def stack(
     tmp_path_factory: pytest.TempPathFactory,
     fake_telegram: FakeTelegramApi,
     webhook_receiver: WebhookReceiver,
+    fake_slack: FakeSlackApi,
+    fake_line: FakeLineApi,
 ) -> Iterator[Stack]:
     var = tmp_path_factory.mktemp("var")
     channels = var / "channels.yml"
@@ -68,6 +88,14 @@ def stack(
         "webhook:\n"
         f'  secret: "{WEBHOOK_SECRET}"\n'
         f'  callback_url: "{webhook_receiver.url}"\n'
+        "slack:\n"
+        f'  signing_secret: "{SLACK_SIGNING_SECRET}"\n'
+        f'  bot_token: "{fake_slack.token}"\n'
+        f'  api_base: "{fake_slack.api_base}"\n'
+        "line:\n"
+        f'  channel_secret: "{LINE_CHANNEL_SECRET}"\n'
+        f'  channel_access_token: "{fake_line.token}"\n'
+        f'  api_base: "{fake_line.base_url}"\n'
     )
     settings = Settings(
         var_dir=var,
