@@ -17,8 +17,10 @@ from api.channels.base import (
     Refused,
     SendResult,
 )
+from api.channels.messenger import InstagramChannel, MessengerChannel
 from api.channels.telegram import TelegramChannel
 from api.channels.webhook import SignedWebhookChannel
+from api.channels.whatsapp import WhatsAppChannel
 
 
 class LiveChannel:
@@ -70,6 +72,9 @@ ADAPTERS: dict[str, Callable[[Any], Channel]] = {
     "telegram": lambda config: TelegramChannel(config),
     "webhook": lambda config: SignedWebhookChannel(config),
     "email": _email,
+    "whatsapp": lambda config: WhatsAppChannel(config),
+    "messenger": lambda config: MessengerChannel(config),
+    "instagram": lambda config: InstagramChannel(config),
 }
 
 
