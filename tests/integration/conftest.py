@@ -15,6 +15,7 @@ from api import rasa_process
 from api.settings import Settings
 from retrieval.encoder import SentenceTransformerEncoder
 from retrieval.search import build_index
+from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.paths import ROOT
 from tests.fakes.stack import HubServer, Stack, free_port
 from tests.fakes.telegram_api import FakeTelegramApi
@@ -45,6 +46,17 @@ def fake_telegram() -> Iterator[FakeTelegramApi]:
         yield fake
 
 
+META_SECRET = "integration-meta-app-secret"
+META_TOKENS = {"whatsapp": "wa-token", "messenger": "page-token", "instagram": "ig-token"}
+
+
+@pytest.fixture(scope="session")
+def fake_graph() -> Iterator[FakeGraphApi]:
+    """Meta's Graph API send paths (WhatsApp, Messenger, Instagram) for the shared hub."""
+    with FakeGraphApi(META_TOKENS) as fake:
+        yield fake
+
+
 @pytest.fixture(scope="session")
 def webhook_receiver() -> Iterator[WebhookReceiver]:
     """Where the shared hub's signed webhook channel POSTs its callbacks."""
@@ -57,6 +69,7 @@ def stack(
     tmp_path_factory: pytest.TempPathFactory,
     fake_telegram: FakeTelegramApi,
     webhook_receiver: WebhookReceiver,
+    fake_graph: FakeGraphApi,
 ) -> Iterator[Stack]:
     var = tmp_path_factory.mktemp("var")
     channels = var / "channels.yml"
@@ -68,6 +81,15 @@ def stack(
         "webhook:\n"
         f'  secret: "{WEBHOOK_SECRET}"\n'
         f'  callback_url: "{webhook_receiver.url}"\n'
+        # Meta channels (tests/integration/test_meta_channels.py)
+        "whatsapp:\n"
+        f'  {{app_secret: "{META_SECRET}", verify_token: "wa-verify", access_token: wa-token,'
+        f' phone_number_id: "1122334455667", api_base: "{fake_graph.base_url}/v21.0",'
+        " template: {name: reopen_chat, language: en_US}}\n"
+        f'messenger: {{app_secret: "{META_SECRET}", verify_token: "fb-verify",'
+        f' page_access_token: page-token, api_base: "{fake_graph.base_url}/v21.0"}}\n'
+        f'instagram: {{app_secret: "{META_SECRET}", verify_token: "ig-verify",'
+        f' access_token: ig-token, api_base: "{fake_graph.base_url}/v21.0"}}\n'
     )
     settings = Settings(
         var_dir=var,
