@@ -73,12 +73,48 @@ class LineConfig(_Strict):
     api_base: str = "https://api.line.me"
 
 
+GRAPH_API = "https://graph.facebook.com/v21.0"
+
+
+class TemplateConfig(_Strict):
+    """A pre-approved WhatsApp template (no parameters) for outside the 24-hour window."""
+
+    name: str = Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")
+    language: str = Field(default="en_US", min_length=2, max_length=15)
+
+
+class WhatsAppConfig(_Strict):
+    app_secret: str = Field(min_length=1)
+    verify_token: str = Field(min_length=1)
+    access_token: str = Field(min_length=1)
+    phone_number_id: str = Field(min_length=1, pattern=r"^[0-9]+$")
+    template: TemplateConfig | None = None
+    api_base: str = GRAPH_API
+
+
+class MessengerConfig(_Strict):
+    app_secret: str = Field(min_length=1)
+    verify_token: str = Field(min_length=1)
+    page_access_token: str = Field(min_length=1)
+    api_base: str = GRAPH_API
+
+
+class InstagramConfig(_Strict):
+    app_secret: str = Field(min_length=1)
+    verify_token: str = Field(min_length=1)
+    access_token: str = Field(min_length=1)
+    api_base: str = GRAPH_API
+
+
 CHANNEL_CONFIGS: dict[str, type[BaseModel]] = {
     "telegram": TelegramConfig,
     "webhook": WebhookConfig,
     "email": EmailConfig,
     "slack": SlackConfig,
     "line": LineConfig,
+    "whatsapp": WhatsAppConfig,
+    "messenger": MessengerConfig,
+    "instagram": InstagramConfig,
 }
 
 

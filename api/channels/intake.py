@@ -95,6 +95,18 @@ class ChannelIntake:
         return stored
 
     async def process(self, channel: Channel, row_id: int, event: InboundMessage) -> None:
+        if event.kind == "status":  # a delivery report on one of our messages
+            try:
+                await self._flow.run(
+                    inbound.accept_status,
+                    event_id=row_id,
+                    status_of=str(event.extra.get("status_of") or ""),
+                    status=str(event.extra.get("status") or ""),
+                    reason=event.extra.get("reason"),
+                )
+            except InvalidInput as error:
+                await self._flow.run(inbound.fail_event, event_id=row_id, error=str(error))
+            return
         try:
             event = await channel.after_accept(event) or event
         except Exception as error:  # a courtesy to the platform; the message matters more
@@ -129,6 +141,7 @@ class ChannelIntake:
             choice=event.choice,
             name=event.profile.name,
             email=event.profile.email,
+            phone=event.profile.phone,
             language=event.profile.language,
             attachments=[vars(a) for a in event.attachments],
             extra=event.extra,

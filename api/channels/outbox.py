@@ -16,7 +16,7 @@ from sqlalchemy import select
 from api.channels.base import Button, Channel, OutboundMessage, Outcome, SendResult
 from api.dialogue import ConversationFlow
 from handoff import outbox
-from handoff.lookups import latest_ticket
+from handoff.lookups import last_customer_message_at, latest_ticket
 from handoff.models import Delivery, InboundEvent
 
 log = logging.getLogger(__name__)
@@ -141,6 +141,7 @@ def _outbound(session: Any, row: Delivery) -> OutboundMessage | None:
         .order_by(Delivery.id)
     ).all()
     first = received[0].data if received else {}
+    last_customer = last_customer_message_at(session, conversation.id)
     return OutboundMessage(
         thread_id=conversation.external_id,
         text=message.text,
@@ -160,5 +161,9 @@ def _outbound(session: Any, row: Delivery) -> OutboundMessage | None:
             "customer_address": (first.get("profile") or {}).get("email"),
             # The platform facts of the newest message received (LINE's reply token).
             "latest_extra": dict((received[-1].data.get("extra") or {}) if received else {}),
+            # For platforms with a customer-service window (Messenger's message tags).
+            "customer_last_at": last_customer.isoformat() if last_customer else None,
+            # An agent's "send template" action (WhatsApp outside the 24-hour window).
+            "template": payload.get("template"),
         },
     )

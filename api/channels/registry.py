@@ -18,9 +18,11 @@ from api.channels.base import (
     SendResult,
 )
 from api.channels.line import LineChannel
+from api.channels.messenger import InstagramChannel, MessengerChannel
 from api.channels.slack import SlackChannel
 from api.channels.telegram import TelegramChannel
 from api.channels.webhook import SignedWebhookChannel
+from api.channels.whatsapp import WhatsAppChannel
 
 
 class LiveChannel:
@@ -74,6 +76,9 @@ ADAPTERS: dict[str, Callable[[Any], Channel]] = {
     "email": _email,
     "slack": lambda config: SlackChannel(config),
     "line": lambda config: LineChannel(config),
+    "whatsapp": lambda config: WhatsAppChannel(config),
+    "messenger": lambda config: MessengerChannel(config),
+    "instagram": lambda config: InstagramChannel(config),
 }
 
 

@@ -15,6 +15,7 @@ from api import rasa_process
 from api.settings import Settings
 from retrieval.encoder import SentenceTransformerEncoder
 from retrieval.search import build_index
+from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.line_api import FakeLineApi
 from tests.fakes.paths import ROOT
 from tests.fakes.slack_api import FakeSlackApi
@@ -49,6 +50,17 @@ def fake_telegram() -> Iterator[FakeTelegramApi]:
         yield fake
 
 
+META_SECRET = "integration-meta-app-secret"
+META_TOKENS = {"whatsapp": "wa-token", "messenger": "page-token", "instagram": "ig-token"}
+
+
+@pytest.fixture(scope="session")
+def fake_graph() -> Iterator[FakeGraphApi]:
+    """Meta's Graph API send paths (WhatsApp, Messenger, Instagram) for the shared hub."""
+    with FakeGraphApi(META_TOKENS) as fake:
+        yield fake
+
+
 @pytest.fixture(scope="session")
 def webhook_receiver() -> Iterator[WebhookReceiver]:
     """Where the shared hub's signed webhook channel POSTs its callbacks."""
@@ -77,6 +89,7 @@ def stack(
     webhook_receiver: WebhookReceiver,
     fake_slack: FakeSlackApi,
     fake_line: FakeLineApi,
+    fake_graph: FakeGraphApi,
 ) -> Iterator[Stack]:
     var = tmp_path_factory.mktemp("var")
     channels = var / "channels.yml"
@@ -96,6 +109,15 @@ def stack(
         f'  channel_secret: "{LINE_CHANNEL_SECRET}"\n'
         f'  channel_access_token: "{fake_line.token}"\n'
         f'  api_base: "{fake_line.base_url}"\n'
+        # Meta channels (tests/integration/test_meta_channels.py)
+        "whatsapp:\n"
+        f'  {{app_secret: "{META_SECRET}", verify_token: "wa-verify", access_token: wa-token,'
+        f' phone_number_id: "1122334455667", api_base: "{fake_graph.base_url}/v21.0",'
+        " template: {name: reopen_chat, language: en_US}}\n"
+        f'messenger: {{app_secret: "{META_SECRET}", verify_token: "fb-verify",'
+        f' page_access_token: page-token, api_base: "{fake_graph.base_url}/v21.0"}}\n'
+        f'instagram: {{app_secret: "{META_SECRET}", verify_token: "ig-verify",'
+        f' access_token: ig-token, api_base: "{fake_graph.base_url}/v21.0"}}\n'
     )
     settings = Settings(
         var_dir=var,
