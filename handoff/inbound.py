@@ -10,14 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handoff import contacts, intake
-from handoff.errors import NotFound
+from handoff import contacts, intake, outbox
+from handoff.errors import InvalidInput, NotFound
 from handoff.events import Event, message_created
 from handoff.lookups import offered_buttons
 from handoff.messages import MAX_MESSAGE_CHARS, add_message
-from handoff.models import Conversation, InboundEvent, Message, Ticket
+from handoff.models import Conversation, Delivery, InboundEvent, Message, Ticket
 from handoff.rules import DEFAULT_RULES, Rules
-from handoff.states import InboundStatus, MessageRole, MessageStatus
+from handoff.states import DeliveryStatus, InboundStatus, MessageRole, MessageStatus
 
 MAX_EXTERNAL_ID = 255
 
@@ -118,8 +118,9 @@ def accept_event(
 ) -> tuple[Message | None, list[Event]]:
     """Turn a stored event into the customer's message (once: a processed event returns
     its message again). The chat's conversation is found or opened, its customer filed
-    under the channel's identity. Edits are kept as a note in the transcript, not asked
-    again; an event of a kind we do not handle is marked ignored."""
+    under the channel's identity. Edits, and "note" events (something the customer did that
+    is for people to see, not for the bot to answer: an SMS opt-out), are kept as a note in
+    the transcript, not asked; an event of a kind we do not handle is marked ignored."""
     row = session.get(InboundEvent, event_id)
     if row is None:
         raise NotFound(f"inbound event {event_id} not found")
@@ -148,14 +149,14 @@ def accept_event(
     if not body and attachments:
         body = "[attachment: " + ", ".join(str(a.get("name") or "file") for a in attachments) + "]"
     body = body[:MAX_MESSAGE_CHARS] or "[empty message]"
-    if kind == "edit":
+    if kind in ("edit", "note"):
         message = add_message(
             session,
             conversation,
             MessageRole.CUSTOMER,
-            f"(edited) {body}"[:MAX_MESSAGE_CHARS],
+            (f"(edited) {body}" if kind == "edit" else body)[:MAX_MESSAGE_CHARS],
             status=MessageStatus.PROCESSED,
-            payload={**details, "edit": True},
+            payload={**details, kind: True},
         )
         events.append(message_created(conversation.id, message.id))
     else:
@@ -179,3 +180,31 @@ def fail_event(session: Session, *, event_id: int, error: str) -> tuple[InboundE
     row.status = InboundStatus.FAILED
     row.error = error[:2000]
     return row, []
+
+
+def accept_status(
+    session: Session, *, event_id: int, status_of: str, status: str, reason: str | None = None
+) -> tuple[Delivery | None, list[Event]]:
+    """A platform's delivery report (an event of kind "status": `extra["status_of"]` names
+    our sent message by the platform's id, `extra["status"]` is sent / delivered / read /
+    failed): moves the message's delivery forward. A report on a message we do not know (a
+    message sent outside Frontline) is kept, marked ignored."""
+    row = session.get(InboundEvent, event_id)
+    if row is None:
+        raise NotFound(f"inbound event {event_id} not found")
+    if row.status is not InboundStatus.RECEIVED:
+        return None, []
+    try:
+        target = DeliveryStatus(status)
+    except ValueError:
+        raise InvalidInput(f"unknown delivery status {status!r}") from None
+    delivery, events = outbox.mark_status(
+        session, channel=row.channel, external_id=status_of, status=target, reason=reason
+    )
+    if delivery is None:
+        row.status = InboundStatus.IGNORED
+        return None, []
+    # Not linked to the conversation: its events are what the customer sent (the outbox
+    # reads them for the thread's context).
+    row.status = InboundStatus.PROCESSED
+    return delivery, events

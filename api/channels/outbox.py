@@ -141,6 +141,16 @@ def _outbound(session: Any, row: Delivery) -> OutboundMessage | None:
         .order_by(Delivery.id)
     ).all()
     first = received[0].data if received else {}
+    # The latest conversation reference a platform gave (Teams: serviceUrl, bot, tenant):
+    # what a reply needs, however long after the customer wrote.
+    reference = next(
+        (
+            (r.data.get("extra") or {})["reference"]
+            for r in reversed(received)
+            if isinstance(r.data, dict) and (r.data.get("extra") or {}).get("reference")
+        ),
+        None,
+    )
     return OutboundMessage(
         thread_id=conversation.external_id,
         text=message.text,
@@ -158,5 +168,6 @@ def _outbound(session: Any, row: Delivery) -> OutboundMessage | None:
             "received_ids": [r.external_id for r in received][-20:],
             "sent_ids": [s for s in sent if s][-20:],
             "customer_address": (first.get("profile") or {}).get("email"),
+            "reference": reference,
         },
     )

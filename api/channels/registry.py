@@ -17,7 +17,9 @@ from api.channels.base import (
     Refused,
     SendResult,
 )
+from api.channels.teams import TeamsChannel
 from api.channels.telegram import TelegramChannel
+from api.channels.twilio import TwilioChannel
 from api.channels.webhook import SignedWebhookChannel
 
 
@@ -70,6 +72,8 @@ ADAPTERS: dict[str, Callable[[Any], Channel]] = {
     "telegram": lambda config: TelegramChannel(config),
     "webhook": lambda config: SignedWebhookChannel(config),
     "email": _email,
+    "twilio": lambda config: TwilioChannel(config),
+    "teams": lambda config: TeamsChannel(config),
 }
 
 
