@@ -145,11 +145,13 @@ class TwilioChannel:
     def parse(self, request: InboundRequest) -> Sequence[InboundMessage]:
         form = dict(_form(request.body))
         sid = form.get("MessageSid") or form.get("SmsSid") or ""
-        if not sid or not form.get("From"):
-            raise Refused(400, "not a Twilio message webhook (no MessageSid or From)")
+        if not sid:
+            raise Refused(400, "not a Twilio webhook (no MessageSid)")
         status = form.get("MessageStatus") or ""
         if status and status != "received" and "Body" not in form:
             return [_status(sid, status, form)]
+        if not form.get("From"):
+            raise Refused(400, "a Twilio message without From")
         return [_message(sid, form)]
 
     async def after_accept(self, event: InboundMessage) -> None:
