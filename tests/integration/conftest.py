@@ -17,7 +17,9 @@ from retrieval.encoder import SentenceTransformerEncoder
 from retrieval.search import build_index
 from tests.fakes.paths import ROOT
 from tests.fakes.stack import HubServer, Stack, free_port
+from tests.fakes.teams_api import TENANT_ID, FakeBotFramework
 from tests.fakes.telegram_api import FakeTelegramApi
+from tests.fakes.twilio_api import FakeTwilioApi
 from tests.fakes.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.integration
@@ -52,11 +54,31 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
         yield receiver
 
 
+# The URL configured in Twilio: the hub is reached at another one, as behind a proxy.
+TWILIO_PUBLIC_URL = "https://support.example.com/channels/twilio"
+
+
+@pytest.fixture(scope="session")
+def fake_twilio() -> Iterator[FakeTwilioApi]:
+    """Twilio's Messages API for the shared hub (tests/fakes/twilio_api.py)."""
+    with FakeTwilioApi() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def fake_teams() -> Iterator[FakeBotFramework]:
+    """The Bot Framework's keys, token endpoint and connector (tests/fakes/teams_api.py)."""
+    with FakeBotFramework() as fake:
+        yield fake
+
+
 @pytest.fixture(scope="session")
 def stack(
     tmp_path_factory: pytest.TempPathFactory,
     fake_telegram: FakeTelegramApi,
     webhook_receiver: WebhookReceiver,
+    fake_twilio: FakeTwilioApi,
+    fake_teams: FakeBotFramework,
 ) -> Iterator[Stack]:
     var = tmp_path_factory.mktemp("var")
     channels = var / "channels.yml"
@@ -68,6 +90,18 @@ def stack(
         "webhook:\n"
         f'  secret: "{WEBHOOK_SECRET}"\n'
         f'  callback_url: "{webhook_receiver.url}"\n'
+        "twilio:\n"
+        f'  account_sid: "{fake_twilio.account_sid}"\n'
+        f'  auth_token: "{fake_twilio.auth_token}"\n'
+        '  from: "+15557654321"\n'
+        f'  public_url: "{TWILIO_PUBLIC_URL}"\n'
+        f'  api_base: "{fake_twilio.base_url}"\n'
+        "teams:\n"
+        f'  app_id: "{fake_teams.app_id}"\n'
+        f'  app_password: "{fake_teams.app_password}"\n'
+        f'  tenant_id: "{TENANT_ID}"\n'
+        f'  openid_metadata_url: "{fake_teams.openid_url}"\n'
+        f'  token_url: "{fake_teams.token_url}"\n'
     )
     settings = Settings(
         var_dir=var,
