@@ -187,7 +187,12 @@ class FakeBotFramework(BackgroundHttpServer):
             self._tokens.add(token)
         return Reply.json(
             200,
-            {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token},
+            {
+                "token_type": "Bearer",
+                "expires_in": 3599,
+                "ext_expires_in": 3599,
+                "access_token": token,
+            },
         )
 
     def _post(self, request: Request) -> Reply:
@@ -212,7 +217,8 @@ class FakeBotFramework(BackgroundHttpServer):
             gone = conversation_id in self._gone
         if gone:
             return Reply.json(
-                404, {"error": {"code": "ConversationNotFound", "message": "Conversation not found."}}
+                404,
+                {"error": {"code": "ConversationNotFound", "message": "Conversation not found."}},
             )
         if not isinstance(activity, dict) or activity.get("type") != "message":
             return Reply.json(400, {"error": {"code": "BadArgument", "message": "Activity"}})

@@ -111,9 +111,7 @@ class FakeTwilioApi(BackgroundHttpServer):
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
-                found = [
-                    s for s in self._sent if s.status == 201 and (to is None or s.to == to)
-                ]
+                found = [s for s in self._sent if s.status == 201 and (to is None or s.to == to)]
                 if len(found) >= count:
                     return found
                 left = deadline - time.monotonic()

@@ -55,7 +55,9 @@ def teams(fake: FakeBotFramework) -> TeamsChannel:
 
 def request(activity: dict[str, Any], token: str | None) -> InboundRequest:
     headers = {"authorization": f"Bearer {token}"} if token else {}
-    return InboundRequest("POST", "http://hub/channels/teams", headers, {}, json.dumps(activity).encode())
+    return InboundRequest(
+        "POST", "http://hub/channels/teams", headers, {}, json.dumps(activity).encode()
+    )
 
 
 def activity(fake: FakeBotFramework, name: str = "activity_message_personal") -> dict[str, Any]:
@@ -123,7 +125,9 @@ def test_forged_keys_headers_and_bodies_are_refused(
         teams.verify(request(other, fake.issue(other)))
     assert tenant.value.status == 403
     with pytest.raises(Refused) as malformed:
-        teams.verify(InboundRequest("POST", "http://hub", {"authorization": f"Bearer {token}"}, {}, b"{"))
+        teams.verify(
+            InboundRequest("POST", "http://hub", {"authorization": f"Bearer {token}"}, {}, b"{")
+        )
     assert malformed.value.status == 400
 
 
@@ -224,7 +228,10 @@ def test_replies_go_to_the_service_url_with_a_cached_token(
         assert removed.outcome is Outcome.FAILED and "removed" in (removed.reason or "")
         fake.remove_bot("a:1gone")
         gone = await teams.send(outbound(fake, "a:1gone"))
-        assert (gone.outcome, gone.reason) == (Outcome.FAILED, "the Teams conversation is gone (404)")
+        assert (gone.outcome, gone.reason) == (
+            Outcome.FAILED,
+            "the Teams conversation is gone (404)",
+        )
         # A revoked token: fetched again once, then sent.
         fake.fail_next(Reply.json(401, {"message": "Authorization has been denied"}))
         assert (await teams.send(outbound(fake, conversation))).outcome is Outcome.SENT
@@ -232,7 +239,9 @@ def test_replies_go_to_the_service_url_with_a_cached_token(
             thread_id="x", text="hi", role="bot", message_id=2, conversation_id=1
         )
         assert (await teams.send(no_ref)).outcome is Outcome.FAILED
-        wrong = TeamsChannel(config(fake, app_password="wrong"), keys=ConnectorKeys(fake.openid_url))
+        wrong = TeamsChannel(
+            config(fake, app_password="wrong"), keys=ConnectorKeys(fake.openid_url)
+        )
         assert (await wrong.send(outbound(fake, conversation))).outcome is Outcome.RETRY
         await wrong.aclose()
 

@@ -69,7 +69,9 @@ def test_signature_is_twilios_and_checked_over_the_public_url(
     body = good.body
     for index in (0, len(body) // 2, len(body) - 1):
         changed = bytes([body[index] ^ 0x01]) if body[index] != 0x25 else b"A"
-        forged = InboundRequest("POST", HUB_URL, good.headers, {}, body[:index] + changed + body[index + 1 :])
+        forged = InboundRequest(
+            "POST", HUB_URL, good.headers, {}, body[:index] + changed + body[index + 1 :]
+        )
         with pytest.raises(Refused) as refused:
             twilio.verify(forged)
         assert refused.value.status in (400, 403)
@@ -138,7 +140,9 @@ def test_messages_media_and_opt_outs_are_parsed(twilio: TwilioChannel) -> None:
     fields = [(k, "START" if k == "Body" else v) for k, v in load_form("inbound_sms")]
     [back] = twilio.parse(signed(fields))
     assert back.kind == "note" and back.extra["opt_in"] is True
-    fields = [(k, "Please stop the order" if k == "Body" else v) for k, v in load_form("inbound_sms")]
+    fields = [
+        (k, "Please stop the order" if k == "Body" else v) for k, v in load_form("inbound_sms")
+    ]
     assert twilio.parse(signed(fields))[0].kind == "message"
 
 
@@ -182,7 +186,9 @@ def test_send_outcomes_are_classified() -> None:
         ("response_error_63016.json", "outside WhatsApp's 24-hour window"),
     ):
         result = classify(answer(name, 400))
-        assert result.outcome is Outcome.FAILED and result.reason and result.reason.startswith(reason)
+        assert (
+            result.outcome is Outcome.FAILED and result.reason and result.reason.startswith(reason)
+        )
     other = classify(httpx.Response(400, json={"code": 21602, "message": "Body required"}))
     assert other.outcome is Outcome.FAILED and "21602" in (other.reason or "")
 
