@@ -159,7 +159,7 @@ def test_status_callbacks_become_status_events(twilio: TwilioChannel) -> None:
     [queued] = twilio.parse(signed(load_form("status_queued")))
     assert queued.kind == "ignored"
     fields = [("MessageSid", sid), ("MessageStatus", "failed"), ("ErrorCode", "21610")]
-    [opted] = twilio.parse(signed(fields + [("To", "+15551234567")]))
+    [opted] = twilio.parse(signed([*fields, ("To", "+15551234567")]))
     assert opted.extra["reason"] == OPTED_OUT
 
 
