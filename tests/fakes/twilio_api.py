@@ -36,6 +36,9 @@ ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "f00dbabe0123456789abcdef01234567"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "channels" / "twilio"
 MAX_BODY = 1600
+# The URL configured in Twilio for the integration stack: the hub is reached at another one,
+# as behind a proxy.
+PUBLIC_URL = "https://support.example.com/channels/twilio"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from tests.fakes.paths import ROOT
 from tests.fakes.stack import HubServer, Stack, free_port
 from tests.fakes.teams_api import TENANT_ID, FakeBotFramework
 from tests.fakes.telegram_api import FakeTelegramApi
+from tests.fakes.twilio_api import PUBLIC_URL as TWILIO_PUBLIC_URL
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.fakes.webhook_receiver import WebhookReceiver
 
@@ -52,10 +53,6 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     """Where the shared hub's signed webhook channel POSTs its callbacks."""
     with WebhookReceiver(WEBHOOK_SECRET) as receiver:
         yield receiver
-
-
-# The URL configured in Twilio: the hub is reached at another one, as behind a proxy.
-TWILIO_PUBLIC_URL = "https://support.example.com/channels/twilio"
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,9 @@ import pytest
 
 from retrieval.sources import load_articles
 from tests.fakes.stack import Stack
+from tests.fakes.twilio_api import PUBLIC_URL as TWILIO_PUBLIC_URL
 from tests.fakes.twilio_api import FakeTwilioApi, inbound_form, post_form, status_form
 from tests.fakes.widget_client import agent_headers
-from tests.integration.conftest import TWILIO_PUBLIC_URL
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("agent_online")]
 
