@@ -15,7 +15,7 @@ from handoff.errors import InvalidInput, NotFound
 from handoff.events import Event, message_created
 from handoff.lookups import offered_buttons
 from handoff.messages import MAX_MESSAGE_CHARS, add_message
-from handoff.models import Conversation, InboundEvent, Message, Ticket
+from handoff.models import Conversation, Delivery, InboundEvent, Message, Ticket
 from handoff.rules import DEFAULT_RULES, Rules
 from handoff.states import DeliveryStatus, InboundStatus, MessageRole, MessageStatus
 
@@ -186,34 +186,6 @@ def accept_event(
     return message, events
 
 
-def accept_status(
-    session: Session, *, event_id: int, status_of: str, status: str, reason: str | None = None
-) -> tuple[InboundEvent, list[Event]]:
-    """A platform's delivery report (an event of kind "status") recorded on the message we
-    sent with that platform id; a report on a message we do not know is kept, ignored."""
-    row = session.get(InboundEvent, event_id)
-    if row is None:
-        raise NotFound(f"inbound event {event_id} not found")
-    if row.status is not InboundStatus.RECEIVED:
-        return row, []
-    try:
-        target = DeliveryStatus(status)
-    except ValueError:
-        raise InvalidInput(f"unknown delivery status {status!r}") from None
-    if not status_of:
-        raise InvalidInput("a status report without the message it is about")
-    delivery, events = outbox.mark_status(
-        session, channel=row.channel, external_id=status_of, status=target, reason=reason
-    )
-    if delivery is None:
-        row.status = InboundStatus.IGNORED
-        return row, []
-    row.status = InboundStatus.PROCESSED
-    row.conversation_id = delivery.conversation_id
-    row.message_id = delivery.message_id
-    return row, events
-
-
 def fail_event(session: Session, *, event_id: int, error: str) -> tuple[InboundEvent, list[Event]]:
     """Could not become a message: kept, with why, for a person to see."""
     row = session.get(InboundEvent, event_id)
@@ -222,3 +194,31 @@ def fail_event(session: Session, *, event_id: int, error: str) -> tuple[InboundE
     row.status = InboundStatus.FAILED
     row.error = error[:2000]
     return row, []
+
+
+def accept_status(
+    session: Session, *, event_id: int, status_of: str, status: str, reason: str | None = None
+) -> tuple[Delivery | None, list[Event]]:
+    """A platform's delivery report (an event of kind "status": `extra["status_of"]` names
+    our sent message by the platform's id, `extra["status"]` is sent / delivered / read /
+    failed): moves the message's delivery forward. A report on a message we do not know (a
+    message sent outside Frontline) is kept, marked ignored."""
+    row = session.get(InboundEvent, event_id)
+    if row is None:
+        raise NotFound(f"inbound event {event_id} not found")
+    if row.status is not InboundStatus.RECEIVED:
+        return None, []
+    try:
+        target = DeliveryStatus(status)
+    except ValueError:
+        raise InvalidInput(f"unknown delivery status {status!r}") from None
+    delivery, events = outbox.mark_status(
+        session, channel=row.channel, external_id=status_of, status=target, reason=reason
+    )
+    if delivery is None:
+        row.status = InboundStatus.IGNORED
+        return None, []
+    # Not linked to the conversation: its events are what the customer sent (the outbox
+    # reads them for the thread's context).
+    row.status = InboundStatus.PROCESSED
+    return delivery, events

@@ -106,6 +106,31 @@ class InstagramConfig(_Strict):
     api_base: str = GRAPH_API
 
 
+class TwilioConfig(_Strict):
+    """SMS and WhatsApp through Twilio. `public_url` is the webhook URL exactly as entered in
+    Twilio's console (Twilio signs that URL; behind a proxy the hub sees another one); it is
+    also the StatusCallback of every message sent."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
+    auth_token: str = Field(min_length=8)
+    from_: str = Field(alias="from", min_length=3)  # "+15557654321" or "whatsapp:+1555..."
+    public_url: str = Field(pattern=r"^https?://")
+    api_base: str = "https://api.twilio.com"
+
+
+class TeamsConfig(_Strict):
+    """Microsoft Teams through the Bot Framework (an Azure Bot's app registration)."""
+
+    app_id: str = Field(min_length=1)
+    app_password: str = Field(min_length=1)
+    tenant_id: str = Field(min_length=1)
+    openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    token_url: str = "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token"
+    api_base: str | None = None  # unused: replies go to each conversation's serviceUrl
+
+
 CHANNEL_CONFIGS: dict[str, type[BaseModel]] = {
     "telegram": TelegramConfig,
     "webhook": WebhookConfig,
@@ -115,6 +140,8 @@ CHANNEL_CONFIGS: dict[str, type[BaseModel]] = {
     "whatsapp": WhatsAppConfig,
     "messenger": MessengerConfig,
     "instagram": InstagramConfig,
+    "twilio": TwilioConfig,
+    "teams": TeamsConfig,
 }
 
 

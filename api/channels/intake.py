@@ -61,7 +61,8 @@ class ChannelIntake:
             if answer is None:
                 raise Refused(405, "this channel takes POST")
             return answer
-        channel.verify(request)
+        # In a worker thread: a check may fetch keys (Teams' OpenID keys) on a cache miss.
+        await asyncio.to_thread(channel.verify, request)
         answer = channel.handshake(request)
         if answer is not None:
             return answer
@@ -96,16 +97,7 @@ class ChannelIntake:
 
     async def process(self, channel: Channel, row_id: int, event: InboundMessage) -> None:
         if event.kind == "status":  # a delivery report on one of our messages
-            try:
-                await self._flow.run(
-                    inbound.accept_status,
-                    event_id=row_id,
-                    status_of=str(event.extra.get("status_of") or ""),
-                    status=str(event.extra.get("status") or ""),
-                    reason=event.extra.get("reason"),
-                )
-            except InvalidInput as error:
-                await self._flow.run(inbound.fail_event, event_id=row_id, error=str(error))
+            await self._status(channel, row_id, event)
             return
         try:
             event = await channel.after_accept(event) or event
@@ -127,6 +119,23 @@ class ChannelIntake:
             await self._flow.process(message)
         else:
             await self._flow.to_people(message, reason=f"{channel.name}_received")
+
+    async def _status(self, channel: Channel, row_id: int, event: InboundMessage) -> None:
+        """A delivery report: `InboundMessage(kind="status", extra={"status_of": <the
+        platform's id of our message>, "status": "sent"|"delivered"|"read"|"failed",
+        "reason": str | None})` moves that message's delivery forward (handoff.outbox.
+        mark_status); it never becomes a message."""
+        try:
+            await self._flow.run(
+                inbound.accept_status,
+                event_id=row_id,
+                status_of=str(event.extra.get("status_of") or ""),
+                status=str(event.extra.get("status") or ""),
+                reason=event.extra.get("reason"),
+            )
+        except Exception as error:
+            log.warning("%s status %s not applied: %s", channel.name, event.event_id, error)
+            await self._flow.run(inbound.fail_event, event_id=row_id, error=repr(error))
 
     def _accept(
         self, session: Session, row_id: int, event: InboundMessage

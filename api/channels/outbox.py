@@ -142,6 +142,16 @@ def _outbound(session: Any, row: Delivery) -> OutboundMessage | None:
     ).all()
     first = received[0].data if received else {}
     last_customer = last_customer_message_at(session, conversation.id)
+    # The latest conversation reference a platform gave (Teams: serviceUrl, bot, tenant):
+    # what a reply needs, however long after the customer wrote.
+    reference = next(
+        (
+            (r.data.get("extra") or {})["reference"]
+            for r in reversed(received)
+            if isinstance(r.data, dict) and (r.data.get("extra") or {}).get("reference")
+        ),
+        None,
+    )
     return OutboundMessage(
         thread_id=conversation.external_id,
         text=message.text,
@@ -165,5 +175,6 @@ def _outbound(session: Any, row: Delivery) -> OutboundMessage | None:
             "customer_last_at": last_customer.isoformat() if last_customer else None,
             # An agent's "send template" action (WhatsApp outside the 24-hour window).
             "template": payload.get("template"),
+            "reference": reference,
         },
     )

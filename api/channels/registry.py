@@ -20,7 +20,9 @@ from api.channels.base import (
 from api.channels.line import LineChannel
 from api.channels.messenger import InstagramChannel, MessengerChannel
 from api.channels.slack import SlackChannel
+from api.channels.teams import TeamsChannel
 from api.channels.telegram import TelegramChannel
+from api.channels.twilio import TwilioChannel
 from api.channels.webhook import SignedWebhookChannel
 from api.channels.whatsapp import WhatsAppChannel
 
@@ -79,6 +81,8 @@ ADAPTERS: dict[str, Callable[[Any], Channel]] = {
     "whatsapp": lambda config: WhatsAppChannel(config),
     "messenger": lambda config: MessengerChannel(config),
     "instagram": lambda config: InstagramChannel(config),
+    "twilio": lambda config: TwilioChannel(config),
+    "teams": lambda config: TeamsChannel(config),
 }
 
 

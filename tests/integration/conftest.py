@@ -20,7 +20,10 @@ from tests.fakes.line_api import FakeLineApi
 from tests.fakes.paths import ROOT
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.stack import HubServer, Stack, free_port
+from tests.fakes.teams_api import TENANT_ID, FakeBotFramework
 from tests.fakes.telegram_api import FakeTelegramApi
+from tests.fakes.twilio_api import PUBLIC_URL as TWILIO_PUBLIC_URL
+from tests.fakes.twilio_api import FakeTwilioApi
 from tests.fakes.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.integration
@@ -76,9 +79,23 @@ def fake_slack() -> Iterator[FakeSlackApi]:
 
 
 @pytest.fixture(scope="session")
+def fake_twilio() -> Iterator[FakeTwilioApi]:
+    """Twilio's Messages API for the shared hub (tests/fakes/twilio_api.py)."""
+    with FakeTwilioApi() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
 def fake_line() -> Iterator[FakeLineApi]:
     """LINE's Messaging API for the shared hub (channels.yml `line.api_base`)."""
     with FakeLineApi() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def fake_teams() -> Iterator[FakeBotFramework]:
+    """The Bot Framework's keys, token endpoint and connector (tests/fakes/teams_api.py)."""
+    with FakeBotFramework() as fake:
         yield fake
 
 
@@ -90,6 +107,8 @@ def stack(
     fake_slack: FakeSlackApi,
     fake_line: FakeLineApi,
     fake_graph: FakeGraphApi,
+    fake_twilio: FakeTwilioApi,
+    fake_teams: FakeBotFramework,
 ) -> Iterator[Stack]:
     var = tmp_path_factory.mktemp("var")
     channels = var / "channels.yml"
@@ -118,6 +137,18 @@ def stack(
         f' page_access_token: page-token, api_base: "{fake_graph.base_url}/v21.0"}}\n'
         f'instagram: {{app_secret: "{META_SECRET}", verify_token: "ig-verify",'
         f' access_token: ig-token, api_base: "{fake_graph.base_url}/v21.0"}}\n'
+        "twilio:\n"
+        f'  account_sid: "{fake_twilio.account_sid}"\n'
+        f'  auth_token: "{fake_twilio.auth_token}"\n'
+        '  from: "+15557654321"\n'
+        f'  public_url: "{TWILIO_PUBLIC_URL}"\n'
+        f'  api_base: "{fake_twilio.base_url}"\n'
+        "teams:\n"
+        f'  app_id: "{fake_teams.app_id}"\n'
+        f'  app_password: "{fake_teams.app_password}"\n'
+        f'  tenant_id: "{TENANT_ID}"\n'
+        f'  openid_metadata_url: "{fake_teams.openid_url}"\n'
+        f'  token_url: "{fake_teams.token_url}"\n'
     )
     settings = Settings(
         var_dir=var,
