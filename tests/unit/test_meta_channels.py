@@ -28,6 +28,7 @@ from api.channels.config import (
 from api.channels.messenger import InstagramChannel, MessengerChannel
 from api.channels.whatsapp import WhatsAppChannel
 from handoff import inbound, lookups, outbox, replies
+from handoff.models import InboundEvent
 from handoff.states import DeliveryStatus, InboundStatus, MessageStatus
 from tests.fakes.graph_api import FakeGraphApi, sign
 
@@ -425,16 +426,18 @@ def test_statuses_move_our_message_and_notes_stay_unanswered(session: Session) -
     assert bot.delivery is not None
     outbox.mark_sent(session, delivery_id=bot.delivery.id, external_id="wamid.OUT1")
     read = _record(session, "wamid.OUT1:read", "status")
-    row, events = inbound.accept_status(
+    delivery, events = inbound.accept_status(
         session, event_id=read, status_of="wamid.OUT1", status="read"
     )
-    assert row.status is InboundStatus.PROCESSED and events
+    assert delivery is bot.delivery and events
+    assert session.get(InboundEvent, read).status is InboundStatus.PROCESSED  # type: ignore[union-attr]
     assert bot.delivery.status is DeliveryStatus.READ
     unknown = _record(session, "wamid.NOPE:delivered", "status")
-    row, _ = inbound.accept_status(
+    delivery, _ = inbound.accept_status(
         session, event_id=unknown, status_of="wamid.NOPE", status="delivered"
     )
-    assert row.status is InboundStatus.IGNORED
+    assert delivery is None
+    assert session.get(InboundEvent, unknown).status is InboundStatus.IGNORED  # type: ignore[union-attr]
 
     note, _ = inbound.accept_event(
         session,
