@@ -281,3 +281,58 @@ def test_an_injected_category_reaches_the_csv_as_text(session: Session) -> None:
     text = to_csv(result)
     assert "\n\"'=HYPERLINK(" in text
     assert '\n"=HYPERLINK(' not in text
+
+
+# Socket frames.
+
+
+def test_a_socket_frame_past_the_bound_closes_the_socket(
+    tmp_path: Path, index_dir: Path, database_url: str, fake_rasa: FakeRasa
+) -> None:
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    from api.app import create_app
+    from api.hub import KnowledgeHolder
+    from api.rasa_client import RasaClient
+    from api.security import WS_MAX_SIZE
+    from api.settings import Settings
+    from retrieval.search import KnowledgeBase
+    from tests.fakes import HashingEncoder
+    from tests.fakes.stack import free_port
+
+    port = free_port()
+    settings = Settings(var_dir=tmp_path, database_url=database_url, port=port)
+    app = create_app(
+        settings,
+        knowledge=KnowledgeHolder(KnowledgeBase.open(index_dir, HashingEncoder())),
+        rasa=RasaClient("http://rasa.test", timeout=5, transport=httpx.MockTransport(fake_rasa)),
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=WS_MAX_SIZE
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
+            time.sleep(0.05)
+        with connect(f"ws://127.0.0.1:{port}/ws/widget", max_size=None) as ws:
+            ws.send(json.dumps({"type": "hello", "token": None}))
+            assert json.loads(ws.recv(timeout=30))["type"]  # the socket works
+            ws.send(json.dumps({"type": "message", "text": "x" * (WS_MAX_SIZE + 1)}))
+            with pytest.raises(ConnectionClosed) as closed:
+                for _ in range(50):
+                    ws.recv(timeout=30)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
