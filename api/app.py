@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from api.channels.config import load_channels
 from api.exposure import make_private, public_bind_problems, rasa_problems, refuse
 from api.hub import Hub, KnowledgeHolder, load_knowledge
+from api.inputs import TextGuard
 from api.live import Broker
 from api.rasa_client import RasaClient
 from api.routes import (
@@ -120,6 +121,7 @@ def create_app(
     app.include_router(channels.router)
     app.mount("/static", pages.StaticAssets(directory=STATIC_DIR), name="static")
     app.mount(socketio_channel.PATH, socketio_channel.asgi_app(app))  # rasa-webchat
+    app.add_middleware(TextGuard)  # inside BodyLimit: NUL, surrogates, deep JSON -> 422
     login_limit = min(LOGIN_BODY_LIMIT, settings.max_body_bytes)
     app.add_middleware(
         BodyLimit, default=settings.max_body_bytes, per_path={"/api/auth/login": login_limit}

@@ -49,9 +49,10 @@ class QueuePlace(TypedDict):
 
 
 class WidgetConversation(TypedDict):
-    """The conversation as the widget knows it (`serializers.widget_conversation`)."""
+    """The conversation as the widget knows it (`serializers.widget_conversation`). No id
+    in a welcome before the customer's first message: nothing is stored until then."""
 
-    id: int
+    id: int | None
     state: str
     agent: AgentBriefData | None
     ticket_number: int | None
@@ -162,12 +163,14 @@ class PongFrame(TypedDict):
 
 class ErrorFrame(TypedDict):
     """A refused frame; the socket stays open. `client_id` when it was a message, `code`
-    ("token" or "identity") when it was a hello."""
+    ("token" or "identity") when it was a hello, "rate" (with `retry_after` seconds) when a
+    rate limit refused it: a message refused so was not stored, and may be sent again."""
 
     type: Literal["error"]
     error: str
     client_id: NotRequired[object]
     code: NotRequired[str]
+    retry_after: NotRequired[int]
 
 
 WidgetFrame = (

@@ -19,6 +19,7 @@ from api.channels.registry import build_channels
 from api.dialogue import ConversationFlow
 from api.live import Broker
 from api.rasa_client import RasaClient
+from api.ratelimit import Networks, RateLimits, networks, rate_limits
 from api.settings import Settings
 from bot.actions import build_actions
 from handoff.models import utcnow
@@ -108,6 +109,8 @@ class Hub:
     intake: ChannelIntake = field(init=False)
     outbox: OutboxWorker = field(init=False)
     executor: ActionExecutor = field(init=False)
+    limits: RateLimits = field(init=False)
+    proxies: Networks = field(init=False)
 
     _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
     _forever: set[asyncio.Task[None]] = field(init=False, default_factory=set)
@@ -126,6 +129,14 @@ class Hub:
         self.intake = ChannelIntake(self.flow, self.channels, self)
         self.outbox = OutboxWorker(self.flow, self.channels, interval=self.settings.outbox_interval)
         self.executor = ActionExecutor()
+        settings = self.settings
+        self.limits = rate_limits(
+            settings.new_conversations_per_minute,
+            settings.new_conversations_burst,
+            settings.messages_per_second,
+            settings.messages_burst,
+        )
+        self.proxies = networks(settings.trusted_proxies.split(","))
         for action in build_actions(self.knowledge):
             self.executor.register_action(action)
 

@@ -87,6 +87,16 @@ class Settings(BaseSettings):
     # inflated to at most this much.
     max_body_bytes: int = 1024 * 1024
 
+    # Customer rate limits (api/ratelimit.py): new conversations per client IP across the
+    # widget and rasa-webchat, and messages per socket; token buckets (rate, burst).
+    new_conversations_per_minute: float = 10.0
+    new_conversations_burst: int = 20
+    messages_per_second: float = 5.0
+    messages_burst: int = 20
+    # Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For
+    # names the client; empty: the TCP peer is the client (the header is ignored).
+    trusted_proxies: str = ""
+
     # Chat channels (channels.yml: an exact contract, see the README). Absent: only the
     # live channels, the widget and rasa-webchat.
     channels_file: Path = PROJECT_ROOT / "channels.yml"

@@ -12,6 +12,7 @@ from handoff.errors import InvalidInput
 from handoff.events import Event, contact_changed
 from handoff.lookups import get_contact
 from handoff.models import Contact, ContactIdentity, Conversation, Note, Ticket, utcnow
+from handoff.text import scrub
 
 
 def identify(
@@ -26,7 +27,9 @@ def identify(
 
     Callers must have verified the identity (a signed site user id, a chat's sender id from
     the channel's own webhook): whoever names an identity gets its history."""
-    external_id = external_id.strip()
+    external_id = scrub(external_id).strip()
+    name = scrub(name) if name else name
+    email = scrub(email) if email else email
     if not external_id or len(external_id) > 200:
         raise InvalidInput("an identity needs an id of 1-200 characters")
     identity = session.scalar(

@@ -18,6 +18,7 @@ from handoff.messages import MAX_MESSAGE_CHARS, add_message
 from handoff.models import Conversation, Delivery, InboundEvent, Message, Ticket
 from handoff.rules import DEFAULT_RULES, Rules
 from handoff.states import DeliveryStatus, InboundStatus, MessageRole, MessageStatus
+from handoff.text import scrub
 
 MAX_EXTERNAL_ID = 255
 
@@ -26,7 +27,7 @@ def record_event(
     session: Session, *, channel: str, external_id: str, kind: str, data: Mapping[str, Any]
 ) -> tuple[InboundEvent | None, list[Event]]:
     """Store an accepted event; None if this channel delivered it before (a retry)."""
-    external_id = external_id[:MAX_EXTERNAL_ID]
+    external_id = scrub(external_id)[:MAX_EXTERNAL_ID]
     earlier = session.scalar(
         select(InboundEvent.id).where(
             InboundEvent.channel == channel, InboundEvent.external_id == external_id

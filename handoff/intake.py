@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handoff import clocks, contacts, csat, history, routing
@@ -46,14 +47,16 @@ def open_conversation(
     contact_name: str | None = None,
     contact: Contact | None = None,
     language: str = "en",
+    public_token: str | None = None,
 ) -> tuple[Conversation, list[Event]]:
-    """A new conversation, for a known `contact` or a new anonymous one."""
+    """A new conversation, for a known `contact` or a new anonymous one; `public_token` when
+    the client was already given one (see `conversation_for_token`)."""
     if contact is None:
         contact = Contact(name=contact_name or "Visitor")
     conversation = Conversation(
         contact=contact,
         channel=channel,
-        public_token=secrets.token_urlsafe(24),
+        public_token=public_token or new_public_token(),
         language=(language or "en")[:16],
     )
     session.add(conversation)
@@ -61,6 +64,35 @@ def open_conversation(
     if contact_name is None and contact.name == "Visitor":
         contact.name = f"Visitor {contact.id}"
     return conversation, [conversation_changed(conversation.id)]
+
+
+def new_public_token() -> str:
+    """A conversation's bearer key for its customer (192 random bits)."""
+    return secrets.token_urlsafe(24)
+
+
+def conversation_for_token(
+    session: Session, *, channel: str, public_token: str, language: str = "en"
+) -> tuple[Conversation, list[Event]]:
+    """The conversation a customer's first message creates, under the token they were given
+    when they arrived (the hub issues the token first and stores nothing until there is
+    something to store: a visitor who never writes leaves no rows). The same token twice
+    (two tabs, a re-sent message) is the same conversation."""
+    existing = find_conversation_by_token(session, public_token)
+    if existing is not None:
+        if existing.channel != channel:
+            raise InvalidInput("that token belongs to another channel's conversation")
+        return existing, []
+    try:
+        with session.begin_nested():  # two tabs racing: the unique token decides
+            return open_conversation(
+                session, channel=channel, language=language, public_token=public_token
+            )
+    except IntegrityError:
+        existing = find_conversation_by_token(session, public_token)
+        if existing is None or existing.channel != channel:
+            raise
+        return existing, []
 
 
 def conversation_for_identity(

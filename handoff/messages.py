@@ -9,14 +9,18 @@ from sqlalchemy.orm import Session
 from handoff.errors import InvalidInput
 from handoff.models import Agent, Conversation, Delivery, Message, utcnow
 from handoff.states import MessageRole, MessageStatus
+from handoff.text import scrub
 
 MAX_MESSAGE_CHARS = 4000
 
 
 def clean_text(text: object) -> str:
+    """A message text as stored: a string, NUL and unpaired surrogates scrubbed
+    (`handoff.text`), stripped, not empty, at most MAX_MESSAGE_CHARS characters. Every text
+    from a socket, a channel's webhook or the agents' API passes here (raises InvalidInput)."""
     if not isinstance(text, str):
         raise InvalidInput("text must be a string")
-    stripped = text.strip()
+    stripped = scrub(text).strip()
     if not stripped:
         raise InvalidInput("text is empty")
     if len(stripped) > MAX_MESSAGE_CHARS:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from api import schemas, serializers
 from api.hub import Hub
 from api.routes.deps import AgentRef, current_agent, current_lead, get_hub
+from api.routes.params import BodyId, PathId
 from handoff import agents as agent_accounts
 from handoff import lookups, policies, routing, teams
 from handoff.models import Team
@@ -25,7 +26,7 @@ class TeamBody(BaseModel):
     languages: list[str] = Field(default_factory=list, max_length=50)
     channels: list[str] = Field(default_factory=list, max_length=20)
     assignment_mode: Mode = "claim"
-    lead_id: int | None = None
+    lead_id: BodyId | None = None
     member_ids: list[int] = Field(default_factory=list, max_length=500)
 
 
@@ -78,7 +79,7 @@ async def create_team(
 
 @router.put("/teams/{team_id}", response_model=schemas.TeamOut)
 async def update_team(
-    team_id: int,
+    team_id: PathId,
     body: TeamBody,
     hub: Hub = Depends(get_hub),
     _lead: AgentRef = Depends(current_lead),
@@ -99,7 +100,7 @@ def list_agents(
 
 @router.patch("/agents/{agent_id}", response_model=schemas.AgentOut)
 async def update_agent(
-    agent_id: int,
+    agent_id: PathId,
     body: AgentUpdate,
     hub: Hub = Depends(get_hub),
     _lead: AgentRef = Depends(current_lead),

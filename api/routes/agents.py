@@ -10,11 +10,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
-from api import schemas, serializers
+from api import inputs, schemas, serializers
 from api.channels.base import Capabilities
 from api.channels.registry import capabilities_of
 from api.hub import Hub
 from api.routes.deps import AgentRef, agent_from_token, current_agent, get_hub, socket_hub
+from api.routes.params import BodyId, PathId, limit_query
 from handoff import agent_actions, contacts, lookups
 from handoff import agents as agent_accounts
 from handoff.messages import MAX_MESSAGE_CHARS
@@ -52,7 +53,7 @@ def me(hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)) ->
 @router.get("/conversations", response_model=schemas.ConversationList)
 def list_conversations(
     state: Literal["bot", "queued", "agent", "resolved"] | None = None,
-    limit: int = 200,
+    limit: int = limit_query(200),
     hub: Hub = Depends(get_hub),
     _agent: AgentRef = Depends(current_agent),
 ) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def list_conversations(
         rows = lookups.conversations(
             session,
             state=ConversationState(state) if state is not None else None,
-            limit=min(limit, 1000),
+            limit=limit,
         )
         calendar = hub.settings.rules.calendar
         return {
@@ -70,7 +71,7 @@ def list_conversations(
 
 @router.get("/conversations/{conversation_id}", response_model=schemas.ConversationDetail)
 def get_conversation(
-    conversation_id: int, hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
+    conversation_id: PathId, hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
     with hub.sessions() as session:
         conversation = lookups.get_conversation(session, conversation_id)
@@ -128,7 +129,7 @@ def _summary(hub: Hub, conversation_id: int) -> dict[str, Any]:
 
 @router.post("/conversations/{conversation_id}/takeover", response_model=schemas.ConversationOut)
 async def take_over(
-    conversation_id: int, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
+    conversation_id: PathId, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
     await hub.flow.run(agent_actions.take_over, conversation_id=conversation_id, agent_id=agent.id)
     return await asyncio.to_thread(_summary, hub, conversation_id)
@@ -136,7 +137,7 @@ async def take_over(
 
 @router.post("/conversations/{conversation_id}/messages", response_model=schemas.MessageCreated)
 async def reply(
-    conversation_id: int,
+    conversation_id: PathId,
     body: ReplyBody,
     hub: Hub = Depends(get_hub),
     agent: AgentRef = Depends(current_agent),
@@ -162,7 +163,7 @@ def _render_message(hub: Hub, message: Message) -> dict[str, Any]:
 
 @router.post("/conversations/{conversation_id}/template", response_model=schemas.MessageCreated)
 async def send_template(
-    conversation_id: int,
+    conversation_id: PathId,
     hub: Hub = Depends(get_hub),
     agent: AgentRef = Depends(current_agent),
 ) -> dict[str, Any]:
@@ -183,15 +184,15 @@ async def send_template(
 
 @router.post("/conversations/{conversation_id}/resolve", response_model=schemas.ConversationOut)
 async def resolve(
-    conversation_id: int, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
+    conversation_id: PathId, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
     await hub.flow.run(agent_actions.resolve, conversation_id=conversation_id, agent_id=agent.id)
     return await asyncio.to_thread(_summary, hub, conversation_id)
 
 
 class TransferBody(BaseModel):
-    agent_id: int | None = None
-    team_id: int | None = None
+    agent_id: BodyId | None = None
+    team_id: BodyId | None = None
 
 
 class NoteBody(BaseModel):
@@ -212,7 +213,7 @@ async def set_presence(
 
 @router.post("/conversations/{conversation_id}/pending", response_model=schemas.ConversationOut)
 async def pending(
-    conversation_id: int, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
+    conversation_id: PathId, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
     await hub.flow.run(
         agent_actions.set_pending,
@@ -225,7 +226,7 @@ async def pending(
 
 @router.post("/conversations/{conversation_id}/handback", response_model=schemas.ConversationOut)
 async def handback(
-    conversation_id: int, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
+    conversation_id: PathId, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
     await hub.flow.run(agent_actions.hand_back, conversation_id=conversation_id, agent_id=agent.id)
     return await asyncio.to_thread(_summary, hub, conversation_id)
@@ -233,7 +234,7 @@ async def handback(
 
 @router.post("/conversations/{conversation_id}/transfer", response_model=schemas.ConversationOut)
 async def transfer(
-    conversation_id: int,
+    conversation_id: PathId,
     body: TransferBody,
     hub: Hub = Depends(get_hub),
     agent: AgentRef = Depends(current_agent),
@@ -254,7 +255,7 @@ async def transfer(
     response_model=schemas.NoteCreated,
 )
 async def add_note(
-    conversation_id: int,
+    conversation_id: PathId,
     body: NoteBody,
     hub: Hub = Depends(get_hub),
     agent: AgentRef = Depends(current_agent),
@@ -283,7 +284,11 @@ async def agents_socket(websocket: WebSocket, token: str = "") -> None:
     sender = asyncio.create_task(forward())
     try:
         while True:
-            frame = await websocket.receive_json()
+            try:
+                frame = await inputs.receive_json(websocket)
+            except inputs.Refused as refused:  # binary, bad or deep JSON: say so, read on
+                await websocket.send_json({"type": "error", "error": f"frame refused: {refused}"})
+                continue
             if (
                 isinstance(frame, dict)
                 and frame.get("type") == "typing"

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from api import schemas
 from api.hub import Hub
 from api.routes.deps import AgentRef, current_agent, get_hub
+from api.routes.params import BodyId, PathId
 from handoff import agent_actions, contacts, lookups
 from handoff.events import Event
 
@@ -24,7 +25,7 @@ class ContactUpdate(BaseModel):
 
 
 class MergeBody(BaseModel):
-    other_id: int
+    other_id: BodyId
 
 
 class NoteBody(BaseModel):
@@ -44,7 +45,7 @@ def search_contacts(
 
 @router.get("/{contact_id}", response_model=schemas.ContactRecord)
 def get_contact(
-    contact_id: int, hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
+    contact_id: PathId, hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
     with hub.sessions() as session:
         return contacts.history(session, contact_id)
@@ -52,7 +53,7 @@ def get_contact(
 
 @router.patch("/{contact_id}", response_model=schemas.ContactRecord)
 async def update_contact(
-    contact_id: int,
+    contact_id: PathId,
     body: ContactUpdate,
     hub: Hub = Depends(get_hub),
     _agent: AgentRef = Depends(current_agent),
@@ -68,7 +69,7 @@ async def update_contact(
 
 @router.post("/{contact_id}/merge", response_model=schemas.ContactRecord)
 async def merge_contact(
-    contact_id: int,
+    contact_id: PathId,
     body: MergeBody,
     hub: Hub = Depends(get_hub),
     _agent: AgentRef = Depends(current_agent),
@@ -84,7 +85,7 @@ async def merge_contact(
 
 @router.post("/{contact_id}/notes", status_code=201, response_model=schemas.NoteCreated)
 async def add_contact_note(
-    contact_id: int,
+    contact_id: PathId,
     body: NoteBody,
     hub: Hub = Depends(get_hub),
     agent: AgentRef = Depends(current_agent),

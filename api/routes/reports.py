@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from api.hub import Hub
 from api.routes.deps import AgentRef, current_agent, get_hub
+from api.routes.params import ReportDate
 from api.schemas import ReportOut
 from handoff import reports
 from handoff.errors import InvalidInput
@@ -57,8 +58,8 @@ def to_csv(result: dict[str, Any]) -> str:
     responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with ?format=csv"}},
 )
 def get_report(
-    start: date | None = None,
-    end: date | None = None,
+    start: ReportDate = None,
+    end: ReportDate = None,
     by: Literal["team", "channel", "topic"] | None = None,
     format: Literal["json", "csv"] = Query(default="json"),
     hub: Hub = Depends(get_hub),

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from api import schemas, serializers
 from api.hub import Hub
 from api.routes.deps import AgentRef, current_agent, get_hub
+from api.routes.params import PathId, QueryId, limit_query
 from handoff import agent_actions, lookups, routing
 from handoff.models import utcnow
 from handoff.states import Priority, TicketStatus
@@ -27,9 +28,9 @@ class TicketUpdate(BaseModel):
 @router.get("/tickets", response_model=schemas.TicketList)
 def list_tickets(
     status: list[Status] = Query(default=[]),
-    team_id: int | None = None,
-    assignee_id: int | None = None,
-    limit: int = Query(default=200, ge=1, le=1000),
+    team_id: QueryId = None,
+    assignee_id: QueryId = None,
+    limit: int = limit_query(200),
     hub: Hub = Depends(get_hub),
     _agent: AgentRef = Depends(current_agent),
 ) -> dict[str, Any]:
@@ -47,8 +48,8 @@ def list_tickets(
 
 @router.get("/queue", response_model=schemas.QueueOut)
 def queue(
-    team_id: int | None = None,
-    limit: int = Query(default=100, ge=1, le=1000),
+    team_id: QueryId = None,
+    limit: int = limit_query(100),
     hub: Hub = Depends(get_hub),
     _agent: AgentRef = Depends(current_agent),
 ) -> dict[str, Any]:
@@ -75,7 +76,7 @@ def queue(
 
 @router.get("/tickets/{ticket_id}", response_model=schemas.TicketOut)
 def get_ticket(
-    ticket_id: int, hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
+    ticket_id: PathId, hub: Hub = Depends(get_hub), _agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
     with hub.sessions() as session:
         ticket = lookups.get_ticket(session, ticket_id)
@@ -84,7 +85,7 @@ def get_ticket(
 
 @router.patch("/tickets/{ticket_id}", response_model=schemas.TicketOut)
 async def update_ticket(
-    ticket_id: int,
+    ticket_id: PathId,
     body: TicketUpdate,
     hub: Hub = Depends(get_hub),
     agent: AgentRef = Depends(current_agent),

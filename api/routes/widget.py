@@ -10,23 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
+import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.orm import Session
 
-from api import serializers
+from api import inputs, serializers
 from api.frames import WelcomeFrame, WidgetFrame, WidgetLiveFrame
 from api.hub import Hub
+from api.ratelimit import client_ip
 from api.routes.deps import socket_hub
 from api.widget_auth import Identity, Refused, sign_token, verify_identity, verify_token
 from handoff import intake, lookups
 from handoff.client_metadata import primary_language
 from handoff.errors import InvalidInput
 from handoff.events import Event
+from handoff.messages import clean_text
 from handoff.models import Contact, Conversation, Message
 from handoff.states import ConversationState, MessageRole, MessageStatus
 
@@ -94,12 +98,44 @@ def _welcome(hub: Hub, conversation_id: int) -> WelcomeFrame:
         return _welcome_frame(session, conversation, hub.settings.signing_key, available)
 
 
+def _pending_welcome(hub: Hub, pending: Pending) -> WelcomeFrame:
+    """The welcome of a conversation that exists only as its token until the first message:
+    no id yet (the first ack carries it), nothing stored."""
+    return {
+        "type": "welcome",
+        "token": sign_token(hub.settings.signing_key, pending.public_token),
+        "conversation": {
+            "id": None,
+            "state": ConversationState.BOT.value,
+            "agent": None,
+            "ticket_number": None,
+            "queue": None,
+            "language": pending.language,
+            "agents_available": hub.flow.agents_available(),
+            "form": None,
+        },
+        "contact": {"name": "Visitor", "email": None, "verified": False},
+        "messages": [],
+    }
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A visitor's conversation before its first message: the token they hold, the language
+    it will have. The hub stores nothing for a visitor who never writes."""
+
+    public_token: str
+    language: str
+
+
 def _anonymous_conversation(hub: Hub, public_token: str) -> int | None:
     """The conversation a visitor without an identity may resume (raises Refused)."""
     with hub.sessions() as session:
         conversation = lookups.find_conversation_by_token(session, public_token)
-        if conversation is None or conversation.channel != CHANNEL:
+        if conversation is None:
             return None
+        if conversation.channel != CHANNEL:
+            raise Refused("unknown token; send hello with token null to start again", "token")
         if _verified(lookups.get_contact(session, conversation.contact_id)):
             # A signed-in user's conversation, and the page no longer says who is there (they
             # signed out on a shared computer): the token alone does not reopen it.
@@ -127,8 +163,14 @@ def _identified_conversation(
     return conversation.id, events
 
 
-async def _conversation_for(hub: Hub, frame: dict[str, Any]) -> int:
-    """The conversation a hello opens or resumes (raises Refused)."""
+def rate_refusal(wait: float, what: str) -> Refused:
+    return Refused(f"{what}; try again in {max(1, math.ceil(wait))} s", "rate")
+
+
+async def _conversation_for(hub: Hub, frame: dict[str, Any], ip: str) -> int | Pending:
+    """The conversation a hello opens or resumes, or the token of one still to be created
+    (raises Refused). A hello without a token takes one of the client IP's new-conversation
+    tokens (api/ratelimit.py); a token the hub signed is not charged again."""
     token = frame.get("token")
     if token is not None and not isinstance(token, str):
         raise Refused("token must be a string or null", "token")
@@ -154,11 +196,12 @@ async def _conversation_for(hub: Hub, frame: dict[str, Any]) -> int:
             raise Refused(f"identity refused: {error}", "identity") from error
     if public_token is not None:
         found = await asyncio.to_thread(_anonymous_conversation, hub, public_token)
-        if found is None:
-            raise Refused("unknown token; send hello with token null to start again", "token")
-        return found
-    conversation = await hub.flow.open_conversation(language=language)
-    return conversation.id
+        # Signed by this hub but not stored: a visitor who has not written yet.
+        return found if found is not None else Pending(public_token, language)
+    wait = hub.limits.conversations.take(ip)
+    if wait > 0:
+        raise rate_refusal(wait, "too many new conversations from your address")
+    return Pending(intake.new_public_token(), language)
 
 
 async def _send(websocket: WebSocket, frame: WidgetFrame) -> None:
@@ -167,15 +210,17 @@ async def _send(websocket: WebSocket, frame: WidgetFrame) -> None:
 
 
 async def _receive_frame(websocket: WebSocket) -> dict[str, Any] | None:
-    """The next JSON object from the client, or None (after telling it) if it is not one.
+    """The next JSON object from the client, or None (after telling it) if it is not one:
+    binary frames, bad or deep JSON get an error frame and the socket stays open
+    (`api.inputs`; every string in the frame is scrubbed of NUL and lone surrogates).
 
     Typed loosely on purpose: a client frame is `api.frames.WidgetInbound` only by
     promise, so every value is checked where it is used."""
-    raw = await websocket.receive_text()
     try:
-        frame = json.loads(raw)
-    except ValueError:
-        frame = None
+        frame = await inputs.receive_json(websocket)
+    except inputs.Refused as refused:
+        await _send(websocket, {"type": "error", "error": f"frame refused: {refused}"})
+        return None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         await _send(
             websocket, {"type": "error", "error": "frames must be JSON objects with a 'type'"}
@@ -184,7 +229,7 @@ async def _receive_frame(websocket: WebSocket) -> dict[str, Any] | None:
     return frame
 
 
-async def _hello(websocket: WebSocket, hub: Hub) -> WelcomeFrame:
+async def _hello(websocket: WebSocket, hub: Hub, ip: str) -> tuple[WelcomeFrame, Pending | None]:
     while True:
         frame = await _receive_frame(websocket)
         if frame is None:
@@ -196,28 +241,140 @@ async def _hello(websocket: WebSocket, hub: Hub) -> WelcomeFrame:
             await _send(websocket, {"type": "error", "error": "send 'hello' first"})
             continue
         try:
-            conversation_id = await _conversation_for(hub, frame)
+            opened = await _conversation_for(hub, frame, ip)
         except Refused as refused:
             await _send(websocket, {"type": "error", "error": str(refused), "code": refused.code})
             continue
-        return await asyncio.to_thread(_welcome, hub, conversation_id)
+        if isinstance(opened, Pending):
+            return await asyncio.to_thread(_pending_welcome, hub, opened), opened
+        return await asyncio.to_thread(_welcome, hub, opened), None
+
+
+def _first_message_conversation(hub: Hub, pending: Pending) -> Callable[[Session], Any]:
+    def operation(session: Session) -> tuple[int, list[Event]]:
+        conversation, events = intake.conversation_for_token(
+            session, channel=CHANNEL, public_token=pending.public_token, language=pending.language
+        )
+        return conversation.id, events
+
+    return operation
 
 
 # ---- The socket ------------------------------------------------------------------------
 
 
+class _Socket:
+    """One widget socket after its welcome: its conversation (created by the first message
+    when the welcome had none), its live frames, its message bucket."""
+
+    def __init__(
+        self, websocket: WebSocket, hub: Hub, welcome: WelcomeFrame, pending: Pending | None
+    ) -> None:
+        self.websocket = websocket
+        self.hub = hub
+        self.conversation_id: int | None = welcome["conversation"]["id"]
+        self.pending = pending
+        self.bucket = hub.limits.message_bucket()
+        self.queue: asyncio.Queue[WidgetLiveFrame] | None = None
+        self.sender: asyncio.Task[None] | None = None
+        self.typing_relayed = 0.0
+        if self.conversation_id is not None:
+            self._subscribe(self.conversation_id)
+
+    def _subscribe(self, conversation_id: int) -> None:
+        self.queue = self.hub.broker.subscribe_widget(conversation_id)
+        self.sender = asyncio.create_task(_forward(self.websocket, self.queue))
+
+    async def close(self) -> None:
+        if self.conversation_id is not None and self.queue is not None:
+            self.hub.broker.unsubscribe_widget(self.conversation_id, self.queue)
+        if self.sender is not None:
+            self.sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.sender
+
+    async def conversation(self, frame: dict[str, Any]) -> int:
+        """The conversation the message goes to, created now if this is the first one."""
+        if self.conversation_id is not None:
+            return self.conversation_id
+        assert self.pending is not None  # a welcome without an id came from a Pending
+        clean_text(frame.get("text"))  # refused messages create nothing
+        if frame.get("payload") is not None:
+            raise InvalidInput("that choice is not offered (any more); type your question instead")
+        conversation_id: int = await self.hub.flow.write(
+            _first_message_conversation(self.hub, self.pending)
+        )
+        self.conversation_id = conversation_id
+        self._subscribe(conversation_id)
+        return conversation_id
+
+    async def typing(self) -> None:
+        now = time.monotonic()
+        if self.conversation_id is not None and now - self.typing_relayed >= TYPING_RELAY_SECONDS:
+            self.typing_relayed = now
+            self.hub.broker.send_to_agents(
+                {"type": "typing", "conversation_id": self.conversation_id, "role": "customer"}
+            )
+
+    async def message(self, frame: dict[str, Any]) -> None:
+        websocket, hub = self.websocket, self.hub
+        client_id = frame.get("client_id")
+        wait = self.bucket.take()
+        if wait > 0:
+            # Not stored: the widget keeps it in its outbox and sends it again later.
+            refused = rate_refusal(wait, "too many messages; this one was not stored")
+            await _send(
+                websocket,
+                {
+                    "type": "error",
+                    "error": str(refused),
+                    "code": "rate",
+                    "client_id": client_id,
+                    "retry_after": max(1, math.ceil(wait)),
+                },
+            )
+            return
+
+        async def acknowledge(message: Message) -> None:
+            available = await asyncio.to_thread(hub.flow.agents_available)
+            await _send(
+                websocket,
+                {
+                    "type": "ack",
+                    "client_id": client_id,
+                    "message": serializers.message_dict(message),
+                    "agents_available": available,
+                },
+            )
+
+        try:
+            conversation_id = await self.conversation(frame)
+            await hub.intake.receive_live(
+                conversation_id,
+                frame.get("text"),
+                client_id=client_id,
+                button=frame.get("payload"),
+                acknowledge=acknowledge,
+                process=lambda message: _process(hub, message),
+            )
+        except InvalidInput as error:
+            await _send(websocket, {"type": "error", "error": str(error), "client_id": client_id})
+
+
+def _peer(websocket: WebSocket) -> str | None:
+    return websocket.client.host if websocket.client else None
+
+
 @router.websocket("/ws/widget")
 async def widget_socket(websocket: WebSocket) -> None:
     hub = socket_hub(websocket)
+    ip = client_ip(_peer(websocket), websocket.headers, hub.proxies)
     await websocket.accept()
     try:
-        welcome = await _hello(websocket, hub)
+        welcome, pending = await _hello(websocket, hub, ip)
     except WebSocketDisconnect:
         return
-    conversation_id: int = welcome["conversation"]["id"]
-    queue = hub.broker.subscribe_widget(conversation_id)
-    sender = asyncio.create_task(_forward(websocket, queue))
-    typing_relayed = 0.0
+    socket = _Socket(websocket, hub, welcome, pending)
     try:
         await _send(websocket, welcome)
         while True:
@@ -226,54 +383,17 @@ async def widget_socket(websocket: WebSocket) -> None:
                 continue
             kind = frame["type"]
             if kind == "typing":
-                now = time.monotonic()
-                if now - typing_relayed >= TYPING_RELAY_SECONDS:
-                    typing_relayed = now
-                    hub.broker.send_to_agents(
-                        {"type": "typing", "conversation_id": conversation_id, "role": "customer"}
-                    )
-                continue
-            if kind == "ping":
+                await socket.typing()
+            elif kind == "ping":
                 await _send(websocket, {"type": "pong"})
-                continue
-            if kind != "message":
+            elif kind == "message":
+                await socket.message(frame)
+            else:
                 await _send(websocket, {"type": "error", "error": f"unknown frame type {kind!r}"})
-                continue
-            client_id = frame.get("client_id")
-
-            async def acknowledge(message: Message, client_id: Any = client_id) -> None:
-                available = await asyncio.to_thread(hub.flow.agents_available)
-                await _send(
-                    websocket,
-                    {
-                        "type": "ack",
-                        "client_id": client_id,
-                        "message": serializers.message_dict(message),
-                        "agents_available": available,
-                    },
-                )
-
-            try:
-                await hub.intake.receive_live(
-                    conversation_id,
-                    frame.get("text"),
-                    client_id=client_id,
-                    button=frame.get("payload"),
-                    acknowledge=acknowledge,
-                    process=lambda message: _process(hub, message),
-                )
-            except InvalidInput as error:
-                await _send(
-                    websocket, {"type": "error", "error": str(error), "client_id": client_id}
-                )
-                continue
     except WebSocketDisconnect:
         pass
     finally:
-        hub.broker.unsubscribe_widget(conversation_id, queue)
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sender
+        await socket.close()
 
 
 def _form_state(hub: Hub, conversation_id: int) -> str | None:

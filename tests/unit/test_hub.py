@@ -82,7 +82,8 @@ def test_widget_gets_answer_with_source_and_resumes_after_reload(client: TestCli
         assert answer["sources"] == [ANSWER_SOURCE]
     with client.websocket_connect("/ws/widget") as ws:
         again = hello(ws, welcome["token"])
-        assert again["conversation"]["id"] == welcome["conversation"]["id"]
+        assert welcome["conversation"]["id"] is None  # nothing stored before the first message
+        assert again["conversation"]["id"] == ack["message"]["conversation_id"]
         assert [m["role"] for m in again["messages"]] == ["customer", "bot"]
 
 
