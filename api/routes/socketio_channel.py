@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -29,10 +30,12 @@ from sqlalchemy.orm import Session
 from api import serializers
 from api.frames import BotUttered, MessageData, QuickReply, WidgetLiveFrame
 from api.hub import Hub
+from api.ratelimit import TokenBucket, client_ip
 from handoff import intake, lookups
 from handoff.client_metadata import MetadataRefused, client_metadata, primary_language
 from handoff.errors import InvalidInput, NotFound
 from handoff.events import Event
+from handoff.text import scrub
 
 log = logging.getLogger(__name__)
 
@@ -112,14 +115,20 @@ def _metadata(data: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
 
 
+class RateLimited(Exception):
+    """A new session or a message refused by a customer rate limit (api/ratelimit.py)."""
+
+
 @dataclass
 class _Link:
-    """One socket.io connection bound to one conversation."""
+    """One socket.io connection bound to one conversation; `conversation_id` None until the
+    first message creates it under `session_id` (nothing is stored for a silent visitor)."""
 
-    conversation_id: int
+    conversation_id: int | None
     session_id: str
-    queue: asyncio.Queue[WidgetLiveFrame]
+    queue: asyncio.Queue[WidgetLiveFrame] | None
     last_sent: int  # the highest message id this socket has had (or chose to skip)
+    bucket: TokenBucket
     task: asyncio.Task[None] | None = field(default=None)
 
 
@@ -140,6 +149,10 @@ class WebchatChannel:
         self._links: dict[str, _Link] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._delivered: OrderedDict[int, int] = OrderedDict()
+        self._ips: dict[str, str] = {}
+        # Session ids issued but not yet used by a first message: a reconnect resumes them
+        # without taking another new-conversation token.
+        self._issued: OrderedDict[str, None] = OrderedDict()
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._disconnect)
         self.sio.on("session_request", self._session_request)
@@ -156,17 +169,27 @@ class WebchatChannel:
         ready = hasattr(self._app.state, "hub")
         if not ready:
             log.warning("webchat connection refused: the hub is not started")
-        return ready
+            return False
+        scope = environ.get("asgi.scope") or {}
+        peer = scope.get("client")
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+        }
+        self._ips[sid] = client_ip(peer[0] if peer else None, headers, self.hub.proxies)
+        return True
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
         self._unbind(sid)
         self._locks.pop(sid, None)
+        self._ips.pop(sid, None)
 
     async def _session_request(self, sid: str, data: Any = None) -> None:
         requested = data.get("session_id") if isinstance(data, dict) else None
         try:
             async with self._lock(sid):
                 await self._bind(sid, requested if isinstance(requested, str) else None)
+        except RateLimited as limited:
+            log.warning("webchat session from %s refused: %s", self._ips.get(sid), limited)
         except Exception:
             log.exception("webchat session_request from %s failed", sid)
         self._forget_lock(sid)
@@ -181,6 +204,9 @@ class WebchatChannel:
                     requested = data.get("session_id")
                     link = await self._bind(sid, requested if isinstance(requested, str) else None)
                 await self._receive(sid, link, data.get("message"), _metadata(data))
+        except RateLimited as limited:
+            log.warning("webchat message from %s refused: %s", self._ips.get(sid), limited)
+            await self._utter(sid, {"text": markdown_text(f"Your message was not sent: {limited}")})
         except Exception:
             log.exception("webchat message from %s failed", sid)
         self._forget_lock(sid)
@@ -206,12 +232,28 @@ class WebchatChannel:
                 return None
             return conversation.id, conversation.public_token
 
-    async def _open(self) -> tuple[int, str]:
-        def operation(session: Session) -> tuple[tuple[int, str], list[Event]]:
-            conversation, events = intake.open_conversation(session, channel=CHANNEL)
-            return (conversation.id, conversation.public_token), events
+    async def _create(self, session_id: str) -> int:
+        def operation(session: Session) -> tuple[int, list[Event]]:
+            conversation, events = intake.conversation_for_token(
+                session, channel=CHANNEL, public_token=session_id
+            )
+            return conversation.id, events
 
         return await self.hub.flow.write(operation)
+
+    def _issue(self, sid: str) -> str:
+        """A new session id, if the client's address may start a conversation now."""
+        wait = self.hub.limits.conversations.take(self._ips.get(sid, "unknown"))
+        if wait > 0:
+            raise RateLimited(
+                f"too many new conversations from your address; try again in"
+                f" {max(1, math.ceil(wait))} s"
+            )
+        session_id = intake.new_public_token()
+        self._issued[session_id] = None
+        while len(self._issued) > REMEMBERED:
+            self._issued.popitem(last=False)
+        return session_id
 
     def _last_id(self, conversation_id: int) -> int:
         with self.hub.sessions() as session:
@@ -221,8 +263,15 @@ class WebchatChannel:
         """Resume the requested conversation, or start one (an unknown id starts one too:
         the client is told the new id and rasa-webchat starts a new session with it)."""
         found = await asyncio.to_thread(self._find, requested) if requested else None
+        conversation_id: int | None
         if found is None:
-            conversation_id, session_id = await self._open()
+            # Nothing is stored until the first message (`_receive`); a session id this
+            # process issued and nobody used yet is resumed without a new token.
+            if requested is not None and requested in self._issued:
+                session_id = requested
+            else:
+                session_id = self._issue(sid)
+            conversation_id = None
             baseline = 0
         else:
             conversation_id, session_id = found
@@ -238,8 +287,9 @@ class WebchatChannel:
         link = _Link(
             conversation_id,
             session_id,
-            self.hub.broker.subscribe_widget(conversation_id),
+            None,
             last_sent=baseline,
+            bucket=self.hub.limits.message_bucket(),
         )
         self._links[sid] = link
         if not self._connected(sid):  # gone while the conversation was looked up
@@ -247,14 +297,22 @@ class WebchatChannel:
             return link
         # Rasa answers with the bare id; rasa-webchat accepts that or {"session_id": id}.
         await self.sio.emit("session_confirm", session_id, to=sid)
-        link.task = asyncio.create_task(self._forward(sid, link))
+        if conversation_id is not None:
+            self._follow(sid, link, conversation_id)
         return link
+
+    def _follow(self, sid: str, link: _Link, conversation_id: int) -> None:
+        """Live frames of the conversation to this socket from now on."""
+        link.conversation_id = conversation_id
+        link.queue = self.hub.broker.subscribe_widget(conversation_id)
+        link.task = asyncio.create_task(self._forward(sid, link))
 
     def _unbind(self, sid: str) -> None:
         link = self._links.pop(sid, None)
         if link is None:
             return
-        self.hub.broker.unsubscribe_widget(link.conversation_id, link.queue)
+        if link.conversation_id is not None and link.queue is not None:
+            self.hub.broker.unsubscribe_widget(link.conversation_id, link.queue)
         if link.task is not None:
             link.task.cancel()
 
@@ -275,6 +333,18 @@ class WebchatChannel:
     ) -> None:
         if not isinstance(text, str) or not text.strip():
             return
+        wait = link.bucket.take()
+        if wait > 0:  # not stored; the customer is told, and may send it again
+            raise RateLimited(
+                f"too many messages; wait {max(1, math.ceil(wait))} s and send it again"
+            )
+        text = scrub(text)  # NUL and lone surrogates (handoff.text)
+        if link.conversation_id is None:
+            if INTENT_PAYLOAD.match(text.strip()):
+                return  # rasa-webchat's initPayload: not the customer's words, nothing to store
+            self._issued.pop(link.session_id, None)
+            self._follow(sid, link, await self._create(link.session_id))
+        assert link.conversation_id is not None
         body, button, started = await asyncio.to_thread(self._choice, link.conversation_id, text)
         if button is None and INTENT_PAYLOAD.match(text.strip()):
             # A configured payload (initPayload, tooltipPayload) or a stale quick reply:
@@ -308,6 +378,7 @@ class WebchatChannel:
 
     async def _forward(self, sid: str, link: _Link) -> None:
         try:
+            assert link.conversation_id is not None and link.queue is not None
             missed = await asyncio.to_thread(
                 self._messages_after, link.conversation_id, link.last_sent
             )
@@ -329,6 +400,8 @@ class WebchatChannel:
         link.last_sent = message_id
         if message.get("role") != "customer":  # rasa-webchat shows the customer's own
             await self._utter(sid, bot_uttered(message))
+        if link.conversation_id is None:
+            return
         self._delivered[link.conversation_id] = max(
             message_id, self._delivered.get(link.conversation_id, 0)
         )

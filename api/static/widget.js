@@ -433,6 +433,9 @@
     if (typeof frame.agents_available === "boolean") agentsAvailable = frame.agents_available;
     const item = takeFromOutbox((it) => it.client_id === frame.client_id);
     const m = frame.message;
+    rateDelay = 0;
+    // The hub stores nothing before the first message: its ack tells the conversation's id.
+    if (conversationId === null && m && m.conversation_id != null) setConversationId(m.conversation_id);
     if (!item) { addMessage(m); return; }
     if (!m || shown.has(m.id)) { item.node.remove(); return; }
     // Upgrade the pending bubble in place so screen readers do not hear the text twice.
@@ -443,6 +446,28 @@
     if (isOpen()) markSeen();
     scrollDown();
     renderState();
+  }
+
+  // A rate limit refused the message: it was not stored, so it stays in the outbox and goes
+  // out again later; nothing else is sent before then (the order is kept), and each refusal
+  // in a row waits longer (the hub's retry_after, doubled, at most 30 s).
+  let rateDelay = 0;
+  let rateUntil = 0;
+  let rateTimer = null;
+
+  function backOff(frame) {
+    const hint = Math.max(1, Number(frame.retry_after) || 1) * 1000;
+    rateDelay = Math.min(Math.max(hint, rateDelay * 2), 30000);
+    rateUntil = Date.now() + rateDelay;
+    return rateDelay;
+  }
+
+  function onRateLimited(frame) {
+    const item = outbox.find((it) => it.client_id === frame.client_id);
+    if (item) item.sent = false;
+    for (const it of outbox) it.sent = false; // re-sent with their client_id: stored once
+    clearTimeout(rateTimer);
+    rateTimer = setTimeout(flush, backOff(frame));
   }
 
   function onRefused(frame) {
@@ -577,6 +602,7 @@
 
   function flush() {
     if (!ready || !ws || ws.readyState !== WebSocket.OPEN) return;
+    if (Date.now() < rateUntil) return; // the rate limit's timer flushes again
     for (const item of outbox) {
       if (item.sent) continue;
       if (item.hold && !withPeople()) break; // keep the order: nothing overtakes a held message
@@ -599,8 +625,7 @@
     const c = frame.conversation || {};
     // A new conversation (the old token was gone) must not show the old transcript.
     if (conversationId !== null && c.id !== conversationId) clearTranscript();
-    conversationId = c.id;
-    panel.setAttribute("data-conversation-id", String(c.id));
+    setConversationId(c.id == null ? null : c.id);
     ready = true;
     attempt = 0;
     setConn(identityRefused ? t("identity_refused") : "");
@@ -618,6 +643,12 @@
     setConversation(c);
   }
 
+  // Empty until the first message is stored (the hub creates the conversation then).
+  function setConversationId(id) {
+    conversationId = id;
+    panel.setAttribute("data-conversation-id", id === null ? "" : String(id));
+  }
+
   function handle(sock, frame) {
     switch (frame.type) {
       case "welcome": onWelcome(frame); break;
@@ -628,7 +659,14 @@
       case "form": onForm(frame); break;
       case "pong": break;
       case "error":
-        if (!ready && frame.code === "identity") {
+        if (frame.code === "rate" && ready) {
+          onRateLimited(frame);
+        } else if (frame.code === "rate") {
+          // Too many new conversations from this address: say so and ask again later.
+          setConn(frame.error || t("unavailable"));
+          const token = helloToken;
+          setTimeout(() => { if (sock === ws && !ready) sendHello(sock, token); }, backOff(frame));
+        } else if (!ready && frame.code === "identity") {
           // The page's identity did not verify: nothing is attached, chat as a guest.
           identityRefused = true;
           sendHello(sock, load(TOKEN_KEY));

@@ -20,7 +20,8 @@ class WidgetClient:
         self.ws.send(json.dumps({"type": "hello", "token": token}))
         self.welcome = self.wait_for(lambda f: f["type"] == "welcome")
         self.token: str = self.welcome["token"]
-        self.conversation_id: int = self.welcome["conversation"]["id"]
+        # None until the first message: the hub stores nothing for a visitor who never writes.
+        self.conversation_id: int | None = self.welcome["conversation"]["id"]
 
     def wait_for(self, match: Callable[[Frame], bool], timeout: float = 60) -> Frame:
         for frame in self.frames:
@@ -42,9 +43,11 @@ class WidgetClient:
         """Send a message and return its ack (the stored message)."""
         client_id = f"c{time.monotonic_ns()}"
         self.ws.send(json.dumps({"type": "message", "text": text, "client_id": client_id}))
-        return self.wait_for(lambda f: f["type"] == "ack" and f["client_id"] == client_id)[
-            "message"
-        ]
+        message: Frame = self.wait_for(
+            lambda f: f["type"] == "ack" and f["client_id"] == client_id
+        )["message"]
+        self.conversation_id = message["conversation_id"]
+        return message
 
     def next_message(self, role: str, timeout: float = 60) -> Frame:
         frame = self.wait_for(

@@ -159,6 +159,9 @@ def stack(
         port=free_port(),
         rasa_port=free_port(),
         rasa_timeout=30,
+        # The whole session's customers come from 127.0.0.1: the per-IP limit has its own
+        # tests (tests/unit/test_input_limits.py), so this shared stack gives it room.
+        new_conversations_burst=10_000,
     )
     build_index(
         settings.kb_dir, settings.index_path, SentenceTransformerEncoder(settings.embedding_model)

@@ -161,6 +161,9 @@ def say(page: Any, text: str) -> None:
 
 
 def conversation_id(page: Any) -> int:
+    """The widget's conversation, known once its first message is stored (the hub creates
+    nothing before: the attribute is empty until then)."""
+    page.wait_for_selector("#frontline-widget[data-conversation-id]:not([data-conversation-id=''])")
     return int(page.get_attribute("#frontline-widget", "data-conversation-id"))
 
 
@@ -206,11 +209,12 @@ def test_reload_and_second_tab_keep_the_whole_conversation(site: Site) -> None:
         "#frontline-widget .fl-header", "e => getComputedStyle(e).backgroundColor"
     )
     assert header == "rgb(11, 92, 173)"
-    cid = conversation_id(page)
-    assert detail(stack, cid)["conversation"]["language"] == "en"
+    assert page.get_attribute("#frontline-widget", "data-conversation-id") == ""  # none yet
 
     say(page, "How do I reset my password?")
     source = page.wait_for_selector("#fl-log .fl-msg[data-role=bot] a.fl-source")
+    cid = conversation_id(page)
+    assert detail(stack, cid)["conversation"]["language"] == "en"
     assert source.get_attribute("href") == ARTICLE_URL
     assert page.get_attribute("#fl-log", "role") == "log"
 
@@ -255,8 +259,8 @@ def test_a_dropped_connection_loses_nothing_and_doubles_nothing(site: Site) -> N
     site.context.add_init_script(SOCKET_SPY)
     page = site.page(title="Help")
     open_chat(page)
-    cid = conversation_id(page)
     say(page, "How do I reset my password?")
+    cid = conversation_id(page)
     bubbles(page, "bot").first.wait_for()
 
     # The network goes away: what the customer writes meanwhile waits in the widget.
@@ -316,8 +320,8 @@ def test_hand_off_queue_position_badge_typing_markdown_and_rating(
     box = page.locator("#fl-launcher").bounding_box()
     assert box["x"] < DESKTOP["width"] / 2  # on the left
     open_chat(page)
-    cid = conversation_id(page)
     say(page, "I want to talk to a person")
+    cid = conversation_id(page)
     page.wait_for_selector("#fl-status:has-text('Waiting for an agent')")
     queue = page.wait_for_selector("#fl-queue:has-text('in the queue')")
     assert re.fullmatch(r"You are number \d+ in the queue(, about \d+ min)?\.", queue.inner_text())
@@ -398,8 +402,8 @@ def test_nobody_online_shows_the_contact_form(site: Site) -> None:
     stack = site.stack
     page = site.page(title="Help")
     open_chat(page)
-    cid = conversation_id(page)
     say(page, "I want to talk to a person")
+    cid = conversation_id(page)
     form = page.wait_for_selector("#fl-contact:not([hidden])")
     assert page.get_by_label("Your email").is_visible()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -471,8 +475,8 @@ def test_a_signed_identity_files_the_chat_under_the_contact(
         page = forged.page(title="Help", user_id=user_id, user_hash="0" * 64, user_name="Mallory")
         open_chat(page)
         assert "could not confirm who you are" in page.inner_text("#fl-conn")
-        assert conversation_id(page) != cid
         say(page, "Show me Ann's conversation")
+        assert conversation_id(page) != cid
         bubbles(page, "customer", "Ann's conversation").and_(page.locator("[data-id]")).wait_for()
         guest = detail(stack, conversation_id(page))["conversation"]["contact"]
         assert guest["id"] != contact["id"] and guest["name"] != "Mallory"
@@ -495,6 +499,7 @@ def test_the_widget_speaks_the_language_it_is_given(browser: Any, site: Site) ->
     assert page.get_attribute("#fl-close", "aria-label") == "Chat schließen"
     # Nobody is signed in to the console in this test, so the bot says the team is away.
     page.wait_for_selector("#fl-status:text-is('Assistent · unser Team ist nicht erreichbar')")
+    say(page, "Hallo")
     assert detail(site.stack, conversation_id(page))["conversation"]["language"] == "de"
 
     # A language without a table gets English; a site may reword single strings.

@@ -146,8 +146,7 @@ def test_identities_are_refused_when_the_hub_has_no_secret(
 def test_an_anonymous_conversation_joins_the_user_who_signs_in(client: TestClient) -> None:
     with client.websocket_connect("/ws/widget") as ws:
         anonymous = hello(ws)
-        say(ws, "I forgot my password", "c1")
-        ack = until(ws, lambda f: f["type"] == "ack")
+        ack = say(ws, "I forgot my password", "c1")
         until(ws, is_msg("bot"))
     with client.websocket_connect("/ws/widget") as ws:
         signed_in = hello(ws, anonymous["token"], identity=identity(name="Ann"))
