@@ -58,9 +58,10 @@ def save_team(
     now: datetime | None = None,
 ) -> tuple[Team, list[Event]]:
     """Create a team (`team_id` None) or replace an existing team's settings."""
+    same_name = team_named(session, name.strip())
+    if same_name is not None and same_name.id != team_id:  # a rename onto another team too
+        raise InvalidInput(f"a team named {name!r} exists already")
     if team_id is None:
-        if team_named(session, name.strip()) is not None:
-            raise InvalidInput(f"a team named {name!r} exists already")
         team = Team(name=name)
         session.add(team)
     else:

@@ -27,7 +27,7 @@ class TeamBody(BaseModel):
     channels: list[str] = Field(default_factory=list, max_length=20)
     assignment_mode: Mode = "claim"
     lead_id: BodyId | None = None
-    member_ids: list[int] = Field(default_factory=list, max_length=500)
+    member_ids: list[BodyId] = Field(default_factory=list, max_length=500)
 
 
 class AgentUpdate(BaseModel):
