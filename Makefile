@@ -107,5 +107,12 @@ bench: setup
 	FRONTLINE_BENCH_DATABASE_URL="$${FRONTLINE_BENCH_DATABASE_URL:-$$(.ci/postgres.sh)}" \
 	  $(VENV)/bin/python -m tests.bench.bench_tickets
 
+# A bounded mixed load with faults against a real hub on 127.0.0.1 (fake Rasa taken down and
+# up again, bad frames); prints sent, stored, answered or handed off, lost (must be 0) and
+# errors. Not part of the tests.
+.PHONY: soak
+soak: $(APP_STAMP)
+	$(VENV)/bin/python -m tests.soak.soak
+
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
