@@ -499,7 +499,8 @@ def test_the_widget_speaks_the_language_it_is_given(browser: Any, site: Site) ->
     assert page.get_attribute("#fl-close", "aria-label") == "Chat schließen"
     # Nobody is signed in to the console in this test, so the bot says the team is away.
     page.wait_for_selector("#fl-status:text-is('Assistent · unser Team ist nicht erreichbar')")
-    say(page, "Hallo")
+    box.fill("Hallo")  # the conversation (and its language) is stored with the first message
+    box.press("Enter")
     assert detail(site.stack, conversation_id(page))["conversation"]["language"] == "de"
 
     # A language without a table gets English; a site may reword single strings.
