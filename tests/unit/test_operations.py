@@ -20,7 +20,9 @@ from handoff.states import (
 
 
 def _agent(session: Session, email: str = "dana@example.com") -> int:
-    return agents.create_agent(session, email=email, name="Dana", password="secret")[0].id
+    return agents.create_agent(session, email=email, name="Dana", password="long enough secret")[
+        0
+    ].id
 
 
 def test_customer_message_is_stored_before_processing(session: Session) -> None:
@@ -189,7 +191,9 @@ def test_agent_login_sessions(session: Session) -> None:
     assert agents.agent_for_token(session, token) == agent
     assert agents.agent_for_token(session, token + "x") is None
     with pytest.raises(InvalidInput):
-        agents.create_agent(session, email="dana@example.com", name="Again", password="secret")
+        agents.create_agent(
+            session, email="dana@example.com", name="Again", password="long enough secret"
+        )
 
 
 def test_a_resent_message_is_stored_once(session: Session) -> None:
