@@ -75,7 +75,9 @@ def agents_create(
 @agents_app.command("set-password")
 def agents_set_password(
     email: str = typer.Argument(..., help="The account's email."),
-    password: str = typer.Option(..., prompt="New password", hide_input=True, confirmation_prompt=True),
+    password: str = typer.Option(
+        ..., prompt="New password", hide_input=True, confirmation_prompt=True
+    ),
 ) -> None:
     """Give an account a new password; its sessions end (it signs in again)."""
     with _session() as session:

@@ -48,7 +48,9 @@ def test_every_audited_action_leaves_one_entry(client: TestClient) -> None:
     ari = made["id"]
     client.patch(f"/api/agents/{ari}", json={"role": "lead"}, headers=admin)
     client.patch(f"/api/agents/{ari}", json={"capacity": 4}, headers=admin)
-    client.post(f"/api/agents/{ari}/password", json={"password": "yet another passphrase"}, headers=admin)
+    client.post(
+        f"/api/agents/{ari}/password", json={"password": "yet another passphrase"}, headers=admin
+    )
     team = client.post("/api/teams", json={"name": "Billing"}, headers=admin).json()
     client.put(
         "/api/sla-policies/low",
@@ -125,9 +127,15 @@ def test_the_audit_log_cannot_be_changed_through_the_api(client: TestClient) -> 
     entry = entries(client, admin)[0]["id"]
     for method in ("PUT", "PATCH", "DELETE"):
         assert client.request(method, "/api/audit", headers=admin).status_code == 405
-        assert client.request(method, f"/api/audit/{entry}", headers=admin).status_code in (404, 405)
+        assert client.request(method, f"/api/audit/{entry}", headers=admin).status_code in (
+            404,
+            405,
+        )
     assert client.get("/api/audit").status_code == 401
-    assert client.get("/api/audit", params={"since": "0001-01-01T00:00:00"}, headers=admin).status_code == 422
+    assert (
+        client.get("/api/audit", params={"since": "0001-01-01T00:00:00"}, headers=admin).status_code
+        == 422
+    )
     assert client.get("/api/audit", params={"limit": 0}, headers=admin).status_code == 422
 
 
@@ -148,18 +156,47 @@ def test_agents_cli_create_set_password_deactivate_list(
     monkeypatch.setenv("FRONTLINE_DATABASE_URL", database_url)
     monkeypatch.setenv("FRONTLINE_VAR_DIR", str(tmp_path))
     run = CliRunner().invoke
-    weak = run(app, ["agents", "create", "--email", "l@x.io", "--name", "Lee", "--password", "abcd"])
+    weak = run(
+        app, ["agents", "create", "--email", "l@x.io", "--name", "Lee", "--password", "abcd"]
+    )
     assert weak.exit_code == 1 and "at least 12 characters" in weak.output
     made = run(
         app,
-        ["agents", "create", "--email", "l@x.io", "--name", "Lee", "--password", PASSWORD, "--role", "admin"],
+        [
+            "agents",
+            "create",
+            "--email",
+            "l@x.io",
+            "--name",
+            "Lee",
+            "--password",
+            PASSWORD,
+            "--role",
+            "admin",
+        ],
     )
     assert made.exit_code == 0 and "Created admin" in made.output, made.output
-    bad_role = run(app, ["agents", "create", "--email", "m@x.io", "--name", "M", "--password", PASSWORD, "--role", "boss"])
+    bad_role = run(
+        app,
+        [
+            "agents",
+            "create",
+            "--email",
+            "m@x.io",
+            "--name",
+            "M",
+            "--password",
+            PASSWORD,
+            "--role",
+            "boss",
+        ],
+    )
     assert bad_role.exit_code == 1 and "--role" in bad_role.output
     reset = run(app, ["agents", "set-password", "L@x.io", "--password", "a brand new passphrase"])
     assert reset.exit_code == 0, reset.output
-    assert run(app, ["agents", "set-password", "nobody@x.io", "--password", PASSWORD]).exit_code == 1
+    assert (
+        run(app, ["agents", "set-password", "nobody@x.io", "--password", PASSWORD]).exit_code == 1
+    )
     run(app, ["agents", "create", "--email", "a@x.io", "--name", "Ari", "--password", PASSWORD])
     gone = run(app, ["agents", "deactivate", "a@x.io"])
     assert gone.exit_code == 0 and "Deactivated a@x.io" in gone.output

@@ -185,7 +185,7 @@ def test_agent_takes_over_replies_and_resolves(session: Session) -> None:
 def test_agent_login_sessions(session: Session) -> None:
     _agent(session)
     assert agents.authenticate(session, "DANA@example.com ", "wrong") is None
-    agent = agents.authenticate(session, "dana@example.com", "secret")
+    agent = agents.authenticate(session, "dana@example.com", "long enough secret")
     assert agent is not None
     token = agents.start_session(session, agent=agent)[0]
     assert agents.agent_for_token(session, token) == agent

@@ -69,7 +69,11 @@ def test_agents_socket_signs_in_by_its_first_frame_only(client: TestClient) -> N
     with client.websocket_connect(f"/ws/agents?token={token}") as ws:
         ws.send_json({"type": "typing", "conversation_id": 1})
         assert closed_code(ws) == 4401
-    for first in ({"type": "auth"}, {"type": "auth", "token": 5}, {"type": "auth", "token": "x" * 500}):
+    for first in (
+        {"type": "auth"},
+        {"type": "auth", "token": 5},
+        {"type": "auth", "token": "x" * 500},
+    ):
         with client.websocket_connect("/ws/agents") as ws:
             ws.send_json(first)
             assert closed_code(ws) == 4401
@@ -98,7 +102,10 @@ def test_deactivating_an_agent_ends_their_sessions_and_sockets(client: TestClien
     assert again.status_code == 401
     listed = client.get("/api/agents?include_inactive=true", headers=admin).json()["agents"]
     assert any(a["email"] == "ari@example.com" and not a["is_active"] for a in listed)
-    assert all(a["email"] != "ari@example.com" for a in client.get("/api/agents", headers=admin).json()["agents"])
+    assert all(
+        a["email"] != "ari@example.com"
+        for a in client.get("/api/agents", headers=admin).json()["agents"]
+    )
 
 
 def test_password_reset_by_an_admin_signs_the_agent_out(client: TestClient) -> None:
@@ -109,13 +116,27 @@ def test_password_reset_by_an_admin_signs_the_agent_out(client: TestClient) -> N
         headers=admin,
     ).json()
     old = client.post("/api/auth/login", json={"email": "ari@example.com", "password": PASSWORD})
-    weak = client.post(f"/api/agents/{created['id']}/password", json={"password": "abcd"}, headers=admin)
+    weak = client.post(
+        f"/api/agents/{created['id']}/password", json={"password": "abcd"}, headers=admin
+    )
     assert weak.status_code == 422 and "12 characters" in weak.json()["detail"]
     new = "another long passphrase"
-    done = client.post(f"/api/agents/{created['id']}/password", json={"password": new}, headers=admin)
+    done = client.post(
+        f"/api/agents/{created['id']}/password", json={"password": new}, headers=admin
+    )
     assert done.status_code == 204
-    assert client.get("/api/me", headers={"Authorization": f"Bearer {old.json()['token']}"}).status_code == 401
-    assert client.post("/api/auth/login", json={"email": "ari@example.com", "password": new}).status_code == 200
+    assert (
+        client.get(
+            "/api/me", headers={"Authorization": f"Bearer {old.json()['token']}"}
+        ).status_code
+        == 401
+    )
+    assert (
+        client.post(
+            "/api/auth/login", json={"email": "ari@example.com", "password": new}
+        ).status_code
+        == 200
+    )
 
 
 def test_thirty_one_wrong_passwords_are_throttled_before_hashing(
@@ -140,7 +161,12 @@ def test_thirty_one_wrong_passwords_are_throttled_before_hashing(
     right = client.post("/api/auth/login", json=DEMO)
     assert right.status_code == 429 and "Retry-After" in right.headers
     # Other accounts from elsewhere are not locked out by this one.
-    assert client.post("/api/auth/login", json={"email": "x@example.com", "password": "no"}).status_code == 401
+    assert (
+        client.post(
+            "/api/auth/login", json={"email": "x@example.com", "password": "no"}
+        ).status_code
+        == 401
+    )
 
 
 def test_per_address_limit_covers_many_accounts(client: TestClient) -> None:

@@ -156,7 +156,7 @@ def test_teams_and_sla_policies_are_for_leads(client: TestClient) -> None:
     lead = login(client)
     second_agent(client, lead)
     token = client.post(
-        "/api/auth/login", json={"email": "sam@example.com", "password": "secret"}
+        "/api/auth/login", json={"email": "sam@example.com", "password": "long enough secret"}
     ).json()["token"]
     sam = {"Authorization": f"Bearer {token}"}
     policies = client.get("/api/sla-policies", headers=sam).json()["policies"]
