@@ -24,7 +24,7 @@ function roleSelect(agent) {
 
 function resetPassword(agent) {
   const input = h("input", {
-    type: "password", autocomplete: "new-password", minlength: "12",
+    type: "password", autocomplete: "new-password",
     "aria-label": "New password for " + agent.email, placeholder: "new password",
   });
   const button = h("button", {
