@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from api.channels.config import ChannelConfigError, load_channels
+from api.cli_agents import agents_app
 from api.cli_bot import bot_app
 from api.cli_channels import channels_app
 from api.cli_common import fail as _fail
@@ -22,7 +23,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 kb_app = typer.Typer(help="Build and query the knowledge-base index.", no_args_is_help=True)
-agents_app = typer.Typer(help="Agent accounts.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(bot_app, name="bot")
@@ -171,30 +171,6 @@ def kb_eval(
             typer.echo(
                 f"  {name:<56} {row['top1']:.4f}  {row['mrr5']:.4f}  {row['coverage_at_p95']:.4f}"
             )
-
-
-@agents_app.command("create")
-def agents_create(
-    email: str = typer.Option(..., prompt=True),
-    name: str = typer.Option(..., prompt=True),
-    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
-) -> None:
-    """Create an agent account."""
-    from handoff import agents
-    from handoff.db import make_engine, make_sessionmaker, transaction, upgrade
-    from handoff.errors import InvalidInput
-
-    settings = Settings()
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        with transaction(make_sessionmaker(engine)) as session:
-            agent, _ = agents.create_agent(session, email=email, name=name, password=password)
-            typer.echo(f"Created agent {agent.id}: {agent.name} <{agent.email}>")
-    except InvalidInput as error:
-        _fail(str(error))
-    finally:
-        engine.dispose()
 
 
 @app.command("report")

@@ -20,6 +20,7 @@ from api.dialogue import ConversationFlow
 from api.live import Broker
 from api.rasa_client import RasaClient
 from api.settings import Settings
+from api.throttle import LoginGuard, MemoryThrottle
 from bot.actions import build_actions
 from handoff.models import utcnow
 from handoff.sweep import sweep
@@ -108,6 +109,7 @@ class Hub:
     intake: ChannelIntake = field(init=False)
     outbox: OutboxWorker = field(init=False)
     executor: ActionExecutor = field(init=False)
+    login_guard: LoginGuard = field(init=False)
 
     _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
     _forever: set[asyncio.Task[None]] = field(init=False, default_factory=set)
@@ -126,6 +128,12 @@ class Hub:
         self.intake = ChannelIntake(self.flow, self.channels, self)
         self.outbox = OutboxWorker(self.flow, self.channels, interval=self.settings.outbox_interval)
         self.executor = ActionExecutor()
+        self.login_guard = LoginGuard(
+            MemoryThrottle(),
+            per_account=self.settings.login_failures_per_account,
+            per_ip=self.settings.login_failures_per_ip,
+            window=self.settings.login_window_seconds,
+        )
         for action in build_actions(self.knowledge):
             self.executor.register_action(action)
 

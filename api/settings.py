@@ -74,6 +74,15 @@ class Settings(BaseSettings):
     demo_agent_name: str = "Dana (demo agent)"
     demo_agent_password: str = "frontline"
 
+    # Login throttling (api/throttle.py): failed logins allowed per account and per client
+    # address within the window (seconds); past that the hub answers 429 with Retry-After.
+    login_failures_per_account: int = 5
+    login_failures_per_ip: int = 20
+    login_window_seconds: float = 900.0
+    # How often an open agents' socket checks that its session still exists (logout,
+    # deactivation, expiry close it with 4401).
+    session_check_interval: float = 15.0
+
     # Signs the widget's visitor tokens (HMAC-SHA256). Empty: a random key, generated on
     # first use and kept in var/secret_key.
     secret_key: SecretStr = SecretStr("")
