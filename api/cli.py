@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict
 import sys
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -217,9 +217,7 @@ def _print_figures(figures: dict[str, Any], with_ablations: bool) -> None:
             typer.echo(
                 f"  {name:<56} {row['top1']:.4f}  {row['mrr5']:.4f}  {row['coverage_at_p95']:.4f}"
             )
-        typer.echo(
-            f"\n  {'operating point':<50} top-1   prec.   cover.  unrel.  answer  floor"
-        )
+        typer.echo(f"\n  {'operating point':<50} top-1   prec.   cover.  unrel.  answer  floor")
         for name, row in figures["calibration_ablations"].items():
             typer.echo(
                 f"  {name:<50} {row['top1']:.4f}  {row['answered_precision']:.4f}  "

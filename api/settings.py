@@ -17,8 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from handoff.hours import BusinessHours
 from handoff.rules import Rules
 from handoff.sla import Calendar
-from retrieval.encoder import DEFAULT_MODEL
 from retrieval.calibration import TARGET_PRECISION
+from retrieval.encoder import DEFAULT_MODEL
 from retrieval.search import ThresholdOverrides
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -400,9 +400,7 @@ def run_massive(
         f"{QUESTIONS_PER_ARTICLE} questions each (seed {SEED}); queries from dev; "
         f"held out as out of scope: {', '.join(held_out)}"
     )
-    return evaluate(
-        "MASSIVE en", articles, test, encoder, say=say, with_ablations=with_ablations
-    )
+    return evaluate("MASSIVE en", articles, test, encoder, say=say, with_ablations=with_ablations)
 
 
 def _outcome_from_scores(scores: np.ndarray, ids: list[str], k: int = 5) -> Outcome:

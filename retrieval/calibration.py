@@ -59,6 +59,7 @@ FALLBACK_TEMPERATURE = 1.0
 FALLBACK_LEXICAL_WEIGHT = 1.0
 # An off-topic question as close to the knowledge base as its typical own question is
 # probably one it covers (small talk in a chit-chat KB): it is left out of the check.
+COVERED_QUANTILE = 0.5
 CANDIDATE_PROBABILITY = 0.1
 
 
@@ -112,9 +113,7 @@ class OperatingPoint:
 
 def off_topic_questions() -> list[str]:
     text = resources.files("retrieval").joinpath("data/off_topic_en.txt").read_text("utf-8")
-    return [
-        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
-    ]
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
 @dataclass
@@ -179,6 +178,28 @@ def score_queries(
     return Scored(logits.astype(np.float64), lex.astype(np.float64), similarity)
 
 
+@dataclass(frozen=True)
+class _Fitted:
+    """One fold's scorer, fitted without its held-out questions."""
+
+    weights: np.ndarray
+    bias: np.ndarray
+    lexical: LexicalIndex
+    entry_vectors: np.ndarray
+    starts: np.ndarray
+
+    def score(self, texts: Sequence[str], vectors: np.ndarray) -> Scored:
+        return score_queries(
+            texts,
+            vectors,
+            weights=self.weights,
+            bias=self.bias,
+            lexical=self.lexical,
+            entry_vectors=self.entry_vectors,
+            starts=self.starts,
+        )
+
+
 @dataclass
 class CrossValidation:
     """Held-out scores of the articles' own questions and of the off-topic questions."""
@@ -236,22 +257,17 @@ def cross_validate(
         starts = np.searchsorted(train_article, np.arange(n_articles))
         if np.any(np.diff(np.append(starts, len(train))) == 0):
             continue  # an article left with no entry (cannot happen: titles stay)
-        fitted = {
-            "weights": weights,
-            "bias": bias,
-            "lexical": LexicalIndex.build([entry_texts[i] for i in train]),
-            "entry_vectors": train_vectors,
-            "starts": starts,
-        }
+        lexical = LexicalIndex.build([entry_texts[i] for i in train.tolist()])
+
+        fitted = _Fitted(weights, bias, lexical, train_vectors, starts)
         held.append(
-            score_queries(
-                [entry_texts[i] for i in test],
+            fitted.score(
+                [entry_texts[i] for i in test.tolist()],
                 np.asarray(entry_vectors[test], dtype=np.float32),
-                **fitted,  # type: ignore[arg-type]
             )
         )
         labels.append(entry_article[test])
-        off.append(score_queries(off_topic_texts, off_topic_vectors, **fitted))  # type: ignore[arg-type]
+        off.append(fitted.score(off_topic_texts, off_topic_vectors))
     if not held:
         empty = Scored(
             np.zeros((0, n_articles)), np.zeros((0, n_articles)), np.zeros((0, n_articles))
@@ -286,6 +302,9 @@ class Choice:
     off_topic: bool = True
     off_topic_budget: float = OFF_TOPIC_BUDGET
     fit_scorer: bool = True  # choose the BM25 weight and temperature on held-out questions
+    # An off-topic question at least as close to the KB as this quantile of its own correctly
+    # answered held-out questions is taken as covered (small talk in a KB that has it).
+    covered_quantile: float = COVERED_QUANTILE
 
 
 def choose(cv: CrossValidation, choice: Choice | None = None) -> OperatingPoint:
@@ -309,7 +328,11 @@ def choose(cv: CrossValidation, choice: Choice | None = None) -> OperatingPoint:
         off_top, off_conf = cv.off_topic.top(weight, temperature)
         off_sim = cv.off_topic.similarity[np.arange(len(off_top)), off_top]
         # As close to the KB as a typical own question: probably covered, not off topic.
-        covered = off_sim >= np.median(similarity[correct]) if correct.any() else off_sim > 1
+        covered = (
+            off_sim >= np.quantile(similarity[correct], choice.covered_quantile)
+            if correct.any()
+            else off_sim > 1
+        )
         per_question = len(off_sim) // max(len(cv.off_topic_similarity), 1)
         left_out = int(covered.sum()) // max(per_question, 1)
         off_conf, off_sim = off_conf[~covered], off_sim[~covered]
@@ -327,9 +350,7 @@ def choose(cv: CrossValidation, choice: Choice | None = None) -> OperatingPoint:
                 continue
             right = (answered & correct).sum()
             coverage = n_answered / n_in
-            off_rate = (
-                float((off_passes & (off_conf >= answer)).mean()) if len(off_conf) else 0.0
-            )
+            off_rate = float((off_passes & (off_conf >= answer)).mean()) if len(off_conf) else 0.0
             if off_rate > choice.off_topic_budget:
                 continue
             precision_in = right / n_answered
@@ -397,9 +418,9 @@ def _choose_clarify(
     top_p = np.take_along_axis(probabilities, order, axis=1)
     rows = np.arange(len(cv.labels))
     similarity = cv.held_out.similarity[rows, order[:, 0]]
-    offered = (top_p >= CANDIDATE_PROBABILITY) & (top_p[:, :1] < answer) & (similarity >= floor)[
-        :, None
-    ]
+    offered = (
+        (top_p >= CANDIDATE_PROBABILITY) & (top_p[:, :1] < answer) & (similarity >= floor)[:, None]
+    )
     count = offered.sum(axis=1)
     total = (top_p * offered).sum(axis=1)
     contains = ((order == cv.labels[:, None]) & offered).any(axis=1)

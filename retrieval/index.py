@@ -307,7 +307,9 @@ class KnowledgeIndex:
         model = str(self.manifest["model"])
         return {
             **(self.off_topic_vectors or {}),
-            **{_text_key(model, e.text): v for e, v in zip(self.entries, self.vectors, strict=True)},
+            **{
+                _text_key(model, e.text): v for e, v in zip(self.entries, self.vectors, strict=True)
+            },
         }
 
     def probabilities(self, query: str, query_vector: np.ndarray) -> np.ndarray:

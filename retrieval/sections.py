@@ -10,11 +10,13 @@ _NOT_SLUG = re.compile(r"[^\w\- ]", re.UNICODE)
 # A sentence ends at . ! ? or … (optionally followed by closing quotes or brackets) before
 # whitespace, or at a line break (list items, paragraphs).
 _SENTENCE_END = re.compile(r"[.!?…][\"')\]*_]*(?=\s)|\n")
+_LIST_MARKER = re.compile(r"\s*(\d+|[a-zA-Z])[.)]")
 
 
 def slug(heading: str) -> str:
     """GitHub-style anchor of a heading: lower case, punctuation dropped, spaces to '-'."""
-    text = re.sub(r"[*_`]+(?=\S)|(?<=\S)[*_`]+", "", heading.strip())  # emphasis markers
+    # Emphasis and code markers; an underscore inside a word (snake_case) stays.
+    text = re.sub(r"[*`]+|(?<!\w)_+|_+(?!\w)", "", heading.strip())
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [text](link) -> text
     return _NOT_SLUG.sub("", text.lower()).replace(" ", "-")
 
@@ -48,6 +50,9 @@ def trim_to_sentences(text: str, limit: int) -> str:
     for match in _SENTENCE_END.finditer(text):
         if match.end() > limit:
             break
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if _LIST_MARKER.fullmatch(text[line_start : match.end()]):
+            continue  # "3." opening a numbered list item ends no sentence
         cut = match.end()
     if cut:
         return text[:cut].rstrip()
