@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api.channels.config import load_channels
+from api.exposure import make_private, public_bind_problems, rasa_problems, refuse
 from api.hub import Hub, KnowledgeHolder, load_knowledge
 from api.live import Broker
 from api.rasa_client import RasaClient
@@ -28,6 +29,7 @@ from api.routes import (
     tickets,
     widget,
 )
+from api.security import LOGIN_BODY_LIMIT, BodyLimit, SecurityHeaders
 from api.settings import Settings
 from handoff import agents as agent_accounts
 from handoff.db import make_engine, make_sessionmaker, transaction, upgrade
@@ -60,12 +62,20 @@ def create_app(
     rasa: RasaClient | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
+    make_private(settings.var_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         sessions = make_sessionmaker(engine)
+        try:
+            with sessions() as session:
+                problems = public_bind_problems(settings, session) + rasa_problems(settings)
+            refuse(problems, settings.host)
+        except Exception:
+            engine.dispose()
+            raise
         hub = Hub(
             settings=settings,
             engine=engine,
@@ -87,7 +97,15 @@ def create_app(
         await hub.rasa.aclose()
         engine.dispose()
 
-    app = FastAPI(title="Frontline hub", version="0.1.0", lifespan=lifespan)
+    docs = settings.api_docs  # off by default: the schema maps the API for anyone
+    app = FastAPI(
+        title="Frontline hub",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.include_router(pages.router)
     app.include_router(health.router)
     app.include_router(widget.router)
@@ -102,6 +120,11 @@ def create_app(
     app.include_router(channels.router)
     app.mount("/static", pages.StaticAssets(directory=STATIC_DIR), name="static")
     app.mount(socketio_channel.PATH, socketio_channel.asgi_app(app))  # rasa-webchat
+    login_limit = min(LOGIN_BODY_LIMIT, settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, default=settings.max_body_bytes, per_path={"/api/auth/login": login_limit}
+    )
+    app.add_middleware(SecurityHeaders)  # outermost: refusals get the headers too
 
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, error: NotFound) -> JSONResponse:

@@ -312,13 +312,22 @@ def run(
 
     from api import rasa_process
     from api.app import create_app
-    from handoff.db import upgrade
+    from api.exposure import Refused, make_private, public_bind_problems, rasa_problems, refuse
+    from api.security import WS_MAX_SIZE
+    from handoff.db import make_engine, make_sessionmaker, upgrade
 
     overrides = {k: v for k, v in {"port": port, "rasa_port": rasa_port}.items() if v is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    make_private(settings.var_dir)  # umask 077 before the first file is written
+    rasa_host = "127.0.0.1" if settings.rasa_host in ("0.0.0.0", "::") else settings.rasa_host
+    try:
+        rasa_process.refuse_if_taken(rasa_host, settings.rasa_port)
+    except rasa_process.RasaError as error:
+        _fail(str(error))
+        return
     try:
         channels = load_channels(settings.channels_file)
     except ChannelConfigError as error:
@@ -327,6 +336,15 @@ def run(
     if channels:
         typer.echo(f"Channels: {', '.join(channels)} (from {settings.channels_file})")
     upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            refuse(public_bind_problems(settings, session) + rasa_problems(settings), settings.host)
+    except Refused as error:
+        _fail(str(error))
+        return
+    finally:
+        engine.dispose()
     _build_index(settings, settings.kb_dir, settings.index_path, force=False)
     try:
         model, trained = rasa_process.train(
@@ -341,10 +359,15 @@ def run(
     rasa = rasa_process.start_configured(settings, model, log_file)
     try:
         rasa_process.wait_until_ready(settings.rasa_url, rasa, settings.rasa_start_timeout)
+        rasa_process.verify_serving(rasa, settings.rasa_port, model)
         typer.echo("Rasa is ready. Starting the hub ...")
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(settings), host=settings.host, port=settings.port, log_level="info"
+                create_app(settings),
+                host=settings.host,
+                port=settings.port,
+                log_level="info",
+                ws_max_size=WS_MAX_SIZE,
             )
         )
         threading.Thread(target=_banner, args=(server, settings), daemon=True).start()
@@ -366,10 +389,12 @@ def _banner(server: object, settings: Settings) -> None:
         f"  Demo page with the chat widget: {url}/",
         f"  Agent console:                  {url}/console",
         f"  Health:                         {url}/health",
-        f"  API docs:                       {url}/docs",
+        *([f"  API docs:                       {url}/docs"] if settings.api_docs else []),
         f"  Rasa server:                    {settings.rasa_url}",
     ]
-    if settings.demo_agent:
+    from api.exposure import is_loopback
+
+    if settings.demo_agent and is_loopback(settings.host):  # never print a password publicly
         lines.append(
             f"  Log in to the console as {settings.demo_agent_email}"
             f" / {settings.demo_agent_password} (the demo agent; add others with"

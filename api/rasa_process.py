@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from api import process_guard
+
 if TYPE_CHECKING:
     from api.settings import Settings
 
@@ -151,8 +153,12 @@ def start_server(
     host: str,
     port: int,
     action_endpoint_url: str,
+    action_token: str,
     log_file: Path,
 ) -> subprocess.Popen[bytes]:
+    """`rasa run` on `model`, calling back to the hub with the action token. It dies with
+    this process, however it ends (see api.process_guard): call it from the main thread, as
+    the parent-death signal follows the thread that forked."""
     ensure_rasa(rasa_bin)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     command = [
@@ -169,14 +175,55 @@ def start_server(
         "--port",
         str(port),
     ]
+    env = rasa_environment(
+        {
+            "FRONTLINE_ACTION_ENDPOINT_URL": action_endpoint_url,
+            "FRONTLINE_ACTION_TOKEN": action_token,
+        }
+    )
     with log_file.open("ab") as log:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             command,
             cwd=bot_dir,
-            env=rasa_environment({"FRONTLINE_ACTION_ENDPOINT_URL": action_endpoint_url}),
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us; we stop Rasa ourselves, in order
+            preexec_fn=process_guard.die_with_parent(),
+        )
+    _watchdogs[process.pid] = process_guard.start_watchdog(process.pid)
+    return process
+
+
+# Each Rasa's watchdog, reaped when that Rasa is stopped.
+_watchdogs: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def refuse_if_taken(host: str, port: int) -> None:
+    """RasaError naming the process when something already answers on Rasa's port: a Rasa
+    left over from an earlier run would otherwise answer with its old model."""
+    if process_guard.answers(host, port):
+        raise RasaError(
+            f"something already answers on the Rasa port {host}:{port}: "
+            f"{process_guard.who_listens(port)}. Stop it, or choose another port "
+            "(FRONTLINE_RASA_PORT or --rasa-port)."
+        )
+
+
+def verify_serving(process: subprocess.Popen[bytes], port: int, model: Path) -> None:
+    """The Rasa answering on `port` must be the one we started on `model`; else RasaError.
+
+    Rasa's `GET /status` would name its model, but only with the HTTP API enabled, which
+    also opens every tracker and needs a token on Rasa's command line (readable by every
+    local user in `ps`): we check the process holding the port instead."""
+    holders = process_guard.listener_pids(port)
+    ours = process_guard.descendants(process.pid)
+    strangers = [pid for pid in holders if pid not in ours]
+    if strangers or not holders:
+        who = process_guard.who_listens(port)
+        raise RasaError(
+            f"the Rasa answering on port {port} is not the one started on {model.name} "
+            f"(it is {who}). Stop it and start again."
         )
 
 
@@ -196,14 +243,20 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout: float)
 
 
 def stop_server(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    watchdog = _watchdogs.pop(process.pid, None)
+    if watchdog is not None:
+        try:
+            watchdog.wait(timeout=5)  # it exits within a poll once Rasa is gone
+        except subprocess.TimeoutExpired:
+            watchdog.kill()
+            watchdog.wait()
 
 
 def _rasa(rasa_bin: Path, *args: str, cwd: Path) -> int:
@@ -278,5 +331,6 @@ def start_configured(settings: Settings, model: Path, log_file: Path) -> subproc
         host=settings.rasa_host,
         port=settings.rasa_port,
         action_endpoint_url=settings.action_endpoint_url,
+        action_token=settings.action_secret,
         log_file=log_file,
     )

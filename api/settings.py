@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     rasa_url: str = ""  # default: http://{rasa_host}:{rasa_port}
     rasa_timeout: float = 15.0  # seconds before the hub hands the customer to people
     rasa_start_timeout: float = 180.0
+    # The Rasa REST channel answers anyone who reaches it: it stays on loopback unless this
+    # is set (then put it behind a firewall yourself).
+    rasa_allow_remote: bool = False
+    # The shared secret Rasa sends to the hub's action endpoint (header X-Frontline-Action-
+    # Token). Empty: generated on first use and kept in var/action_token.
+    action_token: SecretStr = SecretStr("")
 
     # When people answer, e.g. "mon-fri 08:00-18:00; sat 10:00-12:00"; empty: any time an
     # agent console is open. Outside these hours the bot collects an email instead of queueing.
@@ -79,6 +85,12 @@ class Settings(BaseSettings):
     # The per-site secret for identity verification: a site signs its user ids with it
     # (hex HMAC-SHA256 of the id). Empty: every signed identity is refused.
     identity_secret: SecretStr = SecretStr("")
+
+    # Swagger UI at /docs and the schema at /openapi.json (off: they map the API for anyone).
+    api_docs: bool = False
+    # Request bodies past this many bytes get 413 (login: 64 KiB); compressed ones are
+    # inflated to at most this much.
+    max_body_bytes: int = 1024 * 1024
 
     # Chat channels (channels.yml: an exact contract, see the README). Absent: only the
     # live channels, the widget and rasa-webchat.
@@ -116,6 +128,14 @@ class Settings(BaseSettings):
         if configured:
             return configured.encode()
         return load_or_create_secret(self.var_dir / "secret_key")
+
+    @property
+    def action_secret(self) -> str:
+        """What Rasa must send to /actions/webhook (FRONTLINE_ACTION_TOKEN or var/action_token)."""
+        configured = self.action_token.get_secret_value()
+        if configured:
+            return configured
+        return load_or_create_secret(self.var_dir / "action_token").decode()
 
     @property
     def hours(self) -> BusinessHours | None:

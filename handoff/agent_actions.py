@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -39,14 +40,23 @@ def take_over(
 
 
 def post_agent_message(
-    session: Session, *, conversation_id: int, agent_id: int, text: object
+    session: Session,
+    *,
+    conversation_id: int,
+    agent_id: int,
+    text: object,
+    payload: dict[str, Any] | None = None,
 ) -> tuple[Message, list[Event]]:
+    """An agent's reply; `payload` carries what the channel needs beyond the text (e.g.
+    {"template": name}: send the channel's pre-approved template instead)."""
     body = clean_text(text)
     conversation = get_conversation(session, conversation_id)
     agent = get_agent(session, agent_id)
     if conversation.state is not ConversationState.AGENT or conversation.agent_id != agent.id:
         raise NotAllowed("take the conversation over before replying")
-    message = add_message(session, conversation, MessageRole.AGENT, body, agent=agent)
+    message = add_message(
+        session, conversation, MessageRole.AGENT, body, agent=agent, payload=payload
+    )
     ticket = active_ticket(conversation)
     if ticket is not None and ticket.first_response_at is None:
         ticket.first_response_at = message.created_at

@@ -11,11 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handoff import contacts, intake, outbox
-from handoff.errors import NotFound
+from handoff.errors import InvalidInput, NotFound
 from handoff.events import Event, message_created
 from handoff.lookups import offered_buttons
 from handoff.messages import MAX_MESSAGE_CHARS, add_message
-from handoff.models import Conversation, InboundEvent, Message, Ticket
+from handoff.models import Conversation, Delivery, InboundEvent, Message, Ticket
 from handoff.rules import DEFAULT_RULES, Rules
 from handoff.states import DeliveryStatus, InboundStatus, MessageRole, MessageStatus
 
@@ -111,6 +111,7 @@ def accept_event(
     choice: str | None = None,
     name: str | None = None,
     email: str | None = None,
+    phone: str | None = None,
     language: str | None = None,
     attachments: Sequence[Mapping[str, Any]] = (),
     extra: Mapping[str, Any] | None = None,
@@ -118,8 +119,9 @@ def accept_event(
 ) -> tuple[Message | None, list[Event]]:
     """Turn a stored event into the customer's message (once: a processed event returns
     its message again). The chat's conversation is found or opened, its customer filed
-    under the channel's identity. Edits are kept as a note in the transcript, not asked
-    again; an event of a kind we do not handle is marked ignored."""
+    under the channel's identity. Edits and notes (kind "note": a story reply, a reaction,
+    a type the channel cannot show) are kept in the transcript as processed customer
+    messages, not asked again; an event of a kind we do not handle is marked ignored."""
     row = session.get(InboundEvent, event_id)
     if row is None:
         raise NotFound(f"inbound event {event_id} not found")
@@ -145,6 +147,8 @@ def accept_event(
         contact, events = contacts.identify(
             session, channel=row.channel, external_id=user_id, name=name, email=email
         )
+        if phone and not contact.phone:
+            contact.phone = phone[:64]
         conversation, opened = intake.open_conversation(
             session, channel=row.channel, contact=contact, language=language or "en"
         )
@@ -159,14 +163,14 @@ def accept_event(
     if not body and attachments:
         body = "[attachment: " + ", ".join(str(a.get("name") or "file") for a in attachments) + "]"
     body = body[:MAX_MESSAGE_CHARS] or "[empty message]"
-    if kind == "edit":
+    if kind in ("edit", "note"):
         message = add_message(
             session,
             conversation,
             MessageRole.CUSTOMER,
-            f"(edited) {body}"[:MAX_MESSAGE_CHARS],
+            (f"(edited) {body}" if kind == "edit" else body)[:MAX_MESSAGE_CHARS],
             status=MessageStatus.PROCESSED,
-            payload={**details, "edit": True},
+            payload={**details, kind: True},
         )
         events.append(message_created(conversation.id, message.id))
     else:
@@ -190,3 +194,31 @@ def fail_event(session: Session, *, event_id: int, error: str) -> tuple[InboundE
     row.status = InboundStatus.FAILED
     row.error = error[:2000]
     return row, []
+
+
+def accept_status(
+    session: Session, *, event_id: int, status_of: str, status: str, reason: str | None = None
+) -> tuple[Delivery | None, list[Event]]:
+    """A platform's delivery report (an event of kind "status": `extra["status_of"]` names
+    our sent message by the platform's id, `extra["status"]` is sent / delivered / read /
+    failed): moves the message's delivery forward. A report on a message we do not know (a
+    message sent outside Frontline) is kept, marked ignored."""
+    row = session.get(InboundEvent, event_id)
+    if row is None:
+        raise NotFound(f"inbound event {event_id} not found")
+    if row.status is not InboundStatus.RECEIVED:
+        return None, []
+    try:
+        target = DeliveryStatus(status)
+    except ValueError:
+        raise InvalidInput(f"unknown delivery status {status!r}") from None
+    delivery, events = outbox.mark_status(
+        session, channel=row.channel, external_id=status_of, status=target, reason=reason
+    )
+    if delivery is None:
+        row.status = InboundStatus.IGNORED
+        return None, []
+    # Not linked to the conversation: its events are what the customer sent (the outbox
+    # reads them for the thread's context).
+    row.status = InboundStatus.PROCESSED
+    return delivery, events

@@ -7,6 +7,7 @@ outside a write transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -123,6 +124,16 @@ def latest_message(session: Session, conversation_id: int) -> Message | None:
         .where(Message.conversation_id == conversation_id)
         .order_by(Message.id.desc())
         .limit(1)
+    )
+
+
+def last_customer_message_at(session: Session, conversation_id: int) -> datetime | None:
+    """When the customer last wrote: platforms with a customer-service window (WhatsApp's
+    24 hours, Messenger's 7 days for people) count from it."""
+    return session.scalar(
+        select(func.max(Message.created_at)).where(
+            Message.conversation_id == conversation_id, Message.role == MessageRole.CUSTOMER
+        )
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
@@ -33,6 +34,33 @@ class Capabilities:
     typing: bool = False
     live: bool = False  # replies go over the customer's open socket, not an API
     bot: bool = True  # False: every new message goes straight to people (email)
+    # Hours after the customer's last message within which an agent may still reply (a
+    # platform's customer-service window); None: no window. Outside it the reply route
+    # refuses the reply before it is queued, and the console says so before the agent types.
+    window_hours: int | None = None
+    # The name of a pre-approved message the channel can send outside the window (a
+    # WhatsApp template), if one is configured.
+    template: str | None = None
+
+    def window_open(self, last_customer_at: datetime | None, now: datetime | None = None) -> bool:
+        """Whether an agent may still reply, the customer having last written then (a
+        naive time is UTC, as the database stores it)."""
+        if not self.window_hours:
+            return True
+        if last_customer_at is None:
+            return False
+        if last_customer_at.tzinfo is None:
+            last_customer_at = last_customer_at.replace(tzinfo=UTC)
+        return (now or datetime.now(UTC)) - last_customer_at < timedelta(hours=self.window_hours)
+
+    def window_span(self) -> str:
+        hours = self.window_hours or 0
+        return f"{hours // 24}-day" if hours > 24 and hours % 24 == 0 else f"{hours}-hour"
+
+    def window_closed(self) -> str:
+        """Why an agent's reply cannot go out once the window has closed."""
+        then = "send the template" if self.template else "wait for the customer to write"
+        return f"the {self.window_span()} window has closed: {then}"
 
     def limits(self) -> list[str]:
         """What the console tells an agent before they type."""
@@ -42,6 +70,12 @@ class Capabilities:
         notes.append(f"messages over {self.text_limit} characters are split")
         if self.markdown == "none":
             notes.append("plain text only")
+        if self.window_hours:
+            span = self.window_span().replace("-day", " days").replace("-hour", " hours")
+            note = f"replies only within {span} of the customer's last message"
+            if self.template:
+                note += f' (after that only the template "{self.template}")'
+            notes.append(note)
         return notes
 
 
@@ -73,7 +107,12 @@ class InboundMessage:
     `event_id` is unique per channel (the dedup key); `thread_id` names the chat or thread
     (one conversation); `user_id` the customer on that platform (one contact identity).
     `kind`: "message", "button" (a choice: `choice` holds our payload or its index),
-    "edit" (a changed message, kept as a note), or "ignored" (stored, not processed)."""
+    "edit" (a changed message, kept as a note), "note" (something the customer did that
+    is worth showing but not answering: a story reply or mention, a reaction, a type the
+    channel cannot show; kept in the transcript as a processed customer note), "status" (a
+    platform's delivery report on one of our messages: `extra = {"status_of": <platform
+    message id>, "status": "sent"|"delivered"|"read"|"failed", "reason": str | None}`,
+    recorded with handoff.outbox.mark_status), or "ignored" (stored, not processed)."""
 
     event_id: str
     thread_id: str
@@ -209,8 +248,10 @@ class Channel(Protocol):
     async def send(self, message: OutboundMessage) -> SendResult:
         """Send one message and classify what the platform answered."""
 
-    async def after_accept(self, event: InboundMessage) -> None:
-        """Anything the platform expects once an event is stored (answer a button press)."""
+    async def after_accept(self, event: InboundMessage) -> InboundMessage | None:
+        """Anything the platform expects once an event is stored (answer a button press).
+        May return the event completed with what only an API call tells (the customer's
+        name, where the webhook carries just an id); intake files that copy. None: as is."""
 
     async def check(self) -> str:
         """Whether the credentials work: a line for `frontline channels check`; raises on

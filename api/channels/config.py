@@ -61,10 +61,87 @@ class EmailConfig(_Strict):
     poll_seconds: float = Field(default=30, gt=0)
 
 
+class SlackConfig(_Strict):
+    signing_secret: str = Field(min_length=1)
+    bot_token: str = Field(pattern=r"^xox[a-z]-[A-Za-z0-9-]+$")
+    api_base: str = "https://slack.com/api"
+
+
+class LineConfig(_Strict):
+    channel_secret: str = Field(min_length=1)
+    channel_access_token: str = Field(min_length=1)
+    api_base: str = "https://api.line.me"
+
+
+GRAPH_API = "https://graph.facebook.com/v21.0"
+
+
+class TemplateConfig(_Strict):
+    """A pre-approved WhatsApp template (no parameters) for outside the 24-hour window."""
+
+    name: str = Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")
+    language: str = Field(default="en_US", min_length=2, max_length=15)
+
+
+class WhatsAppConfig(_Strict):
+    app_secret: str = Field(min_length=1)
+    verify_token: str = Field(min_length=1)
+    access_token: str = Field(min_length=1)
+    phone_number_id: str = Field(min_length=1, pattern=r"^[0-9]+$")
+    template: TemplateConfig | None = None
+    api_base: str = GRAPH_API
+
+
+class MessengerConfig(_Strict):
+    app_secret: str = Field(min_length=1)
+    verify_token: str = Field(min_length=1)
+    page_access_token: str = Field(min_length=1)
+    api_base: str = GRAPH_API
+
+
+class InstagramConfig(_Strict):
+    app_secret: str = Field(min_length=1)
+    verify_token: str = Field(min_length=1)
+    access_token: str = Field(min_length=1)
+    api_base: str = GRAPH_API
+
+
+class TwilioConfig(_Strict):
+    """SMS and WhatsApp through Twilio. `public_url` is the webhook URL exactly as entered in
+    Twilio's console (Twilio signs that URL; behind a proxy the hub sees another one); it is
+    also the StatusCallback of every message sent."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
+    auth_token: str = Field(min_length=8)
+    from_: str = Field(alias="from", min_length=3)  # "+15557654321" or "whatsapp:+1555..."
+    public_url: str = Field(pattern=r"^https?://")
+    api_base: str = "https://api.twilio.com"
+
+
+class TeamsConfig(_Strict):
+    """Microsoft Teams through the Bot Framework (an Azure Bot's app registration)."""
+
+    app_id: str = Field(min_length=1)
+    app_password: str = Field(min_length=1)
+    tenant_id: str = Field(min_length=1)
+    openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    token_url: str = "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token"
+    api_base: str | None = None  # unused: replies go to each conversation's serviceUrl
+
+
 CHANNEL_CONFIGS: dict[str, type[BaseModel]] = {
     "telegram": TelegramConfig,
     "webhook": WebhookConfig,
     "email": EmailConfig,
+    "slack": SlackConfig,
+    "line": LineConfig,
+    "whatsapp": WhatsAppConfig,
+    "messenger": MessengerConfig,
+    "instagram": InstagramConfig,
+    "twilio": TwilioConfig,
+    "teams": TeamsConfig,
 }
 
 

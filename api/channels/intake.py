@@ -61,7 +61,8 @@ class ChannelIntake:
             if answer is None:
                 raise Refused(405, "this channel takes POST")
             return answer
-        channel.verify(request)
+        # In a worker thread: a check may fetch keys (Teams' OpenID keys) on a cache miss.
+        await asyncio.to_thread(channel.verify, request)
         answer = channel.handshake(request)
         if answer is not None:
             return answer
@@ -95,8 +96,11 @@ class ChannelIntake:
         return stored
 
     async def process(self, channel: Channel, row_id: int, event: InboundMessage) -> None:
+        if event.kind == "status":  # a delivery report on one of our messages
+            await self._status(channel, row_id, event)
+            return
         try:
-            await channel.after_accept(event)
+            event = await channel.after_accept(event) or event
         except Exception as error:  # a courtesy to the platform; the message matters more
             log.warning("%s: after_accept failed: %s", channel.name, error)
         try:
@@ -116,6 +120,23 @@ class ChannelIntake:
         else:
             await self._flow.to_people(message, reason=f"{channel.name}_received")
 
+    async def _status(self, channel: Channel, row_id: int, event: InboundMessage) -> None:
+        """A delivery report: `InboundMessage(kind="status", extra={"status_of": <the
+        platform's id of our message>, "status": "sent"|"delivered"|"read"|"failed",
+        "reason": str | None})` moves that message's delivery forward (handoff.outbox.
+        mark_status); it never becomes a message."""
+        try:
+            await self._flow.run(
+                inbound.accept_status,
+                event_id=row_id,
+                status_of=str(event.extra.get("status_of") or ""),
+                status=str(event.extra.get("status") or ""),
+                reason=event.extra.get("reason"),
+            )
+        except Exception as error:
+            log.warning("%s status %s not applied: %s", channel.name, event.event_id, error)
+            await self._flow.run(inbound.fail_event, event_id=row_id, error=repr(error))
+
     def _accept(
         self, session: Session, row_id: int, event: InboundMessage
     ) -> tuple[Message | None, list[Event]]:
@@ -129,6 +150,7 @@ class ChannelIntake:
             choice=event.choice,
             name=event.profile.name,
             email=event.profile.email,
+            phone=event.profile.phone,
             language=event.profile.language,
             attachments=[vars(a) for a in event.attachments],
             extra=event.extra,

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from api.channels.base import Button, Channel, OutboundMessage, Outcome, SendResult
 from api.dialogue import ConversationFlow
 from handoff import outbox
-from handoff.lookups import latest_ticket
+from handoff.lookups import last_customer_message_at, latest_ticket
 from handoff.models import Delivery, InboundEvent
 
 log = logging.getLogger(__name__)
@@ -141,6 +141,17 @@ def _outbound(session: Any, row: Delivery) -> OutboundMessage | None:
         .order_by(Delivery.id)
     ).all()
     first = received[0].data if received else {}
+    last_customer = last_customer_message_at(session, conversation.id)
+    # The latest conversation reference a platform gave (Teams: serviceUrl, bot, tenant):
+    # what a reply needs, however long after the customer wrote.
+    reference = next(
+        (
+            (r.data.get("extra") or {})["reference"]
+            for r in reversed(received)
+            if isinstance(r.data, dict) and (r.data.get("extra") or {}).get("reference")
+        ),
+        None,
+    )
     return OutboundMessage(
         thread_id=conversation.external_id,
         text=message.text,
@@ -158,5 +169,12 @@ def _outbound(session: Any, row: Delivery) -> OutboundMessage | None:
             "received_ids": [r.external_id for r in received][-20:],
             "sent_ids": [s for s in sent if s][-20:],
             "customer_address": (first.get("profile") or {}).get("email"),
+            # The platform facts of the newest message received (LINE's reply token).
+            "latest_extra": dict((received[-1].data.get("extra") or {}) if received else {}),
+            # For platforms with a customer-service window (Messenger's message tags).
+            "customer_last_at": last_customer.isoformat() if last_customer else None,
+            # An agent's "send template" action (WhatsApp outside the 24-hour window).
+            "template": payload.get("template"),
+            "reference": reference,
         },
     )

@@ -17,8 +17,14 @@ from api.channels.base import (
     Refused,
     SendResult,
 )
+from api.channels.line import LineChannel
+from api.channels.messenger import InstagramChannel, MessengerChannel
+from api.channels.slack import SlackChannel
+from api.channels.teams import TeamsChannel
 from api.channels.telegram import TelegramChannel
+from api.channels.twilio import TwilioChannel
 from api.channels.webhook import SignedWebhookChannel
+from api.channels.whatsapp import WhatsAppChannel
 
 
 class LiveChannel:
@@ -70,6 +76,13 @@ ADAPTERS: dict[str, Callable[[Any], Channel]] = {
     "telegram": lambda config: TelegramChannel(config),
     "webhook": lambda config: SignedWebhookChannel(config),
     "email": _email,
+    "slack": lambda config: SlackChannel(config),
+    "line": lambda config: LineChannel(config),
+    "whatsapp": lambda config: WhatsAppChannel(config),
+    "messenger": lambda config: MessengerChannel(config),
+    "instagram": lambda config: InstagramChannel(config),
+    "twilio": lambda config: TwilioChannel(config),
+    "teams": lambda config: TeamsChannel(config),
 }
 
 

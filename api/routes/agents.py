@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
 from api import schemas, serializers
+from api.channels.base import Capabilities
 from api.channels.registry import capabilities_of
 from api.hub import Hub
 from api.routes.deps import AgentRef, agent_from_token, current_agent, get_hub, socket_hub
 from handoff import agent_actions, contacts, lookups
 from handoff import agents as agent_accounts
 from handoff.messages import MAX_MESSAGE_CHARS
+from handoff.models import Message
 from handoff.states import ConversationState, Presence
 
 router = APIRouter(prefix="/api", tags=["agents"])
@@ -80,20 +83,40 @@ def get_conversation(
             "notes": [serializers.note_dict(n) for n in notes],
             "ticket": serializers.ticket_dict(ticket, calendar) if ticket else None,
             "contact": contacts.history(session, conversation.contact_id),
-            "channel": _channel_info(hub, conversation.channel),
+            "channel": _channel_info(
+                hub,
+                conversation.channel,
+                lookups.last_customer_message_at(session, conversation.id),
+            ),
         }
 
 
-def _channel_info(hub: Hub, name: str) -> dict[str, Any]:
-    """What the customer's channel can show, for the reply box."""
+def _channel_info(hub: Hub, name: str, last_customer_at: datetime | None) -> dict[str, Any]:
+    """What the customer's channel can show, for the reply box, and whether its
+    customer-service window (if it has one) still lets an agent reply."""
     capabilities = capabilities_of(hub.channels, name)
+    window_open = capabilities.window_open(last_customer_at)
+    limits = [] if capabilities.live else capabilities.limits()
+    if not window_open:
+        limits.insert(0, capabilities.window_closed())
     return {
         "name": name,
         "live": capabilities.live,
         "buttons": capabilities.buttons,
         "text_limit": capabilities.text_limit,
-        "limits": [] if capabilities.live else capabilities.limits(),
+        "limits": limits,
+        "window_hours": capabilities.window_hours,
+        "window_open": window_open,
+        "template": capabilities.template,
     }
+
+
+def _reply_window(hub: Hub, conversation_id: int) -> tuple[Capabilities, bool]:
+    with hub.sessions() as session:
+        conversation = lookups.get_conversation(session, conversation_id)
+        capabilities = capabilities_of(hub.channels, conversation.channel)
+        last = lookups.last_customer_message_at(session, conversation.id)
+        return capabilities, capabilities.window_open(last)
 
 
 def _summary(hub: Hub, conversation_id: int) -> dict[str, Any]:
@@ -118,18 +141,44 @@ async def reply(
     hub: Hub = Depends(get_hub),
     agent: AgentRef = Depends(current_agent),
 ) -> dict[str, Any]:
+    """An agent's reply, refused before it is queued when the channel's customer-service
+    window has closed (409, saying what can still be done)."""
+    capabilities, window_open = await asyncio.to_thread(_reply_window, hub, conversation_id)
+    if not window_open:
+        raise HTTPException(status_code=409, detail=capabilities.window_closed())
     message = await hub.flow.run(
         agent_actions.post_agent_message,
         conversation_id=conversation_id,
         agent_id=agent.id,
         text=body.text,
     )
+    return await asyncio.to_thread(_render_message, hub, message)
 
-    def render() -> dict[str, Any]:
-        with hub.sessions() as session:
-            return {"message": serializers.message_dict(session.merge(message, load=True))}
 
-    return await asyncio.to_thread(render)
+def _render_message(hub: Hub, message: Message) -> dict[str, Any]:
+    with hub.sessions() as session:
+        return {"message": serializers.message_dict(session.merge(message, load=True))}
+
+
+@router.post("/conversations/{conversation_id}/template", response_model=schemas.MessageCreated)
+async def send_template(
+    conversation_id: int,
+    hub: Hub = Depends(get_hub),
+    agent: AgentRef = Depends(current_agent),
+) -> dict[str, Any]:
+    """Queue the channel's configured template (WhatsApp: the one message allowed outside
+    the 24-hour window); 422 when the channel has none."""
+    capabilities, _ = await asyncio.to_thread(_reply_window, hub, conversation_id)
+    if not capabilities.template:
+        raise HTTPException(status_code=422, detail="this channel has no template configured")
+    message = await hub.flow.run(
+        agent_actions.post_agent_message,
+        conversation_id=conversation_id,
+        agent_id=agent.id,
+        text=f'[template "{capabilities.template}"]',
+        payload={"template": capabilities.template},
+    )
+    return await asyncio.to_thread(_render_message, hub, message)
 
 
 @router.post("/conversations/{conversation_id}/resolve", response_model=schemas.ConversationOut)

@@ -33,9 +33,21 @@ def period(start: date | None, end: date | None) -> reports.Period:
     return reports.Period(start, end)
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...) can
+# send the sheet's data away), and group keys such as ticket categories are typed by agents.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: Any) -> Any:
+    """Text that a spreadsheet would read as a formula, prefixed with ' (shown as text)."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 def to_csv(result: dict[str, Any]) -> str:
     out = io.StringIO()
-    csv.writer(out).writerows(reports.csv_rows(result))
+    csv.writer(out).writerows([neutralise(c) for c in row] for row in reports.csv_rows(result))
     return out.getvalue()
 
 

@@ -79,6 +79,9 @@ class ChannelInfo(Schema):
     buttons: int
     text_limit: int
     limits: list[str]
+    window_hours: int | None = None  # the customer-service window, if the channel has one
+    window_open: bool = True  # False: agents' replies are refused (409) until the customer writes
+    template: str | None = None  # what can still be sent outside the window (POST …/template)
 
 
 class ConversationDetail(Schema):

@@ -73,6 +73,7 @@ def start(
         host="127.0.0.1",
         port=port,
         action_endpoint_url=action_url,
+        action_token="",  # the `rasa init` bot's endpoints.yml sends none
         log_file=log,
     )
     rasa_process.wait_until_ready(f"http://127.0.0.1:{port}", process, timeout=240)

@@ -12,6 +12,7 @@ from pathlib import Path
 import uvicorn
 
 from api.app import create_app
+from api.security import WS_MAX_SIZE
 from api.settings import Settings
 
 
@@ -41,7 +42,11 @@ class HubServer:
 
     def __init__(self, settings: Settings) -> None:
         config = uvicorn.Config(
-            create_app(settings), host=settings.host, port=settings.port, log_level="warning"
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            ws_max_size=WS_MAX_SIZE,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

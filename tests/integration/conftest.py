@@ -15,9 +15,15 @@ from api import rasa_process
 from api.settings import Settings
 from retrieval.encoder import SentenceTransformerEncoder
 from retrieval.search import build_index
+from tests.fakes.graph_api import FakeGraphApi
+from tests.fakes.line_api import FakeLineApi
 from tests.fakes.paths import ROOT
+from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.stack import HubServer, Stack, free_port
+from tests.fakes.teams_api import TENANT_ID, FakeBotFramework
 from tests.fakes.telegram_api import FakeTelegramApi
+from tests.fakes.twilio_api import PUBLIC_URL as TWILIO_PUBLIC_URL
+from tests.fakes.twilio_api import FakeTwilioApi
 from tests.fakes.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.integration
@@ -36,12 +42,25 @@ CHROMIUM_ARGS = [
 
 TELEGRAM_SECRET = "integration-secret-token"
 WEBHOOK_SECRET = "whsec_" + "ZnJvbnRsaW5lLWludGVncmF0aW9uLXdlYmhvb2stMzI="
+SLACK_SIGNING_SECRET = "integration-slack-signing-secret"
+LINE_CHANNEL_SECRET = "integration-line-channel-secret"
 
 
 @pytest.fixture(scope="session")
 def fake_telegram() -> Iterator[FakeTelegramApi]:
     """The Telegram Bot API the shared hub talks to (its channels.yml points here)."""
     with FakeTelegramApi() as fake:
+        yield fake
+
+
+META_SECRET = "integration-meta-app-secret"
+META_TOKENS = {"whatsapp": "wa-token", "messenger": "page-token", "instagram": "ig-token"}
+
+
+@pytest.fixture(scope="session")
+def fake_graph() -> Iterator[FakeGraphApi]:
+    """Meta's Graph API send paths (WhatsApp, Messenger, Instagram) for the shared hub."""
+    with FakeGraphApi(META_TOKENS) as fake:
         yield fake
 
 
@@ -53,10 +72,43 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
 
 
 @pytest.fixture(scope="session")
+def fake_slack() -> Iterator[FakeSlackApi]:
+    """Slack's Web API for the shared hub (channels.yml `slack.api_base`)."""
+    with FakeSlackApi() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def fake_twilio() -> Iterator[FakeTwilioApi]:
+    """Twilio's Messages API for the shared hub (tests/fakes/twilio_api.py)."""
+    with FakeTwilioApi() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def fake_line() -> Iterator[FakeLineApi]:
+    """LINE's Messaging API for the shared hub (channels.yml `line.api_base`)."""
+    with FakeLineApi() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def fake_teams() -> Iterator[FakeBotFramework]:
+    """The Bot Framework's keys, token endpoint and connector (tests/fakes/teams_api.py)."""
+    with FakeBotFramework() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
 def stack(
     tmp_path_factory: pytest.TempPathFactory,
     fake_telegram: FakeTelegramApi,
     webhook_receiver: WebhookReceiver,
+    fake_slack: FakeSlackApi,
+    fake_line: FakeLineApi,
+    fake_graph: FakeGraphApi,
+    fake_twilio: FakeTwilioApi,
+    fake_teams: FakeBotFramework,
 ) -> Iterator[Stack]:
     var = tmp_path_factory.mktemp("var")
     channels = var / "channels.yml"
@@ -68,6 +120,35 @@ def stack(
         "webhook:\n"
         f'  secret: "{WEBHOOK_SECRET}"\n'
         f'  callback_url: "{webhook_receiver.url}"\n'
+        "slack:\n"
+        f'  signing_secret: "{SLACK_SIGNING_SECRET}"\n'
+        f'  bot_token: "{fake_slack.token}"\n'
+        f'  api_base: "{fake_slack.api_base}"\n'
+        "line:\n"
+        f'  channel_secret: "{LINE_CHANNEL_SECRET}"\n'
+        f'  channel_access_token: "{fake_line.token}"\n'
+        f'  api_base: "{fake_line.base_url}"\n'
+        # Meta channels (tests/integration/test_meta_channels.py)
+        "whatsapp:\n"
+        f'  {{app_secret: "{META_SECRET}", verify_token: "wa-verify", access_token: wa-token,'
+        f' phone_number_id: "1122334455667", api_base: "{fake_graph.base_url}/v21.0",'
+        " template: {name: reopen_chat, language: en_US}}\n"
+        f'messenger: {{app_secret: "{META_SECRET}", verify_token: "fb-verify",'
+        f' page_access_token: page-token, api_base: "{fake_graph.base_url}/v21.0"}}\n'
+        f'instagram: {{app_secret: "{META_SECRET}", verify_token: "ig-verify",'
+        f' access_token: ig-token, api_base: "{fake_graph.base_url}/v21.0"}}\n'
+        "twilio:\n"
+        f'  account_sid: "{fake_twilio.account_sid}"\n'
+        f'  auth_token: "{fake_twilio.auth_token}"\n'
+        '  from: "+15557654321"\n'
+        f'  public_url: "{TWILIO_PUBLIC_URL}"\n'
+        f'  api_base: "{fake_twilio.base_url}"\n'
+        "teams:\n"
+        f'  app_id: "{fake_teams.app_id}"\n'
+        f'  app_password: "{fake_teams.app_password}"\n'
+        f'  tenant_id: "{TENANT_ID}"\n'
+        f'  openid_metadata_url: "{fake_teams.openid_url}"\n'
+        f'  token_url: "{fake_teams.token_url}"\n'
     )
     settings = Settings(
         var_dir=var,

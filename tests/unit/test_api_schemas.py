@@ -31,7 +31,7 @@ METHODS = ("get", "post", "put", "patch")
 def client(
     tmp_path: Path, index_dir: Path, database_url: str, fake_rasa: FakeRasa
 ) -> Iterator[TestClient]:
-    with make_client(tmp_path, index_dir, fake_rasa, database_url=database_url) as c:
+    with make_client(tmp_path, index_dir, fake_rasa, database_url=database_url, api_docs=True) as c:
         yield c
 
 

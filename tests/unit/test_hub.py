@@ -226,12 +226,15 @@ def test_action_endpoint_runs_our_actions(client: TestClient) -> None:
             "latest_action_name": "action_listen",
         },
     }
-    out = client.post("/actions/webhook", json=call)
+    rasa = {"X-Frontline-Action-Token": client.app.state.hub.settings.action_secret}  # type: ignore[attr-defined]
+    out = client.post("/actions/webhook", json=call, headers=rasa)
     assert out.status_code == 200
     assert out.json()["responses"][0]["custom"]["frontline"]["kind"] in ("answer", "no_answer")
-    missing = client.post("/actions/webhook", json={**call, "next_action": "action_nope"})
+    missing = client.post(
+        "/actions/webhook", json={**call, "next_action": "action_nope"}, headers=rasa
+    )
     assert missing.status_code == 404
-    assert client.post("/actions/webhook", content=b"[1,2").status_code == 400
+    assert client.post("/actions/webhook", content=b"[1,2", headers=rasa).status_code == 400
 
 
 def test_widget_resend_after_lost_ack_is_answered_once(client: TestClient) -> None:

@@ -20,6 +20,7 @@ from api.app import create_app
 from api.hub import KnowledgeHolder
 from api.rasa_client import RasaClient
 from api.routes.socketio_channel import bot_uttered, markdown_text
+from api.security import WS_MAX_SIZE
 from api.settings import Settings
 from retrieval.search import KnowledgeBase
 from tests.fakes import HashingEncoder
@@ -67,6 +68,7 @@ def hub_url(
         host="127.0.0.1",
         port=settings.port,
         log_level="warning",
+        ws_max_size=WS_MAX_SIZE,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

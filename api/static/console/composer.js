@@ -25,17 +25,22 @@ export function setMode(mode) {
 export function updateComposer() {
   const c = openSummary();
   const note = currentMode() === "note";
-  const canReply = !!c && isMine(c);
+  const channel = state.open.data && state.open.data.channel;
+  // A channel's customer-service window (WhatsApp 24 h) closed: only its template may go.
+  const windowClosed = !!channel && channel.window_open === false;
+  const canReply = !!c && isMine(c) && !windowClosed;
   const enabled = note || canReply;
+  $("send-template").hidden = note || !channel || !channel.template || !c || !isMine(c);
   $("reply-form").className = note ? "mode-note" : "mode-reply";
   $("reply").disabled = !enabled;
   $("send-reply").disabled = !enabled;
   $("send-reply").textContent = note ? "Add note" : "Send";
   $("reply").placeholder = note
     ? "Internal note: only agents see it, never the customer."
-    : canReply ? "Reply to the customer… (type / for canned responses)" : "Take over the conversation to reply.";
+    : canReply ? "Reply to the customer… (type / for canned responses)"
+      : windowClosed ? "The customer's window has closed: " + (channel.template ? "send the template." : "wait for them to write.")
+        : "Take over the conversation to reply.";
   // What the customer's channel cannot show, said before the agent types.
-  const channel = state.open.data && state.open.data.channel;
   const limits = channel && Array.isArray(channel.limits) && channel.limits.length && !note
     ? channel.name + ": " + channel.limits.join("; ") : "";
   $("channel-limits").textContent = limits;
@@ -108,6 +113,16 @@ function send(ev) {
     .finally(updateComposer));
 }
 
+// The channel's configured template (the one message allowed outside its window).
+function sendTemplate() {
+  const id = state.open.id;
+  if (id === null) return;
+  $("send-template").disabled = true;
+  run(api("POST", "/api/conversations/" + encodeURIComponent(id) + "/template", {})
+    .then((data) => { if (state.open.id === id) addMessage(data.message); })
+    .finally(() => { $("send-template").disabled = false; updateComposer(); }));
+}
+
 export function initComposer() {
   for (const id of ["mode-reply", "mode-note"]) $(id).addEventListener("change", updateComposer);
   $("reply").addEventListener("input", () => {
@@ -123,4 +138,5 @@ export function initComposer() {
     }
   });
   $("reply-form").addEventListener("submit", send);
+  $("send-template").addEventListener("click", sendTemplate);
 }
