@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     answer_threshold: float | None = None
     clarify_threshold: float | None = None
     min_similarity: float | None = None
+    clarify_similarity: float | None = None
     # The answered precision the build-time calibration aims for.
     target_precision: float = TARGET_PRECISION
     clinc150_path: Path = PROJECT_ROOT.parent / "shared" / "data" / "clinc150" / "data_full.json"
@@ -158,6 +159,7 @@ class Settings(BaseSettings):
             answer=self.answer_threshold,
             clarify=self.clarify_threshold,
             min_similarity=self.min_similarity,
+            clarify_similarity=self.clarify_similarity,
         )
 
     @property

@@ -83,19 +83,19 @@ class Outcome:
 
     ranked: list[list[str]]
     probabilities: np.ndarray  # (queries, k), best first
-    similarity: np.ndarray  # (queries,) of the top article
+    similarity: np.ndarray  # (queries, k) best-entry similarity of each ranked article
 
 
 def run_queries(index: KnowledgeIndex, split: Split, k: int = 5) -> Outcome:
     assert split.vectors is not None
     ranked: list[list[str]] = []
     probabilities = np.zeros((len(split.texts), k))
-    similarity = np.zeros(len(split.texts))
+    similarity = np.zeros((len(split.texts), k))
     for row, (text, vector) in enumerate(zip(split.texts, split.vectors, strict=True)):
         hits = index.search(text, vector, k=k)
         ranked.append([h.article_id for h in hits])
         probabilities[row, : len(hits)] = [h.score for h in hits]
-        similarity[row] = hits[0].similarity if hits else 0.0
+        similarity[row, : len(hits)] = [h.similarity for h in hits]
     return Outcome(ranked, probabilities, similarity)
 
 
@@ -112,7 +112,7 @@ def _decisions(index: KnowledgeIndex, split: Split, outcome: Outcome, t: Thresho
                 None,
                 "",
                 None,
-                float(outcome.similarity[row]) if i == 0 else 0.0,
+                float(outcome.similarity[row, i]),
             )
             for i, a in enumerate(ids)
         ]
@@ -201,9 +201,7 @@ def expected_calibration_error(split: Split, outcome: Outcome, bins: int = 10) -
 
 
 def _thresholds(point: OperatingPoint) -> Thresholds:
-    return Thresholds(
-        answer=point.answer, clarify=point.clarify, min_similarity=point.min_similarity
-    )
+    return Thresholds.of(point)
 
 
 # The operating point shipped before self-calibration: chosen on CLINC150's validation split.
@@ -288,7 +286,7 @@ def calibration_ablations(index: KnowledgeIndex, split: Split) -> dict[str, dict
         outcome = Outcome(
             [[ids[j] for j in row] for row in order],
             np.take_along_axis(probabilities, order, axis=1),
-            scored.similarity[np.arange(len(order)), order[:, 0]],
+            np.take_along_axis(scored.similarity, order, axis=1),
         )
         figures = score(split, outcome, _decisions(index, split, outcome, _thresholds(point)))
         table[name] = {

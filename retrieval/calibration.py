@@ -12,7 +12,14 @@ written for Frontline). From those scores it chooses:
   answered precision, taken at a lower confidence bound (Wilson, one-sided 90%) and with
   off-topic questions counted as ASSUMED_OFF_TOPIC_SHARE of the traffic, still reaches the
   target, and that answer at most OFF_TOPIC_BUDGET of the off-topic questions;
-- the clarify threshold at which the offered choices hold the right article 90% of the time.
+- for the questions not answered, when to offer two or three articles as choices: the
+  candidate probability, the summed probability and a similarity floor of its own (the
+  closest offered article's cosine; lower than the answer's) that give the most held-out
+  questions a choice holding their article, while the choices hold it at least
+  CLARIFY_CONTAINS of the time and at most CLARIFY_OFF_TOPIC_BUDGET of the off-topic
+  questions get choices. A wrong choice costs a click, not a wrong answer, so this floor
+  may sit below the answer's: a short, vague question on the topic of the knowledge base
+  ("login problem") gets choices instead of a dead end.
 
 Too few held-out questions (a handful of articles, articles without alternative questions)
 cannot support that choice: the operating point then falls back to conservative defaults,
@@ -47,6 +54,10 @@ ASSUMED_OFF_TOPIC_SHARE = 0.25
 OFF_TOPIC_BUDGET = 0.005
 # The right article must be among the offered choices this often.
 CLARIFY_CONTAINS = 0.9
+# The share of the shipped off-topic questions that may be offered choices (not answered).
+CLARIFY_OFF_TOPIC_BUDGET = 0.03
+# Too few questions offered choices to trust the share holding the right article.
+CLARIFY_MIN_ASKED = 5
 # Below this many held-out questions (or articles) the choice is not trusted.
 MIN_HELD_OUT = 30
 MIN_ARTICLES = 3
@@ -60,7 +71,11 @@ FALLBACK_LEXICAL_WEIGHT = 1.0
 # An off-topic question as close to the knowledge base as its typical own question is
 # probably one it covers (small talk in a chit-chat KB): it is left out of the check.
 COVERED_QUANTILE = 0.5
+# An article below this probability is not offered as a choice: the default (fallback, and
+# indexes built before it was calibrated) and the values the calibration chooses among.
 CANDIDATE_PROBABILITY = 0.1
+CANDIDATE_PROBABILITIES = (0.02, 0.05, 0.1)
+CLARIFY_THRESHOLDS = tuple(round(c, 2) for c in np.arange(0.3, 0.991, 0.05))
 
 
 @dataclass(frozen=True)
@@ -81,6 +96,20 @@ class OperatingPoint:
     off_topic_questions: int = 0
     off_topic_left_out: int = 0
     note: str = ""
+    # Offering choices: the closest offered article's cosine must reach this (None: the
+    # answer's `min_similarity`, as in indexes built before it was calibrated), and each
+    # offered article's probability `candidate`.
+    clarify_similarity: float | None = None
+    candidate: float = CANDIDATE_PROBABILITY
+    # Held-out: the share of questions offered choices that hold their article, the share
+    # of all held-out questions helped so, and the off-topic share offered choices.
+    clarify_contains: float | None = None
+    clarify_coverage: float | None = None
+    off_topic_clarified: float | None = None
+
+    @property
+    def clarify_floor(self) -> float:
+        return self.min_similarity if self.clarify_similarity is None else self.clarify_similarity
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,13 +127,27 @@ class OperatingPoint:
         )
         if not self.calibrated:
             return f"{head} (fallback defaults: {self.note})"
+        if self.clarify <= 1.0:
+            head += (
+                f"; choices (each >= {self.candidate}) when the closest offered has similarity "
+                f">= {self.clarify_floor:.3f}"
+            )
         return (
             f"{head}; expected answered precision {self.expected_precision:.3f} "
             f"(>= {self.expected_precision_lower:.3f} at 90% confidence; target "
             f"{self.target_precision}), in-scope coverage {self.expected_coverage:.3f}, "
             f"off-topic answered {self.off_topic_answered:.3f} "
             f"({self.held_out_questions} held-out questions, {self.off_topic_questions} "
-            f"off-topic{self._left_out()})"
+            f"off-topic{self._left_out()}){self._clarify_figures()}"
+        )
+
+    def _clarify_figures(self) -> str:
+        if self.clarify > 1.0 or self.clarify_contains is None:
+            return "; never offers choices (no clarify point met its conditions)"
+        return (
+            f"; choices hold the right article {self.clarify_contains:.3f} of the time, "
+            f"help {self.clarify_coverage:.3f} of the held-out questions, "
+            f"offered to {self.off_topic_clarified:.3f} of the off-topic"
         )
 
     def _left_out(self) -> str:
@@ -301,6 +344,7 @@ class Choice:
     z: float = Z
     off_topic: bool = True
     off_topic_budget: float = OFF_TOPIC_BUDGET
+    clarify_off_topic_budget: float = CLARIFY_OFF_TOPIC_BUDGET
     fit_scorer: bool = True  # choose the BM25 weight and temperature on held-out questions
     # An off-topic question at least as close to the KB as this quantile of its own correctly
     # answered held-out questions is taken as covered (small talk in a KB that has it).
@@ -324,6 +368,7 @@ def choose(cv: CrossValidation, choice: Choice | None = None) -> OperatingPoint:
     off_conf = np.zeros(0)
     off_sim = np.zeros(0)
     left_out = 0
+    off_kept = np.zeros(0, dtype=bool)
     if choice.off_topic and len(cv.off_topic.logits):
         off_top, off_conf = cv.off_topic.top(weight, temperature)
         off_sim = cv.off_topic.similarity[np.arange(len(off_top)), off_top]
@@ -335,7 +380,7 @@ def choose(cv: CrossValidation, choice: Choice | None = None) -> OperatingPoint:
         )
         per_question = len(off_sim) // max(len(cv.off_topic_similarity), 1)
         left_out = int(covered.sum()) // max(per_question, 1)
-        off_conf, off_sim = off_conf[~covered], off_sim[~covered]
+        off_conf, off_sim, off_kept = off_conf[~covered], off_sim[~covered], ~covered
     answers = np.round(np.arange(0.05, 0.991, 0.005), 3)
     floors = np.round(np.arange(0.0, 0.801, 0.01), 3)
     best: tuple[float, float, float, dict[str, float]] | None = None
@@ -371,10 +416,10 @@ def choose(cv: CrossValidation, choice: Choice | None = None) -> OperatingPoint:
     if best is None:
         return fallback(cv, choice, "no threshold reaches the target on held-out questions")
     coverage, answer, floor, figures = best
-    clarify = _choose_clarify(cv, weight, temperature, answer, floor)
+    clarify = _choose_clarify(cv, choice, weight, temperature, answer, floor, off_kept)
     return OperatingPoint(
         answer=answer,
-        clarify=clarify,
+        clarify=clarify.clarify,
         min_similarity=floor,
         temperature=temperature,
         lexical_weight=weight,
@@ -387,6 +432,11 @@ def choose(cv: CrossValidation, choice: Choice | None = None) -> OperatingPoint:
         held_out_questions=n_in,
         off_topic_questions=len(cv.off_topic_similarity) - left_out,
         off_topic_left_out=left_out,
+        clarify_similarity=clarify.similarity,
+        candidate=clarify.candidate,
+        clarify_contains=clarify.contains,
+        clarify_coverage=clarify.coverage,
+        off_topic_clarified=clarify.off_topic,
     )
 
 
@@ -408,28 +458,117 @@ def _fit_scorer(cv: CrossValidation) -> tuple[float, float]:
     return best_weight, best_temperature
 
 
-def _choose_clarify(
-    cv: CrossValidation, weight: float, temperature: float, answer: float, floor: float
-) -> float:
-    """The lowest summed probability at which two or three offered candidates hold the
-    right article CLARIFY_CONTAINS of the time; 1.1 = never clarify."""
-    probabilities = cv.held_out.probabilities(weight, temperature)
+@dataclass(frozen=True)
+class ClarifyPoint:
+    clarify: float = 1.1  # above 1: never offer choices
+    similarity: float | None = None
+    candidate: float = CANDIDATE_PROBABILITY
+    contains: float | None = None
+    coverage: float | None = None
+    off_topic: float | None = None
+
+
+@dataclass(frozen=True)
+class _Offers:
+    """For each query not answered: how many articles would be offered at one candidate
+    probability, their summed probability and the closest one's similarity."""
+
+    count: np.ndarray
+    total: np.ndarray
+    closest: np.ndarray
+    contains: np.ndarray | None  # held-out only: the offered articles hold the right one
+
+
+def _offers(
+    scored: Scored,
+    weight: float,
+    temperature: float,
+    answer: float,
+    floor: float,
+    candidate: float,
+    labels: np.ndarray | None = None,
+) -> _Offers:
+    """What `retrieval.search.decide` would offer, on scored queries."""
+    probabilities = scored.probabilities(weight, temperature)
     order = np.argsort(-probabilities, axis=1)[:, :3]
     top_p = np.take_along_axis(probabilities, order, axis=1)
-    rows = np.arange(len(cv.labels))
-    similarity = cv.held_out.similarity[rows, order[:, 0]]
-    offered = (
-        (top_p >= CANDIDATE_PROBABILITY) & (top_p[:, :1] < answer) & (similarity >= floor)[:, None]
+    similarity = np.take_along_axis(scored.similarity, order, axis=1)
+    answered = (top_p[:, 0] >= answer) & (similarity[:, 0] >= floor)
+    offered = (top_p >= candidate) & ~answered[:, None]
+    contains = None
+    if labels is not None:
+        contains = ((order == labels[:, None]) & offered).any(axis=1)
+    return _Offers(
+        offered.sum(axis=1),
+        (top_p * offered).sum(axis=1),
+        np.where(offered, similarity, -1.0).max(axis=1),
+        contains,
     )
-    count = offered.sum(axis=1)
-    total = (top_p * offered).sum(axis=1)
-    contains = ((order == cv.labels[:, None]) & offered).any(axis=1)
-    for clarify in np.round(np.arange(0.3, 1.0, 0.05), 2):
-        asked = (count >= 2) & (total >= clarify)
-        # A wrong choice offered costs a click, not a wrong answer: the point estimate.
-        if asked.sum() >= 5 and contains[asked].mean() >= CLARIFY_CONTAINS:
-            return float(clarify)
-    return 1.1
+
+
+def _choose_clarify(
+    cv: CrossValidation,
+    choice: Choice,
+    weight: float,
+    temperature: float,
+    answer: float,
+    floor: float,
+    off_kept: np.ndarray,
+) -> ClarifyPoint:
+    """When to offer two or three articles for a question not answered.
+
+    Over candidate probabilities, summed probabilities and similarity floors (the closest
+    offered article's cosine), the point giving the most held-out questions a choice that
+    holds their article, such that the choices hold it CLARIFY_CONTAINS of the time (the
+    point estimate: a wrong choice offered costs a click, not a wrong answer) and at most
+    `choice.clarify_off_topic_budget` of the off-topic questions (those not left out as
+    covered) are offered choices. Ties: fewer off-topic offers, then the stricter point.
+    """
+    n_in = len(cv.labels)
+    off_topic = choice.off_topic and bool(off_kept.any())
+    best: tuple[tuple[float, ...], ClarifyPoint] | None = None
+    for candidate in CANDIDATE_PROBABILITIES:
+        held = _offers(cv.held_out, weight, temperature, answer, floor, candidate, cv.labels)
+        assert held.contains is not None
+        off = None
+        if off_topic:
+            kept = Scored(
+                cv.off_topic.logits[off_kept],
+                cv.off_topic.lexical[off_kept],
+                cv.off_topic.similarity[off_kept],
+            )
+            off = _offers(kept, weight, temperature, answer, floor, candidate)
+        for clarify in CLARIFY_THRESHOLDS:
+            enough = (held.count >= 2) & (held.total >= clarify)
+            off_enough = (off.count >= 2) & (off.total >= clarify) if off is not None else None
+            for similarity in np.round(np.arange(0.0, 0.801, 0.01), 3):
+                asked = enough & (held.closest >= similarity)
+                n_asked = int(asked.sum())
+                if n_asked < CLARIFY_MIN_ASKED:
+                    break  # a higher floor offers choices to fewer still
+                contains = float(held.contains[asked].mean())
+                if contains < CLARIFY_CONTAINS:
+                    continue
+                off_rate = 0.0
+                if off is not None and off_enough is not None:
+                    off_rate = float((off_enough & (off.closest >= similarity)).mean())
+                if off_rate > choice.clarify_off_topic_budget:
+                    continue
+                helped = int((asked & held.contains).sum())
+                key = (helped, -off_rate, float(similarity), float(clarify), candidate)
+                if best is None or key > best[0]:
+                    best = (
+                        key,
+                        ClarifyPoint(
+                            float(clarify),
+                            float(similarity),
+                            candidate,
+                            round(contains, 4),
+                            round(helped / n_in, 4),
+                            round(off_rate, 4),
+                        ),
+                    )
+    return best[1] if best is not None else ClarifyPoint(similarity=floor)
 
 
 def fallback(cv: CrossValidation, choice: Choice, note: str) -> OperatingPoint:

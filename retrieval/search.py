@@ -39,17 +39,30 @@ class Thresholds:
     answer: float = FALLBACK["answer"]
     # The summed probability of the two or three candidates needed to offer them as choices.
     clarify: float = FALLBACK["clarify"]
-    # Below this cosine between the query and the article's closest text, the scorer is
-    # guessing among unrelated articles (out of scope): never answer or clarify.
+    # Below this cosine between the query and the best article's closest text, the scorer
+    # is guessing among unrelated articles (out of scope): never answer.
     min_similarity: float = FALLBACK["min_similarity"]
     # A candidate below this probability is not worth offering.
     candidate: float = CANDIDATE_PROBABILITY
+    # Choices are offered only when the closest offered article reaches this cosine (None:
+    # `min_similarity`). A wrong choice costs a click, so it may be lower than the answer's.
+    clarify_similarity: float | None = None
+
+    @property
+    def clarify_floor(self) -> float:
+        return self.min_similarity if self.clarify_similarity is None else self.clarify_similarity
 
     @classmethod
     def of(cls, point: OperatingPoint | None) -> Thresholds:
         if point is None:
             return cls()
-        return cls(answer=point.answer, clarify=point.clarify, min_similarity=point.min_similarity)
+        return cls(
+            answer=point.answer,
+            clarify=point.clarify,
+            min_similarity=point.min_similarity,
+            candidate=point.candidate,
+            clarify_similarity=point.clarify_similarity,
+        )
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,7 @@ class ThresholdOverrides:
     answer: float | None = None
     clarify: float | None = None
     min_similarity: float | None = None
+    clarify_similarity: float | None = None
 
     def apply(self, base: Thresholds) -> Thresholds:
         changes = {k: v for k, v in asdict(self).items() if v is not None}
@@ -93,13 +107,20 @@ class SearchResult:
 
 
 def decide(query: str, hits: list[Hit], thresholds: Thresholds) -> SearchResult:
-    if not hits or hits[0].similarity < thresholds.min_similarity:
-        return SearchResult(query, "escalate", hits[0].score if hits else 0.0, hits)
+    """Answer when the best article is probable and close enough; else offer the two or
+    three plausible articles when together they are probable and one of them is close
+    enough (its own, lower floor); else escalate."""
+    if not hits:
+        return SearchResult(query, "escalate", 0.0, hits)
     best = hits[0].score
-    if best >= thresholds.answer:
+    if best >= thresholds.answer and hits[0].similarity >= thresholds.min_similarity:
         return SearchResult(query, "answer", best, hits)
     candidates = [h for h in hits[:3] if h.score >= thresholds.candidate]
-    if len(candidates) >= 2 and sum(h.score for h in candidates) >= thresholds.clarify:
+    if (
+        len(candidates) >= 2
+        and sum(h.score for h in candidates) >= thresholds.clarify
+        and max(h.similarity for h in candidates) >= thresholds.clarify_floor
+    ):
         return SearchResult(query, "clarify", best, hits, candidates)
     return SearchResult(query, "escalate", best, hits)
 

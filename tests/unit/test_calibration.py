@@ -153,11 +153,13 @@ def test_settings_leave_thresholds_unset_unless_configured(
 ) -> None:
     from api.settings import Settings
 
-    for name in ("ANSWER_THRESHOLD", "CLARIFY_THRESHOLD", "MIN_SIMILARITY"):
+    for name in ("ANSWER_THRESHOLD", "CLARIFY_THRESHOLD", "MIN_SIMILARITY", "CLARIFY_SIMILARITY"):
         monkeypatch.delenv(f"FRONTLINE_{name}", raising=False)
     assert Settings().thresholds == ThresholdOverrides()
     monkeypatch.setenv("FRONTLINE_ANSWER_THRESHOLD", "0.5")
     assert Settings().thresholds == ThresholdOverrides(answer=0.5)
+    monkeypatch.setenv("FRONTLINE_CLARIFY_SIMILARITY", "0.3")
+    assert Settings().thresholds == ThresholdOverrides(answer=0.5, clarify_similarity=0.3)
 
 
 def test_wilson_lower_bound_is_below_the_rate_and_tightens_with_more_data() -> None:
@@ -170,3 +172,97 @@ def test_the_shipped_off_topic_questions_are_many_and_varied() -> None:
     questions = calibration.off_topic_questions()
     assert len(questions) >= 300
     assert len(set(questions)) == len(questions)
+
+
+def _vague_knowledge_base() -> calibration.CrossValidation:
+    """Held-out scores made by hand: clear questions (confident, close to their article),
+    vague ones split between their article and a neighbour at similarity 0.45, off-topic
+    questions split between two articles at similarity 0.3, and a few off-topic ones the
+    scorer is sure of at similarity 0.5 (they keep the answer's floor above 0.5)."""
+    n = 4
+
+    def row(logits: dict[int, float], similarity: dict[int, float]) -> tuple[list[float], ...]:
+        return (
+            [logits.get(a, 0.0) for a in range(n)],
+            [0.0] * n,
+            [similarity.get(a, 0.1) for a in range(n)],
+        )
+
+    held, labels = [], []
+    for i in range(40):
+        held.append(row({i % n: 10.0}, {i % n: 0.8}))
+        labels.append(i % n)
+    for i in range(20):
+        a, b = i % n, (i + 1) % n
+        held.append(row({a: 3.0 + 0.1 * (i % 2), b: 3.0}, {a: 0.45, b: 0.45}))
+        labels.append(a)
+    off = [row({i % n: 20.0}, {i % n: 0.5}) for i in range(10)]
+    off += [row({i % n: 3.0, (i + 2) % n: 3.0}, {i % n: 0.3, (i + 2) % n: 0.3}) for i in range(90)]
+
+    def scored(rows: list[tuple[list[float], ...]]) -> calibration.Scored:
+        return calibration.Scored(*(np.array([r[k] for r in rows]) for k in range(3)))
+
+    off_scored = scored(off)
+    return calibration.CrossValidation(
+        scored(held), np.array(labels), off_scored, n, off_scored.similarity.max(axis=1)
+    )
+
+
+def test_choices_have_their_own_lower_floor_that_keeps_off_topic_questions_out() -> None:
+    point = calibration.choose(_vague_knowledge_base())
+    assert point.calibrated
+    assert point.min_similarity > 0.5  # the confident off-topic questions are not answered
+    # The vague questions (closest offered article at 0.45) get choices: the answer's floor
+    # would refuse them all. The off-topic ones (0.3) do not.
+    assert point.clarify_similarity is not None and 0.3 < point.clarify_similarity <= 0.45
+    assert point.clarify <= 1.0
+    assert point.clarify_contains == 1.0
+    assert point.clarify_coverage == pytest.approx(20 / 60, abs=1e-3)
+    assert point.off_topic_clarified == 0.0
+    assert "choices" in point.summary()
+    # Without off-topic questions to hold it up, the floor would let them all in.
+    assert (
+        calibration.choose(
+            _vague_knowledge_base(), calibration.Choice(off_topic=False)
+        ).clarify_floor
+        <= 0.3
+    )
+
+
+def test_no_clarify_point_when_choices_would_miss_the_right_article() -> None:
+    cv = _vague_knowledge_base()
+    # Scramble the vague questions' labels: the offered pair no longer holds their article.
+    labels = cv.labels.copy()
+    labels[40:] = (labels[40:] + 2) % cv.articles
+    point = calibration.choose(
+        calibration.CrossValidation(
+            cv.held_out, labels, cv.off_topic, cv.articles, cv.off_topic_similarity
+        )
+    )
+    assert point.clarify > 1.0 and point.clarify_contains is None
+    assert "never offers choices" in point.summary()
+
+
+def test_synthetic_vague_questions_get_choices_unrelated_ones_rarely(
+    synthetic: KnowledgeIndex,
+) -> None:
+    point = synthetic.operating_point
+    assert point is not None and point.clarify_contains is not None
+    assert point.clarify_contains >= calibration.CLARIFY_CONTAINS
+    assert point.off_topic_clarified is not None
+    assert point.off_topic_clarified <= calibration.CLARIFY_OFF_TOPIC_BUDGET
+    kb = KnowledgeBase(synthetic, HashingEncoder())
+    rng = random.Random(41)
+    offered = holding = 0
+    for _ in range(200):  # a word of each of two topics: which one is meant?
+        a, b = rng.sample(range(TOPICS), 2)
+        words = rng.sample(_topic_words(a), 1) + rng.sample(_topic_words(b), 1)
+        result = kb.search(" ".join(words + rng.sample(SHARED, 1)))
+        if result.decision == "clarify":
+            offered += 1
+            holding += bool({f"topic-{a}", f"topic-{b}"} & {h.article_id for h in result.choices})
+    assert offered >= 40 and holding >= 0.9 * offered
+    unrelated = [
+        " ".join(rng.sample(OFF_TOPIC_WORDS, 3) + rng.sample(SHARED, 1)) for _ in range(300)
+    ]
+    assert [kb.search(q).decision for q in unrelated].count("clarify") <= 0.05 * len(unrelated)
