@@ -86,7 +86,7 @@ def load_knowledge(settings: Settings, encoder: Encoder | None = None) -> Knowle
         kb = KnowledgeBase.open(
             settings.index_path,
             encoder or SentenceTransformerEncoder(settings.embedding_model),
-            thresholds=settings.thresholds,
+            overrides=settings.thresholds,
         )
         kb.search("warm up")  # loads the model now rather than on the first customer
         return KnowledgeHolder(kb)

@@ -17,8 +17,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from handoff.hours import BusinessHours
 from handoff.rules import Rules
 from handoff.sla import Calendar
+from retrieval.calibration import TARGET_PRECISION
 from retrieval.encoder import DEFAULT_MODEL
-from retrieval.search import Thresholds
+from retrieval.search import ThresholdOverrides
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,11 +35,16 @@ class Settings(BaseSettings):
     kb_dir: Path = PROJECT_ROOT / "kb_content"
     index_dir: Path | None = None  # default: var/index
     embedding_model: str = DEFAULT_MODEL
-    # Decision thresholds (see retrieval.search.Thresholds; `frontline kb eval` re-derives them).
-    answer_threshold: float = Thresholds.answer
-    clarify_threshold: float = Thresholds.clarify
-    min_similarity: float = Thresholds.min_similarity
+    # Decision thresholds. Unset (the default): each index's own, chosen at `frontline kb
+    # build` from its articles' questions (retrieval.calibration); set, they win.
+    answer_threshold: float | None = None
+    clarify_threshold: float | None = None
+    min_similarity: float | None = None
+    clarify_similarity: float | None = None
+    # The answered precision the build-time calibration aims for.
+    target_precision: float = TARGET_PRECISION
     clinc150_path: Path = PROJECT_ROOT.parent / "shared" / "data" / "clinc150" / "data_full.json"
+    massive_path: Path = PROJECT_ROOT.parent / "shared" / "data" / "massive"
 
     bot_dir: Path = PROJECT_ROOT / "bot"
     models_dir: Path | None = None  # default: var/models
@@ -156,11 +162,13 @@ class Settings(BaseSettings):
         )
 
     @property
-    def thresholds(self) -> Thresholds:
-        return Thresholds(
+    def thresholds(self) -> ThresholdOverrides:
+        """The configured thresholds; unset ones are the index's own."""
+        return ThresholdOverrides(
             answer=self.answer_threshold,
             clarify=self.clarify_threshold,
             min_similarity=self.min_similarity,
+            clarify_similarity=self.clarify_similarity,
         )
 
     @property
