@@ -17,9 +17,11 @@ from api.inputs import TextGuard
 from api.live import Broker
 from api.rasa_client import RasaClient
 from api.routes import (
+    accounts,
     actions,
     admin,
     agents,
+    auth,
     channels,
     contacts,
     health,
@@ -34,7 +36,7 @@ from api.security import LOGIN_BODY_LIMIT, BodyLimit, SecurityHeaders
 from api.settings import Settings
 from handoff import agents as agent_accounts
 from handoff.db import make_engine, make_sessionmaker, transaction, upgrade
-from handoff.errors import IllegalTransition, InvalidInput, NotAllowed, NotFound
+from handoff.errors import Forbidden, IllegalTransition, InvalidInput, NotAllowed, NotFound
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -51,7 +53,8 @@ def ensure_demo_agent(hub: Hub) -> None:
                 email=settings.demo_agent_email,
                 name=settings.demo_agent_name,
                 password=settings.demo_agent_password,
-                role="lead",
+                role="admin",  # someone must be able to manage accounts on a new hub
+                check_policy=False,  # the well-known demo password; refused on public binds
             )
             log.info("created demo agent %s", settings.demo_agent_email)
 
@@ -110,7 +113,9 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(health.router)
     app.include_router(widget.router)
+    app.include_router(auth.router)
     app.include_router(agents.router)
+    app.include_router(accounts.router)
     app.include_router(agents.socket_router)
     app.include_router(tickets.router)
     app.include_router(contacts.router)
@@ -131,6 +136,10 @@ def create_app(
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, error: NotFound) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=404)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_: Request, error: Forbidden) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=403)
 
     @app.exception_handler(NotAllowed)
     @app.exception_handler(IllegalTransition)

@@ -21,6 +21,7 @@ from api.live import Broker
 from api.rasa_client import RasaClient
 from api.ratelimit import Networks, RateLimits, networks, rate_limits
 from api.settings import Settings
+from api.throttle import LoginGuard, MemoryThrottle
 from bot.actions import build_actions
 from handoff.models import utcnow
 from handoff.sweep import sweep
@@ -86,7 +87,7 @@ def load_knowledge(settings: Settings, encoder: Encoder | None = None) -> Knowle
         kb = KnowledgeBase.open(
             settings.index_path,
             encoder or SentenceTransformerEncoder(settings.embedding_model),
-            thresholds=settings.thresholds,
+            overrides=settings.thresholds,
         )
         kb.search("warm up")  # loads the model now rather than on the first customer
         return KnowledgeHolder(kb)
@@ -111,6 +112,7 @@ class Hub:
     executor: ActionExecutor = field(init=False)
     limits: RateLimits = field(init=False)
     proxies: Networks = field(init=False)
+    login_guard: LoginGuard = field(init=False)
 
     _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
     _forever: set[asyncio.Task[None]] = field(init=False, default_factory=set)
@@ -137,6 +139,12 @@ class Hub:
             settings.messages_burst,
         )
         self.proxies = networks(settings.trusted_proxies.split(","))
+        self.login_guard = LoginGuard(
+            MemoryThrottle(),
+            per_account=self.settings.login_failures_per_account,
+            per_ip=self.settings.login_failures_per_ip,
+            window=self.settings.login_window_seconds,
+        )
         for action in build_actions(self.knowledge):
             self.executor.register_action(action)
 

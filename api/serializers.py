@@ -13,6 +13,7 @@ from handoff import clocks, routing
 from handoff.lookups import latest_message, latest_ticket
 from handoff.models import (
     Agent,
+    AuditEntry,
     Contact,
     Conversation,
     Message,
@@ -41,6 +42,7 @@ def agent_full(agent: Agent) -> dict[str, Any]:
         "role": agent.role.value,
         "presence": agent.presence.value,
         "capacity": agent.capacity,
+        "is_active": agent.is_active,
         "teams": [{"id": t.id, "name": t.name} for t in agent.teams],
     }
 
@@ -205,3 +207,31 @@ def ticket_event_dict(entry: TicketEvent) -> dict[str, Any]:
 
 def contact_dict(contact: Contact) -> dict[str, Any]:
     return {"id": contact.id, "name": contact.name, "email": contact.email, "phone": contact.phone}
+
+
+def account_dict(agent: Agent) -> dict[str, Any]:
+    """An account as the admins' page shows it (deactivated ones too)."""
+    return {
+        "id": agent.id,
+        "name": agent.name,
+        "email": agent.email,
+        "role": agent.role.value,
+        "is_active": agent.is_active,
+        "capacity": agent.capacity,
+        "created_at": agent.created_at.isoformat(),
+    }
+
+
+def audit_dict(entry: AuditEntry) -> dict[str, Any]:
+    actor = entry.actor
+    return {
+        "id": entry.id,
+        "at": entry.at.isoformat(),
+        "actor": None
+        if actor is None
+        else {"id": actor.id, "name": actor.name, "email": actor.email},
+        "action": entry.action,
+        "target": entry.target,
+        "detail": entry.detail,
+        "ip": entry.ip,
+    }

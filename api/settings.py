@@ -17,8 +17,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from handoff.hours import BusinessHours
 from handoff.rules import Rules
 from handoff.sla import Calendar
+from retrieval.calibration import TARGET_PRECISION
 from retrieval.encoder import DEFAULT_MODEL
-from retrieval.search import Thresholds
+from retrieval.search import ThresholdOverrides
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,11 +35,16 @@ class Settings(BaseSettings):
     kb_dir: Path = PROJECT_ROOT / "kb_content"
     index_dir: Path | None = None  # default: var/index
     embedding_model: str = DEFAULT_MODEL
-    # Decision thresholds (see retrieval.search.Thresholds; `frontline kb eval` re-derives them).
-    answer_threshold: float = Thresholds.answer
-    clarify_threshold: float = Thresholds.clarify
-    min_similarity: float = Thresholds.min_similarity
+    # Decision thresholds. Unset (the default): each index's own, chosen at `frontline kb
+    # build` from its articles' questions (retrieval.calibration); set, they win.
+    answer_threshold: float | None = None
+    clarify_threshold: float | None = None
+    min_similarity: float | None = None
+    clarify_similarity: float | None = None
+    # The answered precision the build-time calibration aims for.
+    target_precision: float = TARGET_PRECISION
     clinc150_path: Path = PROJECT_ROOT.parent / "shared" / "data" / "clinc150" / "data_full.json"
+    massive_path: Path = PROJECT_ROOT.parent / "shared" / "data" / "massive"
 
     bot_dir: Path = PROJECT_ROOT / "bot"
     models_dir: Path | None = None  # default: var/models
@@ -73,6 +79,15 @@ class Settings(BaseSettings):
     demo_agent_email: str = "agent@example.com"
     demo_agent_name: str = "Dana (demo agent)"
     demo_agent_password: str = "frontline"
+
+    # Login throttling (api/throttle.py): failed logins allowed per account and per client
+    # address within the window (seconds); past that the hub answers 429 with Retry-After.
+    login_failures_per_account: int = 5
+    login_failures_per_ip: int = 20
+    login_window_seconds: float = 900.0
+    # How often an open agents' socket checks that its session still exists (logout,
+    # deactivation, expiry close it with 4401).
+    session_check_interval: float = 15.0
 
     # Signs the widget's visitor tokens (HMAC-SHA256). Empty: a random key, generated on
     # first use and kept in var/secret_key.
@@ -157,11 +172,13 @@ class Settings(BaseSettings):
         )
 
     @property
-    def thresholds(self) -> Thresholds:
-        return Thresholds(
+    def thresholds(self) -> ThresholdOverrides:
+        """The configured thresholds; unset ones are the index's own."""
+        return ThresholdOverrides(
             answer=self.answer_threshold,
             clarify=self.clarify_threshold,
             min_similarity=self.min_similarity,
+            clarify_similarity=self.clarify_similarity,
         )
 
     @property

@@ -10,15 +10,31 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from handoff import clocks, csat, history, routing
-from handoff.errors import InvalidInput, NotAllowed, NotFound
+from handoff.errors import Forbidden, InvalidInput, NotAllowed, NotFound
 from handoff.events import Event, conversation_changed, message_created, note_added, queue_moved
 from handoff.lookups import active_ticket, get_agent, get_conversation, get_team, get_ticket
 from handoff.messages import add_message, clean_text
 from handoff.models import Agent, Conversation, Message, Note, Ticket, utcnow
 from handoff.rules import DEFAULT_RULES, Rules
-from handoff.states import HANDED_BACK, ConversationState, MessageRole, Priority, TicketStatus
+from handoff.states import (
+    HANDED_BACK,
+    AgentRole,
+    ConversationState,
+    MessageRole,
+    Priority,
+    TicketStatus,
+)
 
 MAX_TAGS = 20
+
+
+def _may_act_for(actor: Agent, holder_id: int | None, what: str) -> None:
+    """Agents act on their own work (and on what nobody has yet); leads on anyone's.
+
+    The role is the actor's row as committed now, not what their session said at login."""
+    if holder_id is None or holder_id == actor.id or actor.role.includes(AgentRole.LEAD):
+        return
+    raise Forbidden(f"another agent has this {what}; only they or a support lead can change it")
 
 
 def _owned_ticket(conversation: Conversation, agent: Agent) -> Ticket:
@@ -196,6 +212,7 @@ def update_ticket(
     now = now or utcnow()
     agent = get_agent(session, agent_id)
     ticket = get_ticket(session, ticket_id)
+    _may_act_for(agent, ticket.assignee_id, "ticket")
     changes: dict[str, object] = {}
     if priority is not None and priority is not ticket.priority:
         changes["priority"] = [ticket.priority.value, priority.value]
@@ -238,6 +255,7 @@ def transfer(
     ticket = active_ticket(conversation)
     if ticket is None or not conversation.state.with_people:
         raise NotAllowed("only a conversation with people (queued or taken) can be transferred")
+    _may_act_for(by, ticket.assignee_id or conversation.agent_id, "conversation")
     ticket.transfer_count += 1
     if to_agent_id is not None:
         target = get_agent(session, to_agent_id)

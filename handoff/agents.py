@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from handoff import routing
-from handoff.errors import InvalidInput, NotFound
+from handoff.errors import InvalidInput, NotAllowed, NotFound
 from handoff.events import Event, agent_changed
 from handoff.lookups import team_named
 from handoff.models import Agent, AgentSession, utcnow
+from handoff.passwords import check_password
 from handoff.states import AgentRole, Presence
 
 SESSION_LIFETIME = timedelta(hours=12)
@@ -30,19 +31,36 @@ def _normalise_email(email: str) -> str:
     return email
 
 
+def _role(role: str) -> AgentRole:
+    try:
+        return AgentRole(role)
+    except ValueError:
+        raise InvalidInput(f"unknown role {role!r}: agent, lead or admin") from None
+
+
 def create_agent(
-    session: Session, *, email: str, name: str, password: str, role: str | None = None
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    role: str | None = None,
+    check_policy: bool = True,
 ) -> tuple[Agent, list[Event]]:
+    """A new account. `check_policy=False` only for the demo agent, whose well-known password
+    the hub refuses to serve on a public address."""
     email = _normalise_email(email)
-    if len(password) < 4:
-        raise InvalidInput("password must have at least 4 characters")
+    if check_policy:
+        check_password(password, email=email)
     if not name.strip():
         raise InvalidInput("name is empty")
+    if len(name.strip()) > 200:
+        raise InvalidInput("a name has at most 200 characters")
     if session.scalar(select(Agent).where(Agent.email == email)) is not None:
         raise InvalidInput(f"an agent with email {email} exists already")
     agent = Agent(email=email, name=name.strip(), password_hash=_hasher.hash(password))
     if role is not None:
-        agent.role = AgentRole(role)
+        agent.role = _role(role)
     # New agents join the catch-all team (if there is one) so they can take conversations.
     default = team_named(session, DEFAULT_TEAM)
     if default is not None:
@@ -108,6 +126,91 @@ def agent_for_token(session: Session, token: str) -> Agent | None:
     return login.agent
 
 
+def end_session(session: Session, *, token: str) -> tuple[int | None, list[Event]]:
+    """Log out: the token's session is deleted, so the token is refused from now on.
+    Returns the agent whose session it was (None for a token that was not valid)."""
+    login = session.scalar(select(AgentSession).where(AgentSession.token_hash == _digest(token)))
+    if login is None:
+        return None, []
+    agent_id = login.agent_id
+    session.delete(login)
+    session.flush()
+    return agent_id, []
+
+
+def revoke_sessions(session: Session, *, agent_id: int) -> tuple[int, list[Event]]:
+    """Every login of the agent ends (deactivation, a new password). Returns how many."""
+    result = session.execute(
+        delete(AgentSession)
+        .where(AgentSession.agent_id == agent_id)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0), []
+
+
+def prune_sessions(session: Session, *, now: datetime) -> tuple[int, list[Event]]:
+    """Expired sessions are deleted (by the sweep): nothing keeps dead token hashes around."""
+    result = session.execute(
+        delete(AgentSession)
+        .where(AgentSession.expires_at <= now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0), []
+
+
+def set_password(session: Session, *, agent_id: int, password: str) -> tuple[Agent, list[Event]]:
+    """A new password (policy checked); the agent's sessions end, so they sign in again."""
+    agent = session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound(f"agent {agent_id} not found")
+    check_password(password, email=agent.email)
+    agent.password_hash = _hasher.hash(password)
+    revoke_sessions(session, agent_id=agent.id)
+    session.flush()
+    return agent, []
+
+
+def _other_active_admins(session: Session, agent_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Agent)
+            .where(Agent.is_active, Agent.role == AgentRole.ADMIN, Agent.id != agent_id)
+        )
+        or 0
+    )
+
+
+def set_active(
+    session: Session, *, agent_id: int, active: bool, now: datetime | None = None
+) -> tuple[Agent, list[Event]]:
+    """Deactivate (the account can no longer sign in, its sessions end, it goes offline and
+    gets no new conversations) or activate again. The last active admin stays active."""
+    agent = session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound(f"agent {agent_id} not found")
+    if agent.is_active is active:
+        return agent, []
+    if (
+        not active
+        and agent.role is AgentRole.ADMIN
+        and _other_active_admins(session, agent.id) == 0
+    ):
+        raise NotAllowed("the last active admin cannot be deactivated; make another admin first")
+    agent.is_active = active
+    if not active:
+        agent.presence = Presence.OFFLINE
+        agent.presence_at = now or utcnow()
+        revoke_sessions(session, agent_id=agent.id)
+    session.flush()
+    return agent, [agent_changed(agent.id), *routing.auto_assign(session, now=now or utcnow())[1]]
+
+
+def find_agent(session: Session, email: str) -> Agent | None:
+    """The account with this email (any state), for the CLI."""
+    return session.scalar(select(Agent).where(Agent.email == _normalise_email(email)))
+
+
 def set_presence(
     session: Session,
     *,
@@ -162,17 +265,22 @@ def update_agent(
     capacity: int | None = None,
     role: str | None = None,
 ) -> tuple[Agent, list[Event]]:
-    """A lead changes an agent's capacity or role."""
+    """A lead changes an agent's capacity, an admin their role."""
     agent = session.get(Agent, agent_id)
     if agent is None:
         raise NotFound(f"agent {agent_id} not found")
     if capacity is not None:
         agent.capacity = capacity
     if role is not None:
-        try:
-            agent.role = AgentRole(role)
-        except ValueError:
-            raise InvalidInput(f"unknown role {role!r}") from None
+        new = _role(role)
+        if (
+            agent.role is AgentRole.ADMIN
+            and new is not AgentRole.ADMIN
+            and agent.is_active
+            and _other_active_admins(session, agent.id) == 0
+        ):
+            raise NotAllowed("the last active admin keeps the role; make another admin first")
+        agent.role = new
     session.flush()
     # More room (or a lead's role) may take queued conversations now.
     return agent, [agent_changed(agent.id), *routing.auto_assign(session, now=utcnow())[1]]

@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from handoff.errors import InvalidInput
+from handoff.errors import Forbidden, InvalidInput
 from handoff.events import Event, contact_changed
-from handoff.lookups import get_contact
+from handoff.lookups import get_agent, get_contact
 from handoff.models import Contact, ContactIdentity, Conversation, Note, Ticket, utcnow
+from handoff.states import AgentRole, ConversationState
 from handoff.text import scrub
 
 
@@ -75,13 +76,43 @@ def update_contact(
     return contact, [contact_changed(contact.id)]
 
 
-def merge(session: Session, *, keep_id: int, other_id: int) -> tuple[Contact, list[Event]]:
+def _helping(session: Session, agent_id: int, contact_ids: tuple[int, ...]) -> bool:
+    """Whether the agent has taken a conversation of one of these contacts."""
+    return (
+        session.scalar(
+            select(Conversation.id)
+            .where(
+                Conversation.contact_id.in_(contact_ids),
+                Conversation.agent_id == agent_id,
+                Conversation.state == ConversationState.AGENT,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def merge(
+    session: Session, *, keep_id: int, other_id: int, actor_id: int | None = None
+) -> tuple[Contact, list[Event]]:
     """Fold `other` into `keep`: identities, conversations, tickets and notes move over;
-    `other` remains as a pointer so links to it still lead somewhere."""
+    `other` remains as a pointer so links to it still lead somewhere.
+
+    It cannot be undone, so an agent (`actor_id`) may merge only while helping one of the
+    two (a conversation of theirs that they took over); a lead may merge any two. Without
+    an actor (the CLI, tests of the domain) nothing is checked."""
     keep = get_contact(session, keep_id)
     other = get_contact(session, other_id)
     if keep.id == other.id:
         raise InvalidInput("a contact cannot be merged into itself")
+    if actor_id is not None:
+        actor = get_agent(session, actor_id)
+        if not actor.role.includes(AgentRole.LEAD) and not _helping(
+            session, actor.id, (keep.id, other.id)
+        ):
+            raise Forbidden(
+                "only a support lead, or the agent helping one of these contacts, can merge them"
+            )
     for model in (ContactIdentity, Conversation, Ticket, Note):
         session.execute(
             update(model)

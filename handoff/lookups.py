@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from handoff.errors import NotFound
 from handoff.models import (
     Agent,
+    AuditEntry,
     Contact,
     Conversation,
     Message,
@@ -80,6 +81,14 @@ def get_agent(session: Session, agent_id: int) -> Agent:
     """An active agent (deactivated ones are not found)."""
     agent = session.get(Agent, agent_id)
     if agent is None or not agent.is_active:
+        raise NotFound(f"agent {agent_id} not found")
+    return agent
+
+
+def get_account(session: Session, agent_id: int) -> Agent:
+    """An agent's account, deactivated or not (the admins' view)."""
+    agent = session.get(Agent, agent_id)
+    if agent is None:
         raise NotFound(f"agent {agent_id} not found")
     return agent
 
@@ -213,6 +222,33 @@ def team_named(session: Session, name: str) -> Team | None:
 
 def active_agents(session: Session) -> Sequence[Agent]:
     return session.scalars(select(Agent).where(Agent.is_active).order_by(Agent.name)).all()
+
+
+def all_agents(session: Session) -> Sequence[Agent]:
+    """Every account, deactivated ones too (the admins' agent page)."""
+    return session.scalars(select(Agent).order_by(Agent.is_active.desc(), Agent.name)).all()
+
+
+def audit_entries(
+    session: Session,
+    *,
+    actor_id: int | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> Sequence[AuditEntry]:
+    """The audit log, newest first; page on with `before_id` (the last id of a page)."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if actor_id is not None:
+        query = query.where(AuditEntry.actor_id == actor_id)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if before_id is not None:
+        query = query.where(AuditEntry.id < before_id)
+    return session.scalars(query).all()
 
 
 def sla_policies(session: Session) -> dict[Priority, SlaPolicy]:

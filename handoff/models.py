@@ -398,3 +398,23 @@ class Delivery(Base):
 
     message: Mapped[Message] = relationship(back_populates="delivery")
     conversation: Mapped[Conversation] = relationship()
+
+
+class AuditEntry(Base):
+    """Who did what, when and from where: logins, takeovers, transfers, merges, exports,
+    deletions, account and setting changes. Written in the transaction of the change it
+    records; nothing updates or deletes a row (the API has no way to)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_action_at", "action", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Null for what no signed-in agent did: a failed login, the CLI.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None, index=True)
+    action: Mapped[str] = mapped_column(String(48))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+    actor: Mapped[Agent | None] = relationship()

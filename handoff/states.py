@@ -123,8 +123,19 @@ class Presence(StrEnum):
 
 
 class AgentRole(StrEnum):
-    AGENT = "agent"
-    LEAD = "lead"  # also sees the reports and manages teams and SLA policies
+    """What an account may do; each role includes the ones before it."""
+
+    AGENT = "agent"  # works conversations: their own, and the shared queue
+    LEAD = "lead"  # also anyone's work, teams, SLA policies, reports, the knowledge base
+    ADMIN = "admin"  # also agent accounts, channels, settings and the audit log
+
+    @property
+    def rank(self) -> int:
+        return list(AgentRole).index(self)
+
+    def includes(self, other: AgentRole) -> bool:
+        """An admin is also a lead, and a lead also an agent."""
+        return self.rank >= other.rank
 
 
 class AssignmentMode(StrEnum):

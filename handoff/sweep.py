@@ -1,5 +1,5 @@
 """What the hub runs every few seconds: SLA breaches (raised once, escalated as the policy
-says), closing resolved tickets for good, and automatic assignment."""
+says), closing resolved tickets for good, automatic assignment, and deleting expired logins."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from handoff import history, routing
+from handoff import agents, history, routing
 from handoff.events import Event, conversation_changed, queue_moved, ticket_event
 from handoff.lookups import sla_policies
 from handoff.models import Ticket
@@ -102,7 +102,8 @@ def close_resolved(
 def sweep(
     session: Session, *, now: datetime, rules: Rules = DEFAULT_RULES
 ) -> tuple[None, list[Event]]:
-    """Breaches, auto-close, assignment: one pass."""
+    """Breaches, auto-close, assignment, expired sessions: one pass."""
+    agents.prune_sessions(session, now=now)
     return None, [
         *check_breaches(session, now=now)[1],
         *close_resolved(session, now=now, rules=rules)[1],

@@ -1,8 +1,12 @@
-"""The CLINC150 benchmark: the knowledge base engine measured on questions it never saw.
+"""Benchmarks: the knowledge base engine measured on questions it never saw, each
+knowledge base treated as new (its operating point comes only from its own questions and the
+shipped off-topic questions, as `frontline kb build` chooses it; no validation split).
 
-One article per in-scope intent, whose `questions` are 10 utterances drawn from `train`
-with a fixed seed; queries are `test` (in scope) and `oos_test` (out of scope). Thresholds
-are chosen on `val` + `oos_val` only. CLINC150 (Larson et al., 2019) is CC BY 3.0.
+CLINC150 (Larson et al., 2019; CC BY 3.0): one article per in-scope intent, whose
+`questions` are 10 utterances drawn from `train` with a fixed seed; queries are `test` (in
+scope) and `oos_test` (out of scope).
+MASSIVE 1.1 English (FitzGerald et al., 2023; CC BY 4.0, Copyright Amazon.com Inc. or its
+affiliates): the same from `train`, four whole scenarios held out; queries from `dev`.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from retrieval import calibration
 from retrieval.articles import Article, chunk_body
+from retrieval.calibration import OperatingPoint
 from retrieval.encoder import Encoder
 from retrieval.index import KnowledgeIndex
 from retrieval.search import Thresholds, decide
@@ -77,19 +83,19 @@ class Outcome:
 
     ranked: list[list[str]]
     probabilities: np.ndarray  # (queries, k), best first
-    similarity: np.ndarray  # (queries,) of the top article
+    similarity: np.ndarray  # (queries, k) best-entry similarity of each ranked article
 
 
 def run_queries(index: KnowledgeIndex, split: Split, k: int = 5) -> Outcome:
     assert split.vectors is not None
     ranked: list[list[str]] = []
     probabilities = np.zeros((len(split.texts), k))
-    similarity = np.zeros(len(split.texts))
+    similarity = np.zeros((len(split.texts), k))
     for row, (text, vector) in enumerate(zip(split.texts, split.vectors, strict=True)):
         hits = index.search(text, vector, k=k)
         ranked.append([h.article_id for h in hits])
         probabilities[row, : len(hits)] = [h.score for h in hits]
-        similarity[row] = hits[0].similarity if hits else 0.0
+        similarity[row, : len(hits)] = [h.similarity for h in hits]
     return Outcome(ranked, probabilities, similarity)
 
 
@@ -106,7 +112,7 @@ def _decisions(index: KnowledgeIndex, split: Split, outcome: Outcome, t: Thresho
                 None,
                 "",
                 None,
-                float(outcome.similarity[row]) if i == 0 else 0.0,
+                float(outcome.similarity[row, i]),
             )
             for i, a in enumerate(ids)
         ]
@@ -118,7 +124,7 @@ def score(
     split: Split, outcome: Outcome, decisions: Sequence[Any], oos_share: float | None = None
 ) -> dict[str, float]:
     """The figures for one split. With `oos_share`, answered precision counts out-of-scope
-    queries as if they were that share of all traffic (see `choose_thresholds`)."""
+    queries as if they were that share of all traffic."""
     labels = split.labels
     in_scope = [i for i, label in enumerate(labels) if label != OOS]
     oos = [i for i, label in enumerate(labels) if label == OOS]
@@ -146,6 +152,9 @@ def score(
         "coverage": round(sum(labels[i] != OOS for i in answered) / max(len(in_scope), 1), 4),
         "oos_escalated": round(
             sum(decisions[i].decision == "escalate" for i in oos) / max(len(oos), 1), 4
+        ),
+        "unrelated_answered": round(
+            sum(decisions[i].decision == "answer" for i in oos) / max(len(oos), 1), 4
         ),
         "clarified": round(len(clarified) / max(len(labels), 1), 4),
         "clarify_contains_answer": round(len(clarify_hit) / max(len(clarified), 1), 4),
@@ -191,39 +200,102 @@ def expected_calibration_error(split: Split, outcome: Outcome, bins: int = 10) -
     return total
 
 
-# CLINC150's validation split has 3% out-of-scope queries; a support chat gets far more
-# messages its knowledge base does not cover. Thresholds are chosen as if a quarter of the
-# traffic were out of scope: an assumption about support traffic, not a figure from any
-# test split.
-ASSUMED_OOS_SHARE = 0.25
+def _thresholds(point: OperatingPoint) -> Thresholds:
+    return Thresholds.of(point)
 
 
-def choose_thresholds(index: KnowledgeIndex, split: Split, outcome: Outcome) -> Thresholds:
-    """The most permissive thresholds that keep validation answers 95% right (out-of-scope
-    weighted to ASSUMED_OOS_SHARE), and offer choices only where the right article is among
-    them at least 90% of the time."""
-    best: tuple[float, Thresholds] | None = None
-    for floor in (0.0, 0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
-        for answer in np.round(np.arange(0.2, 0.96, 0.025), 3):
-            t = Thresholds(answer=float(answer), clarify=1.1, min_similarity=floor)
-            figures = score(
-                split, outcome, _decisions(index, split, outcome, t), oos_share=ASSUMED_OOS_SHARE
-            )
-            if figures["answered_precision"] >= TARGET_PRECISION and (
-                best is None or figures["coverage"] > best[0]
-            ):
-                best = (figures["coverage"], t)
-    chosen = best[1] if best is not None else Thresholds(answer=0.99, clarify=1.1)
-    for clarify in np.round(np.arange(0.3, 1.0, 0.05), 3):
-        t = Thresholds(
-            answer=chosen.answer, clarify=float(clarify), min_similarity=chosen.min_similarity
+# The operating point shipped before self-calibration: chosen on CLINC150's validation split.
+CLINC_TUNED = OperatingPoint(
+    answer=0.675,
+    clarify=0.7,
+    min_similarity=0.4,
+    temperature=0.7,
+    lexical_weight=1.0,
+    calibrated=False,
+    target_precision=TARGET_PRECISION,
+    note="chosen on CLINC150's validation split",
+)
+# What each idea of the calibration buys: the shipped choice, then one idea taken away.
+CALIBRATION_VARIANTS: dict[str, calibration.Choice | None] = {
+    "constants tuned on CLINC150 validation (before)": None,
+    "self-calibrated (shipped)": calibration.Choice(),
+    "- without the off-topic questions": calibration.Choice(off_topic=False),
+    "- without the confidence bound (point estimate)": calibration.Choice(z=0.0),
+    "- without the off-topic budget": calibration.Choice(off_topic_budget=1.0),
+    "- BM25 weight 1.0, temperature 0.7 fixed": calibration.Choice(fit_scorer=False),
+}
+
+
+def evaluate(
+    name: str,
+    articles: list[Article],
+    test: Split,
+    encoder: Encoder,
+    *,
+    say: Callable[[str], None] = print,
+    with_ablations: bool = False,
+) -> dict[str, Any]:
+    """Build the knowledge base as `frontline kb build` does (its operating point chosen from
+    its own questions and the shipped off-topic questions only) and ask it the test split."""
+    index = KnowledgeIndex.build(articles, encoder)
+    point = index.operating_point
+    assert point is not None
+    say(
+        f"{name}: {len(articles)} articles, index built in {index.manifest['build_seconds']} s "
+        f"({index.manifest['classifier']})"
+    )
+    say(f"operating point chosen at build: {point.summary()}")
+    test.vectors = encoder.encode(test.texts)
+    outcome = run_queries(index, test)
+    figures = score(test, outcome, _decisions(index, test, outcome, _thresholds(point)))
+    extra: dict[str, Any] = {}
+    if with_ablations:
+        extra["ablations"] = ablations(index, test)
+        extra["calibration_ablations"] = calibration_ablations(index, test)
+    return {
+        **figures,
+        **extra,
+        "operating_point": point.to_dict(),
+        "queries": {
+            "in_scope": sum(label != OOS for label in test.labels),
+            "out_of_scope": sum(label == OOS for label in test.labels),
+        },
+    }
+
+
+def calibration_ablations(index: KnowledgeIndex, split: Split) -> dict[str, dict[str, float]]:
+    """Figures at the operating point each variant of the calibration chooses."""
+    assert split.vectors is not None and index.cross_validation is not None
+    scored = calibration.score_queries(
+        split.texts,
+        split.vectors,
+        weights=index.weights,
+        bias=index.bias,
+        lexical=index.lexical,
+        entry_vectors=np.asarray(index.vectors),
+        starts=index.article_starts,
+    )
+    ids = [a.id for a in index.articles]
+    table = {}
+    for name, choice in CALIBRATION_VARIANTS.items():
+        point = (
+            CLINC_TUNED if choice is None else calibration.choose(index.cross_validation, choice)
         )
-        if (
-            score(split, outcome, _decisions(index, split, outcome, t))["clarify_contains_answer"]
-            >= 0.9
-        ):
-            return t
-    return Thresholds(answer=chosen.answer, clarify=1.1, min_similarity=chosen.min_similarity)
+        probabilities = scored.probabilities(point.lexical_weight, point.temperature)
+        order = np.argsort(-probabilities, axis=1)[:, :5]
+        outcome = Outcome(
+            [[ids[j] for j in row] for row in order],
+            np.take_along_axis(probabilities, order, axis=1),
+            np.take_along_axis(scored.similarity, order, axis=1),
+        )
+        figures = score(split, outcome, _decisions(index, split, outcome, _thresholds(point)))
+        table[name] = {
+            **{k: figures[k] for k in ("top1", "answered_precision", "coverage")},
+            "unrelated_answered": figures["unrelated_answered"],
+            "answer": point.answer,
+            "min_similarity": point.min_similarity,
+        }
+    return table
 
 
 def run(
@@ -233,37 +305,100 @@ def run(
     say: Callable[[str], None] = print,
     with_ablations: bool = False,
 ) -> dict[str, Any]:
+    """CLINC150: articles from `train`, queries `test` + `oos_test`; `val` is not used."""
     data = load_clinc(data_path)
     articles = clinc_articles(data)
-    say(f"{len(articles)} articles, {QUESTIONS_PER_ARTICLE} questions each (seed {SEED})")
-    index = KnowledgeIndex.build(articles, encoder)
-    say(f"index built in {index.manifest['build_seconds']} s ({index.manifest['classifier']})")
-    validation = _split(data, "val", "oos_val")
-    test = _split(data, "test", "oos_test")
-    for split in (validation, test):
-        split.vectors = encoder.encode(split.texts)
-    val_outcome = run_queries(index, validation)
-    thresholds = choose_thresholds(index, validation, val_outcome)
-    say(
-        f"thresholds chosen on val + oos_val: answer >= {thresholds.answer}, "
-        f"clarify >= {thresholds.clarify}, min similarity {thresholds.min_similarity}"
+    say(f"CLINC150 (CC BY 3.0): {QUESTIONS_PER_ARTICLE} questions per article (seed {SEED})")
+    return evaluate(
+        "CLINC150",
+        articles,
+        _split(data, "test", "oos_test"),
+        encoder,
+        say=say,
+        with_ablations=with_ablations,
     )
-    test_outcome = run_queries(index, test)
-    figures = score(test, test_outcome, _decisions(index, test, test_outcome, thresholds))
-    extra = {"ablations": ablations(index, test)} if with_ablations else {}
-    return {
-        **figures,
-        **extra,
-        "thresholds": {
-            "answer": thresholds.answer,
-            "clarify": thresholds.clarify,
-            "min_similarity": thresholds.min_similarity,
-        },
-        "queries": {
-            "in_scope": sum(label != OOS for label in test.labels),
-            "out_of_scope": sum(label == OOS for label in test.labels),
-        },
-    }
+
+
+# MASSIVE ------------------------------------------------------------------------------
+MASSIVE_FILE = "massive_en_zh_fa.jsonl"
+HELD_OUT_SCENARIOS = 4
+
+
+def load_massive(path: Path, language: str = "en") -> list[dict[str, str]]:
+    """Rows of the MASSIVE file (`path` is the file or its folder)."""
+    file = path / MASSIVE_FILE if path.is_dir() else path
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"MASSIVE not found at {path}; set --data or FRONTLINE_MASSIVE_PATH "
+            f"(the folder with {MASSIVE_FILE})"
+        )
+    rows = []
+    for line in file.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            raw = json.loads(line)
+            rows.append(
+                {"partition": raw["partition"], "intent": raw["intent"], "text": raw[language]}
+            )
+    return rows
+
+
+def massive_kb(
+    rows: list[dict[str, str]], seed: int = SEED
+) -> tuple[list[Article], Split, list[str]]:
+    """Articles from `train` (10 questions each, fixed seed) for the intents of all but
+    HELD_OUT_SCENARIOS scenarios (chosen with the seed); queries from `dev`, the held-out
+    scenarios' utterances out of scope. Returns (articles, test split, held-out scenarios)."""
+    scenarios = sorted({r["intent"].split("_", 1)[0] for r in rows})
+    held_out = sorted(random.Random(seed).sample(scenarios, HELD_OUT_SCENARIOS))
+    by_intent: dict[str, list[str]] = {}
+    for r in rows:
+        if r["partition"] == "train" and r["intent"].split("_", 1)[0] not in held_out:
+            by_intent.setdefault(r["intent"], []).append(r["text"])
+    rng = random.Random(seed)
+    articles = []
+    for intent in sorted(by_intent):
+        texts = list(dict.fromkeys(by_intent[intent]))
+        questions = rng.sample(texts, min(QUESTIONS_PER_ARTICLE, len(texts)))
+        title = intent.replace("_", " ").capitalize()
+        body = f"Help with {intent.replace('_', ' ')}."
+        articles.append(
+            Article(
+                id=intent,
+                title=title,
+                body=body,
+                questions=tuple(questions),
+                chunks=chunk_body(intent, body),
+            )
+        )
+    test = Split([], [])
+    for r in rows:
+        if r["partition"] != "dev":
+            continue
+        scenario = r["intent"].split("_", 1)[0]
+        if scenario in held_out:
+            test.texts.append(r["text"])
+            test.labels.append(OOS)
+        elif r["intent"] in by_intent:
+            test.texts.append(r["text"])
+            test.labels.append(r["intent"])
+    return articles, test, held_out
+
+
+def run_massive(
+    data_path: Path,
+    encoder: Encoder,
+    *,
+    say: Callable[[str], None] = print,
+    with_ablations: bool = False,
+) -> dict[str, Any]:
+    rows = load_massive(data_path)
+    articles, test, held_out = massive_kb(rows)
+    say(
+        "MASSIVE English (Amazon, CC BY 4.0): articles from train, "
+        f"{QUESTIONS_PER_ARTICLE} questions each (seed {SEED}); queries from dev; "
+        f"held out as out of scope: {', '.join(held_out)}"
+    )
+    return evaluate("MASSIVE en", articles, test, encoder, say=say, with_ablations=with_ablations)
 
 
 def _outcome_from_scores(scores: np.ndarray, ids: list[str], k: int = 5) -> Outcome:

@@ -21,24 +21,30 @@ from typing import Any
 
 import numpy as np
 
-from retrieval import classifier
+from retrieval import calibration, classifier
 from retrieval.articles import Article
 from retrieval.encoder import Encoder
 from retrieval.lexical import LexicalIndex
+from retrieval.sections import section_anchors, trim_to_sentences
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 POINTER = "CURRENT"
 # Up to this many entries an exact (flat) FAISS index answers in well under a millisecond
 # per thousand entries; above it HNSW keeps a query's passage lookup to a few hundred
 # distance computations (see `make bench`).
 EXACT_INDEX_MAX_ENTRIES = 20_000
-# How much the BM25 score (scaled so the best article gets 1) adds to the classifier's logit;
-# chosen on CLINC150's validation split (0, 0.5, 1, 2, 4 tried).
+# How much the BM25 score (scaled so the best article gets 1) adds to the classifier's logit,
+# and the temperature of the softmax over articles: each index chooses its own at build time
+# (retrieval.calibration); these are for an index built without calibration.
 LEXICAL_WEIGHT = 1.0
-# The fitted classifier is under-confident (L2 regularisation shrinks its logits): dividing
-# them by this temperature makes the top probability match how often it is right. Chosen on
-# CLINC150's validation split (expected calibration error 0.149 at 1.0, 0.026 at 0.7).
-CONFIDENCE_TEMPERATURE = 0.7
+CONFIDENCE_TEMPERATURE = 1.0
+# Choosing an article's section: the chunk's cosine to the query plus this much of its BM25
+# score (scaled by the best entry's); the lead keeps its place unless a section beats it by
+# LEAD_MARGIN (a question about the article as a whole is answered by its lead).
+SECTION_LEXICAL_WEIGHT = 0.1
+LEAD_MARGIN = 0.03
+# The answer shown: whole sentences up to this many characters.
+SNIPPET_CHARACTERS = 600
 # Nearest entries fetched to find each top article's passage; top articles missing from
 # them are compared with their own few entries directly.
 PASSAGE_DEPTH = 32
@@ -51,6 +57,7 @@ class Entry:
     kind: str  # "title", "question" or "chunk"
     section: str | None
     text: str
+    anchor: str | None = None  # the section's GitHub-style slug, for chunks under a heading
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +78,14 @@ class Hit:
     snippet: str
     url: str | None
     similarity: float = 0.0  # cosine of the best-matching entry of this article
+    anchor: str | None = None  # the section's anchor in the article's page
+
+    @property
+    def link(self) -> str | None:
+        """The article's url, pointing at the section when there is one."""
+        if self.url is None or not self.anchor:
+            return self.url
+        return f"{self.url.split('#', 1)[0]}#{self.anchor}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,17 +94,24 @@ class Hit:
             "score": self.score,
             "section": self.section,
             "snippet": self.snippet,
-            "url": self.url,
+            "url": self.link,
         }
 
 
 def entries_for(article: Article) -> list[Entry]:
     entries = [Entry(article.id, "title", None, article.title)]
     entries += [Entry(article.id, "question", None, q) for q in article.questions]
+    anchors = section_anchors([c.section for c in article.chunks])
     entries += [
         # The title gives a chunk the context its section text alone may lack.
-        Entry(article.id, "chunk", c.section, f"{article.title}. {c.section or ''}\n{c.text}")
-        for c in article.chunks
+        Entry(
+            article.id,
+            "chunk",
+            c.section,
+            f"{article.title}. {c.section or ''}\n{c.text}",
+            anchor,
+        )
+        for c, anchor in zip(article.chunks, anchors, strict=True)
     ]
     return entries
 
@@ -175,6 +197,9 @@ class KnowledgeIndex:
         self.weights = weights
         self.bias = bias
         self.manifest = manifest
+        point = manifest.get("operating_point") or {}
+        self._temperature = float(point.get("temperature", CONFIDENCE_TEMPERATURE))
+        self._lexical_weight = float(point.get("lexical_weight", LEXICAL_WEIGHT))
 
     @classmethod
     def build(
@@ -185,7 +210,12 @@ class KnowledgeIndex:
         source_digest: str = "",
         previous: KnowledgeIndex | None = None,
         progress: Progress | None = None,
+        calibrate: bool = True,
+        off_topic: Sequence[str] | None = None,
+        target_precision: float = calibration.TARGET_PRECISION,
     ) -> KnowledgeIndex:
+        """Embed, fit and, with `calibrate`, choose the operating point from the articles'
+        own questions and the off-topic questions (default: the shipped set)."""
         started = time.perf_counter()
         entries = [entry for article in articles for entry in entries_for(article)]
         reuse = previous.vectors_by_text() if previous is not None else None
@@ -196,6 +226,36 @@ class KnowledgeIndex:
         positions = {a.id: i for i, a in enumerate(infos)}
         labels = np.array([positions[e.article_id] for e in entries], dtype=np.int64)
         weights, bias, kind = classifier.fit(vectors, labels, len(infos))
+        cross_validation = None
+        if calibrate:
+            off_texts = (
+                list(off_topic) if off_topic is not None else calibration.off_topic_questions()
+            )
+            # Reused from the previous build like the entries' vectors (saved with the index).
+            off_vectors, _ = embed_entries(off_texts, encoder, reuse=reuse)
+            cross_validation = calibration.cross_validate(
+                [e.text for e in entries],
+                [e.kind for e in entries],
+                vectors,
+                labels,
+                len(infos),
+                off_texts,
+                off_vectors,
+            )
+            point = calibration.choose(
+                cross_validation, calibration.Choice(target=target_precision)
+            )
+        else:
+            point = calibration.OperatingPoint(
+                answer=calibration.FALLBACK["answer"],
+                clarify=calibration.FALLBACK["clarify"],
+                min_similarity=calibration.FALLBACK["min_similarity"],
+                temperature=CONFIDENCE_TEMPERATURE,
+                lexical_weight=LEXICAL_WEIGHT,
+                calibrated=False,
+                target_precision=target_precision,
+                note="built without calibration",
+            )
         manifest = {
             "format": FORMAT_VERSION,
             "model": encoder.name,
@@ -209,6 +269,7 @@ class KnowledgeIndex:
             "article_digests": {a.id: _article_digest(a) for a in articles},
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": 0.0,
+            "operating_point": point.to_dict(),
         }
         index = cls(
             infos,
@@ -220,44 +281,71 @@ class KnowledgeIndex:
             bias,
             manifest,
         )
+        index.cross_validation = cross_validation
+        if calibrate:
+            index.off_topic_vectors = {
+                _text_key(encoder.name, t): v for t, v in zip(off_texts, off_vectors, strict=True)
+            }
         manifest["build_seconds"] = round(time.perf_counter() - started, 3)
         return index
+
+    # The held-out scores the operating point was chosen from (after a build, not saved).
+    cross_validation: calibration.CrossValidation | None = None
+    # The off-topic questions' vectors by text key, kept for the next build.
+    off_topic_vectors: dict[str, np.ndarray] | None = None
+
+    @property
+    def operating_point(self) -> calibration.OperatingPoint | None:
+        raw = self.manifest.get("operating_point")
+        return calibration.OperatingPoint.from_dict(raw) if raw else None
+
+    def set_operating_point(self, point: calibration.OperatingPoint) -> None:
+        self.manifest["operating_point"] = point.to_dict()
+        self._temperature, self._lexical_weight = point.temperature, point.lexical_weight
 
     def vectors_by_text(self) -> dict[str, np.ndarray]:
         model = str(self.manifest["model"])
         return {
-            _text_key(model, e.text): v for e, v in zip(self.entries, self.vectors, strict=True)
+            **(self.off_topic_vectors or {}),
+            **{
+                _text_key(model, e.text): v for e, v in zip(self.entries, self.vectors, strict=True)
+            },
         }
 
     def probabilities(self, query: str, query_vector: np.ndarray) -> np.ndarray:
         """The fused scorer: classifier logits plus scaled BM25, softmaxed over articles."""
+        return self._scores(query, query_vector)[0]
+
+    def _scores(self, query: str, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(article probabilities, every entry's BM25 score or None)."""
         logits = self.weights @ query_vector + self.bias
         lexical = self.lexical.scores(query)
         if lexical is not None:
             per_article = np.maximum.reduceat(lexical, self.article_starts)
             top = per_article.max()
             if top > 0:
-                logits = logits + LEXICAL_WEIGHT * per_article / top
-        logits = (logits - logits.max()) / CONFIDENCE_TEMPERATURE
+                logits = logits + self._lexical_weight * per_article / top
+        logits = (logits - logits.max()) / self._temperature
         exp = np.exp(logits)
         result: np.ndarray = exp / exp.sum()
-        return result
+        return result, lexical
 
     def search(self, query: str, query_vector: np.ndarray, k: int = 5) -> list[Hit]:
         """Best articles for a query, one hit per article, most probable first."""
         query_vector = np.asarray(query_vector, dtype=np.float32)
-        probabilities = self.probabilities(query, query_vector)
+        probabilities, lexical = self._scores(query, query_vector)
         top = np.argsort(-probabilities)[:k]
         passages = self._best_entries(query_vector, set(top.tolist()))
         hits = []
         for article in top:
             info = self.articles[article]
-            entry_id, similarity = passages.get(int(article), (None, 0.0))
-            entry = self.entries[entry_id] if entry_id is not None else None
-            if entry is None or entry.kind != "chunk":
-                section, snippet = None, info.lead
+            _, similarity = passages.get(int(article), (None, 0.0))
+            entry = self._best_section(int(article), query_vector, lexical)
+            if entry is None:
+                section, snippet, anchor = None, info.lead, None
             else:
-                section, snippet = entry.section, entry.text.split("\n", 1)[-1]
+                section, anchor = entry.section, entry.anchor
+                snippet = trim_to_sentences(entry.text.split("\n", 1)[-1], SNIPPET_CHARACTERS)
             hits.append(
                 Hit(
                     info.id,
@@ -267,9 +355,29 @@ class KnowledgeIndex:
                     snippet,
                     info.url,
                     round(similarity, 4),
+                    anchor,
                 )
             )
         return hits
+
+    def _best_section(
+        self, article: int, query_vector: np.ndarray, lexical: np.ndarray | None
+    ) -> Entry | None:
+        """The article's chunk that answers: closest to the query, BM25 breaking near-ties;
+        the lead unless another section is clearly better."""
+        start, end = int(self.article_starts[article]), int(self.article_ends[article])
+        chunks = [i for i in range(start, end) if self.entries[i].kind == "chunk"]
+        if not chunks:
+            return None
+        if len(chunks) == 1:
+            return self.entries[chunks[0]]
+        scores = np.asarray(self.vectors[chunks], dtype=np.float32) @ query_vector
+        if lexical is not None and lexical.max() > 0:
+            scores = scores + SECTION_LEXICAL_WEIGHT * lexical[chunks] / lexical.max()
+        for position, i in enumerate(chunks):
+            if self.entries[i].section is None:
+                scores[position] += LEAD_MARGIN
+        return self.entries[chunks[int(np.argmax(scores))]]
 
     def article_hit(self, article_id: str) -> Hit | None:
         position = self.article_ids.get(article_id)
@@ -313,6 +421,12 @@ class KnowledgeIndex:
         np.save(staging / "vectors.npy", self.vectors)
         np.savez(staging / "classifier.npz", weights=self.weights, bias=self.bias)
         self.lexical.save(staging)
+        if self.off_topic_vectors:
+            np.savez(
+                staging / "off_topic.npz",
+                keys=np.array(list(self.off_topic_vectors)),
+                vectors=np.asarray(list(self.off_topic_vectors.values()), dtype=np.float32),
+            )
         (staging / "entries.json").write_text(
             json.dumps([asdict(e) for e in self.entries], ensure_ascii=False)
         )
@@ -343,7 +457,11 @@ class KnowledgeIndex:
             raw["tags"] = tuple(raw["tags"])
             articles.append(ArticleInfo(**raw))
         model = np.load(version / "classifier.npz")
-        return cls(
+        off_topic = None
+        if (version / "off_topic.npz").is_file():
+            with np.load(version / "off_topic.npz") as stored:
+                off_topic = dict(zip(map(str, stored["keys"]), stored["vectors"], strict=True))
+        index = cls(
             articles,
             entries,
             # Memory-mapped: read only for incremental rebuilds and an article's own rows.
@@ -354,6 +472,8 @@ class KnowledgeIndex:
             model["bias"],
             manifest,
         )
+        index.off_topic_vectors = off_topic
+        return index
 
 
 def _article_digest(article: Article) -> str:

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from retrieval.calibration import (
+    CANDIDATE_PROBABILITY,
+    FALLBACK,
+    TARGET_PRECISION,
+    OperatingPoint,
+)
 from retrieval.encoder import Encoder
 from retrieval.index import (
     FORMAT_VERSION,
@@ -25,19 +31,52 @@ Decision = Literal["answer", "clarify", "escalate"]
 class Thresholds:
     """When to answer, offer choices, or hand over.
 
-    The defaults were chosen on CLINC150's validation split (`frontline kb eval` prints the
-    choice again) for answered precision of at least 0.95; the test split never set them.
+    Each index chooses its own at build time (retrieval.calibration, stored in its manifest);
+    these defaults are the conservative fallback of a knowledge base too small to calibrate.
     """
 
     # The best article's probability needed to answer with it.
-    answer: float = 0.675
+    answer: float = FALLBACK["answer"]
     # The summed probability of the two or three candidates needed to offer them as choices.
-    clarify: float = 0.7
-    # Below this cosine between the query and the article's closest text, the scorer is
-    # guessing among unrelated articles (out of scope): never answer or clarify.
-    min_similarity: float = 0.4
+    clarify: float = FALLBACK["clarify"]
+    # Below this cosine between the query and the best article's closest text, the scorer
+    # is guessing among unrelated articles (out of scope): never answer.
+    min_similarity: float = FALLBACK["min_similarity"]
     # A candidate below this probability is not worth offering.
-    candidate: float = 0.1
+    candidate: float = CANDIDATE_PROBABILITY
+    # Choices are offered only when the closest offered article reaches this cosine (None:
+    # `min_similarity`). A wrong choice costs a click, so it may be lower than the answer's.
+    clarify_similarity: float | None = None
+
+    @property
+    def clarify_floor(self) -> float:
+        return self.min_similarity if self.clarify_similarity is None else self.clarify_similarity
+
+    @classmethod
+    def of(cls, point: OperatingPoint | None) -> Thresholds:
+        if point is None:
+            return cls()
+        return cls(
+            answer=point.answer,
+            clarify=point.clarify,
+            min_similarity=point.min_similarity,
+            candidate=point.candidate,
+            clarify_similarity=point.clarify_similarity,
+        )
+
+
+@dataclass(frozen=True)
+class ThresholdOverrides:
+    """Thresholds configured by hand (settings); unset ones are the index's own."""
+
+    answer: float | None = None
+    clarify: float | None = None
+    min_similarity: float | None = None
+    clarify_similarity: float | None = None
+
+    def apply(self, base: Thresholds) -> Thresholds:
+        changes = {k: v for k, v in asdict(self).items() if v is not None}
+        return replace(base, **changes) if changes else base
 
 
 @dataclass(frozen=True)
@@ -68,13 +107,20 @@ class SearchResult:
 
 
 def decide(query: str, hits: list[Hit], thresholds: Thresholds) -> SearchResult:
-    if not hits or hits[0].similarity < thresholds.min_similarity:
-        return SearchResult(query, "escalate", hits[0].score if hits else 0.0, hits)
+    """Answer when the best article is probable and close enough; else offer the two or
+    three plausible articles when together they are probable and one of them is close
+    enough (its own, lower floor); else escalate."""
+    if not hits:
+        return SearchResult(query, "escalate", 0.0, hits)
     best = hits[0].score
-    if best >= thresholds.answer:
+    if best >= thresholds.answer and hits[0].similarity >= thresholds.min_similarity:
         return SearchResult(query, "answer", best, hits)
     candidates = [h for h in hits[:3] if h.score >= thresholds.candidate]
-    if len(candidates) >= 2 and sum(h.score for h in candidates) >= thresholds.clarify:
+    if (
+        len(candidates) >= 2
+        and sum(h.score for h in candidates) >= thresholds.clarify
+        and max(h.similarity for h in candidates) >= thresholds.clarify_floor
+    ):
         return SearchResult(query, "clarify", best, hits, candidates)
     return SearchResult(query, "escalate", best, hits)
 
@@ -83,15 +129,28 @@ class KnowledgeBase:
     """A loaded index and the encoder that matches it."""
 
     def __init__(
-        self, index: KnowledgeIndex, encoder: Encoder, *, thresholds: Thresholds | None = None
+        self,
+        index: KnowledgeIndex,
+        encoder: Encoder,
+        *,
+        thresholds: Thresholds | None = None,
+        overrides: ThresholdOverrides | None = None,
     ) -> None:
+        """`thresholds` replaces the index's own operating point entirely; `overrides`
+        replaces only the thresholds it sets."""
         if index.manifest.get("model") != encoder.name:
             raise ValueError(
                 f"index was built with {index.manifest.get('model')!r}, encoder is {encoder.name!r}"
             )
         self.index = index
         self.encoder = encoder
-        self.thresholds = thresholds or Thresholds()
+        self._fixed = thresholds
+        self.overrides = overrides or ThresholdOverrides()
+
+    @property
+    def thresholds(self) -> Thresholds:
+        base = self._fixed or Thresholds.of(self.index.operating_point)
+        return self.overrides.apply(base)
 
     @classmethod
     def open(cls, index_dir: Path, encoder: Encoder, **kwargs: Any) -> KnowledgeBase:
@@ -144,13 +203,17 @@ def _single_threaded_blas() -> Any:
     return _BLAS.limit(limits=1, user_api="blas")
 
 
-def index_is_fresh(index_dir: Path, source_dir: Path, model: str) -> bool:
+def index_is_fresh(
+    index_dir: Path, source_dir: Path, model: str, target_precision: float | None = None
+) -> bool:
     manifest = read_manifest(index_dir)
+    point = (manifest or {}).get("operating_point") or {}
     return (
         manifest is not None
         and manifest.get("format") == FORMAT_VERSION
         and manifest.get("model") == model
         and manifest.get("source_digest") == sources_digest(source_dir)
+        and (target_precision is None or point.get("target_precision") == target_precision)
     )
 
 
@@ -161,19 +224,25 @@ def build_index(
     *,
     force: bool = False,
     progress: Progress | None = None,
+    target_precision: float = TARGET_PRECISION,
 ) -> tuple[KnowledgeIndex | None, bool]:
     """Build and publish the index unless it is already fresh; returns (index, built).
 
     Texts unchanged since the served index keep their vectors: only changed articles are
     embedded again.
     """
-    if not force and index_is_fresh(index_dir, source_dir, encoder.name):
+    if not force and index_is_fresh(index_dir, source_dir, encoder.name, target_precision):
         return None, False
     digest = sources_digest(source_dir)
     articles = load_articles(source_dir)  # raises on a bad source: nothing half-built is saved
     previous = _previous(index_dir, encoder.name)
     index = KnowledgeIndex.build(
-        articles, encoder, source_digest=digest, previous=previous, progress=progress
+        articles,
+        encoder,
+        source_digest=digest,
+        previous=previous,
+        progress=progress,
+        target_precision=target_precision,
     )
     index.save(index_dir)
     return index, True

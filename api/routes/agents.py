@@ -14,7 +14,8 @@ from api import inputs, schemas, serializers
 from api.channels.base import Capabilities
 from api.channels.registry import capabilities_of
 from api.hub import Hub
-from api.routes.deps import AgentRef, agent_from_token, current_agent, get_hub, socket_hub
+from api.routes import auth
+from api.routes.deps import AgentRef, audited, current_agent, get_hub, socket_hub
 from api.routes.params import BodyId, PathId, limit_query
 from handoff import agent_actions, contacts, lookups
 from handoff import agents as agent_accounts
@@ -26,22 +27,8 @@ router = APIRouter(prefix="/api", tags=["agents"])
 socket_router = APIRouter()
 
 
-class LoginBody(BaseModel):
-    email: str = Field(min_length=3, max_length=320)
-    password: str = Field(min_length=1, max_length=1000)
-
-
 class ReplyBody(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
-
-
-@router.post("/auth/login", response_model=schemas.LoginOut)
-async def login(body: LoginBody, hub: Hub = Depends(get_hub)) -> dict[str, Any]:
-    login = await hub.flow.run(agent_accounts.log_in, email=body.email, password=body.password)
-    if login is None:
-        raise HTTPException(status_code=401, detail="wrong email or password")
-    agent, token = login
-    return {"token": token, "agent": {"id": agent.id, "name": agent.name, "email": agent.email}}
 
 
 @router.get("/me", response_model=schemas.AgentOut)
@@ -131,7 +118,16 @@ def _summary(hub: Hub, conversation_id: int) -> dict[str, Any]:
 async def take_over(
     conversation_id: PathId, hub: Hub = Depends(get_hub), agent: AgentRef = Depends(current_agent)
 ) -> dict[str, Any]:
-    await hub.flow.run(agent_actions.take_over, conversation_id=conversation_id, agent_id=agent.id)
+    await hub.flow.write(
+        audited(
+            agent_actions.take_over,
+            agent=agent,
+            action="takeover",
+            target=f"conversation {conversation_id}",
+            conversation_id=conversation_id,
+            agent_id=agent.id,
+        )
+    )
     return await asyncio.to_thread(_summary, hub, conversation_id)
 
 
@@ -239,12 +235,18 @@ async def transfer(
     hub: Hub = Depends(get_hub),
     agent: AgentRef = Depends(current_agent),
 ) -> dict[str, Any]:
-    await hub.flow.run(
-        agent_actions.transfer,
-        conversation_id=conversation_id,
-        by_agent_id=agent.id,
-        to_agent_id=body.agent_id,
-        to_team_id=body.team_id,
+    await hub.flow.write(
+        audited(
+            agent_actions.transfer,
+            agent=agent,
+            action="transfer",
+            target=f"conversation {conversation_id}",
+            detail={"to_agent_id": body.agent_id, "to_team_id": body.team_id},
+            conversation_id=conversation_id,
+            by_agent_id=agent.id,
+            to_agent_id=body.agent_id,
+            to_team_id=body.team_id,
+        )
     )
     return await asyncio.to_thread(_summary, hub, conversation_id)
 
@@ -267,15 +269,19 @@ async def add_note(
 
 
 @socket_router.websocket("/ws/agents")
-async def agents_socket(websocket: WebSocket, token: str = "") -> None:
+async def agents_socket(websocket: WebSocket) -> None:
     hub = socket_hub(websocket)
-    agent = await asyncio.to_thread(agent_from_token, hub, token) if token else None
-    if agent is None:
-        await websocket.close(code=4401, reason="invalid token")
-        return
     await websocket.accept()
+    signed_in = await auth.socket_sign_in(websocket, hub)
+    if signed_in is None:
+        return
+    agent, token = signed_in
+    await websocket.send_json(
+        {"type": "ready", "agent": {"id": agent.id, "name": agent.name, "role": agent.role}}
+    )
     queue = hub.broker.subscribe_agent(agent.id)
     await _presence_on_connect(hub, agent)
+    watcher = asyncio.create_task(auth.watch_session(websocket, hub, token))
 
     async def forward() -> None:
         while True:
@@ -298,13 +304,14 @@ async def agents_socket(websocket: WebSocket, token: str = "") -> None:
                     frame["conversation_id"],
                     {"type": "typing", "role": "agent", "name": agent.name},
                 )
-    except (WebSocketDisconnect, ValueError):
-        pass
+    except (WebSocketDisconnect, ValueError, KeyError, RuntimeError):
+        pass  # gone, a frame that is not JSON text, or closed by watch_session
     finally:
         last = hub.broker.unsubscribe_agent(queue, agent.id)
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sender
+        for task in (sender, watcher):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         if last:
             await _presence_on_disconnect(hub, agent)
 

@@ -12,7 +12,7 @@ from api import schemas
 from api.hub import Hub
 from api.routes.deps import AgentRef, current_agent, get_hub
 from api.routes.params import BodyId, PathId
-from handoff import agent_actions, contacts, lookups
+from handoff import agent_actions, audit, contacts, lookups
 from handoff.events import Event
 
 router = APIRouter(prefix="/api/contacts", tags=["contacts"])
@@ -72,12 +72,23 @@ async def merge_contact(
     contact_id: PathId,
     body: MergeBody,
     hub: Hub = Depends(get_hub),
-    _agent: AgentRef = Depends(current_agent),
+    agent: AgentRef = Depends(current_agent),
 ) -> dict[str, Any]:
-    """Fold contact `other_id` into this one (the same person on another channel)."""
+    """Fold contact `other_id` into this one (the same person on another channel). It cannot
+    be undone: leads, or the agent who has taken a conversation of one of them (else 403)."""
 
     def operation(session: Session) -> tuple[dict[str, Any], list[Event]]:
-        contact, events = contacts.merge(session, keep_id=contact_id, other_id=body.other_id)
+        contact, events = contacts.merge(
+            session, keep_id=contact_id, other_id=body.other_id, actor_id=agent.id
+        )
+        audit.record(
+            session,
+            actor_id=agent.id,
+            action="contact_merge",
+            target=f"contact {contact_id}",
+            detail={"merged": body.other_id},
+            ip=agent.ip,
+        )
         return contacts.history(session, contact.id), events
 
     return await hub.flow.write(operation)

@@ -40,7 +40,7 @@ def search_kb(
             {
                 "article_id": h.article_id,
                 "title": h.title,
-                "url": h.url,
+                "url": h.link,  # at the answering section
                 "section": h.section,
                 "snippet": h.snippet,
                 "score": round(h.score, 4),

@@ -79,6 +79,18 @@ def dashboard_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "dashboard.html")
 
 
+@router.get("/console/admin")
+def admin_page() -> FileResponse:
+    """Agent accounts (admins; the API refuses everyone else)."""
+    return FileResponse(STATIC_DIR / "admin.html")
+
+
+@router.get("/console/audit")
+def audit_page() -> FileResponse:
+    """The audit log (admins; the API refuses everyone else)."""
+    return FileResponse(STATIC_DIR / "audit.html")
+
+
 @lru_cache(maxsize=4)
 def _bundle(stamps: tuple[tuple[str, int, int], ...]) -> tuple[bytes, str]:
     body = b"\n".join(_part(name) for name, _, _ in stamps)

@@ -1,7 +1,12 @@
-"""Reports for support leads: JSON, or CSV with ?format=csv."""
+"""Reports for support leads (and admins): JSON, or CSV with ?format=csv.
+
+Lead-only: the figures cover every team and agent and list what customers asked that went
+unanswered, which is the leads' work (docs/support-operations.md). A CSV download is an
+export, recorded in the audit log."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import date, timedelta
@@ -11,10 +16,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from api.hub import Hub
-from api.routes.deps import AgentRef, current_agent, get_hub
+from api.routes.deps import AgentRef, current_lead, get_hub
 from api.routes.params import ReportDate
 from api.schemas import ReportOut
-from handoff import reports
+from handoff import audit, reports
 from handoff.errors import InvalidInput
 from handoff.models import utcnow
 
@@ -57,19 +62,30 @@ def to_csv(result: dict[str, Any]) -> str:
     response_model=ReportOut,
     responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with ?format=csv"}},
 )
-def get_report(
+async def get_report(
     start: ReportDate = None,
     end: ReportDate = None,
     by: Literal["team", "channel", "topic"] | None = None,
     format: Literal["json", "csv"] = Query(default="json"),
     hub: Hub = Depends(get_hub),
-    _agent: AgentRef = Depends(current_agent),
+    lead: AgentRef = Depends(current_lead),
 ) -> dict[str, Any] | Response:
-    with hub.sessions() as session:
-        result = reports.report(
-            session, period(start, end), by, article_tags=hub.knowledge.article_tags()
-        )
+    span = period(start, end)
+
+    def read() -> dict[str, Any]:
+        with hub.sessions() as session:
+            return reports.report(session, span, by, article_tags=hub.knowledge.article_tags())
+
+    result = await asyncio.to_thread(read)
     if format == "csv":
+        await hub.flow.run(
+            audit.record,
+            actor_id=lead.id,
+            action="export",
+            target="report",
+            detail={"start": span.start.isoformat(), "end": span.end.isoformat(), "by": by},
+            ip=lead.ip,
+        )
         return Response(
             to_csv(result),
             media_type="text/csv",

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from api import schemas, serializers
 from api.hub import Hub
-from api.routes.deps import AgentRef, current_agent, get_hub
+from api.routes.deps import AgentRef, audited, current_agent, get_hub
 from api.routes.params import PathId, QueryId, limit_query
 from handoff import agent_actions, lookups, routing
 from handoff.models import utcnow
@@ -90,13 +90,20 @@ async def update_ticket(
     hub: Hub = Depends(get_hub),
     agent: AgentRef = Depends(current_agent),
 ) -> dict[str, Any]:
-    await hub.flow.run(
-        agent_actions.update_ticket,
-        ticket_id=ticket_id,
-        agent_id=agent.id,
-        priority=Priority(body.priority) if body.priority else None,
-        category=body.category,
-        tags=body.tags,
+    """Agents change their own tickets and unassigned ones; leads anyone's (else 403)."""
+    await hub.flow.write(
+        audited(
+            agent_actions.update_ticket,
+            agent=agent,
+            action="ticket_update",
+            target=f"ticket {ticket_id}",
+            detail=body.model_dump(exclude_none=True),
+            ticket_id=ticket_id,
+            agent_id=agent.id,
+            priority=Priority(body.priority) if body.priority else None,
+            category=body.category,
+            tags=body.tags,
+        )
     )
     with hub.sessions() as session:
         ticket = lookups.get_ticket(session, ticket_id)

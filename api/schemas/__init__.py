@@ -5,6 +5,7 @@ Split by area; import from here. The models describe the dicts the routes alread
 validates each answer against its model, so a shape that drifts fails the tests.
 """
 
+from api.schemas.accounts import AccountList, AccountOut, AuditEntryOut, AuditPage
 from api.schemas.admin import (
     AgentList,
     AgentLoad,
@@ -75,11 +76,15 @@ from api.schemas.tickets import (
 )
 
 __all__ = [
+    "AccountList",
+    "AccountOut",
     "AgentBrief",
     "AgentList",
     "AgentLoad",
     "AgentOut",
     "Attainment",
+    "AuditEntryOut",
+    "AuditPage",
     "CannedResponse",
     "CannedResponses",
     "ContactBrief",

@@ -15,6 +15,7 @@ class AgentOut(Schema):
     role: AgentRole
     presence: Presence
     capacity: int
+    is_active: bool
     teams: list[TeamBrief]
 
 

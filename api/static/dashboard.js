@@ -1,7 +1,7 @@
 // Frontline dashboard for support leads: GET /api/reports (docs/support-operations.md) as
 // figures, tables and an inline SVG chart. Everything from the hub is rendered as text.
 
-import { api, getToken, onSessionEnd, setToken } from "./lib/api.js";
+import { api, getToken, onSessionEnd, setToken, signOut } from "./lib/api.js";
 import { $, h, showError, svg as s } from "./lib/dom.js";
 import { PRIORITIES, reasonTitle } from "./lib/labels.js";
 
@@ -57,6 +57,9 @@ function signedIn(agent) {
   $("topnav").hidden = false;
   $("logout").hidden = false;
   $("me").textContent = agent ? agent.name : "";
+  api("GET", "/api/me").then((me) => {
+    for (const link of document.querySelectorAll("[data-admin]")) link.hidden = me.role !== "admin";
+  }, () => {});
   load();
 }
 
@@ -71,7 +74,9 @@ $("login-form").addEventListener("submit", (ev) => {
   }, (err) => showError(err.message));
 });
 
-$("logout").addEventListener("click", () => { signedOut(); showError(""); });
+$("logout").addEventListener("click", () => {
+  signOut().finally(() => { signedOut(); showError(""); });
+});
 
 // ---- Range -----------------------------------------------------------------------------
 

@@ -255,7 +255,8 @@
 
   function sourceLink(source) {
     // Only web links are ever clickable: a javascript: or data: URL stays text.
-    const label = t("source", { title: source.title || source.article_id || t("article") });
+    const title = source.title || source.article_id || t("article");
+    const label = t("source", { title: source.section ? `${title} › ${source.section}` : title });
     return window.FrontlineMarkdown.link(source.url, label, "fl-source");
   }
 

@@ -13,7 +13,12 @@ CHOOSE_INTENT = "choose_article"
 
 
 def _brief(hit: Hit) -> dict[str, Any]:
-    return {"article_id": hit.article_id, "title": hit.title, "url": hit.url, "score": hit.score}
+    """An article the bot used or considered; `url` points at the answering section
+    (`#anchor`) and `section` names it, when the answer is a section under a heading."""
+    brief = {"article_id": hit.article_id, "title": hit.title, "url": hit.link, "score": hit.score}
+    if hit.section:
+        brief["section"] = hit.section
+    return brief
 
 
 def search_outcome(result: SearchResult, *, shown: list[Hit] | None = None) -> dict[str, Any]:

@@ -181,7 +181,7 @@ def run(kind: str, report: Callable[[str], None]) -> None:
         engine = make_engine(url)
         sessions = make_sessionmaker(engine)
         with transaction(sessions) as session:
-            agents.create_agent(session, email="b@x.io", name="Bench", password="bench")
+            agents.create_agent(session, email="b@x.io", name="Bench", password="bench password 1")
         report(
             f"{kind:<11} ticket from a {MESSAGES}-message conversation ({CREATE_RUNS} runs): "
             + percentiles(bench_create(sessions))

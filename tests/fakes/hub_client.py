@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,22 @@ def login(client: TestClient) -> dict[str, str]:
     )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def token_of(headers: dict[str, str]) -> str:
+    """The bearer token of an authorization header."""
+    return headers["Authorization"].split()[1]
+
+
+@contextmanager
+def agent_socket(client: TestClient, token: str) -> Iterator[WebSocketTestSession]:
+    """The agents' live socket, signed in by its first frame (the token is never in the URL);
+    yields once the hub has answered `ready`."""
+    with client.websocket_connect("/ws/agents") as ws:
+        ws.send_json({"type": "auth", "token": token})
+        ready = ws.receive_json()
+        assert ready["type"] == "ready", ready
+        yield ws
 
 
 def until(ws: WebSocketTestSession, match: Callable[[Frame], bool], limit: int = 30) -> Frame:

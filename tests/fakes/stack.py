@@ -3,11 +3,13 @@ and `Stack`, what the integration tests' `stack` fixture hands out."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -62,3 +64,15 @@ class HubServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
+
+
+def agent_socket(hub_url: str, token: str) -> Any:
+    """The agents' live socket on a running hub (websockets' sync client), signed in by its
+    first frame and answered `ready`; the caller closes it."""
+    from websockets.sync.client import connect
+
+    console = connect(hub_url.replace("http://", "ws://") + "/ws/agents")
+    console.send(json.dumps({"type": "auth", "token": token}))
+    ready = json.loads(console.recv(timeout=30))
+    assert ready["type"] == "ready", ready
+    return console

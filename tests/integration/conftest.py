@@ -19,7 +19,7 @@ from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.line_api import FakeLineApi
 from tests.fakes.paths import ROOT
 from tests.fakes.slack_api import FakeSlackApi
-from tests.fakes.stack import HubServer, Stack, free_port
+from tests.fakes.stack import HubServer, Stack, agent_socket, free_port
 from tests.fakes.teams_api import TENANT_ID, FakeBotFramework
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.twilio_api import PUBLIC_URL as TWILIO_PUBLIC_URL
@@ -186,14 +186,12 @@ def stack(
 @pytest.fixture
 def agent_online(stack: Stack) -> Iterator[None]:
     """An agent's console is open, so hand-offs go to the live queue."""
-    from websockets.sync.client import connect
-
     s = stack.settings
     token = httpx.post(
         f"{stack.hub_url}/api/auth/login",
         json={"email": s.demo_agent_email, "password": s.demo_agent_password},
     ).json()["token"]
-    console = connect(f"{stack.hub_url.replace('http://', 'ws://')}/ws/agents?token={token}")
+    console = agent_socket(stack.hub_url, token)
     yield
     console.close()
 

@@ -110,6 +110,18 @@ def test_whatsapp_answer_buttons_statuses_and_a_repeat_stored_once(
         return [m for m in messages if m["role"] == "customer"]
 
     eventually(lambda: len(customer_messages()) == 2)
+
+    def all_bot_replies_sent() -> bool:
+        messages = conversation(stack, "whatsapp", "Wanda")["messages"]
+        bots = [m for m in messages if m["role"] == "bot"]
+        return (
+            bool(bots)
+            and messages[-1]["role"] == "bot"
+            and all((m["delivery"] or {}).get("status") == "sent" for m in bots)
+        )
+
+    # The bot answers the press too: report on every message only once all have gone out.
+    eventually(all_bot_replies_sent)
     # Statuses for the wamids our sends got back: delivered, then read, shown on each
     # message (a message sent in parts carries the id of its last part).
     for call in fake_graph.sent("whatsapp", number):

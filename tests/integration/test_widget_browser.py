@@ -25,7 +25,7 @@ import pytest
 from pydantic import SecretStr
 
 from tests.fakes.paths import ARTIFACTS
-from tests.fakes.stack import Stack
+from tests.fakes.stack import Stack, agent_socket
 from tests.fakes.widget_client import agent_headers
 
 pytestmark = pytest.mark.integration
@@ -312,8 +312,6 @@ def test_a_dropped_connection_loses_nothing_and_doubles_nothing(site: Site) -> N
 def test_hand_off_queue_position_badge_typing_markdown_and_rating(
     site: Site, agent_online: None
 ) -> None:
-    from websockets.sync.client import connect
-
     stack = site.stack
     headers = agent_headers(stack)
     page = site.page(title="Help", position="left", color="#7a3ea1")
@@ -363,7 +361,7 @@ def test_hand_off_queue_position_badge_typing_markdown_and_rating(
 
     # Typing, both ways, through the agents' live socket.
     token = headers["Authorization"].split()[1]
-    console = connect(f"{stack.hub_url.replace('http://', 'ws://')}/ws/agents?token={token}")
+    console = agent_socket(stack.hub_url, token)
     try:
         console.send(json.dumps({"type": "typing", "conversation_id": cid}))
         page.wait_for_selector(f"#fl-typing:has-text('{stack.settings.demo_agent_name} is typing')")

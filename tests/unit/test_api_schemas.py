@@ -36,7 +36,8 @@ def client(
 
 
 def documented_operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, str, Any]]:
-    """(method, path, status, JSON schema) of every 2xx answer of the agents' API and /health."""
+    """(method, path, status, JSON schema) of every 2xx answer with a body (204 has none) of
+    the agents' API and /health."""
     for path, item in spec["paths"].items():
         if not (path.startswith("/api/") or path == "/health"):
             continue
@@ -45,7 +46,7 @@ def documented_operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, str,
             if operation is None:
                 continue
             for status, response in operation["responses"].items():
-                if status.startswith("2"):
+                if status.startswith("2") and status != "204":
                     schema = response.get("content", {}).get("application/json", {}).get("schema")
                     yield method, path, status, schema
 

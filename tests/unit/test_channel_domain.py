@@ -158,7 +158,9 @@ def test_backoff_grows_with_jitter_and_honours_retry_after() -> None:
 def test_agent_replies_and_hand_off_notices_leave_by_the_outbox(session: Session) -> None:
     message, _ = accept(session, record(session, "11"))
     assert message is not None
-    agent, _ = agents.create_agent(session, email="d@x.io", name="Dana", password="secret-pass")
+    agent, _ = agents.create_agent(
+        session, email="d@x.io", name="Dana", password="long enough secret"
+    )
     tickets.hand_off(session, conversation_id=message.conversation_id, reason="customer_request")
     agent_actions.take_over(session, conversation_id=message.conversation_id, agent_id=agent.id)
     reply, _ = agent_actions.post_agent_message(

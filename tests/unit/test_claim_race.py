@@ -21,8 +21,12 @@ def test_exactly_one_of_two_simultaneous_claims_wins(database_url: str) -> None:
     engine = make_engine(database_url)
     sessions = make_sessionmaker(engine)
     with transaction(sessions) as session:
-        dana = agents.create_agent(session, email="dana@x.io", name="Dana", password="secret")[0].id
-        sam = agents.create_agent(session, email="sam@x.io", name="Sam", password="secret")[0].id
+        dana = agents.create_agent(
+            session, email="dana@x.io", name="Dana", password="long enough secret"
+        )[0].id
+        sam = agents.create_agent(
+            session, email="sam@x.io", name="Sam", password="long enough secret"
+        )[0].id
     try:
         for _ in range(ROUNDS):
             with transaction(sessions) as session:

@@ -33,6 +33,9 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.exit_code == 0, result.output
     assert "Indexed 3 articles" in result.output
+    # Three articles with one question each are too few to calibrate on: it says so.
+    assert "Operating point (not calibrated): answer >= " in result.output
+    assert "fallback defaults" in result.output
     again = CliRunner().invoke(
         app, ["kb", "build", "--source", str(source), "--index", str(index_dir)]
     )

@@ -16,9 +16,9 @@ NO_REOPEN = Rules(reopen_window=timedelta(0))
 
 
 def resolved(session: Session) -> tuple[Conversation, Ticket]:
-    agent = agents.create_agent(session, email="dana@example.com", name="Dana", password="secret")[
-        0
-    ]
+    agent = agents.create_agent(
+        session, email="dana@example.com", name="Dana", password="long enough secret"
+    )[0]
     conversation, _ = intake.open_conversation(session)
     intake.receive_customer_message(
         session, conversation_id=conversation.id, text="my export fails"

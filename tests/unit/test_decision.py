@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from retrieval.index import Hit
@@ -40,3 +42,31 @@ def test_clarify_candidates_are_the_plausible_ones() -> None:
 
 def test_no_hits_escalates() -> None:
     assert decide("q", [], T).decision == "escalate"
+
+
+def test_choices_need_one_offered_article_close_enough_at_their_own_floor() -> None:
+    own = Thresholds(answer=0.6, clarify=0.5, min_similarity=0.5, clarify_similarity=0.35)
+
+    def vague(*similarities: float) -> list[Hit]:
+        scores = (0.5, 0.4, 0.05)
+        return [
+            Hit(f"a{i}", f"A{i}", s, None, "", None, sim)
+            for i, (s, sim) in enumerate(zip(scores, similarities, strict=True))
+        ]
+
+    # The best article is far, the second close enough for choices (not for an answer).
+    result = decide("q", vague(0.2, 0.4, 0.6), own)
+    assert result.decision == "clarify"
+    assert [h.article_id for h in result.candidates] == ["a0", "a1"]  # a2: too improbable
+    assert decide("q", vague(0.2, 0.3, 0.9), own).decision == "escalate"
+    # Without a floor of its own, choices use the answer's.
+    assert decide("q", vague(0.2, 0.4, 0.6), T).decision == "clarify"
+    assert decide("q", vague(0.2, 0.4, 0.6), replace(own, clarify_similarity=None)).decision == (
+        "escalate"
+    )
+    # Probable enough but too far to answer: choices, not an answer.
+    confident = [
+        Hit("a0", "A0", 0.8, None, "", None, 0.4),
+        Hit("a1", "A1", 0.15, None, "", None, 0.3),
+    ]
+    assert decide("q", confident, own).decision == "clarify"

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.fakes.hub_client import hello, is_msg, login, make_client, until
+from tests.fakes.hub_client import agent_socket, hello, is_msg, login, make_client, until
 from tests.fakes.rasa import ANSWER_SOURCE, FakeRasa, rasa_down
 
 
@@ -158,7 +158,7 @@ def test_console_socket_sees_customer_messages_live(client: TestClient) -> None:
     headers = login(client)
     token = headers["Authorization"].split()[1]
     with (
-        client.websocket_connect(f"/ws/agents?token={token}") as console,
+        agent_socket(client, token) as console,
         client.websocket_connect("/ws/widget") as ws,
     ):
         hello(ws)
@@ -176,8 +176,9 @@ def test_console_socket_refuses_bad_token(client: TestClient) -> None:
 
     with (
         pytest.raises(WebSocketDisconnect) as closed,
-        client.websocket_connect("/ws/agents?token=nope") as ws,
+        client.websocket_connect("/ws/agents") as ws,
     ):
+        ws.send_json({"type": "auth", "token": "nope"})
         ws.receive_json()
     assert closed.value.code == 4401
 
@@ -295,7 +296,7 @@ def test_rasa_hears_whether_someone_can_take_over(
             hello(ws)
             ws.send_json({"type": "message", "text": "no console yet", "client_id": "a"})
             until(ws, is_msg("bot"))
-            with client.websocket_connect(f"/ws/agents?token={token}") as console:
+            with agent_socket(client, token) as console:
                 # The console is open once the hub has set the agent online.
                 until(console, lambda f: f.get("type") == "presence")
                 ws.send_json({"type": "message", "text": "console open", "client_id": "b"})

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.index import POINTER, KnowledgeIndex, current_version
+from retrieval.index import POINTER, SNIPPET_CHARACTERS, KnowledgeIndex, current_version
 from retrieval.search import KnowledgeBase, build_index, index_is_fresh
+from retrieval.sections import slug, trim_to_sentences
 from retrieval.sources import load_articles
 from tests.fakes import HashingEncoder
 from tests.fakes.paths import ROOT
@@ -27,7 +28,11 @@ def test_search_ranks_the_article_whose_question_matches(built: Path) -> None:
     assert result.decision == "answer"
     assert result.best is not None and result.best.article_id == article.id
     assert result.best.url == article.url
-    assert result.best.snippet == article.lead
+    # The answer is the article's best-matching section (issue 17), trimmed to whole
+    # sentences: here "Unlock your account" answers "My account is locked".
+    sections = {c.section: trim_to_sentences(c.text, SNIPPET_CHARACTERS) for c in article.chunks}
+    assert result.best.snippet == sections[result.best.section]
+    assert result.best.link == f"{article.url}#{slug(result.best.section or '')}"
     assert [h.score for h in result.hits] == sorted((h.score for h in result.hits), reverse=True)
     assert len({h.article_id for h in result.hits}) == len(result.hits)  # one hit per article
 

@@ -20,7 +20,9 @@ from handoff.states import (
 
 
 def _agent(session: Session, email: str = "dana@example.com") -> int:
-    return agents.create_agent(session, email=email, name="Dana", password="secret")[0].id
+    return agents.create_agent(session, email=email, name="Dana", password="long enough secret")[
+        0
+    ].id
 
 
 def test_customer_message_is_stored_before_processing(session: Session) -> None:
@@ -183,13 +185,15 @@ def test_agent_takes_over_replies_and_resolves(session: Session) -> None:
 def test_agent_login_sessions(session: Session) -> None:
     _agent(session)
     assert agents.authenticate(session, "DANA@example.com ", "wrong") is None
-    agent = agents.authenticate(session, "dana@example.com", "secret")
+    agent = agents.authenticate(session, "dana@example.com", "long enough secret")
     assert agent is not None
     token = agents.start_session(session, agent=agent)[0]
     assert agents.agent_for_token(session, token) == agent
     assert agents.agent_for_token(session, token + "x") is None
     with pytest.raises(InvalidInput):
-        agents.create_agent(session, email="dana@example.com", name="Again", password="secret")
+        agents.create_agent(
+            session, email="dana@example.com", name="Again", password="long enough secret"
+        )
 
 
 def test_a_resent_message_is_stored_once(session: Session) -> None:

@@ -36,7 +36,7 @@ T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 
 def agent(session: Session, name: str, *, online: bool = True, capacity: int = 2) -> Agent:
     row = agents.create_agent(
-        session, email=f"{name.lower()}@example.com", name=name, password="secret"
+        session, email=f"{name.lower()}@example.com", name=name, password="long enough secret"
     )[0]
     row.capacity = capacity
     if online:

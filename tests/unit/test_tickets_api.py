@@ -42,7 +42,7 @@ def second_agent(client: TestClient, headers: dict[str, str], name: str = "Sam")
     hub = client.app.state.hub  # type: ignore[attr-defined]
     with transaction(hub.sessions) as session:
         return agents.create_agent(
-            session, email=f"{name.lower()}@example.com", name=name, password="secret"
+            session, email=f"{name.lower()}@example.com", name=name, password="long enough secret"
         )[0].id
 
 
@@ -58,7 +58,7 @@ def test_queue_position_presence_and_claim(client: TestClient) -> None:
     assert item["channel"] == "widget" and item["waiting_seconds"] >= 0
 
     me = client.get("/api/me", headers=headers).json()
-    assert me["presence"] == "offline" and me["role"] == "lead"
+    assert me["presence"] == "offline" and me["role"] == "admin"
     assert client.put("/api/me/presence", json={"presence": "online"}, headers=headers).json() == {
         "presence": "online"
     }
@@ -156,7 +156,7 @@ def test_teams_and_sla_policies_are_for_leads(client: TestClient) -> None:
     lead = login(client)
     second_agent(client, lead)
     token = client.post(
-        "/api/auth/login", json={"email": "sam@example.com", "password": "secret"}
+        "/api/auth/login", json={"email": "sam@example.com", "password": "long enough secret"}
     ).json()["token"]
     sam = {"Authorization": f"Bearer {token}"}
     policies = client.get("/api/sla-policies", headers=sam).json()["policies"]

@@ -19,7 +19,7 @@ from starlette.testclient import WebSocketTestSession
 from api.settings import Settings, load_or_create_secret
 from api.widget_auth import sign_token, verify_token
 from bot.actions import payloads
-from tests.fakes.hub_client import is_msg, login, make_client, until
+from tests.fakes.hub_client import agent_socket, is_msg, login, make_client, until
 from tests.fakes.rasa import FakeRasa, Item
 
 SITE_SECRET = "site-secret-for-tests"
@@ -205,7 +205,7 @@ def test_language_typing_and_ping(client: TestClient) -> None:
     headers = login(client)
     token = headers["Authorization"].split()[1]
     with (
-        client.websocket_connect(f"/ws/agents?token={token}") as console,
+        agent_socket(client, token) as console,
         client.websocket_connect("/ws/widget") as ws,
     ):
         welcome = hello(ws, language="de-CH")

@@ -1,6 +1,7 @@
 // The agents' live socket (/ws/agents, docs/protocol.md): frames update the lists, the open
 // conversation, typing and presence; it reconnects with backoff and then catches up on what
-// it missed. Close code 4401 means the session is over.
+// it missed. The token goes in the first frame, never in the URL (URLs end up in logs).
+// Close code 4401 means the session is over (logged out, deactivated, expired).
 
 import { endSession, getToken } from "../lib/api.js";
 import { $, showError } from "../lib/dom.js";
@@ -58,6 +59,7 @@ function handleFrame(frame) {
       break;
     case "typing": onTyping(frame); break;
     case "presence": onPresence(frame); break;
+    case "ready": break; // the hub accepted the sign-in frame
     default: break; // newer hubs may add frames; ignore what we do not know
   }
 }
@@ -75,10 +77,11 @@ export function connectSocket() {
   if (!token) return;
   const live = state.live;
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-  const sock = new WebSocket(scheme + location.host + "/ws/agents?token=" + encodeURIComponent(token));
+  const sock = new WebSocket(scheme + location.host + "/ws/agents");
   live.ws = sock;
   sock.onopen = () => {
     if (sock !== live.ws) return;
+    sock.send(JSON.stringify({ type: "auth", token: token }));
     $("live").textContent = "Live";
     live.attempt = 0;
     if (live.dropped) {

@@ -5,7 +5,7 @@
 // This module boots the console: signing in and out, starting the session, and the keyboard
 // shortcuts that work anywhere. The other modules each own one part of the page.
 
-import { api, getToken, onSessionEnd, setToken } from "../lib/api.js";
+import { api, getToken, onSessionEnd, setToken, signOut } from "../lib/api.js";
 import { $, showError } from "../lib/dom.js";
 import { initActions } from "./actions.js";
 import { run, updateTitle } from "./attention.js";
@@ -22,6 +22,12 @@ import { reset, state } from "./state.js";
 
 const QUEUE_POLL_MS = 30000;
 
+// The admins' pages are linked for admins only (the hub refuses everyone else anyway).
+function showAdminLinks(agent) {
+  const admin = !!agent && agent.role === "admin";
+  for (const link of document.querySelectorAll("[data-admin]")) link.hidden = !admin;
+}
+
 function start() {
   $("login").hidden = true;
   $("app").hidden = false;
@@ -31,7 +37,7 @@ function start() {
   connectSocket();
   state.timers.forEach(clearInterval);
   state.timers = [setInterval(tick, 1000), setInterval(() => loadQueue().catch(() => {}), QUEUE_POLL_MS)];
-  run(Promise.all([loadMe(), loadConversations(), loadQueue(), loadPeople(), loadCanned()]));
+  run(Promise.all([loadMe().then(() => showAdminLinks(state.me)), loadConversations(), loadQueue(), loadPeople(), loadCanned()]));
 }
 
 function logout() {
@@ -83,7 +89,9 @@ function visible() {
 
 onSessionEnd(logout);
 $("login-form").addEventListener("submit", signIn);
-$("logout").addEventListener("click", () => { logout(); showError(""); });
+$("logout").addEventListener("click", () => {
+  signOut().finally(() => { logout(); showError(""); });
+});
 initProfile();
 initLists(openConversation);
 initActions();

@@ -14,7 +14,8 @@ export function clearTranscript() {
 }
 
 function sourceItem(s) {
-  return h("li", null, link(s.url, s.title || s.article_id || "article", "source"), " (" + score(s.score) + ")");
+  const title = s.title || s.article_id || "article";
+  return h("li", null, link(s.url, s.section ? title + " › " + s.section : title, "source"), " (" + score(s.score) + ")");
 }
 
 // Messages and notes in time order; live frames can arrive before the GET with the history.

@@ -22,6 +22,18 @@ export function onSessionEnd(handler) {
   sessionEnded = handler;
 }
 
+// Sign out on the hub: the session is deleted there, so the token is dead even if a copy of
+// it survives somewhere. Errors are ignored (the token is forgotten here either way).
+export async function signOut() {
+  const current = token;
+  if (!current) return;
+  try {
+    await fetch("/api/auth/logout", { method: "POST", headers: { Authorization: "Bearer " + current } });
+  } catch (e) {
+    // the hub is unreachable: the session expires on its own
+  }
+}
+
 // Sign out because the hub said the session is over (also for the live socket's close code).
 export function endSession() {
   sessionEnded();

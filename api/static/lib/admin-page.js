@@ -1,0 +1,54 @@
+// Sign-in and sign-out for the admins' pages (agents, audit log): the same per-tab token as
+// the console and the dashboard. `startAdminPage(onReady)` calls onReady(me) once an admin
+// is signed in; anyone else is told the page is for admins (the hub refuses them anyway).
+
+import { api, getToken, onSessionEnd, setToken, signOut } from "./api.js";
+import { $, showError } from "./dom.js";
+
+function signedOut() {
+  setToken(null);
+  $("page").hidden = true;
+  $("topnav").hidden = true;
+  $("logout").hidden = true;
+  $("me").textContent = "";
+  $("login").hidden = false;
+  $("login-email").focus();
+}
+
+export function startAdminPage(onReady) {
+  function signedIn(me) {
+    $("login").hidden = true;
+    $("topnav").hidden = false;
+    $("logout").hidden = false;
+    $("me").textContent = me.name;
+    if (me.role !== "admin") {
+      $("page").hidden = true;
+      showError("This page is for admins. Ask an admin if you need something changed.");
+      return;
+    }
+    for (const link of document.querySelectorAll("[data-admin]")) link.hidden = false;
+    $("page").hidden = false;
+    onReady(me);
+  }
+
+  function loadMe() {
+    api("GET", "/api/me").then(signedIn, (err) => showError(err.message));
+  }
+
+  $("login-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const body = { email: $("login-email").value.trim(), password: $("login-password").value };
+    api("POST", "/api/auth/login", body).then((data) => {
+      setToken(data.token);
+      $("login-password").value = "";
+      showError("");
+      loadMe();
+    }, (err) => showError(err.message));
+  });
+  $("logout").addEventListener("click", () => {
+    signOut().finally(() => { signedOut(); showError(""); });
+  });
+  onSessionEnd(signedOut);
+  if (getToken()) loadMe();
+  else signedOut();
+}

@@ -1,0 +1,591 @@
+"""Self-calibration: each knowledge base chooses its own operating point at build time.
+
+A customer's knowledge base has no validation split, so the engine makes one from what it
+has: k-fold cross-validation over the articles' own alternative questions (each question is
+held out, the classifier, BM25 and nearest-entry lookup are fitted on the rest, and the
+held-out question is scored as a customer's would be), and a generic set of off-topic
+questions and small talk shipped with the product (`retrieval/data/off_topic_en.txt`,
+written for Frontline). From those scores it chooses:
+
+- the BM25 weight (held-out top-1) and the softmax temperature (held-out log-likelihood);
+- the answer threshold and the similarity floor with the most in-scope coverage whose
+  answered precision, taken at a lower confidence bound (Wilson, one-sided 90%) and with
+  off-topic questions counted as ASSUMED_OFF_TOPIC_SHARE of the traffic, still reaches the
+  target, and that answer at most OFF_TOPIC_BUDGET of the off-topic questions;
+- for the questions not answered, when to offer two or three articles as choices: the
+  candidate probability, the summed probability and a similarity floor of its own (the
+  closest offered article's cosine; lower than the answer's) that give the most held-out
+  questions a choice holding their article, while the choices hold it at least
+  CLARIFY_CONTAINS of the time and at most CLARIFY_OFF_TOPIC_BUDGET of the off-topic
+  questions get choices. A wrong choice costs a click, not a wrong answer, so this floor
+  may sit below the answer's: a short, vague question on the topic of the knowledge base
+  ("login problem") gets choices instead of a dead end.
+
+Too few held-out questions (a handful of articles, articles without alternative questions)
+cannot support that choice: the operating point then falls back to conservative defaults,
+keeping the similarity floor measured against the off-topic questions, and says so.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from retrieval import classifier
+from retrieval.lexical import LexicalIndex
+
+TARGET_PRECISION = 0.95
+FOLDS = 5
+SEED = 13
+# One-sided 90% confidence: the held-out questions are few (often 10 per article or fewer).
+Z = 1.2816
+# A support chat gets many messages its knowledge base does not cover; the precision
+# estimate counts off-topic questions as this share of the traffic (an assumption about
+# support traffic, not a figure from any benchmark).
+ASSUMED_OFF_TOPIC_SHARE = 0.25
+# The share of the shipped off-topic questions the chosen point may answer: half of the
+# product's 1% target, as a margin for off-topic questions unlike the shipped ones.
+OFF_TOPIC_BUDGET = 0.005
+# The right article must be among the offered choices this often.
+CLARIFY_CONTAINS = 0.9
+# The share of the shipped off-topic questions that may be offered choices (not answered).
+CLARIFY_OFF_TOPIC_BUDGET = 0.03
+# Too few questions offered choices to trust the share holding the right article.
+CLARIFY_MIN_ASKED = 5
+# Below this many held-out questions (or articles) the choice is not trusted.
+MIN_HELD_OUT = 30
+MIN_ARTICLES = 3
+LEXICAL_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
+TEMPERATURES = tuple(round(t, 2) for t in np.arange(0.3, 2.01, 0.05))
+# Fallbacks for a knowledge base too small to calibrate: a high answer threshold, and the
+# similarity floor never below this.
+FALLBACK = {"answer": 0.8, "clarify": 1.1, "min_similarity": 0.5}
+FALLBACK_TEMPERATURE = 1.0
+FALLBACK_LEXICAL_WEIGHT = 1.0
+# An off-topic question as close to the knowledge base as its typical own question is
+# probably one it covers (small talk in a chit-chat KB): it is left out of the check.
+COVERED_QUANTILE = 0.5
+# An article below this probability is not offered as a choice: the default (fallback, and
+# indexes built before it was calibrated) and the values the calibration chooses among.
+CANDIDATE_PROBABILITY = 0.1
+CANDIDATE_PROBABILITIES = (0.02, 0.05, 0.1)
+CLARIFY_THRESHOLDS = tuple(round(c, 2) for c in np.arange(0.3, 0.991, 0.05))
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    answer: float
+    clarify: float
+    min_similarity: float
+    temperature: float
+    lexical_weight: float
+    calibrated: bool
+    target_precision: float
+    # Expected on new questions, estimated from the held-out ones (None when not calibrated).
+    expected_precision: float | None = None
+    expected_precision_lower: float | None = None
+    expected_coverage: float | None = None
+    off_topic_answered: float | None = None
+    held_out_questions: int = 0
+    off_topic_questions: int = 0
+    off_topic_left_out: int = 0
+    note: str = ""
+    # Offering choices: the closest offered article's cosine must reach this (None: the
+    # answer's `min_similarity`, as in indexes built before it was calibrated), and each
+    # offered article's probability `candidate`.
+    clarify_similarity: float | None = None
+    candidate: float = CANDIDATE_PROBABILITY
+    # Held-out: the share of questions offered choices that hold their article, the share
+    # of all held-out questions helped so, and the off-topic share offered choices.
+    clarify_contains: float | None = None
+    clarify_coverage: float | None = None
+    off_topic_clarified: float | None = None
+
+    @property
+    def clarify_floor(self) -> float:
+        return self.min_similarity if self.clarify_similarity is None else self.clarify_similarity
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> OperatingPoint:
+        known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
+        return cls(**known)
+
+    def summary(self) -> str:
+        head = (
+            f"answer >= {self.answer:.3f}, clarify >= {self.clarify:.2f}, "
+            f"similarity >= {self.min_similarity:.3f}, temperature {self.temperature}, "
+            f"BM25 weight {self.lexical_weight}"
+        )
+        if not self.calibrated:
+            return f"{head} (fallback defaults: {self.note})"
+        if self.clarify <= 1.0:
+            head += (
+                f"; choices (each >= {self.candidate}) when the closest offered has similarity "
+                f">= {self.clarify_floor:.3f}"
+            )
+        return (
+            f"{head}; expected answered precision {self.expected_precision:.3f} "
+            f"(>= {self.expected_precision_lower:.3f} at 90% confidence; target "
+            f"{self.target_precision}), in-scope coverage {self.expected_coverage:.3f}, "
+            f"off-topic answered {self.off_topic_answered:.3f} "
+            f"({self.held_out_questions} held-out questions, {self.off_topic_questions} "
+            f"off-topic{self._left_out()}){self._clarify_figures()}"
+        )
+
+    def _clarify_figures(self) -> str:
+        if self.clarify > 1.0 or self.clarify_contains is None:
+            return "; never offers choices (no clarify point met its conditions)"
+        return (
+            f"; choices hold the right article {self.clarify_contains:.3f} of the time, "
+            f"help {self.clarify_coverage:.3f} of the held-out questions, "
+            f"offered to {self.off_topic_clarified:.3f} of the off-topic"
+        )
+
+    def _left_out(self) -> str:
+        return f", {self.off_topic_left_out} left out as covered" if self.off_topic_left_out else ""
+
+
+def off_topic_questions() -> list[str]:
+    text = resources.files("retrieval").joinpath("data/off_topic_en.txt").read_text("utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+@dataclass
+class Scored:
+    """Per-article features of some queries under one fitted model."""
+
+    logits: np.ndarray  # (queries, articles) classifier logits
+    lexical: np.ndarray  # (queries, articles) best BM25 entry score, scaled so the best is 1
+    similarity: np.ndarray  # (queries, articles) cosine of the article's closest entry
+
+    def top(self, weight: float, temperature: float) -> tuple[np.ndarray, np.ndarray]:
+        """(top article, its probability) per query."""
+        probabilities = softmax((self.logits + weight * self.lexical) / temperature)
+        top = probabilities.argmax(axis=1)
+        return top, probabilities[np.arange(len(top)), top]
+
+    def probabilities(self, weight: float, temperature: float) -> np.ndarray:
+        return softmax((self.logits + weight * self.lexical) / temperature)
+
+    @staticmethod
+    def concat(parts: Sequence[Scored]) -> Scored:
+        return Scored(
+            np.concatenate([p.logits for p in parts]),
+            np.concatenate([p.lexical for p in parts]),
+            np.concatenate([p.similarity for p in parts]),
+        )
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    result: np.ndarray = e / e.sum(axis=1, keepdims=True)
+    return result
+
+
+def score_queries(
+    texts: Sequence[str],
+    vectors: np.ndarray,
+    *,
+    weights: np.ndarray,
+    bias: np.ndarray,
+    lexical: LexicalIndex,
+    entry_vectors: np.ndarray,
+    starts: np.ndarray,
+) -> Scored:
+    """The scorer's per-article features for queries, exactly as a search computes them
+    (entries grouped by article, `starts` the first entry of each)."""
+    n_queries, n_articles = len(texts), len(starts)
+    if n_queries == 0:
+        empty = np.zeros((0, n_articles))
+        return Scored(empty, empty.copy(), empty.copy())
+    logits = vectors @ weights.T + bias
+    similarity = np.maximum.reduceat(vectors @ np.asarray(entry_vectors).T, starts, axis=1)
+    lex = np.zeros((n_queries, n_articles), dtype=np.float32)
+    for row, text in enumerate(texts):
+        entry_scores = lexical.scores(text)
+        if entry_scores is not None:
+            per_article = np.maximum.reduceat(entry_scores, starts)
+            top = per_article.max()
+            if top > 0:
+                lex[row] = per_article / top
+    return Scored(logits.astype(np.float64), lex.astype(np.float64), similarity)
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """One fold's scorer, fitted without its held-out questions."""
+
+    weights: np.ndarray
+    bias: np.ndarray
+    lexical: LexicalIndex
+    entry_vectors: np.ndarray
+    starts: np.ndarray
+
+    def score(self, texts: Sequence[str], vectors: np.ndarray) -> Scored:
+        return score_queries(
+            texts,
+            vectors,
+            weights=self.weights,
+            bias=self.bias,
+            lexical=self.lexical,
+            entry_vectors=self.entry_vectors,
+            starts=self.starts,
+        )
+
+
+@dataclass
+class CrossValidation:
+    """Held-out scores of the articles' own questions and of the off-topic questions."""
+
+    held_out: Scored
+    labels: np.ndarray  # (held-out,) article position
+    off_topic: Scored  # every off-topic question under every fold's model, fold by fold
+    articles: int
+    # Each off-topic question's highest cosine to any entry of the whole knowledge base.
+    off_topic_similarity: np.ndarray
+
+
+def cross_validate(
+    entry_texts: Sequence[str],
+    entry_kinds: Sequence[str],
+    entry_vectors: np.ndarray,
+    entry_article: np.ndarray,
+    n_articles: int,
+    off_topic_texts: Sequence[str],
+    off_topic_vectors: np.ndarray,
+    *,
+    folds: int = FOLDS,
+    seed: int = SEED,
+) -> CrossValidation:
+    """Hold out each alternative question once (k folds, stratified by article), fit on the
+    rest, score it; score the off-topic questions under every fold's model."""
+    rng = random.Random(seed)
+    fold_of = np.full(len(entry_texts), -1)
+    by_article: dict[int, list[int]] = {}
+    for i, kind in enumerate(entry_kinds):
+        if kind == "question":
+            by_article.setdefault(int(entry_article[i]), []).append(i)
+    for questions in by_article.values():
+        rng.shuffle(questions)
+        offset = rng.randrange(folds)
+        for j, i in enumerate(questions):
+            fold_of[i] = (offset + j) % folds
+    off_topic_vectors = np.asarray(off_topic_vectors, dtype=np.float32)
+    off_similarity = (
+        (off_topic_vectors @ np.asarray(entry_vectors, dtype=np.float32).T).max(axis=1)
+        if len(off_topic_texts) and len(entry_texts)
+        else np.zeros(len(off_topic_texts))
+    )
+    held: list[Scored] = []
+    labels: list[np.ndarray] = []
+    off: list[Scored] = []
+    for fold in range(folds):
+        test = np.flatnonzero(fold_of == fold)
+        if not len(test):
+            continue
+        train = np.flatnonzero(fold_of != fold)
+        train_article = entry_article[train]
+        train_vectors = np.asarray(entry_vectors[train], dtype=np.float32)
+        weights, bias, _ = classifier.fit(train_vectors, train_article, n_articles)
+        starts = np.searchsorted(train_article, np.arange(n_articles))
+        if np.any(np.diff(np.append(starts, len(train))) == 0):
+            continue  # an article left with no entry (cannot happen: titles stay)
+        lexical = LexicalIndex.build([entry_texts[i] for i in train.tolist()])
+
+        fitted = _Fitted(weights, bias, lexical, train_vectors, starts)
+        held.append(
+            fitted.score(
+                [entry_texts[i] for i in test.tolist()],
+                np.asarray(entry_vectors[test], dtype=np.float32),
+            )
+        )
+        labels.append(entry_article[test])
+        off.append(fitted.score(off_topic_texts, off_topic_vectors))
+    if not held:
+        empty = Scored(
+            np.zeros((0, n_articles)), np.zeros((0, n_articles)), np.zeros((0, n_articles))
+        )
+        return CrossValidation(
+            empty, np.zeros(0, dtype=np.int64), empty, n_articles, off_similarity
+        )
+    return CrossValidation(
+        Scored.concat(held),
+        np.concatenate(labels).astype(np.int64),
+        Scored.concat(off),
+        n_articles,
+        off_similarity,
+    )
+
+
+def wilson_lower(successes: np.ndarray, n: np.ndarray, z: float = Z) -> np.ndarray:
+    n = np.maximum(n, 1e-9)
+    p = successes / n
+    centre = p + z * z / (2 * n)
+    spread = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    result: np.ndarray = (centre - spread) / (1 + z * z / n)
+    return result
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the calibration may use; the ablations in `make eval` switch parts off."""
+
+    target: float = TARGET_PRECISION
+    z: float = Z
+    off_topic: bool = True
+    off_topic_budget: float = OFF_TOPIC_BUDGET
+    clarify_off_topic_budget: float = CLARIFY_OFF_TOPIC_BUDGET
+    fit_scorer: bool = True  # choose the BM25 weight and temperature on held-out questions
+    # An off-topic question at least as close to the KB as this quantile of its own correctly
+    # answered held-out questions is taken as covered (small talk in a KB that has it).
+    covered_quantile: float = COVERED_QUANTILE
+
+
+def choose(cv: CrossValidation, choice: Choice | None = None) -> OperatingPoint:
+    choice = choice or Choice()
+    n_in = len(cv.labels)
+    if cv.articles < MIN_ARTICLES or n_in < MIN_HELD_OUT:
+        return fallback(
+            cv,
+            choice,
+            f"{cv.articles} articles, {n_in} alternative questions to hold out "
+            f"(needs {MIN_ARTICLES} and {MIN_HELD_OUT})",
+        )
+    weight, temperature = _fit_scorer(cv) if choice.fit_scorer else (1.0, 0.7)
+    top, confidence = cv.held_out.top(weight, temperature)
+    similarity = cv.held_out.similarity[np.arange(n_in), top]
+    correct = top == cv.labels
+    off_conf = np.zeros(0)
+    off_sim = np.zeros(0)
+    left_out = 0
+    off_kept = np.zeros(0, dtype=bool)
+    if choice.off_topic and len(cv.off_topic.logits):
+        off_top, off_conf = cv.off_topic.top(weight, temperature)
+        off_sim = cv.off_topic.similarity[np.arange(len(off_top)), off_top]
+        # As close to the KB as a typical own question: probably covered, not off topic.
+        covered = (
+            off_sim >= np.quantile(similarity[correct], choice.covered_quantile)
+            if correct.any()
+            else off_sim > 1
+        )
+        per_question = len(off_sim) // max(len(cv.off_topic_similarity), 1)
+        left_out = int(covered.sum()) // max(per_question, 1)
+        off_conf, off_sim, off_kept = off_conf[~covered], off_sim[~covered], ~covered
+    answers = np.round(np.arange(0.05, 0.991, 0.005), 3)
+    floors = np.round(np.arange(0.0, 0.801, 0.01), 3)
+    best: tuple[float, float, float, dict[str, float]] | None = None
+    rho = ASSUMED_OFF_TOPIC_SHARE / (1 - ASSUMED_OFF_TOPIC_SHARE)
+    for floor in floors:
+        passes = similarity >= floor
+        off_passes = off_sim >= floor
+        for answer in answers:
+            answered = passes & (confidence >= answer)
+            n_answered = answered.sum()
+            if n_answered == 0:
+                continue
+            right = (answered & correct).sum()
+            coverage = n_answered / n_in
+            off_rate = float((off_passes & (off_conf >= answer)).mean()) if len(off_conf) else 0.0
+            if off_rate > choice.off_topic_budget:
+                continue
+            precision_in = right / n_answered
+            lower_in = float(wilson_lower(np.array(right), np.array(n_answered), choice.z))
+            # Off-topic answers count as wrong, weighted as that share of the traffic.
+            drag = rho * off_rate / coverage
+            precision = precision_in / (1 + drag)
+            lower = lower_in / (1 + drag)
+            if lower < choice.target:
+                continue
+            if best is None or coverage > best[0] + 1e-12:
+                best = (
+                    coverage,
+                    float(answer),
+                    float(floor),
+                    {"precision": precision, "lower": lower, "off": off_rate},
+                )
+    if best is None:
+        return fallback(cv, choice, "no threshold reaches the target on held-out questions")
+    coverage, answer, floor, figures = best
+    clarify = _choose_clarify(cv, choice, weight, temperature, answer, floor, off_kept)
+    return OperatingPoint(
+        answer=answer,
+        clarify=clarify.clarify,
+        min_similarity=floor,
+        temperature=temperature,
+        lexical_weight=weight,
+        calibrated=True,
+        target_precision=choice.target,
+        expected_precision=round(figures["precision"], 4),
+        expected_precision_lower=round(figures["lower"], 4),
+        expected_coverage=round(coverage, 4),
+        off_topic_answered=round(figures["off"], 4),
+        held_out_questions=n_in,
+        off_topic_questions=len(cv.off_topic_similarity) - left_out,
+        off_topic_left_out=left_out,
+        clarify_similarity=clarify.similarity,
+        candidate=clarify.candidate,
+        clarify_contains=clarify.contains,
+        clarify_coverage=clarify.coverage,
+        off_topic_clarified=clarify.off_topic,
+    )
+
+
+def _fit_scorer(cv: CrossValidation) -> tuple[float, float]:
+    """The BM25 weight with the best held-out top-1 (ties: the smaller weight), then the
+    temperature with the best held-out log-likelihood."""
+    rows = np.arange(len(cv.labels))
+    best_weight, best_top1 = LEXICAL_WEIGHTS[0], -1.0
+    for weight in LEXICAL_WEIGHTS:
+        top1 = float((cv.held_out.top(weight, 1.0)[0] == cv.labels).mean())
+        if top1 > best_top1 + 1e-9:
+            best_weight, best_top1 = weight, top1
+    best_temperature, best_nll = 1.0, math.inf
+    for temperature in TEMPERATURES:
+        probabilities = cv.held_out.probabilities(best_weight, temperature)
+        nll = float(-np.log(np.maximum(probabilities[rows, cv.labels], 1e-12)).mean())
+        if nll < best_nll:
+            best_temperature, best_nll = float(temperature), nll
+    return best_weight, best_temperature
+
+
+@dataclass(frozen=True)
+class ClarifyPoint:
+    clarify: float = 1.1  # above 1: never offer choices
+    similarity: float | None = None
+    candidate: float = CANDIDATE_PROBABILITY
+    contains: float | None = None
+    coverage: float | None = None
+    off_topic: float | None = None
+
+
+@dataclass(frozen=True)
+class _Offers:
+    """For each query not answered: how many articles would be offered at one candidate
+    probability, their summed probability and the closest one's similarity."""
+
+    count: np.ndarray
+    total: np.ndarray
+    closest: np.ndarray
+    contains: np.ndarray | None  # held-out only: the offered articles hold the right one
+
+
+def _offers(
+    scored: Scored,
+    weight: float,
+    temperature: float,
+    answer: float,
+    floor: float,
+    candidate: float,
+    labels: np.ndarray | None = None,
+) -> _Offers:
+    """What `retrieval.search.decide` would offer, on scored queries."""
+    probabilities = scored.probabilities(weight, temperature)
+    order = np.argsort(-probabilities, axis=1)[:, :3]
+    top_p = np.take_along_axis(probabilities, order, axis=1)
+    similarity = np.take_along_axis(scored.similarity, order, axis=1)
+    answered = (top_p[:, 0] >= answer) & (similarity[:, 0] >= floor)
+    offered = (top_p >= candidate) & ~answered[:, None]
+    contains = None
+    if labels is not None:
+        contains = ((order == labels[:, None]) & offered).any(axis=1)
+    return _Offers(
+        offered.sum(axis=1),
+        (top_p * offered).sum(axis=1),
+        np.where(offered, similarity, -1.0).max(axis=1),
+        contains,
+    )
+
+
+def _choose_clarify(
+    cv: CrossValidation,
+    choice: Choice,
+    weight: float,
+    temperature: float,
+    answer: float,
+    floor: float,
+    off_kept: np.ndarray,
+) -> ClarifyPoint:
+    """When to offer two or three articles for a question not answered.
+
+    Over candidate probabilities, summed probabilities and similarity floors (the closest
+    offered article's cosine), the point giving the most held-out questions a choice that
+    holds their article, such that the choices hold it CLARIFY_CONTAINS of the time (the
+    point estimate: a wrong choice offered costs a click, not a wrong answer) and at most
+    `choice.clarify_off_topic_budget` of the off-topic questions (those not left out as
+    covered) are offered choices. Ties: fewer off-topic offers, then the stricter point.
+    """
+    n_in = len(cv.labels)
+    off_topic = choice.off_topic and bool(off_kept.any())
+    best: tuple[tuple[float, ...], ClarifyPoint] | None = None
+    for candidate in CANDIDATE_PROBABILITIES:
+        held = _offers(cv.held_out, weight, temperature, answer, floor, candidate, cv.labels)
+        assert held.contains is not None
+        off = None
+        if off_topic:
+            kept = Scored(
+                cv.off_topic.logits[off_kept],
+                cv.off_topic.lexical[off_kept],
+                cv.off_topic.similarity[off_kept],
+            )
+            off = _offers(kept, weight, temperature, answer, floor, candidate)
+        for clarify in CLARIFY_THRESHOLDS:
+            enough = (held.count >= 2) & (held.total >= clarify)
+            off_enough = (off.count >= 2) & (off.total >= clarify) if off is not None else None
+            for similarity in np.round(np.arange(0.0, 0.801, 0.01), 3):
+                asked = enough & (held.closest >= similarity)
+                n_asked = int(asked.sum())
+                if n_asked < CLARIFY_MIN_ASKED:
+                    break  # a higher floor offers choices to fewer still
+                contains = float(held.contains[asked].mean())
+                if contains < CLARIFY_CONTAINS:
+                    continue
+                off_rate = 0.0
+                if off is not None and off_enough is not None:
+                    off_rate = float((off_enough & (off.closest >= similarity)).mean())
+                if off_rate > choice.clarify_off_topic_budget:
+                    continue
+                helped = int((asked & held.contains).sum())
+                key = (helped, -off_rate, float(similarity), float(clarify), candidate)
+                if best is None or key > best[0]:
+                    best = (
+                        key,
+                        ClarifyPoint(
+                            float(clarify),
+                            float(similarity),
+                            candidate,
+                            round(contains, 4),
+                            round(helped / n_in, 4),
+                            round(off_rate, 4),
+                        ),
+                    )
+    return best[1] if best is not None else ClarifyPoint(similarity=floor)
+
+
+def fallback(cv: CrossValidation, choice: Choice, note: str) -> OperatingPoint:
+    """Safe defaults; the similarity floor still rises above the off-topic questions'."""
+    floor = FALLBACK["min_similarity"]
+    if choice.off_topic and len(cv.off_topic_similarity):
+        off_sim = cv.off_topic_similarity
+        floor = max(floor, float(np.quantile(off_sim, 1 - choice.off_topic_budget)))
+    return OperatingPoint(
+        answer=FALLBACK["answer"],
+        clarify=FALLBACK["clarify"],
+        min_similarity=round(floor, 3),
+        temperature=FALLBACK_TEMPERATURE,
+        lexical_weight=FALLBACK_LEXICAL_WEIGHT,
+        calibrated=False,
+        target_precision=choice.target,
+        held_out_questions=len(cv.labels),
+        off_topic_questions=len(cv.off_topic_similarity),
+        note=note,
+    )

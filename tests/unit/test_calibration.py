@@ -1,0 +1,268 @@
+"""Self-calibration at build time: the operating point each knowledge base chooses itself."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval import calibration
+from retrieval.articles import Article, chunk_body
+from retrieval.index import KnowledgeIndex
+from retrieval.search import KnowledgeBase, ThresholdOverrides, build_index
+from tests.fakes import HashingEncoder
+
+TOPICS = 12
+WORDS_PER_TOPIC = 8
+SHARED = [f"common{i}" for i in range(30)]
+OFF_TOPIC_WORDS = [f"elsewhere{i}" for i in range(200)]
+
+
+def _topic_words(topic: int) -> list[str]:
+    return [f"t{topic}w{j}" for j in range(WORDS_PER_TOPIC)]
+
+
+def _question(rng: random.Random, topic: int) -> str:
+    """Mostly the topic's words, some shared filler, and now and then another topic's word
+    (so some questions are genuinely ambiguous and the threshold matters)."""
+    words = rng.sample(_topic_words(topic), 3) + rng.sample(SHARED, 2)
+    if rng.random() < 0.3:
+        other = rng.randrange(TOPICS)
+        words += rng.sample(_topic_words(other), 2)
+    rng.shuffle(words)
+    return " ".join(words)
+
+
+def _off_topic(rng: random.Random) -> str:
+    words = rng.sample(OFF_TOPIC_WORDS, 3) + rng.sample(SHARED, 1)
+    if rng.random() < 0.3:
+        words += [rng.choice(_topic_words(rng.randrange(TOPICS)))]
+    return " ".join(words)
+
+
+def _articles(rng: random.Random, questions: int) -> list[Article]:
+    articles = []
+    for topic in range(TOPICS):
+        body = f"About topic {topic}: " + " ".join(_topic_words(topic)) + "."
+        articles.append(
+            Article(
+                id=f"topic-{topic}",
+                title=f"Topic {topic}",
+                body=body,
+                questions=tuple(_question(rng, topic) for _ in range(questions)),
+                chunks=chunk_body(f"topic-{topic}", body),
+            )
+        )
+    return articles
+
+
+@pytest.fixture(scope="module")
+def synthetic() -> KnowledgeIndex:
+    rng = random.Random(5)
+    off_topic = [_off_topic(rng) for _ in range(300)]
+    return KnowledgeIndex.build(_articles(rng, 10), HashingEncoder(), off_topic=off_topic)
+
+
+def test_the_chosen_point_holds_the_target_on_questions_it_never_saw(
+    synthetic: KnowledgeIndex,
+) -> None:
+    point = synthetic.operating_point
+    assert point is not None and point.calibrated
+    assert point.held_out_questions == TOPICS * 10
+    assert point.expected_precision_lower is not None
+    assert point.expected_precision_lower >= calibration.TARGET_PRECISION
+    kb = KnowledgeBase(synthetic, HashingEncoder())
+    rng = random.Random(99)  # fresh questions, unlike any the build saw
+    in_scope = [(topic, _question(rng, topic)) for topic in range(TOPICS) for _ in range(60)]
+    answered = right = 0
+    for topic, text in in_scope:
+        result = kb.search(text)
+        if result.decision == "answer":
+            answered += 1
+            right += result.hits[0].article_id == f"topic-{topic}"
+    unrelated = [kb.search(_off_topic(rng)).decision for _ in range(300)]
+    off_answered = unrelated.count("answer")
+    assert answered >= 0.3 * len(in_scope)  # it does answer
+    precision = right / (answered + off_answered * len(in_scope) / 3 / len(unrelated))
+    assert precision >= calibration.TARGET_PRECISION
+    # A third of these share a word with some article; the budget keeps answers to them rare.
+    assert off_answered / len(unrelated) <= 0.03
+
+
+def test_the_operating_point_is_stored_in_the_manifest(tmp_path: Path) -> None:
+    source = tmp_path / "kb"
+    source.mkdir()
+    rng = random.Random(3)
+    for article in _articles(rng, 6):
+        questions = "".join(f"\n  - {q}" for q in article.questions)
+        (source / f"{article.id}.md").write_text(
+            f"---\ntitle: {article.title}\nquestions:{questions}\n---\n{article.body}\n"
+        )
+    index_dir = tmp_path / "index"
+    built, _ = build_index(source, index_dir, HashingEncoder(), target_precision=0.9)
+    assert built is not None
+    loaded = KnowledgeIndex.load(index_dir)
+    assert loaded.operating_point == built.operating_point
+    point = loaded.manifest["operating_point"]
+    assert point["target_precision"] == 0.9
+    assert {"answer", "clarify", "min_similarity", "temperature", "lexical_weight"} <= set(point)
+    assert {"expected_precision", "expected_coverage", "off_topic_answered"} <= set(point)
+    kb = KnowledgeBase(loaded, HashingEncoder())
+    assert kb.thresholds.answer == point["answer"]
+    assert kb.thresholds.min_similarity == point["min_similarity"]
+    # Another target is another operating point: the index is not fresh for it.
+    assert build_index(source, index_dir, HashingEncoder(), target_precision=0.9)[1] is False
+    assert build_index(source, index_dir, HashingEncoder(), target_precision=0.95)[1] is True
+
+
+def test_a_tiny_knowledge_base_falls_back_to_safe_defaults_and_says_so() -> None:
+    articles = [
+        Article("a", "Reset a password", "Use forgot password.", ("forgot my password",)),
+        Article("b", "Download invoices", "Billing, then invoices.", ()),
+    ]
+    articles = [
+        Article(a.id, a.title, a.body, a.questions, chunks=chunk_body(a.id, a.body))
+        for a in articles
+    ]
+    index = KnowledgeIndex.build(articles, HashingEncoder())
+    point = index.operating_point
+    assert point is not None and not point.calibrated
+    assert "needs" in point.note
+    assert point.answer == calibration.FALLBACK["answer"]
+    assert point.min_similarity >= calibration.FALLBACK["min_similarity"]
+    assert "fallback defaults" in point.summary()
+    kb = KnowledgeBase(index, HashingEncoder())
+    assert kb.search("forgot my password").decision == "answer"
+    assert kb.search("who won the football last night").decision == "escalate"
+
+
+def test_configured_thresholds_win_over_the_index_s_own(synthetic: KnowledgeIndex) -> None:
+    point = synthetic.operating_point
+    assert point is not None
+    kb = KnowledgeBase(synthetic, HashingEncoder(), overrides=ThresholdOverrides(answer=0.999))
+    assert kb.thresholds.answer == 0.999
+    assert kb.thresholds.min_similarity == point.min_similarity  # unset: the index's own
+    assert kb.thresholds.clarify == point.clarify
+    assert KnowledgeBase(synthetic, HashingEncoder()).thresholds.answer == point.answer
+
+
+def test_settings_leave_thresholds_unset_unless_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from api.settings import Settings
+
+    for name in ("ANSWER_THRESHOLD", "CLARIFY_THRESHOLD", "MIN_SIMILARITY", "CLARIFY_SIMILARITY"):
+        monkeypatch.delenv(f"FRONTLINE_{name}", raising=False)
+    assert Settings().thresholds == ThresholdOverrides()
+    monkeypatch.setenv("FRONTLINE_ANSWER_THRESHOLD", "0.5")
+    assert Settings().thresholds == ThresholdOverrides(answer=0.5)
+    monkeypatch.setenv("FRONTLINE_CLARIFY_SIMILARITY", "0.3")
+    assert Settings().thresholds == ThresholdOverrides(answer=0.5, clarify_similarity=0.3)
+
+
+def test_wilson_lower_bound_is_below_the_rate_and_tightens_with_more_data() -> None:
+    few = float(calibration.wilson_lower(np.array(19.0), np.array(20.0)))
+    many = float(calibration.wilson_lower(np.array(950.0), np.array(1000.0)))
+    assert few < 0.95 and many < 0.95 and many > few
+
+
+def test_the_shipped_off_topic_questions_are_many_and_varied() -> None:
+    questions = calibration.off_topic_questions()
+    assert len(questions) >= 300
+    assert len(set(questions)) == len(questions)
+
+
+def _vague_knowledge_base() -> calibration.CrossValidation:
+    """Held-out scores made by hand: clear questions (confident, close to their article),
+    vague ones split between their article and a neighbour at similarity 0.45, off-topic
+    questions split between two articles at similarity 0.3, and a few off-topic ones the
+    scorer is sure of at similarity 0.5 (they keep the answer's floor above 0.5)."""
+    n = 4
+
+    def row(logits: dict[int, float], similarity: dict[int, float]) -> tuple[list[float], ...]:
+        return (
+            [logits.get(a, 0.0) for a in range(n)],
+            [0.0] * n,
+            [similarity.get(a, 0.1) for a in range(n)],
+        )
+
+    held, labels = [], []
+    for i in range(40):
+        held.append(row({i % n: 10.0}, {i % n: 0.8}))
+        labels.append(i % n)
+    for i in range(20):
+        a, b = i % n, (i + 1) % n
+        held.append(row({a: 3.0 + 0.1 * (i % 2), b: 3.0}, {a: 0.45, b: 0.45}))
+        labels.append(a)
+    off = [row({i % n: 20.0}, {i % n: 0.5}) for i in range(10)]
+    off += [row({i % n: 3.0, (i + 2) % n: 3.0}, {i % n: 0.3, (i + 2) % n: 0.3}) for i in range(90)]
+
+    def scored(rows: list[tuple[list[float], ...]]) -> calibration.Scored:
+        return calibration.Scored(*(np.array([r[k] for r in rows]) for k in range(3)))
+
+    off_scored = scored(off)
+    return calibration.CrossValidation(
+        scored(held), np.array(labels), off_scored, n, off_scored.similarity.max(axis=1)
+    )
+
+
+def test_choices_have_their_own_lower_floor_that_keeps_off_topic_questions_out() -> None:
+    point = calibration.choose(_vague_knowledge_base())
+    assert point.calibrated
+    assert point.min_similarity > 0.5  # the confident off-topic questions are not answered
+    # The vague questions (closest offered article at 0.45) get choices: the answer's floor
+    # would refuse them all. The off-topic ones (0.3) do not.
+    assert point.clarify_similarity is not None and 0.3 < point.clarify_similarity <= 0.45
+    assert point.clarify <= 1.0
+    assert point.clarify_contains == 1.0
+    assert point.clarify_coverage == pytest.approx(20 / 60, abs=1e-3)
+    assert point.off_topic_clarified == 0.0
+    assert "choices" in point.summary()
+    # Without off-topic questions to hold it up, the floor would let them all in.
+    assert (
+        calibration.choose(
+            _vague_knowledge_base(), calibration.Choice(off_topic=False)
+        ).clarify_floor
+        <= 0.3
+    )
+
+
+def test_no_clarify_point_when_choices_would_miss_the_right_article() -> None:
+    cv = _vague_knowledge_base()
+    # Scramble the vague questions' labels: the offered pair no longer holds their article.
+    labels = cv.labels.copy()
+    labels[40:] = (labels[40:] + 2) % cv.articles
+    point = calibration.choose(
+        calibration.CrossValidation(
+            cv.held_out, labels, cv.off_topic, cv.articles, cv.off_topic_similarity
+        )
+    )
+    assert point.clarify > 1.0 and point.clarify_contains is None
+    assert "never offers choices" in point.summary()
+
+
+def test_synthetic_vague_questions_get_choices_unrelated_ones_rarely(
+    synthetic: KnowledgeIndex,
+) -> None:
+    point = synthetic.operating_point
+    assert point is not None and point.clarify_contains is not None
+    assert point.clarify_contains >= calibration.CLARIFY_CONTAINS
+    assert point.off_topic_clarified is not None
+    assert point.off_topic_clarified <= calibration.CLARIFY_OFF_TOPIC_BUDGET
+    kb = KnowledgeBase(synthetic, HashingEncoder())
+    rng = random.Random(41)
+    offered = holding = 0
+    for _ in range(200):  # a word of each of two topics: which one is meant?
+        a, b = rng.sample(range(TOPICS), 2)
+        words = rng.sample(_topic_words(a), 1) + rng.sample(_topic_words(b), 1)
+        result = kb.search(" ".join(words + rng.sample(SHARED, 1)))
+        if result.decision == "clarify":
+            offered += 1
+            holding += bool({f"topic-{a}", f"topic-{b}"} & {h.article_id for h in result.choices})
+    assert offered >= 40 and holding >= 0.9 * offered
+    unrelated = [
+        " ".join(rng.sample(OFF_TOPIC_WORDS, 3) + rng.sample(SHARED, 1)) for _ in range(300)
+    ]
+    assert [kb.search(q).decision for q in unrelated].count("clarify") <= 0.05 * len(unrelated)
