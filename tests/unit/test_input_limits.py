@@ -17,7 +17,7 @@ from api.ratelimit import LocalLimiter, TokenBucket, client_ip, networks
 from handoff.messages import clean_text
 from handoff.models import Conversation, Message
 from handoff.text import scrub
-from tests.fakes.hub_client import hello, is_msg, login, make_client, until
+from tests.fakes.hub_client import agent_socket, hello, is_msg, login, make_client, until
 from tests.fakes.rasa import FakeRasa
 
 BIG = 2**63
@@ -90,7 +90,7 @@ def test_widget_frames_that_used_to_drop_the_socket_get_error_frames(
 
 def test_agents_socket_survives_binary_and_deep_frames(client: TestClient) -> None:
     token = login(client)["Authorization"].split()[1]
-    with client.websocket_connect(f"/ws/agents?token={token}") as console:
+    with agent_socket(client, token) as console:
         console.send_bytes(b"\x00\xff")
         assert until(console, lambda f: f["type"] == "error")["error"].startswith("frame refused")
         console.send_text(DEEP)
