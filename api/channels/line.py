@@ -26,8 +26,8 @@ from typing import Any
 
 import httpx
 
+from api.channels import http
 from api.channels.base import (
-    Answer,
     Attachment,
     Capabilities,
     InboundMessage,
@@ -61,7 +61,7 @@ def retry_key(message_id: int, part: int = 0) -> str:
     return str(uuid.uuid5(_RETRY_KEYS, f"frontline:{message_id}:{part}"))
 
 
-class LineChannel:
+class LineChannel(http.HttpChannel):
     name = "line"
     capabilities = Capabilities(buttons=QUICK_REPLY_ITEMS, text_limit=TEXT_LIMIT, markdown="none")
 
@@ -89,9 +89,7 @@ class LineChannel:
         if not hmac.compare_digest(given.encode(), expected.encode()):
             raise Refused(401, "X-Line-Signature does not match the body")
 
-    def handshake(self, request: InboundRequest) -> Answer | None:
-        return None  # the console's "Verify" sends a signed, empty batch: parse handles it
-
+    # No handshake: the console's "Verify" sends a signed, empty batch, which parse handles.
     def parse(self, request: InboundRequest) -> Sequence[InboundMessage]:
         try:
             body = json.loads(request.body)
@@ -154,7 +152,7 @@ class LineChannel:
         )
         if response.status_code != 200:
             return None
-        profile = _json(response)
+        profile = http.json_object(response)
         return replace(
             event,
             profile=Profile(
@@ -203,7 +201,7 @@ class LineChannel:
             )
         except httpx.HTTPError as error:  # the token is spent: the next try pushes
             return SendResult.retry(f"LINE unreachable: {error!r}")
-        said = str(_json(response).get("message") or "")
+        said = str(http.json_object(response).get("message") or "")
         if response.status_code in (400, 403) and "reply token" in said.lower():
             return None
         return classify(response)
@@ -227,13 +225,10 @@ class LineChannel:
 
     async def check(self) -> str:
         response = await self._client.get(f"{self._base}/v2/bot/info", headers=self._auth())
-        info = _json(response)
+        info = http.json_object(response)
         if response.status_code != 200:
             raise RuntimeError(f"bot/info: {info.get('message') or response.status_code}")
         return f"LINE account {info.get('displayName')} ({info.get('basicId')})"
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
 
 
 def messages(message: OutboundMessage) -> list[dict[str, Any]]:
@@ -285,7 +280,7 @@ def _postback(data: str) -> tuple[str, str]:
 def classify(response: httpx.Response) -> SendResult:
     """A reply's or push's answer as sent / retry later / failed for good."""
     status = response.status_code
-    data = _json(response)
+    data = http.json_object(response)
     said = str(data.get("message") or f"HTTP {status}")
     if status == 200:
         sent = data.get("sentMessages") or [{}]
@@ -327,11 +322,3 @@ def _content(message: dict[str, Any]) -> tuple[str, tuple[Attachment, ...]]:
 
 def _ignored(event_id: str, extra: dict[str, Any]) -> InboundMessage:
     return InboundMessage(event_id=event_id, thread_id="", user_id="", kind="ignored", extra=extra)
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

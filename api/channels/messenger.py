@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from api.channels import meta
+from api.channels import http, meta
 from api.channels.base import (
     Answer,
     Attachment,
@@ -40,7 +40,7 @@ HUMAN_AGENT_HOURS = 7 * 24
 MEDIA = {"image": "image/*", "video": "video/*", "audio": "audio/*", "file": None}
 
 
-class MessengerChannel:
+class MessengerChannel(http.HttpChannel):
     name = "messenger"
     object_name = "page"
     text_limit = 2000
@@ -174,9 +174,6 @@ class MessengerChannel:
             **base,
         )
 
-    async def after_accept(self, event: InboundMessage) -> None:
-        return None
-
     # ---- outbound ---------------------------------------------------------------------
 
     def messaging(self, message: OutboundMessage) -> dict[str, Any]:
@@ -222,9 +219,6 @@ class MessengerChannel:
             raise RuntimeError(meta.classify_error(response).reason or "refused")
         data = response.json()
         return f"{self.name} account {data.get('name') or data.get('username')} ({data.get('id')})"
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
 
 
 class InstagramChannel(MessengerChannel):

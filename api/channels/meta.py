@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from api.channels import http
 from api.channels.base import Answer, InboundRequest, Refused, SendResult
 
 SIGNATURE_HEADER = "x-hub-signature-256"
@@ -104,13 +105,13 @@ def describe_error(code: int | None, subcode: int | None, message: str) -> tuple
 
 def classify_error(response: httpx.Response) -> SendResult:
     """A Graph API answer that is not 2xx, as retry-later or failed-for-good."""
-    data = _json(response)
+    data = http.json_object(response)
     found = data.get("error")
     error: dict[str, Any] = found if isinstance(found, dict) else {}
     code = as_int(error.get("code"))
     subcode = as_int(error.get("error_subcode"))
     message = str(error.get("message") or f"HTTP {response.status_code}")
-    retry_after = _retry_after(response.headers.get("retry-after"))
+    retry_after = http.retry_after(response)
     if response.status_code == 429 or response.status_code >= 500:
         _, reason = describe_error(code, subcode, message)
         return SendResult.retry(reason, retry_after)
@@ -132,7 +133,7 @@ async def post(
     except httpx.HTTPError as error:
         return SendResult.retry(f"{what} unreachable: {error!r}"), {}
     if 200 <= response.status_code < 300:
-        return None, _json(response)
+        return None, http.json_object(response)
     return classify_error(response), {}
 
 
@@ -150,25 +151,8 @@ def within(last_customer_at: Any, hours: float, now: datetime | None = None) -> 
     return bool((now or datetime.now(UTC)) - last_customer_at < timedelta(hours=hours))
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def as_int(value: Any) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
-        return None
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
         return None

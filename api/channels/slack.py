@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 
 import httpx
 
+from api.channels import http
 from api.channels.base import (
     Answer,
     Attachment,
@@ -72,7 +73,7 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
-class SlackChannel:
+class SlackChannel(http.HttpChannel):
     name = "slack"
     capabilities = Capabilities(buttons=BUTTON_LIMIT, text_limit=TEXT_LIMIT, markdown="mrkdwn")
 
@@ -274,7 +275,7 @@ class SlackChannel:
         except httpx.HTTPError as error:
             return SendResult.retry(f"Slack unreachable: {error!r}")
         result = classify(response)
-        posted = _json(response).get("message") or {}
+        posted = http.json_object(response).get("message") or {}
         self._own.update(str(posted[k]) for k in ("user", "bot_id") if posted.get(k))
         return result
 
@@ -285,7 +286,7 @@ class SlackChannel:
         response = await self._client.post(
             f"{self._base}/{method}", data=params, headers=self._auth()
         )
-        data = _json(response)
+        data = http.json_object(response)
         if not data.get("ok"):
             raise RuntimeError(f"{method}: {data.get('error') or response.status_code}")
         return data
@@ -295,15 +296,12 @@ class SlackChannel:
         self._own.update(str(me[k]) for k in ("user_id", "bot_id") if me.get(k))
         return f"bot @{me.get('user')} ({me.get('user_id')}) in {me.get('team')}"
 
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
 
 def classify(response: httpx.Response) -> SendResult:
     """chat.postMessage's answer as sent / retry later / failed for good."""
-    data = _json(response)
+    data = http.json_object(response)
     if response.status_code == 429:
-        return SendResult.retry("Slack rate limit", _seconds(response.headers.get("retry-after")))
+        return SendResult.retry("Slack rate limit", http.retry_after(response))
     if response.status_code >= 500:
         return SendResult.retry(f"Slack answered HTTP {response.status_code}")
     if response.status_code == 200 and data.get("ok"):
@@ -311,7 +309,7 @@ def classify(response: httpx.Response) -> SendResult:
         return SendResult.sent(f"{channel}:{ts}" if channel and ts else None)
     error = str(data.get("error") or f"HTTP {response.status_code}")
     if error in TRANSIENT:
-        return SendResult.retry(f"Slack: {error}", _seconds(response.headers.get("retry-after")))
+        return SendResult.retry(f"Slack: {error}", http.retry_after(response))
     if error in PERMANENT:
         return SendResult.failed(f"{PERMANENT[error]} ({error})")
     return SendResult.failed(f"Slack refused the message ({error})")
@@ -373,18 +371,3 @@ def _files(event: dict[str, Any]) -> tuple[Attachment, ...]:
         for f in event.get("files") or []
         if isinstance(f, dict)
     )
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

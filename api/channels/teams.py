@@ -23,8 +23,8 @@ from urllib.parse import quote
 
 import httpx
 
+from api.channels import http
 from api.channels.base import (
-    Answer,
     Attachment,
     Capabilities,
     InboundMessage,
@@ -43,7 +43,7 @@ BUTTONS = 6
 HERO_CARD = "application/vnd.microsoft.card.hero"
 
 
-class TeamsChannel:
+class TeamsChannel(http.HttpChannel):
     name = "teams"
     capabilities = Capabilities(buttons=BUTTONS, text_limit=TEXT_LIMIT, markdown="none")
 
@@ -69,9 +69,6 @@ class TeamsChannel:
         tenant = _tenant(activity)
         if tenant and tenant != self._config.tenant_id:
             raise Refused(403, f"an activity of another tenant ({tenant})")
-
-    def handshake(self, request: InboundRequest) -> Answer | None:
-        return None
 
     def parse(self, request: InboundRequest) -> Sequence[InboundMessage]:
         activity = _activity(request.body)
@@ -114,9 +111,6 @@ class TeamsChannel:
             attachments=_attachments(activity),
             extra={"reference": reference(activity)},
         )
-
-    async def after_accept(self, event: InboundMessage) -> None:
-        return None
 
     # ---- outbound ---------------------------------------------------------------------
 
@@ -221,16 +215,14 @@ def activity_for(
 def classify(response: httpx.Response) -> SendResult:
     """The connector's answer as sent / retry later / failed for good."""
     status = response.status_code
-    data = _json(response)
+    data = http.json_object(response)
     if 200 <= status < 300:
         return SendResult.sent(str(data.get("id") or "") or None)
     found = data.get("error")
     error: dict[str, Any] = found if isinstance(found, dict) else {}
     detail = str(error.get("message") or error.get("code") or f"HTTP {status}")
     if status in (412, 429) or status >= 500:
-        return SendResult.retry(
-            f"Teams answered {status}: {detail}", _retry_after(response.headers.get("retry-after"))
-        )
+        return SendResult.retry(f"Teams answered {status}: {detail}", http.retry_after(response))
     if status in (401, 403):
         return SendResult.failed(f"the bot was removed or may not post here ({status})")
     if status == 404:
@@ -305,20 +297,3 @@ def _attachments(activity: Mapping[str, Any]) -> tuple[Attachment, ...]:
             )
         )
     return tuple(found)
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None

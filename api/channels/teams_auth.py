@@ -14,7 +14,6 @@ signature and the standard claims.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 from collections.abc import Mapping
@@ -24,6 +23,7 @@ from typing import Any
 import httpx
 import jwt
 
+from api.channels import http
 from api.channels.base import Refused
 
 ISSUER = "https://api.botframework.com"
@@ -163,7 +163,7 @@ class BotToken:
         async with self._lock:
             if self._token is None or time.monotonic() >= self._expires:
                 response = await self._client.post(self._url, data=self._form)
-                data = _json(response)
+                data = http.json_object(response)
                 if response.status_code != 200 or not data.get("access_token"):
                     raise TokenError(
                         response.status_code,
@@ -183,11 +183,3 @@ class TokenError(Exception):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(f"token endpoint answered {status}: {reason}")
         self.status = status
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = json.loads(response.content)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

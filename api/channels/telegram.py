@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
+from api.channels import http
 from api.channels.base import (
-    Answer,
     Attachment,
     Capabilities,
     InboundMessage,
@@ -33,7 +33,7 @@ TEXT_LIMIT = 4096
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 
 
-class TelegramChannel:
+class TelegramChannel(http.HttpChannel):
     name = "telegram"
     capabilities = Capabilities(buttons=8, text_limit=TEXT_LIMIT, markdown="none")
 
@@ -48,9 +48,6 @@ class TelegramChannel:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self._config.secret_token.encode()):
             raise Refused(401, "missing or wrong X-Telegram-Bot-Api-Secret-Token")
-
-    def handshake(self, request: InboundRequest) -> Answer | None:
-        return None
 
     def parse(self, request: InboundRequest) -> Sequence[InboundMessage]:
         try:
@@ -154,7 +151,7 @@ class TelegramChannel:
 
     async def _call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         response = await self._client.post(f"{self._base}/{method}", json=body)
-        data = _json(response)
+        data = http.json_object(response)
         if not data.get("ok"):
             raise RuntimeError(f"{method}: {data.get('description') or response.status_code}")
         return data
@@ -174,13 +171,10 @@ class TelegramChannel:
         )
         return f"webhook set to {url}"
 
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
 
 def classify(response: httpx.Response) -> SendResult:
     """sendMessage's answer as sent / retry later / failed for good."""
-    data = _json(response)
+    data = http.json_object(response)
     if response.status_code == 200 and data.get("ok"):
         return SendResult.sent(str((data.get("result") or {}).get("message_id", "")) or None)
     description = str(data.get("description") or f"HTTP {response.status_code}")
@@ -197,14 +191,6 @@ def classify(response: httpx.Response) -> SendResult:
             return SendResult.failed("unknown chat")
         return SendResult.failed(description)
     return SendResult.retry(description)
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _profile(user: dict[str, Any]) -> Profile:

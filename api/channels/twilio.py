@@ -24,8 +24,8 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
+from api.channels import http
 from api.channels.base import (
-    Answer,
     Attachment,
     Capabilities,
     InboundMessage,
@@ -104,7 +104,7 @@ def _url_variants(url: str) -> list[str]:
     return list(dict.fromkeys([url, without, with_port]))
 
 
-class TwilioChannel:
+class TwilioChannel(http.HttpChannel):
     name = "twilio"
     capabilities = Capabilities(buttons=0, text_limit=TEXT_LIMIT, markdown="none")
 
@@ -139,9 +139,6 @@ class TwilioChannel:
                 return
         raise Refused(403, "X-Twilio-Signature does not match (is public_url the URL in Twilio?)")
 
-    def handshake(self, request: InboundRequest) -> Answer | None:
-        return None
-
     def parse(self, request: InboundRequest) -> Sequence[InboundMessage]:
         form = dict(_form(request.body))
         sid = form.get("MessageSid") or form.get("SmsSid") or ""
@@ -153,9 +150,6 @@ class TwilioChannel:
         if not form.get("From"):
             raise Refused(400, "a Twilio message without From")
         return [_message(sid, form)]
-
-    async def after_accept(self, event: InboundMessage) -> None:
-        return None
 
     # ---- outbound ---------------------------------------------------------------------
 
@@ -188,18 +182,17 @@ class TwilioChannel:
         url = self._messages_url.removesuffix("/Messages.json") + ".json"
         response = await self._client.get(url)
         if response.status_code != 200:
-            raise RuntimeError(f"Twilio answered {response.status_code}: {_json(response)}")
-        account = _json(response)
+            raise RuntimeError(
+                f"Twilio answered {response.status_code}: {http.json_object(response)}"
+            )
+        account = http.json_object(response)
         name = account.get("friendly_name") or self._config.account_sid
         return f"account {name} ({account.get('status')}), sending from {self._config.from_}"
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
 
 
 def classify(response: httpx.Response) -> SendResult:
     """Messages.json's answer as sent / retry later / failed for good."""
-    data = _json(response)
+    data = http.json_object(response)
     status = response.status_code
     if 200 <= status < 300 and data.get("sid"):
         return SendResult.sent(str(data["sid"]))
@@ -207,9 +200,9 @@ def classify(response: httpx.Response) -> SendResult:
     text = str(data.get("message") or f"HTTP {status}")
     detail = f"Twilio {code}: {text}" if code else f"Twilio answered {status}: {text}"
     if status == 429 or code == "20429":
-        return SendResult.retry(detail, _retry_after(response.headers.get("retry-after")))
+        return SendResult.retry(detail, http.retry_after(response))
     if status >= 500 or status in (401, 408):  # down, or credentials being fixed
-        return SendResult.retry(detail, _retry_after(response.headers.get("retry-after")))
+        return SendResult.retry(detail, http.retry_after(response))
     if code in ERRORS and code in PERMANENT:
         return SendResult.failed(ERRORS[code])
     return SendResult.failed(detail)
@@ -284,20 +277,3 @@ def _form(body: bytes) -> list[tuple[str, str]]:
         return parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
         raise Refused(400, "the form is not UTF-8") from None
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None

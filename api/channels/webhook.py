@@ -18,8 +18,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from api.channels import http
 from api.channels.base import (
-    Answer,
     Capabilities,
     InboundMessage,
     InboundRequest,
@@ -49,7 +49,7 @@ class InboundBody(BaseModel):
     user: _User
 
 
-class SignedWebhookChannel:
+class SignedWebhookChannel(http.HttpChannel):
     name = "webhook"
     capabilities = Capabilities(buttons=10, text_limit=4000, markdown="commonmark")
 
@@ -68,9 +68,6 @@ class SignedWebhookChannel:
             self._hook.verify(request.body, headers, json_parse=False)
         except WebhookVerificationError as error:
             raise Refused(401, f"signature refused: {error}") from None
-
-    def handshake(self, request: InboundRequest) -> Answer | None:
-        return None
 
     def parse(self, request: InboundRequest) -> Sequence[InboundMessage]:
         try:
@@ -93,9 +90,6 @@ class SignedWebhookChannel:
                 profile=Profile(name=body.user.name, email=body.user.email),
             )
         ]
-
-    async def after_accept(self, event: InboundMessage) -> None:
-        return None
 
     def callback_body(self, message: OutboundMessage) -> dict[str, Any]:
         return {
@@ -132,26 +126,14 @@ class SignedWebhookChannel:
     async def check(self) -> str:
         return f"callbacks go to {self._config.callback_url} (signed, Standard Webhooks)"
 
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
 
 def classify(response: httpx.Response) -> SendResult:
     status = response.status_code
     if 200 <= status < 300:
         return SendResult.sent(response.headers.get("webhook-id"))
-    retry_after = _retry_after(response.headers.get("retry-after"))
+    retry_after = http.retry_after(response)
     if status in (408, 425, 429) or status >= 500:
         return SendResult.retry(f"callback answered {status}", retry_after)
     if status == 410:
         return SendResult.failed("the receiver is gone (410)")
     return SendResult.failed(f"callback refused it ({status})")
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from api.channels import meta
+from api.channels import http, meta
 from api.channels.base import (
     Answer,
     Attachment,
@@ -46,7 +46,7 @@ MEDIA = ("image", "document", "audio", "video", "sticker")
 STATUSES = frozenset({"sent", "delivered", "read", "failed"})
 
 
-class WhatsAppChannel:
+class WhatsAppChannel(http.HttpChannel):
     name = "whatsapp"
 
     def __init__(self, config: WhatsAppConfig, client: httpx.AsyncClient | None = None) -> None:
@@ -90,9 +90,6 @@ class WhatsAppChannel:
                     if isinstance(status, dict) and status.get("id"):
                         events.append(_status(status))
         return events
-
-    async def after_accept(self, event: InboundMessage) -> None:
-        return None
 
     # ---- outbound ---------------------------------------------------------------------
 
@@ -145,9 +142,6 @@ class WhatsAppChannel:
             raise RuntimeError(meta.classify_error(response).reason or "refused")
         data = response.json()
         return f"number {data.get('display_phone_number', self._config.phone_number_id)}"
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
 
 
 def interactive(text: str, buttons: Sequence[Any]) -> dict[str, Any]:

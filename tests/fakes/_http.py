@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 from urllib.parse import urlsplit
 
 
@@ -45,6 +45,27 @@ class Reply:
 
 
 Handler = Callable[[Request], Reply]
+A = TypeVar("A")
+
+
+class Failures(Generic[A]):
+    """Scripted failures: per key (a method, an endpoint, a product; None for one queue) the
+    answers to give instead of working, each as often as it was added, in order. Not locked:
+    a fake uses it under its own lock."""
+
+    def __init__(self) -> None:
+        self._queues: dict[str | None, list[A]] = {}
+
+    def add(self, answer: A, count: int = 1, key: str | None = None) -> None:
+        self._queues.setdefault(key, []).extend([answer] * count)
+
+    def take(self, key: str | None = None) -> A | None:
+        """The next scripted answer for `key`, used up; None when there is none."""
+        queue = self._queues.get(key)
+        return queue.pop(0) if queue else None
+
+    def clear(self) -> None:
+        self._queues.clear()
 
 
 class _Server(ThreadingHTTPServer):

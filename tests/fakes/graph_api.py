@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-from tests.fakes._http import BackgroundHttpServer, Reply, Request
+from tests.fakes._http import BackgroundHttpServer, Failures, Reply, Request
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "channels"
 _PATH = re.compile(r"^(?:/v\d+\.\d+)?/(?P<node>[^/]+)/messages$")
@@ -77,16 +77,6 @@ class Call:
         return ""
 
 
-@dataclass
-class _Failure:
-    code: int
-    message: str
-    status: int
-    subcode: int | None
-    retry_after: int | None
-    remaining: int
-
-
 def graph_error(
     status: int,
     code: int,
@@ -117,7 +107,7 @@ class FakeGraphApi(BackgroundHttpServer):
         self.tokens = dict(tokens)
         self._lock = threading.Condition()
         self._calls: list[Call] = []
-        self._failures: dict[str, list[_Failure]] = {}
+        self._failures: Failures[Reply] = Failures()
         self._unreachable: set[tuple[str, str]] = set()
         self._ids = itertools.count(1)
 
@@ -136,8 +126,8 @@ class FakeGraphApi(BackgroundHttpServer):
     ) -> None:
         """The next `count` sends of `product` answer this Graph error."""
         with self._lock:
-            self._failures.setdefault(product, []).append(
-                _Failure(code, message, status, subcode, retry_after, count)
+            self._failures.add(
+                graph_error(status, code, message, subcode, retry_after), count, product
             )
 
     def rate_limit_next(self, product: str, count: int = 1) -> None:
@@ -227,15 +217,9 @@ class FakeGraphApi(BackgroundHttpServer):
         return None
 
     def _answer(self, product: str, body: dict[str, Any]) -> Reply:
-        queue = self._failures.get(product)
-        if queue:
-            failure = queue[0]
-            failure.remaining -= 1
-            if failure.remaining <= 0:
-                queue.pop(0)
-            return graph_error(
-                failure.status, failure.code, failure.message, failure.subcode, failure.retry_after
-            )
+        failure = self._failures.take(product)
+        if failure is not None:
+            return failure
         problem = _whatsapp_problem(body) if product == "whatsapp" else _messenger_problem(body)
         if problem:
             return graph_error(400, 100, f"(#100) {problem}")

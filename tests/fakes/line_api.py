@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from tests.fakes._http import BackgroundHttpServer, Reply, Request
+from tests.fakes._http import BackgroundHttpServer, Failures, Reply, Request
 
 DEFAULT_TOKEN = "frontline-test-channel-access-token"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "channels" / "line"
@@ -58,21 +58,13 @@ class Call:
         return [str(m.get("text", "")) for m in self.body.get("messages", [])]
 
 
-@dataclass
-class _Failure:
-    status: int
-    message: str
-    retry_after: int | None
-    remaining: int
-
-
 class FakeLineApi(BackgroundHttpServer):
     def __init__(self, token: str = DEFAULT_TOKEN, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(self._handle, host, port)
         self.token = token
         self._lock = threading.Condition()
         self._calls: list[Call] = []
-        self._failures: dict[str, list[_Failure]] = {}
+        self._failures: Failures[Reply] = Failures()
         self._tokens: dict[str, str] = {}  # reply token -> user
         self._spent: set[str] = set()
         self._retry_keys: dict[str, str] = {}  # accepted retry key -> request id
@@ -109,10 +101,9 @@ class FakeLineApi(BackgroundHttpServer):
         retry_after: int | None = None,
         count: int = 1,
     ) -> None:
+        headers = {"Retry-After": str(retry_after)} if retry_after else {}
         with self._lock:
-            self._failures.setdefault(endpoint, []).append(
-                _Failure(status, message, retry_after, count)
-            )
+            self._failures.add(Reply.json(status, {"message": message}, headers), count, endpoint)
 
     # inspection
 
@@ -163,14 +154,9 @@ class FakeLineApi(BackgroundHttpServer):
                     " authorization header is valid."
                 },
             )
-        queue = self._failures.get(endpoint)
-        if queue:
-            failure = queue[0]
-            failure.remaining -= 1
-            if failure.remaining <= 0:
-                queue.pop(0)
-            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
-            return Reply.json(failure.status, {"message": failure.message}, headers)
+        failure = self._failures.take(endpoint)
+        if failure is not None:
+            return failure
         if endpoint == "info":
             return Reply.json(
                 200, {"userId": "U0bot", "basicId": "@frontline", "displayName": "Frontline"}

@@ -66,6 +66,15 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self._sink = sink
 
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        refusal = self._sink._refusal(address)
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         return self._sink._deliver(session, envelope)
 
@@ -76,7 +85,8 @@ class SmtpSink:
     With `username`/`password` it offers AUTH PLAIN and LOGIN without TLS (aiosmtpd's
     `auth_require_tls=False`) and accepts only those credentials; `require_auth` then
     refuses mail from clients that did not log in. `fail_next(reply)` answers the next
-    DATA with an SMTP error such as "451 4.3.0 Try again later" to test retries.
+    DATA with an SMTP error such as "451 4.3.0 Try again later" to test retries;
+    `refuse(address, answer)` answers every RCPT TO:<address> with one ("550 5.1.1 ...").
     """
 
     def __init__(
@@ -95,6 +105,7 @@ class SmtpSink:
         self._lock = threading.Condition()
         self._messages: list[ReceivedMail] = []
         self._failures: list[str] = []
+        self._refused: dict[str, str] = {}
         kwargs: dict[str, Any] = {}
         if username is not None:
             kwargs.update(
@@ -137,6 +148,11 @@ class SmtpSink:
         with self._lock:
             self._failures.extend([reply] * count)
 
+    def refuse(self, address: str, answer: str) -> None:
+        """Answer RCPT TO:<address> with e.g. "550 5.1.1 User unknown" from now on."""
+        with self._lock:
+            self._refused[address.lower()] = answer
+
     @property
     def messages(self) -> list[ReceivedMail]:
         with self._lock:
@@ -167,6 +183,10 @@ class SmtpSink:
             and data.password.decode() == self.password
         )
         return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
+
+    def _refusal(self, address: str) -> str | None:
+        with self._lock:
+            return self._refused.get(address.lower())
 
     def _deliver(self, session: Session, envelope: Envelope) -> str:
         with self._lock:
@@ -353,6 +373,27 @@ class ImapMailbox:
             _, data = conn.uid("FETCH", str(uid), "(FLAGS)")
             first = data[0] if data else None
             return first.decode() if isinstance(first, bytes) else ""
+        finally:
+            conn.logout()
+
+    def seen_flags(self) -> dict[str, bool]:
+        """Message-ID → whether the mail is flagged \\Seen."""
+        conn = self._connect()
+        try:
+            conn.select(self.mailbox, readonly=True)
+            typ, data = conn.uid("SEARCH", "ALL")
+            assert typ == "OK", data
+            flags: dict[str, bool] = {}
+            for uid in (data[0] or b"").split():
+                typ, parts = conn.uid(
+                    "FETCH", uid.decode(), "(FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
+                )
+                assert typ == "OK", parts
+                for part in parts:
+                    if isinstance(part, tuple):
+                        header = parse_eml(part[1])
+                        flags[str(header["Message-ID"]).strip()] = b"\\Seen" in part[0]
+            return flags
         finally:
             conn.logout()
 

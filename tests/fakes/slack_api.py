@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, quote
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from tests.fakes._http import BackgroundHttpServer, Reply, Request
+from tests.fakes._http import BackgroundHttpServer, Failures, Reply, Request
 
 DEFAULT_TOKEN = "xoxb-1000000001-2000000002-FrontlineTestToken"
 BOT_USER_ID = "U0FRONTBOT"
@@ -56,21 +56,13 @@ class Call:
         return self.status == 200 and self.error is None
 
 
-@dataclass
-class _Failure:
-    error: str
-    status: int
-    retry_after: int | None
-    remaining: int
-
-
 class FakeSlackApi(BackgroundHttpServer):
     def __init__(self, token: str = DEFAULT_TOKEN, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(self._handle, host, port)
         self.token = token
         self._lock = threading.Condition()
         self._calls: list[Call] = []
-        self._failures: dict[str, list[_Failure]] = {}
+        self._failures: Failures[tuple[int, dict[str, Any], dict[str, str]]] = Failures()
         self._channel_errors: dict[str, str] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self._ts = itertools.count(1)
@@ -91,10 +83,9 @@ class FakeSlackApi(BackgroundHttpServer):
         count: int = 1,
     ) -> None:
         """The next `count` calls of `method` answer this error instead of working."""
+        headers = {"Retry-After": str(retry_after)} if retry_after else {}
         with self._lock:
-            self._failures.setdefault(method, []).append(
-                _Failure(error, status, retry_after, count)
-            )
+            self._failures.add((status, {"ok": False, "error": error}, headers), count, method)
 
     def break_channel(self, channel: str, error: str) -> None:
         """Every post to `channel` answers `ok: false` with `error` (is_archived, ...)."""
@@ -154,14 +145,9 @@ class FakeSlackApi(BackgroundHttpServer):
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return 200, {"ok": False, "error": "invalid_auth"}, {}
-        queue = self._failures.get(method)
-        if queue:
-            failure = queue[0]
-            failure.remaining -= 1
-            if failure.remaining <= 0:
-                queue.pop(0)
-            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
-            return failure.status, {"ok": False, "error": failure.error}, headers
+        failure = self._failures.take(method)
+        if failure is not None:
+            return failure
         if method == "auth.test":
             return 200, self._auth_test(), {}
         if method == "users.info":

@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-from tests.fakes._http import BackgroundHttpServer, Reply, Request
+from tests.fakes._http import BackgroundHttpServer, Failures, Reply, Request
 
 DEFAULT_TOKEN = "7000000001:AAF4k3T0k3nF0rFr0ntl1n3T3sts0123456"
 BOT_USER: dict[str, Any] = {
@@ -65,14 +65,6 @@ class Call:
     @property
     def chat_id(self) -> int | str | None:
         return self.params.get("chat_id")
-
-
-@dataclass
-class _Failure:
-    status: int
-    description: str
-    retry_after: int | None
-    remaining: int
 
 
 def load_update(name: str) -> dict[str, Any]:
@@ -158,7 +150,7 @@ class FakeTelegramApi(BackgroundHttpServer):
         self.bot_user: dict[str, Any] = dict(bot_user or BOT_USER)
         self._lock = threading.Condition()
         self._calls: list[Call] = []
-        self._failures: dict[str, list[_Failure]] = {}
+        self._failures: Failures[Reply] = Failures()
         self._blocked: set[int | str] = set()
         self._known: set[int | str] | None = (
             None if known_chats is None else {_chat_key(c) for c in known_chats}
@@ -179,9 +171,7 @@ class FakeTelegramApi(BackgroundHttpServer):
     ) -> None:
         """The next `count` calls of `method` answer this error instead of working."""
         with self._lock:
-            self._failures.setdefault(method, []).append(
-                _Failure(status, description, retry_after, count)
-            )
+            self._failures.add(_error(status, description, retry_after), count, method)
 
     def block_chat(self, chat_id: int | str) -> None:
         """From now on every send to this chat answers 403 "bot was blocked by the user"."""
@@ -274,13 +264,9 @@ class FakeTelegramApi(BackgroundHttpServer):
     def _answer(self, token: str, method: str, params: dict[str, Any]) -> Reply:
         if not hmac.compare_digest(token.encode(), self.token.encode()):
             return _error(401, "Unauthorized")
-        queue = self._failures.get(method)
-        if queue:
-            failure = queue[0]
-            failure.remaining -= 1
-            if failure.remaining <= 0:
-                queue.pop(0)
-            return _error(failure.status, failure.description, failure.retry_after)
+        failure = self._failures.take(method)
+        if failure is not None:
+            return failure
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return _error(404, "Not Found")

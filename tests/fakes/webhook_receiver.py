@@ -23,7 +23,7 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
-from tests.fakes._http import BackgroundHttpServer, Reply, Request
+from tests.fakes._http import BackgroundHttpServer, Failures, Reply, Request
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "channels" / "webhook"
 
@@ -90,13 +90,6 @@ class Callback:
         return json.loads(self.body)
 
 
-@dataclass
-class _Failure:
-    status: int
-    retry_after: int | None
-    remaining: int
-
-
 class WebhookReceiver(BackgroundHttpServer):
     """Accepts callbacks on any path; `url` is `{base_url}/callbacks` for convenience.
 
@@ -119,7 +112,7 @@ class WebhookReceiver(BackgroundHttpServer):
         self._webhook = Webhook(secret)
         self._lock = threading.Condition()
         self._callbacks: list[Callback] = []
-        self._failures: list[_Failure] = []
+        self._failures: Failures[Reply] = Failures()
 
     @property
     def url(self) -> str:
@@ -127,8 +120,9 @@ class WebhookReceiver(BackgroundHttpServer):
 
     def fail_next(self, status: int, count: int = 1, retry_after: int | None = None) -> None:
         """The next `count` callbacks are answered `status` (with Retry-After if given)."""
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         with self._lock:
-            self._failures.append(_Failure(status, retry_after, count))
+            self._failures.add(Reply.json(status, {"error": f"scripted {status}"}, headers), count)
 
     def clear(self) -> None:
         with self._lock:
@@ -175,15 +169,9 @@ class WebhookReceiver(BackgroundHttpServer):
         except ValueError:
             payload = None
         with self._lock:
-            if self._failures:
-                failure = self._failures[0]
-                failure.remaining -= 1
-                if failure.remaining <= 0:
-                    self._failures.pop(0)
-                headers = {}
-                if failure.retry_after is not None:
-                    headers["Retry-After"] = str(failure.retry_after)
-                reply = Reply.json(failure.status, {"error": f"scripted {failure.status}"}, headers)
+            failure = self._failures.take()
+            if failure is not None:
+                reply = failure
             elif not verified and self.reject_unverified:
                 reply = Reply.json(401, {"error": error})
             else:

@@ -6,16 +6,13 @@ because it starts Dovecot (installing Debian's dovecot-imapd when missing, as ro
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import create_engine, select
@@ -24,59 +21,44 @@ from handoff.models import InboundEvent
 from handoff.states import InboundStatus
 from retrieval.search import build_index
 from tests.fakes import HashingEncoder
+from tests.fakes.channel_checks import eventually
 from tests.fakes.hub_client import login, make_client
-from tests.fakes.mail import SmtpSink, append, empty, free_port, imap_session, seen_flags
-from tests.fakes.mail import smtp_sink as start_smtp_sink
+from tests.fakes.mail_servers import (
+    DovecotUnavailable,
+    ImapMailbox,
+    SmtpSink,
+    free_port,
+    start_dovecot,
+    stop_dovecot,
+)
 from tests.fakes.paths import ROOT
 from tests.fakes.rasa import FakeRasa
 
 pytestmark = pytest.mark.integration
 
-USER, PASSWORD, US = "support@example.test", "support-pass", "support@example.test"
-T = TypeVar("T")
+US = "support@example.test"
 
 
 @pytest.fixture(scope="module")
-def imap_port() -> Iterator[int]:
+def imap() -> Iterator[ImapMailbox]:
     """A throwaway Dovecot with one mailbox; skipped only when it cannot be had."""
-    folder = tempfile.mkdtemp(prefix="frontline-dovecot-")
-    os.chmod(folder, 0o755)  # Dovecot runs as the `dovecot` user when we are root
-    port = free_port()
-    env = {**os.environ, "IMAP_PORT": str(port), "IMAPS_PORT": "0"}
-    script = str(ROOT / ".ci" / "dovecot.sh")
-    # Output to a file, not a pipe: the daemon inherits it and a pipe would never close.
-    with tempfile.TemporaryFile("w+") as output:
-        started = subprocess.run(
-            [script, folder],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            timeout=900,
-            check=False,
-        )
-        output.seek(0)
-        said = output.read()
-    if started.returncode != 0:
-        shutil.rmtree(folder, ignore_errors=True)
-        pytest.skip(f"Dovecot could not be installed or started: {said[-800:]}")
+    folder = Path(tempfile.mkdtemp(prefix="frontline-dovecot-"))
+    folder.chmod(0o755)  # Dovecot runs as the `dovecot` user when we are root
     try:
-        yield port
+        settings = start_dovecot(folder, port=free_port(), imaps_port=0, timeout=900)
+    except DovecotUnavailable as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(f"Dovecot could not be installed or started: {exc}")
+    try:
+        yield ImapMailbox(settings)
     finally:
-        subprocess.run(
-            [script, "stop", folder],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=60,
-            check=False,
-        )
+        stop_dovecot(folder)
         shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
 def smtp_sink() -> Iterator[SmtpSink]:
-    with start_smtp_sink() as sink:
+    with SmtpSink() as sink:
         yield sink
 
 
@@ -85,16 +67,6 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("index")
     build_index(ROOT / "kb_content", path, HashingEncoder())
     return path
-
-
-def eventually(probe: Callable[[], T | None], what: str, timeout: float = 20.0) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def customer_mail(message_id: str, subject: str, body: str, headers: str = "") -> bytes:
@@ -112,13 +84,13 @@ def customer_mail(message_id: str, subject: str, body: str, headers: str = "") -
 
 
 def test_email_thread(
-    tmp_path: Path, index_dir: Path, database_url: str, imap_port: int, smtp_sink: SmtpSink
+    tmp_path: Path, index_dir: Path, database_url: str, imap: ImapMailbox, smtp_sink: SmtpSink
 ) -> None:
     channels = tmp_path / "channels.yml"
     channels.write_text(
         "email:\n"
-        f"  imap: {{host: 127.0.0.1, port: {imap_port}, username: {USER},"
-        f" password: {PASSWORD}, ssl: false, starttls: false}}\n"
+        f"  imap: {{host: 127.0.0.1, port: {imap.settings.port}, username: {imap.settings.user},"
+        f" password: {imap.settings.password}, ssl: false, starttls: false}}\n"
         f"  smtp: {{host: 127.0.0.1, port: {smtp_sink.port}, starttls: false}}\n"
         f"  address: {US}\n"
         "  name: Example Support\n"
@@ -129,30 +101,22 @@ def test_email_thread(
     reply_id = f"<r-{run}@example.org>"
     auto_id = f"<auto-{run}@example.org>"
 
-    def mailbox(work: Callable[[Any], T]) -> T:
-        with imap_session(imap_port, USER, PASSWORD) as imap:
-            return work(imap)
-
     def seen(message_id: str) -> bool:
-        return mailbox(seen_flags).get(message_id, False)
+        return imap.seen_flags().get(message_id, False)
 
-    mailbox(empty)
+    imap.clear()
     with make_client(
         tmp_path, index_dir, FakeRasa(), database_url=database_url, channels_file=channels
     ) as client:
         # 1. A new question: a ticket, and the acknowledgement in the same thread.
         subject = "Cannot log in after password reset"
         question = "I reset my password yesterday, but the login page says invalid credentials."
-        mailbox(
-            lambda imap: append(
-                imap, customer_mail(question_id, subject, f"Hello,\n\n{question}\n\nThanks,\nAda\n")
-            )
-        )
-        [ack] = smtp_sink.wait_for(1)
+        imap.append(customer_mail(question_id, subject, f"Hello,\n\n{question}\n\nThanks,\nAda\n"))
+        [ack] = smtp_sink.wait_for(1, timeout=20)
         tag = re.fullmatch(rf"Re: {subject} \[#(\d+)\]", ack.message["Subject"])
         assert tag, ack.message["Subject"]
         number = int(tag.group(1))
-        assert ack.recipients == ["ada@example.org"]
+        assert ack.rcpt_tos == ["ada@example.org"]
         assert ack.message["From"] == f"Example Support <{US}>"
         assert ack.message["In-Reply-To"] == question_id
         assert ack.message["References"] == question_id
@@ -176,7 +140,7 @@ def test_email_thread(
         )
         assert posted.status_code == 200, posted.text
         # Taking over says so (a system notice, so auto-submitted), then the reply.
-        _, joined, agent_reply = smtp_sink.wait_for(3)
+        _, joined, agent_reply = smtp_sink.wait_for(3, timeout=20)
         assert "joined the conversation" in joined.message.get_content()
         assert joined.message["Auto-Submitted"] == "auto-replied"
         agent_mail = agent_reply.message
@@ -192,16 +156,13 @@ def test_email_thread(
         # 3. The customer answers with the history quoted: the same conversation, new words.
         thread = f"{question_id} {ack.message['Message-ID']} {agent_mail['Message-ID']}"
         quoted = "\n".join(f"> {line}" for line in agent_mail.get_content().splitlines())
-        mailbox(
-            lambda imap: append(
-                imap,
-                customer_mail(
-                    reply_id,
-                    f"Re: {agent_mail['Subject']}",
-                    "That worked, thank you!\n\n-- \nAda Lovelace\n\n"
-                    f"On Tue, 6 Jan 2026 at 10:31, Example Support <{US}> wrote:\n{quoted}\n",
-                    f"In-Reply-To: {agent_mail['Message-ID']}\nReferences: {thread}\n",
-                ),
+        imap.append(
+            customer_mail(
+                reply_id,
+                f"Re: {agent_mail['Subject']}",
+                "That worked, thank you!\n\n-- \nAda Lovelace\n\n"
+                f"On Tue, 6 Jan 2026 at 10:31, Example Support <{US}> wrote:\n{quoted}\n",
+                f"In-Reply-To: {agent_mail['Message-ID']}\nReferences: {thread}\n",
             )
         )
 
@@ -217,21 +178,18 @@ def test_email_thread(
         assert [c["id"] for c in everything if c["channel"] == "email"] == [cid]
 
         # 4. An auto-reply: stored, ignored, never answered.
-        mailbox(
-            lambda imap: append(
-                imap,
-                customer_mail(
-                    auto_id,
-                    f"Auto: {agent_mail['Subject']}",
-                    "I am travelling until 12 January.\n",
-                    f"Auto-Submitted: auto-replied\nIn-Reply-To: {agent_mail['Message-ID']}\n"
-                    f"References: {thread}\n",
-                ),
+        imap.append(
+            customer_mail(
+                auto_id,
+                f"Auto: {agent_mail['Subject']}",
+                "I am travelling until 12 January.\n",
+                f"Auto-Submitted: auto-replied\nIn-Reply-To: {agent_mail['Message-ID']}\n"
+                f"References: {thread}\n",
             )
         )
         eventually(lambda: seen(auto_id), "the auto-reply flagged \\Seen")
         time.sleep(2.5)  # a poll and an outbox pass or two: nothing may go out
-        assert len(smtp_sink.received) == 3
+        assert len(smtp_sink.messages) == 3
         assert customer_texts() == texts
 
     engine = create_engine(database_url)

@@ -7,48 +7,18 @@ limit, a customer who blocked the account shown as not delivered, forged request
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
 
 import httpx
 import pytest
 
 from retrieval.sources import load_articles
+from tests.fakes.channel_checks import conversation, customer_texts, eventually
 from tests.fakes.line_api import FakeLineApi, post_webhook, postback_event, text_event, webhook
 from tests.fakes.stack import Stack
 from tests.fakes.widget_client import agent_headers
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("agent_online")]
 SECRET = "integration-line-channel-secret"  # tests/integration/conftest.py writes it
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition never held")
-        time.sleep(0.2)
-
-
-def conversation(stack: Stack, name: str) -> dict[str, Any]:
-    headers = agent_headers(stack)
-
-    def find() -> dict[str, Any] | None:
-        listed = httpx.get(f"{stack.hub_url}/api/conversations", headers=headers).json()
-        for c in listed["conversations"]:
-            if c["channel"] == "line" and c["contact"]["name"] == name:
-                detail = httpx.get(f"{stack.hub_url}/api/conversations/{c['id']}", headers=headers)
-                return dict(detail.json())
-        return None
-
-    return dict(eventually(find))
-
-
-def customer_texts(stack: Stack, name: str) -> list[str]:
-    return [m["text"] for m in conversation(stack, name)["messages"] if m["role"] == "customer"]
 
 
 def test_a_batch_of_two_customers_answered_from_the_kb_and_a_quick_reply(
@@ -76,7 +46,7 @@ def test_a_batch_of_two_customers_answered_from_the_kb_and_a_quick_reply(
     redelivered = {**ask, "deliveryContext": {"isRedelivery": True}}
     assert post_webhook(stack.hub_url, webhook([redelivered]), SECRET).status_code == 200
     time.sleep(2)
-    assert customer_texts(stack, "Ann Line") == ["How do I reset my password?"]
+    assert customer_texts(stack, "line", "Ann Line") == ["How do I reset my password?"]
     assert sum(article.url in t for t in fake_line.texts_to(ann)) == 1
     # The "did this help?" choice is a quick reply; pressing it posts back our choice.
     quick = eventually(
@@ -93,9 +63,9 @@ def test_a_batch_of_two_customers_answered_from_the_kb_and_a_quick_reply(
         action["data"], user_id=ann, reply_token=fake_line.issue_reply_token(ann)
     )
     assert post_webhook(stack.hub_url, webhook([press]), SECRET).status_code == 200
-    eventually(lambda: len(customer_texts(stack, "Ann Line")) == 2)
-    assert customer_texts(stack, "Ann Line")[1] == action["displayText"]
-    detail = conversation(stack, "Ann Line")
+    eventually(lambda: len(customer_texts(stack, "line", "Ann Line")) == 2)
+    assert customer_texts(stack, "line", "Ann Line")[1] == action["displayText"]
+    detail = conversation(stack, "line", "Ann Line")
     assert all(m["delivery"]["status"] == "sent" for m in detail["messages"] if m["role"] == "bot")
 
 
@@ -109,7 +79,7 @@ def test_hand_off_and_an_agent_reply_pushed_with_a_retry_key(
     )
     assert post_webhook(stack.hub_url, webhook([ask]), SECRET).status_code == 200
     eventually(lambda: any("ticket #" in t for t in fake_line.texts_to(hal)))
-    detail = conversation(stack, "Hal Line")
+    detail = conversation(stack, "line", "Hal Line")
     assert detail["conversation"]["state"] == "queued" and detail["ticket"]["channel"] == "line"
 
     headers = agent_headers(stack)
@@ -144,7 +114,7 @@ def test_a_customer_who_blocked_the_account_is_shown_as_not_delivered(
     failed = eventually(
         lambda: [
             m
-            for m in conversation(stack, "Bo Line")["messages"]
+            for m in conversation(stack, "line", "Bo Line")["messages"]
             if (m.get("delivery") or {}).get("status") == "failed"
         ]
     )

@@ -7,7 +7,6 @@ story replies kept as notes, and forged requests refused."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 from handoff.models import Message
 from handoff.states import MessageRole
 from retrieval.sources import load_articles
+from tests.fakes.channel_checks import conversation, eventually
 from tests.fakes.graph_api import (
     FakeGraphApi,
     messaging,
@@ -33,31 +33,6 @@ from tests.fakes.widget_client import agent_headers
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("agent_online")]
 SECRET = "integration-meta-app-secret"  # tests/integration/conftest.py writes it
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition never held")
-        time.sleep(0.2)
-
-
-def conversation(stack: Stack, channel: str, name: str) -> dict[str, Any]:
-    headers = agent_headers(stack)
-
-    def find() -> dict[str, Any] | None:
-        listed = httpx.get(f"{stack.hub_url}/api/conversations", headers=headers).json()
-        for c in listed["conversations"]:
-            if c["channel"] == channel and c["contact"]["name"] == name:
-                detail = httpx.get(f"{stack.hub_url}/api/conversations/{c['id']}", headers=headers)
-                return dict(detail.json())
-        return None
-
-    return dict(eventually(find))
 
 
 def texts(fake: FakeGraphApi, product: str, to: str) -> list[str]:

@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.fakes.channel_checks import eventually
 from tests.fakes.stack import Stack
 from tests.fakes.webhook_receiver import Callback, WebhookReceiver, sign
 from tests.fakes.widget_client import agent_headers
@@ -26,15 +26,6 @@ def post(stack: Stack, body: dict[str, Any], msg_id: str | None = None) -> httpx
     headers = sign(SECRET, msg_id or f"msg_{uuid.uuid4().hex}", None, raw)
     headers["content-type"] = "application/json"
     return httpx.post(f"{stack.hub_url}/channels/webhook", content=raw.encode(), headers=headers)
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition never held")
-        time.sleep(0.2)
-    return result
 
 
 def to(receiver: WebhookReceiver, conversation: str) -> list[Callback]:

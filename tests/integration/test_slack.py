@@ -6,13 +6,12 @@ past a rate limit, an archived channel shown as not delivered, forged requests r
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
 
 import httpx
 import pytest
 
 from retrieval.sources import load_articles
+from tests.fakes.channel_checks import conversation, customer_texts, eventually
 from tests.fakes.slack_api import (
     BOT_ID,
     FakeSlackApi,
@@ -30,38 +29,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("agent_online")]
 SECRET = "integration-slack-signing-secret"  # tests/integration/conftest.py writes it
 
 
-def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition never held")
-        time.sleep(0.2)
-
-
-def conversation(stack: Stack, name: str) -> dict[str, Any]:
-    headers = agent_headers(stack)
-
-    def find() -> dict[str, Any] | None:
-        listed = httpx.get(f"{stack.hub_url}/api/conversations", headers=headers).json()
-        for c in listed["conversations"]:
-            if c["channel"] == "slack" and c["contact"]["name"] == name:
-                detail = httpx.get(f"{stack.hub_url}/api/conversations/{c['id']}", headers=headers)
-                return dict(detail.json())
-        return None
-
-    return dict(eventually(find))
-
-
 def texts(fake: FakeSlackApi, channel: str) -> list[str]:
     return [str(c.params.get("text", "")) for c in fake.posts(channel)]
-
-
-def customer_texts(stack: Stack, name: str) -> list[str]:
-    messages = conversation(stack, name)["messages"]
-    return [m["text"] for m in messages if m["role"] == "customer"]
 
 
 def test_a_question_is_answered_in_its_thread_once_and_a_button_press_chooses(
@@ -83,7 +52,7 @@ def test_a_question_is_answered_in_its_thread_once_and_a_button_press_chooses(
     for attempt in (1, 2):
         assert post_event(stack.hub_url, event, SECRET, retry_num=attempt).status_code == 200
     time.sleep(2)
-    assert customer_texts(stack, "Tess Slack") == ["How do I reset my password?"]
+    assert customer_texts(stack, "slack", "Tess Slack") == ["How do I reset my password?"]
     assert sum(article.url in t for t in texts(fake_slack, channel)) == 1
     # The "did this help?" choice is a Block Kit button; pressing it is a choice.
     with_buttons = eventually(
@@ -91,10 +60,10 @@ def test_a_question_is_answered_in_its_thread_once_and_a_button_press_chooses(
     )
     press = button_payload(with_buttons[-1], 0, user=user, name="Tess Slack")
     assert post_event(stack.hub_url, form_body(press), SECRET).status_code == 200
-    eventually(lambda: len(customer_texts(stack, "Tess Slack")) == 2)
+    eventually(lambda: len(customer_texts(stack, "slack", "Tess Slack")) == 2)
     title = with_buttons[-1].params["blocks"][1]["elements"][0]["text"]["text"]
-    assert customer_texts(stack, "Tess Slack")[1] == title
-    detail = conversation(stack, "Tess Slack")
+    assert customer_texts(stack, "slack", "Tess Slack")[1] == title
+    detail = conversation(stack, "slack", "Tess Slack")
     assert all(m["delivery"]["status"] == "sent" for m in detail["messages"] if m["role"] == "bot")
 
 
@@ -112,9 +81,10 @@ def test_hand_off_and_an_agent_reply_past_a_rate_limit(
     root = event["event"]["ts"]
     assert post_event(stack.hub_url, event, SECRET).status_code == 200
     eventually(lambda: any("ticket #" in t for t in texts(fake_slack, channel)))
-    detail = conversation(stack, "Hal Slack")
+    detail = conversation(stack, "slack", "Hal Slack")
     assert detail["conversation"]["state"] == "queued" and detail["ticket"]["channel"] == "slack"
-    assert customer_texts(stack, "Hal Slack") == ["I want to talk to a person"]  # no mention
+    # no mention
+    assert customer_texts(stack, "slack", "Hal Slack") == ["I want to talk to a person"]
 
     headers = agent_headers(stack)
     cid = detail["conversation"]["id"]
@@ -139,7 +109,7 @@ def test_hand_off_and_an_agent_reply_past_a_rate_limit(
     # The customer answers in the thread: the same conversation, to people.
     answer = message_event("Thanks, waiting", user=user, channel=channel, thread_ts=root)
     assert post_event(stack.hub_url, answer, SECRET).status_code == 200
-    eventually(lambda: customer_texts(stack, "Hal Slack")[-1] == "Thanks, waiting")
+    eventually(lambda: customer_texts(stack, "slack", "Hal Slack")[-1] == "Thanks, waiting")
 
 
 def test_an_archived_channel_is_shown_as_not_delivered(
@@ -153,7 +123,7 @@ def test_an_archived_channel_is_shown_as_not_delivered(
     failed = eventually(
         lambda: [
             m
-            for m in conversation(stack, "Bo Slack")["messages"]
+            for m in conversation(stack, "slack", "Bo Slack")["messages"]
             if (m.get("delivery") or {}).get("status") == "failed"
         ]
     )

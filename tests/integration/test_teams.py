@@ -7,13 +7,13 @@ a conversation the bot was removed from, and forged tokens."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from retrieval.sources import load_articles
+from tests.fakes.channel_checks import conversation, eventually
 from tests.fakes.stack import Stack
 from tests.fakes.teams_api import FakeBotFramework, message_activity, post_activity
 from tests.fakes.widget_client import agent_headers
@@ -23,31 +23,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("agent_online")]
 
 def send(stack: Stack, fake: FakeBotFramework, activity: dict[str, Any]) -> httpx.Response:
     return post_activity(stack.hub_url, activity, fake.issue(activity))
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition never held")
-        time.sleep(0.2)
-
-
-def conversation(stack: Stack, name: str) -> dict[str, Any]:
-    headers = agent_headers(stack)
-
-    def find() -> dict[str, Any] | None:
-        listed = httpx.get(f"{stack.hub_url}/api/conversations", headers=headers).json()
-        for c in listed["conversations"]:
-            if c["channel"] == "teams" and c["contact"]["name"] == name:
-                detail = httpx.get(f"{stack.hub_url}/api/conversations/{c['id']}", headers=headers)
-                return dict(detail.json())
-        return None
-
-    return dict(eventually(find))
 
 
 def texts(fake: FakeBotFramework, conversation_id: str) -> list[str]:
@@ -71,7 +46,7 @@ def test_a_question_is_answered_once_and_a_card_button_chooses(
     for _ in range(2):
         assert send(stack, fake_teams, activity).status_code == 200
     time.sleep(2)
-    detail = conversation(stack, "Nora Teams")
+    detail = conversation(stack, "teams", "Nora Teams")
     assert [m["text"] for m in detail["messages"] if m["role"] == "customer"] == [
         "How do I reset my password?"
     ]
@@ -87,7 +62,7 @@ def test_a_question_is_answered_once_and_a_card_button_chooses(
     assert send(stack, fake_teams, press).status_code == 200
 
     def customer_messages() -> list[dict[str, Any]]:
-        messages = conversation(stack, "Nora Teams")["messages"]
+        messages = conversation(stack, "teams", "Nora Teams")["messages"]
         return [m for m in messages if m["role"] == "customer"]
 
     eventually(lambda: len(customer_messages()) == 2)
@@ -103,7 +78,7 @@ def test_hand_off_and_an_agent_reply_later(stack: Stack, fake_teams: FakeBotFram
     )
     assert send(stack, fake_teams, activity).status_code == 200
     eventually(lambda: any("ticket #" in t for t in texts(fake_teams, conv)))
-    detail = conversation(stack, "Omar Teams")
+    detail = conversation(stack, "teams", "Omar Teams")
     assert detail["conversation"]["state"] == "queued" and detail["ticket"]["channel"] == "teams"
     headers = agent_headers(stack)
     cid = detail["conversation"]["id"]
@@ -119,7 +94,7 @@ def test_hand_off_and_an_agent_reply_later(stack: Stack, fake_teams: FakeBotFram
     sent = eventually(
         lambda: [
             m
-            for m in conversation(stack, "Omar Teams")["messages"]
+            for m in conversation(stack, "teams", "Omar Teams")["messages"]
             if m["text"] == "Hi Omar, Dana here."
             and (m.get("delivery") or {}).get("status") == "sent"
         ]
@@ -135,7 +110,7 @@ def test_hand_off_and_an_agent_reply_later(stack: Stack, fake_teams: FakeBotFram
     failed = eventually(
         lambda: [
             m
-            for m in conversation(stack, "Omar Teams")["messages"]
+            for m in conversation(stack, "teams", "Omar Teams")["messages"]
             if (m.get("delivery") or {}).get("status") == "failed"
         ]
     )

@@ -5,7 +5,6 @@ a hand-off and an agent's reply, retries of the same update, a 429, and a blocke
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -13,6 +12,7 @@ import pytest
 
 from api.channels.render import markdown_to_text
 from retrieval.sources import load_articles
+from tests.fakes.channel_checks import conversation, eventually
 from tests.fakes.paths import ARTIFACTS
 from tests.fakes.stack import Stack
 from tests.fakes.telegram_api import FakeTelegramApi, callback_update, post_update, text_update
@@ -24,31 +24,6 @@ SECRET = "integration-secret-token"  # tests/integration/conftest.py writes it t
 
 def send(stack: Stack, update: dict[str, Any], secret: str | None = SECRET) -> httpx.Response:
     return post_update(stack.hub_url, update, secret)
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition never held")
-        time.sleep(0.2)
-
-
-def telegram_conversation(stack: Stack, name: str) -> dict[str, Any]:
-    headers = agent_headers(stack)
-
-    def find() -> dict[str, Any] | None:
-        listed = httpx.get(f"{stack.hub_url}/api/conversations", headers=headers).json()
-        for c in listed["conversations"]:
-            if c["channel"] == "telegram" and c["contact"]["name"] == name:
-                detail = httpx.get(f"{stack.hub_url}/api/conversations/{c['id']}", headers=headers)
-                return dict(detail.json())
-        return None
-
-    return dict(eventually(find))
 
 
 def texts_to(fake: FakeTelegramApi, chat_id: int) -> list[str]:
@@ -72,7 +47,7 @@ def test_a_question_is_answered_from_the_knowledge_base_once_however_often_it_ar
     for _ in range(2):
         assert send(stack, update).status_code == 200
     time.sleep(2)
-    detail = telegram_conversation(stack, "Tess")
+    detail = conversation(stack, "telegram", "Tess")
     asked = [m for m in detail["messages"] if m["role"] == "customer"]
     assert [m["text"] for m in asked] == ["How do I reset my password?"]
     assert sum(article.title in t for t in texts_to(fake_telegram, chat)) == 1
@@ -86,12 +61,12 @@ def test_a_question_is_answered_from_the_knowledge_base_once_however_often_it_ar
     eventually(lambda: fake_telegram.calls_to("answerCallbackQuery"))
 
     def customer_messages() -> list[dict[str, Any]]:
-        messages = telegram_conversation(stack, "Tess")["messages"]
+        messages = conversation(stack, "telegram", "Tess")["messages"]
         return [m for m in messages if m["role"] == "customer"]
 
     eventually(lambda: len(customer_messages()) == 2)
     assert customer_messages()[1].get("text")
-    detail = telegram_conversation(stack, "Tess")
+    detail = conversation(stack, "telegram", "Tess")
     assert all(m["delivery"]["status"] == "sent" for m in detail["messages"] if m["role"] == "bot")
 
 
@@ -106,7 +81,7 @@ def test_hand_off_agent_reply_and_a_rate_limit_on_the_way(
         == 200
     )
     eventually(lambda: any("ticket #" in t for t in texts_to(fake_telegram, chat)))
-    detail = telegram_conversation(stack, "Hal")
+    detail = conversation(stack, "telegram", "Hal")
     assert detail["conversation"]["state"] == "queued" and detail["ticket"]["channel"] == "telegram"
     assert detail["channel"]["limits"]  # the console says what Telegram cannot do
 
@@ -140,7 +115,7 @@ def test_hand_off_agent_reply_and_a_rate_limit_on_the_way(
     )
     eventually(
         lambda: (
-            [m["text"] for m in telegram_conversation(stack, "Hal")["messages"]][-1]
+            [m["text"] for m in conversation(stack, "telegram", "Hal")["messages"]][-1]
             == "Thanks, waiting"
         )
     )
@@ -157,7 +132,7 @@ def test_a_blocked_user_is_shown_in_the_console_and_holds_up_nobody(
     failed = eventually(
         lambda: [
             m
-            for m in telegram_conversation(stack, "Bo")["messages"]
+            for m in conversation(stack, "telegram", "Bo")["messages"]
             if (m.get("delivery") or {}).get("status") == "failed"
         ]
     )
@@ -200,7 +175,7 @@ def test_the_console_shows_the_channel_and_what_was_not_delivered(
     detail = eventually(
         lambda: (
             d
-            if (d := telegram_conversation(stack, "Uma"))["conversation"]["state"] == "queued"
+            if (d := conversation(stack, "telegram", "Uma"))["conversation"]["state"] == "queued"
             and any((m.get("delivery") or {}).get("status") == "failed" for m in d["messages"])
             else None
         )

@@ -7,13 +7,13 @@ Twilio, while the hub is reached at its local address (as behind a proxy)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from retrieval.sources import load_articles
+from tests.fakes.channel_checks import conversation, eventually
 from tests.fakes.stack import Stack
 from tests.fakes.twilio_api import PUBLIC_URL as TWILIO_PUBLIC_URL
 from tests.fakes.twilio_api import FakeTwilioApi, inbound_form, post_form, status_form
@@ -24,31 +24,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("agent_online")]
 
 def send(stack: Stack, fake: FakeTwilioApi, fields: list[tuple[str, str]]) -> httpx.Response:
     return post_form(stack.hub_url, fields, fake.auth_token, TWILIO_PUBLIC_URL)
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition never held")
-        time.sleep(0.2)
-
-
-def conversation(stack: Stack, name: str) -> dict[str, Any]:
-    headers = agent_headers(stack)
-
-    def find() -> dict[str, Any] | None:
-        listed = httpx.get(f"{stack.hub_url}/api/conversations", headers=headers).json()
-        for c in listed["conversations"]:
-            if c["channel"] == "twilio" and c["contact"]["name"] == name:
-                detail = httpx.get(f"{stack.hub_url}/api/conversations/{c['id']}", headers=headers)
-                return dict(detail.json())
-        return None
-
-    return dict(eventually(find))
 
 
 def bodies(fake: FakeTwilioApi, to: str) -> list[str]:
@@ -72,7 +47,7 @@ def test_an_sms_question_is_answered_from_the_knowledge_base_and_delivery_is_rep
     for _ in range(2):
         assert send(stack, fake_twilio, fields).status_code == 200
     time.sleep(2)
-    detail = conversation(stack, number)
+    detail = conversation(stack, "twilio", number)
     asked = [m["text"] for m in detail["messages"] if m["role"] == "customer"]
     assert asked == ["How do I reset my password?"]
     assert sum(article.title in b for b in bodies(fake_twilio, number)) == 1
@@ -84,7 +59,7 @@ def test_an_sms_question_is_answered_from_the_knowledge_base_and_delivery_is_rep
         assert send(stack, fake_twilio, callback).status_code == 200
 
     def delivered() -> list[str]:
-        messages = conversation(stack, number)["messages"]
+        messages = conversation(stack, "twilio", number)["messages"]
         return [
             m["text"]
             for m in messages
@@ -95,7 +70,9 @@ def test_an_sms_question_is_answered_from_the_knowledge_base_and_delivery_is_rep
     assert text.split("\n")[0][:40] in answer.body
     before = len(fake_twilio.sent(number))
     assert send(stack, fake_twilio, inbound_form("1", number)).status_code == 200
-    eventually(lambda: len(conversation(stack, number)["messages"]) > len(detail["messages"]))
+    eventually(
+        lambda: len(conversation(stack, "twilio", number)["messages"]) > len(detail["messages"])
+    )
     eventually(lambda: len(fake_twilio.sent(number)) > before)
 
 
@@ -105,7 +82,7 @@ def test_whatsapp_hand_off_and_agent_reply(stack: Stack, fake_twilio: FakeTwilio
     assert send(stack, fake_twilio, fields).status_code == 200
     eventually(lambda: any("ticket #" in b for b in bodies(fake_twilio, sender)))
     assert {s.form["From"] for s in fake_twilio.sent(sender)} == {"whatsapp:+15557654321"}
-    detail = conversation(stack, "Rita Alves")
+    detail = conversation(stack, "twilio", "Rita Alves")
     assert detail["conversation"]["state"] == "queued" and detail["ticket"]["channel"] == "twilio"
     assert detail["channel"]["limits"]  # no buttons, 1600 characters
 
@@ -121,7 +98,9 @@ def test_whatsapp_hand_off_and_agent_reply(stack: Stack, fake_twilio: FakeTwilio
     assert reply.status_code == 200
     eventually(lambda: "Hi Rita, Dana here. Let me look." in bodies(fake_twilio, sender))
     assert send(stack, fake_twilio, inbound_form("Thanks!", sender)).status_code == 200
-    eventually(lambda: conversation(stack, "Rita Alves")["messages"][-1]["text"] == "Thanks!")
+    eventually(
+        lambda: conversation(stack, "twilio", "Rita Alves")["messages"][-1]["text"] == "Thanks!"
+    )
 
 
 def test_an_opted_out_customer_is_shown_as_not_delivered(
@@ -135,7 +114,7 @@ def test_an_opted_out_customer_is_shown_as_not_delivered(
     )
 
     def failed() -> list[dict[str, Any]]:
-        bots = [m for m in conversation(stack, number)["messages"] if m["role"] == "bot"]
+        bots = [m for m in conversation(stack, "twilio", number)["messages"] if m["role"] == "bot"]
         gone = [m for m in bots if (m.get("delivery") or {}).get("status") == "failed"]
         return gone if len(bots) >= 2 and len(gone) == len(bots) else []  # answer + "did it help?"
 
@@ -144,7 +123,7 @@ def test_an_opted_out_customer_is_shown_as_not_delivered(
     # STOP again: kept as a note for people; the bot does not answer it.
     stop = inbound_form("STOP", number, OptOutType="STOP")
     assert send(stack, fake_twilio, stop).status_code == 200
-    eventually(lambda: "opted out" in conversation(stack, number)["messages"][-1]["text"])
+    eventually(lambda: "opted out" in conversation(stack, "twilio", number)["messages"][-1]["text"])
     time.sleep(1.5)
     assert not [c for c in fake_twilio.calls[tried:] if c.to == number]
 

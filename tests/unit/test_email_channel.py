@@ -15,7 +15,7 @@ from api.channels.email import EmailChannel
 from api.channels.mail_compose import compose, reply_subject, thread_headers
 from api.channels.mail_parse import GENERATED_DOMAIN, parse_mail
 from api.channels.mail_text import html_to_text, new_words
-from tests.fakes.mail import free_port, smtp_sink
+from tests.fakes.mail_servers import SmtpSink, free_port
 from tests.fakes.paths import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "channels" / "email"
@@ -395,16 +395,16 @@ def test_no_webhook_and_capabilities() -> None:
 
 
 def test_send_to_smtp() -> None:
-    with smtp_sink() as sink:
+    with SmtpSink() as sink:
         sink.refuse("gone@example.org", "550 5.1.1 <gone@example.org>: User unknown")
         sink.refuse("full@example.org", "452 4.2.2 Mailbox full")
         email = channel(sink.port)
 
         sent = asyncio.run(email.send(outbound()))
         assert sent.outcome is Outcome.SENT
-        [arrived] = sink.wait_for(1)
-        assert arrived.recipients == ["ada@example.org"]
-        assert arrived.sender == US
+        [arrived] = sink.wait_for(1, timeout=20)
+        assert arrived.rcpt_tos == ["ada@example.org"]
+        assert arrived.mail_from == US
         assert arrived.message["Message-ID"] == sent.external_id
 
         gone = asyncio.run(email.send(outbound(customer_address="gone@example.org")))
