@@ -18,6 +18,7 @@ from api.cli_agents import agents_app
 from api.cli_bot import bot_app
 from api.cli_channels import channels_app
 from api.cli_common import fail as _fail
+from api.cli_contacts import contacts_app
 from api.settings import Settings
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ app.add_typer(bot_app, name="bot")
 app.add_typer(agents_app, name="agents")
 app.add_typer(db_app, name="db")
 app.add_typer(channels_app, name="channels")
+app.add_typer(contacts_app, name="contacts")
 
 
 def _build_index(settings: Settings, source: Path, index: Path, force: bool) -> None:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from typing import Any
 
 import httpx
+
+log = logging.getLogger(__name__)
+
+# Rasa 3.6 parses a message starting with "/" as that intent without its NLU; `restart` is one
+# of its default intents, and the RulePolicy maps it to `action_restart` (no custom action
+# runs), which ends the tracker's dialogue state.
+RESTART = "/restart"
 
 
 class RasaUnavailable(Exception):
@@ -42,6 +51,10 @@ class RasaClient:
             raise RasaUnavailable("Rasa's answer is not a list of messages")
         return [r for r in replies if isinstance(r, dict)]
 
+    async def restart(self, sender: str) -> None:
+        """Reset the tracker of `sender` (raises RasaUnavailable)."""
+        await self.send(sender, RESTART, {"frontline_erasure": True})
+
     async def status(self) -> tuple[bool, str]:
         try:
             response = await self._client.get("/", timeout=3.0)
@@ -51,3 +64,22 @@ class RasaClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+async def reset_trackers(rasa: RasaClient, conversation_ids: Iterable[int]) -> int:
+    """Best-effort: restart the Rasa tracker of each erased conversation; how many were reset.
+
+    Rasa's HTTP API (which could replace a tracker's events) stays disabled, so the REST
+    channel's `/restart` is the reach we have: the bot forgets the dialogue at once, and the
+    event list itself lives only in Rasa's memory (the default in-memory tracker store) until
+    Rasa restarts. A Rasa that is down holds nothing to forget: the first failure ends the
+    pass, logged, and never fails the erasure."""
+    reset = 0
+    for conversation_id in conversation_ids:
+        try:
+            await rasa.restart(f"conversation-{conversation_id}")
+        except RasaUnavailable as error:
+            log.warning("could not reset Rasa trackers after an erasure: %s", error)
+            break
+        reset += 1
+    return reset

@@ -11,7 +11,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handoff.hours import BusinessHours
@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     reopen_window_hours: float = 24.0
     close_after_hours: float = 24.0
     sweep_interval: float = 15.0  # seconds between SLA breach / auto-close checks
+    # Message texts of conversations over (tickets closed, or resolved and untouched) for
+    # longer than this many days are purged by the sweep; 0 keeps them forever.
+    retention_days: int = Field(default=0, ge=0, le=36500)
 
     # On the embedded default a demo agent is created when there is no agent at all.
     demo_agent: bool = True
@@ -169,6 +172,7 @@ class Settings(BaseSettings):
             calendar=Calendar.parse(self.business_hours, self.timezone, self.holidays),
             reopen_window=timedelta(hours=self.reopen_window_hours),
             close_after=timedelta(hours=self.close_after_hours),
+            retention=timedelta(days=self.retention_days),
         )
 
     @property

@@ -19,6 +19,9 @@ class Rules:
     reopen_window: timedelta = timedelta(hours=72)
     # Resolved tickets close (for good) this long after resolution.
     close_after: timedelta = timedelta(hours=72)
+    # Texts of conversations over for longer than this are purged by the sweep
+    # (handoff/privacy.py); zero keeps them forever.
+    retention: timedelta = timedelta(0)
 
 
 DEFAULT_RULES = Rules()

@@ -1,5 +1,6 @@
 """What the hub runs every few seconds: SLA breaches (raised once, escalated as the policy
-says), closing resolved tickets for good, automatic assignment, and deleting expired logins."""
+says), closing resolved tickets for good, automatic assignment, deleting expired logins, and
+purging the texts of conversations past the retention limit (handoff/privacy.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from handoff import agents, history, routing
+from handoff import agents, history, privacy, routing
 from handoff.events import Event, conversation_changed, queue_moved, ticket_event
 from handoff.lookups import sla_policies
 from handoff.models import Ticket
@@ -102,10 +103,11 @@ def close_resolved(
 def sweep(
     session: Session, *, now: datetime, rules: Rules = DEFAULT_RULES
 ) -> tuple[None, list[Event]]:
-    """Breaches, auto-close, assignment, expired sessions: one pass."""
+    """Breaches, auto-close, assignment, expired sessions, retention: one pass."""
     agents.prune_sessions(session, now=now)
     return None, [
         *check_breaches(session, now=now)[1],
         *close_resolved(session, now=now, rules=rules)[1],
         *routing.auto_assign(session, now=now)[1],
+        *privacy.purge_expired(session, now=now, retention=rules.retention)[1],
     ]

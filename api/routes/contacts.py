@@ -1,4 +1,5 @@
-"""Customer records (agents' API): history, edits, merges, notes."""
+"""Customer records (agents' API): history, edits, merges, notes; a person's data export
+(leads) and erasure (admins)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from api import schemas
 from api.hub import Hub
-from api.routes.deps import AgentRef, current_agent, get_hub
+from api.rasa_client import reset_trackers
+from api.routes.deps import AgentRef, Role, current_agent, get_hub, require
 from api.routes.params import BodyId, PathId
-from handoff import agent_actions, audit, contacts, lookups
+from handoff import agent_actions, audit, contacts, lookups, privacy
 from handoff.events import Event
 
 router = APIRouter(prefix="/api/contacts", tags=["contacts"])
@@ -109,3 +111,38 @@ async def add_contact_note(
         return {"note": {"id": note.id, "text": note.text}}, events
 
     return await hub.flow.write(operation)
+
+
+@router.get("/{contact_id}/export", response_model=schemas.ContactExport)
+async def export_contact(
+    contact_id: PathId, hub: Hub = Depends(get_hub), lead: AgentRef = Depends(require(Role.LEAD))
+) -> dict[str, Any]:
+    """Everything held on the person (a subject access request); recorded as an `export`."""
+
+    def operation(session: Session) -> tuple[dict[str, Any], list[Event]]:
+        data, events = privacy.export_contact(session, contact_id=contact_id)
+        audit.record(
+            session,
+            actor_id=lead.id,
+            action="export",
+            target=f"contact {contact_id}",
+            ip=lead.ip,
+        )
+        return data, events
+
+    return await hub.flow.write(operation)
+
+
+@router.delete("/{contact_id}", response_model=schemas.ErasureOut)
+async def erase_contact(
+    contact_id: PathId, hub: Hub = Depends(get_hub), admin: AgentRef = Depends(require(Role.ADMIN))
+) -> dict[str, Any]:
+    """Forget the person (right to erasure; cannot be undone): the contact is anonymised,
+    every text of its conversations replaced, notes and identities deleted; ticket numbers
+    and figures stay for reports. Then, best-effort, Rasa's trackers of its conversations
+    are reset."""
+    erasure = await hub.flow.run(
+        privacy.erase_contact, contact_id=contact_id, actor_id=admin.id, ip=admin.ip
+    )
+    reset = await reset_trackers(hub.rasa, erasure.conversation_ids)
+    return {**erasure.counts(), "bot_trackers_reset": reset}

@@ -39,6 +39,16 @@ from api.schemas.conversations import (
     MessageOut,
     NoteOut,
 )
+from api.schemas.privacy import (
+    ContactExport,
+    ErasureOut,
+    ExportedContact,
+    ExportedConversation,
+    ExportedIdentity,
+    ExportedMessage,
+    ExportedNote,
+    ExportedTicket,
+)
 from api.schemas.reports import (
     Attainment,
     CsatFigures,
@@ -89,6 +99,7 @@ __all__ = [
     "CannedResponses",
     "ContactBrief",
     "ContactConversation",
+    "ContactExport",
     "ContactList",
     "ContactNote",
     "ContactOut",
@@ -102,6 +113,13 @@ __all__ = [
     "CsatFigures",
     "DateRange",
     "DayFigures",
+    "ErasureOut",
+    "ExportedContact",
+    "ExportedConversation",
+    "ExportedIdentity",
+    "ExportedMessage",
+    "ExportedNote",
+    "ExportedTicket",
     "FirstResponse",
     "GroupMetrics",
     "HealthOut",
