@@ -70,6 +70,13 @@ def _rows(session: Session, statement: Update | Delete) -> int:
     return result.rowcount or 0
 
 
+def _row(session: Session, contact_id: int) -> Contact:
+    """The contact row itself (`get_contact` would follow a merge)."""
+    contact = session.get(Contact, contact_id)
+    assert contact is not None
+    return contact
+
+
 def _person(session: Session, contact_id: int) -> list[int]:
     """The contact and every contact merged into it, however many merges deep."""
     ids = [get_contact(session, contact_id).id]
@@ -137,7 +144,7 @@ def export_contact(session: Session, *, contact_id: int) -> tuple[dict[str, Any]
     Agents' own names appear as authors; internal notes are included, as they are data
     about the person. Reading changes nothing, so there are no events."""
     ids = _person(session, contact_id)
-    contacts = [get_contact(session, i) for i in ids]
+    contacts = [_row(session, i) for i in ids]
     conversations = _conversations(session, ids)
     conversation_ids = [c.id for c in conversations]
     main = contacts[0]
@@ -308,7 +315,7 @@ def erase_contact(
         conversation.public_token = new_public_token()
         conversation.external_id = None
     for i in ids:
-        contact = get_contact(session, i)
+        contact = _row(session, i)
         contact.name = f"Erased contact {contact.id}"
         contact.email = None
         contact.phone = None
