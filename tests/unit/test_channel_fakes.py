@@ -8,12 +8,15 @@ import hashlib
 import hmac
 import imaplib
 import json
+import shutil
 import smtplib
 import ssl
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +28,7 @@ from tests.fakes.mail_servers import (
     DovecotUnavailable,
     ImapMailbox,
     SmtpSink,
+    free_port,
     load_eml,
     parse_eml,
     start_dovecot,
@@ -374,15 +378,19 @@ def test_smtp_sink_receives_a_mail_sent_with_smtplib() -> None:
 
 @pytest.fixture(scope="module")
 def dovecot() -> Iterator[ImapMailbox]:
+    # Its own folder, searchable by the `dovecot` user (the hub's umask 077 makes var/ private).
+    folder = Path(tempfile.mkdtemp(prefix="frontline-dovecot-"))
+    folder.chmod(0o755)
     try:
-        settings = start_dovecot()
+        settings = start_dovecot(folder, port=free_port(), imaps_port=0)
     except DovecotUnavailable as exc:
+        shutil.rmtree(folder, ignore_errors=True)
         pytest.skip(str(exc))
     try:
         yield ImapMailbox(settings)
     finally:
-        if settings.started_here:
-            stop_dovecot()
+        stop_dovecot(folder)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.integration
