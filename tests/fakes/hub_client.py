@@ -80,3 +80,20 @@ def hello(ws: WebSocketTestSession, token: str | None = None) -> Frame:
     """The widget's hello; returns the welcome."""
     ws.send_json({"type": "hello", "token": token})
     return until(ws, lambda f: f["type"] == "welcome")
+
+
+ACCOUNT_PASSWORD = "a long enough passphrase"
+
+
+def make_agent(client: TestClient, admin: dict[str, str], name: str, role: str) -> dict[str, Any]:
+    """A new account (through the admins' API) and its authorization header (`headers`)."""
+    email = f"{name.lower()}@example.com"
+    created = client.post(
+        "/api/agents",
+        json={"email": email, "name": name, "password": ACCOUNT_PASSWORD, "role": role},
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    token = client.post("/api/auth/login", json={"email": email, "password": ACCOUNT_PASSWORD})
+    assert token.status_code == 200, token.text
+    return {**created.json(), "headers": {"Authorization": f"Bearer {token.json()['token']}"}}

@@ -44,7 +44,7 @@ from handoff.models import (
     utcnow,
 )
 from handoff.states import DeliveryStatus, TicketStatus
-from tests.fakes.hub_client import hello, is_msg, login, make_client, until
+from tests.fakes.hub_client import hello, is_msg, login, make_agent, make_client, until
 from tests.fakes.rasa import FakeRasa, rasa_down
 
 NAME, EMAIL, PHONE = "Zelda Quimby", "zelda.quimby@example.org", "+15550001234"
@@ -227,9 +227,6 @@ def test_retention_purges_only_conversations_long_over(session: Session) -> None
     assert privacy.purge_expired(session, now=now, retention=timedelta(days=30))[0] == []
 
 
-PASSWORD = "a long enough passphrase"
-
-
 @pytest.fixture
 def client(
     tmp_path: Path, index_dir: Path, database_url: str, fake_rasa: FakeRasa
@@ -238,18 +235,6 @@ def client(
         tmp_path, index_dir, fake_rasa, database_url=database_url, sweep_interval=3600
     ) as c:
         yield c
-
-
-def _account(client: TestClient, admin: dict[str, str], name: str, role: str) -> dict[str, str]:
-    email = f"{name.lower()}@example.com"
-    created = client.post(
-        "/api/agents",
-        json={"email": email, "name": name, "password": PASSWORD, "role": role},
-        headers=admin,
-    )
-    assert created.status_code == 201, created.text
-    token = client.post("/api/auth/login", json={"email": email, "password": PASSWORD}).json()
-    return {"Authorization": f"Bearer {token['token']}"}
 
 
 def _widget_contact(client: TestClient, headers: dict[str, str]) -> tuple[int, int]:
@@ -263,8 +248,8 @@ def _widget_contact(client: TestClient, headers: dict[str, str]) -> tuple[int, i
 
 def test_routes_export_for_leads_erase_for_admins(client: TestClient, fake_rasa: FakeRasa) -> None:
     admin = login(client)
-    lead = _account(client, admin, "Lee", "lead")
-    agent = _account(client, admin, "Ari", "agent")
+    lead = make_agent(client, admin, "Lee", "lead")["headers"]
+    agent = make_agent(client, admin, "Ari", "agent")["headers"]
     contact, conversation = _widget_contact(client, admin)
     client.patch(f"/api/contacts/{contact}", json={"name": NAME, "email": EMAIL}, headers=admin)
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.fakes.hub_client import hello, login, make_client, until
+from tests.fakes.hub_client import hello, login, make_agent, make_client, until
 from tests.fakes.rasa import FakeRasa
 
 PASSWORD = "a long enough passphrase"
@@ -24,20 +24,6 @@ def client(
         tmp_path, index_dir, fake_rasa, database_url=database_url, sweep_interval=3600
     ) as c:
         yield c
-
-
-def make_agent(client: TestClient, admin: dict[str, str], name: str, role: str) -> dict[str, Any]:
-    """A new account (through the admins' API) and its authorization header."""
-    email = f"{name.lower()}@example.com"
-    created = client.post(
-        "/api/agents",
-        json={"email": email, "name": name, "password": PASSWORD, "role": role},
-        headers=admin,
-    )
-    assert created.status_code == 201, created.text
-    token = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-    assert token.status_code == 200, token.text
-    return {**created.json(), "headers": {"Authorization": f"Bearer {token.json()['token']}"}}
 
 
 def queued_conversation(client: TestClient) -> tuple[Any, int, int]:
