@@ -19,6 +19,8 @@ from handoff.models import (
     AuditEntry,
     Contact,
     Conversation,
+    Delivery,
+    InboundEvent,
     Message,
     Note,
     SlaPolicy,
@@ -253,3 +255,22 @@ def audit_entries(
 
 def sla_policies(session: Session) -> dict[Priority, SlaPolicy]:
     return {p.priority: p for p in session.scalars(select(SlaPolicy))}
+
+
+def inbound_events_of(session: Session, conversation_id: int) -> Sequence[InboundEvent]:
+    """What the conversation's channel brought in, oldest first (a reply's thread context)."""
+    return session.scalars(
+        select(InboundEvent)
+        .where(InboundEvent.conversation_id == conversation_id)
+        .order_by(InboundEvent.id)
+    ).all()
+
+
+def sent_external_ids(session: Session, conversation_id: int) -> list[str]:
+    """The platform ids of what the outbox delivered in this conversation, oldest first."""
+    ids = session.scalars(
+        select(Delivery.external_id)
+        .where(Delivery.conversation_id == conversation_id, Delivery.external_id.is_not(None))
+        .order_by(Delivery.id)
+    ).all()
+    return [i for i in ids if i]

@@ -9,15 +9,19 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.channels.base import Button, Channel, OutboundMessage, Outcome, SendResult
 from api.dialogue import ConversationFlow
 from handoff import outbox
-from handoff.lookups import last_customer_message_at, latest_ticket
-from handoff.models import Delivery, InboundEvent
+from handoff.lookups import (
+    inbound_events_of,
+    last_customer_message_at,
+    latest_ticket,
+    sent_external_ids,
+)
+from handoff.models import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +119,7 @@ class OutboxWorker:
         return result.outcome
 
 
-def _outbound(session: Any, row: Delivery) -> OutboundMessage | None:
+def _outbound(session: Session, row: Delivery) -> OutboundMessage | None:
     """What the adapter needs: the message, its choices and sources, the chat, and the
     thread's context (ticket number, subject, the platform ids to reply to)."""
     message = row.message
@@ -130,16 +134,8 @@ def _outbound(session: Any, row: Delivery) -> OutboundMessage | None:
     )
     sources = tuple(s for s in payload.get("sources", []) if isinstance(s, dict))
     ticket = latest_ticket(conversation)
-    received = session.scalars(
-        select(InboundEvent)
-        .where(InboundEvent.conversation_id == conversation.id)
-        .order_by(InboundEvent.id)
-    ).all()
-    sent = session.scalars(
-        select(Delivery.external_id)
-        .where(Delivery.conversation_id == conversation.id, Delivery.external_id.is_not(None))
-        .order_by(Delivery.id)
-    ).all()
+    received = inbound_events_of(session, conversation.id)
+    sent = sent_external_ids(session, conversation.id)
     first = received[0].data if received else {}
     last_customer = last_customer_message_at(session, conversation.id)
     # The latest conversation reference a platform gave (Teams: serviceUrl, bot, tenant):
@@ -167,7 +163,7 @@ def _outbound(session: Any, row: Delivery) -> OutboundMessage | None:
             "subject": (first.get("extra") or {}).get("subject")
             or (ticket.subject if ticket else None),
             "received_ids": [r.external_id for r in received][-20:],
-            "sent_ids": [s for s in sent if s][-20:],
+            "sent_ids": sent[-20:],
             "customer_address": (first.get("profile") or {}).get("email"),
             # The platform facts of the newest message received (LINE's reply token).
             "latest_extra": dict((received[-1].data.get("extra") or {}) if received else {}),
