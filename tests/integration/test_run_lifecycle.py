@@ -22,9 +22,8 @@ from tests.fakes.stack import free_port
 from tests.fakes.widget_client import WidgetClient
 
 pytestmark = pytest.mark.integration
-RASA_BIN = os.environ.get(
-    "FRONTLINE_RASA_BIN", str(ROOT.parent / "main" / ".venv-rasa" / "bin" / "rasa")
-)
+# The project's own Rasa runtime (made by `make setup`), unless the environment names another.
+RASA_BIN = os.environ.get("FRONTLINE_RASA_BIN", str(ROOT / ".venv-rasa" / "bin" / "rasa"))
 
 
 def gone(pid: int) -> bool:
