@@ -85,7 +85,10 @@ def create_app(
             engine=engine,
             sessions=sessions,
             broker=Broker(sessions, settings.rules.calendar),
-            rasa=rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout),
+            rasa=rasa
+            or RasaClient(
+                settings.rasa_url, timeout=settings.rasa_timeout, api_key=settings.rasa_api_key
+            ),
             knowledge=knowledge or load_knowledge(settings),
             channel_configs=load_channels(settings.channels_file),
         )

@@ -13,7 +13,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from api.cli_common import fail
-from api.rasa_client import RasaClient, reset_trackers
+from api.rasa_client import RasaClient, erase_trackers
 from api.settings import Settings
 from handoff import audit, privacy
 from handoff.db import make_engine, make_sessionmaker, transaction, upgrade
@@ -49,9 +49,11 @@ def contacts_export(contact_id: int = typer.Argument(..., help="The contact's id
 
 
 async def _reset(settings: Settings, conversation_ids: list[int]) -> int:
-    rasa = RasaClient(settings.rasa_url, timeout=settings.rasa_timeout)
+    rasa = RasaClient(
+        settings.rasa_url, timeout=settings.rasa_timeout, api_key=settings.rasa_api_key
+    )
     try:
-        return await reset_trackers(rasa, conversation_ids)
+        return await erase_trackers(rasa, conversation_ids)
     finally:
         await rasa.aclose()
 

@@ -27,6 +27,7 @@ PRIVATE_FILES = (
     "frontline.db-shm",
     "secret_key",
     "action_token",
+    "rasa_api_secret",
 )
 PRIVATE_DIRS = ("logs",)
 

@@ -18,7 +18,7 @@ from api.channels.outbox import OutboxWorker
 from api.channels.registry import build_channels
 from api.dialogue import ConversationFlow
 from api.live import Broker
-from api.rasa_client import RasaClient
+from api.rasa_client import RasaClient, erase_trackers
 from api.ratelimit import Networks, RateLimits, networks, rate_limits
 from api.settings import Settings
 from api.throttle import LoginGuard, MemoryThrottle
@@ -159,7 +159,9 @@ class Hub:
         while True:
             await asyncio.sleep(self.settings.sweep_interval)
             try:
-                await self.flow.run(sweep, now=utcnow(), rules=self.settings.rules)
+                purged = await self.flow.run(sweep, now=utcnow(), rules=self.settings.rules)
+                if purged:
+                    await erase_trackers(self.rasa, purged)
             except Exception:  # the sweep must outlive a bad row or a locked database
                 log.exception("ticket sweep failed")
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 import httpx
+import jwt
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +24,19 @@ class RasaUnavailable(Exception):
 
 
 class RasaClient:
+    """`api_key`: the HS256 key of Rasa's HTTP API (`rasa run --enable-api --jwt-secret FILE`),
+    exactly as Rasa reads it from that file; without it only the REST channel is used."""
+
     def __init__(
-        self, base_url: str, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+        api_key: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
         self._client = httpx.AsyncClient(
             base_url=self.base_url, timeout=httpx.Timeout(timeout, connect=3.0), transport=transport
         )
@@ -55,6 +67,40 @@ class RasaClient:
         """Reset the tracker of `sender` (raises RasaUnavailable)."""
         await self.send(sender, RESTART, {"frontline_erasure": True})
 
+    def _api_headers(self) -> dict[str, str]:
+        if not self._api_key:
+            raise RasaUnavailable("no key for Rasa's HTTP API")
+        # Rasa grants its whole API to role "admin"; a short life bounds a leaked token.
+        claims = {"user": {"username": "frontline-hub", "role": "admin"}, "exp": time.time() + 60}
+        return {"Authorization": f"Bearer {jwt.encode(claims, self._api_key, algorithm='HS256')}"}
+
+    async def tracker_events(self, sender: str) -> list[dict[str, Any]]:
+        """Every event Rasa's tracker store holds for `sender` (HTTP API)."""
+        response = await self._api("GET", sender, params={"include_events": "ALL"})
+        events = response.json().get("events") or []
+        return [e for e in events if isinstance(e, dict)]
+
+    async def erase_tracker(self, sender: str) -> None:
+        """Replace the tracker of `sender` with no events at all: Rasa's tracker store then
+        holds nothing of the conversation (raises RasaUnavailable)."""
+        await self._api("PUT", sender, suffix="/events", json=[])
+
+    async def _api(
+        self, method: str, sender: str, *, suffix: str = "", **kwargs: Any
+    ) -> httpx.Response:
+        url = f"/conversations/{quote(sender, safe='')}/tracker{suffix}"
+        try:
+            response = await self._client.request(
+                method, url, headers=self._api_headers(), **kwargs
+            )
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(f"Rasa is unreachable at {self.base_url} ({error!r})") from error
+        if response.status_code != 200:
+            raise RasaUnavailable(
+                f"Rasa's HTTP API answered {response.status_code}: {response.text[:200]}"
+            )
+        return response
+
     async def status(self) -> tuple[bool, str]:
         try:
             response = await self._client.get("/", timeout=3.0)
@@ -66,20 +112,32 @@ class RasaClient:
         await self._client.aclose()
 
 
-async def reset_trackers(rasa: RasaClient, conversation_ids: Iterable[int]) -> int:
-    """Best-effort: restart the Rasa tracker of each erased conversation; how many were reset.
+async def erase_trackers(rasa: RasaClient, conversation_ids: Iterable[int]) -> int:
+    """Delete what Rasa holds of each erased conversation; how many trackers were erased.
 
-    Rasa's HTTP API (which could replace a tracker's events) stays disabled, so the REST
-    channel's `/restart` is the reach we have: the bot forgets the dialogue at once, and the
-    event list itself lives only in Rasa's memory (the default in-memory tracker store) until
-    Rasa restarts. A Rasa that is down holds nothing to forget: the first failure ends the
-    pass, logged, and never fails the erasure."""
-    reset = 0
+    Through Rasa's HTTP API (enabled by `frontline run`, guarded by a key only the hub and
+    Rasa read) each tracker is replaced by an empty one, so its events are gone from the
+    tracker store. A Rasa without that API gets the REST channel's `/restart` instead: the
+    bot forgets the dialogue at once, but the events stay in its memory until it restarts
+    (the operator is told in the log). A Rasa that is down holds nothing to forget: the
+    first failure ends the pass, logged, and never fails the erasure."""
+    erased = 0
     for conversation_id in conversation_ids:
+        sender = f"conversation-{conversation_id}"
         try:
-            await rasa.restart(f"conversation-{conversation_id}")
-        except RasaUnavailable as error:
-            log.warning("could not reset Rasa trackers after an erasure: %s", error)
-            break
-        reset += 1
-    return reset
+            await rasa.erase_tracker(sender)
+        except RasaUnavailable as api_error:
+            try:
+                await rasa.restart(sender)
+            except RasaUnavailable as error:
+                log.warning("could not reach Rasa after an erasure: %s", error)
+                break
+            log.warning(
+                "Rasa's tracker of %s was restarted, not deleted (%s): its events stay in "
+                "Rasa's memory until Rasa restarts",
+                sender,
+                api_error,
+            )
+            continue
+        erased += 1
+    return erased

@@ -155,6 +155,7 @@ def start_server(
     action_endpoint_url: str,
     action_token: str,
     log_file: Path,
+    api_secret_file: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """`rasa run` on `model`, calling back to the hub with the action token. It dies with
     this process, however it ends (see api.process_guard): call it from the main thread, as
@@ -175,6 +176,19 @@ def start_server(
         "--port",
         str(port),
     ]
+    if api_secret_file is not None:
+        # Rasa's HTTP API lets the hub delete a tracker (erasure). sanic-jwt takes a
+        # `--jwt-secret` naming an existing file as the file's text, and anything else as the
+        # secret itself: a missing file would put a guessable key on the command line.
+        if not api_secret_file.is_file():
+            raise RasaError(f"the key file for Rasa's HTTP API is missing: {api_secret_file}")
+        command += [
+            "--enable-api",
+            "--jwt-secret",
+            str(api_secret_file.resolve()),
+            "--jwt-method",
+            "HS256",
+        ]
     env = rasa_environment(
         {
             "FRONTLINE_ACTION_ENDPOINT_URL": action_endpoint_url,
@@ -333,4 +347,5 @@ def start_configured(settings: Settings, model: Path, log_file: Path) -> subproc
         action_endpoint_url=settings.action_endpoint_url,
         action_token=settings.action_secret,
         log_file=log_file,
+        api_secret_file=settings.rasa_api_secret_file,
     )

@@ -161,6 +161,19 @@ class Settings(BaseSettings):
         return load_or_create_secret(self.var_dir / "action_token").decode()
 
     @property
+    def rasa_api_secret_file(self) -> Path:
+        """The key of Rasa's HTTP API (var/rasa_api_secret, 0600, created on first use). Rasa
+        reads it from the file (`--jwt-secret FILE`), so it never shows on a command line."""
+        path = self.var_dir / "rasa_api_secret"
+        load_or_create_secret(path)
+        return path
+
+    @property
+    def rasa_api_key(self) -> str:
+        # Exactly the file's text: Rasa's JWT library uses it as read, newline included.
+        return self.rasa_api_secret_file.read_text()
+
+    @property
     def hours(self) -> BusinessHours | None:
         return (
             BusinessHours.parse(self.business_hours, self.timezone) if self.business_hours else None

@@ -102,12 +102,14 @@ def close_resolved(
 
 def sweep(
     session: Session, *, now: datetime, rules: Rules = DEFAULT_RULES
-) -> tuple[None, list[Event]]:
-    """Breaches, auto-close, assignment, expired sessions, retention: one pass."""
+) -> tuple[list[int], list[Event]]:
+    """Breaches, auto-close, assignment, expired sessions, retention: one pass. The result
+    is the conversations the retention limit purged (the bot's copies go next)."""
     agents.prune_sessions(session, now=now)
-    return None, [
+    purged, purge_events = privacy.purge_expired(session, now=now, retention=rules.retention)
+    return purged, [
         *check_breaches(session, now=now)[1],
         *close_resolved(session, now=now, rules=rules)[1],
         *routing.auto_assign(session, now=now)[1],
-        *privacy.purge_expired(session, now=now, retention=rules.retention)[1],
+        *purge_events,
     ]

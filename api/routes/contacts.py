@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from api import schemas
 from api.hub import Hub
-from api.rasa_client import reset_trackers
+from api.rasa_client import erase_trackers
 from api.routes.deps import AgentRef, Role, current_agent, get_hub, require
 from api.routes.params import BodyId, PathId
 from handoff import agent_actions, audit, contacts, lookups, privacy
@@ -144,5 +144,5 @@ async def erase_contact(
     erasure = await hub.flow.run(
         privacy.erase_contact, contact_id=contact_id, actor_id=admin.id, ip=admin.ip
     )
-    reset = await reset_trackers(hub.rasa, erasure.conversation_ids)
-    return {**erasure.counts(), "bot_trackers_reset": reset}
+    reset = await erase_trackers(hub.rasa, erasure.conversation_ids)
+    return {**erasure.counts(), "bot_trackers_erased": reset}

@@ -85,7 +85,7 @@ class ContactExport(Schema):
 
 
 class ErasureOut(Schema):
-    """What an erasure changed, by count; `bot_trackers_reset` counts the conversations whose
+    """What an erasure changed, by count; `bot_trackers_erased` counts the conversations whose
     Rasa tracker was reset (best-effort: Rasa may be down)."""
 
     contact_id: int
@@ -97,4 +97,4 @@ class ErasureOut(Schema):
     identities: int
     deliveries: int
     inbound_events: int
-    bot_trackers_reset: int
+    bot_trackers_erased: int

@@ -17,6 +17,7 @@ from api.rasa_client import RasaClient
 from api.settings import Settings
 from retrieval.search import KnowledgeBase
 from tests.fakes import HashingEncoder
+from tests.fakes.rasa import API_KEY as FAKE_RASA_API_KEY
 
 Frame = dict[str, Any]
 
@@ -28,12 +29,19 @@ def make_client(
     **overrides: Any,
 ) -> TestClient:
     """The hub on fake Rasa; pass `database_url=` (the fixture) to choose its database, which
-    is otherwise a SQLite file in `tmp_path`."""
+    is otherwise a SQLite file in `tmp_path`. The hub holds the fake Rasa's API key unless
+    `rasa_api_key=` says otherwise (None: a Rasa whose HTTP API the hub cannot use)."""
+    rasa_api_key = overrides.pop("rasa_api_key", FAKE_RASA_API_KEY)
     settings = Settings(
         var_dir=tmp_path, index_dir=index_dir, embedding_model=HashingEncoder.name, **overrides
     )
     knowledge = KnowledgeHolder(KnowledgeBase.open(index_dir, HashingEncoder()))
-    rasa = RasaClient("http://rasa.test", timeout=5, transport=httpx.MockTransport(rasa_handler))
+    rasa = RasaClient(
+        "http://rasa.test",
+        timeout=5,
+        transport=httpx.MockTransport(rasa_handler),
+        api_key=rasa_api_key,
+    )
     return TestClient(create_app(settings, knowledge=knowledge, rasa=rasa))
 
 

@@ -11,8 +11,12 @@ import json
 from typing import Any
 
 import httpx
+import jwt
 
 Item = dict[str, Any]
+
+# The key of the fake's HTTP API; `tests.fakes.hub_client.make_client` gives it to the hub.
+API_KEY = "fake-rasa-api-key-at-least-32-bytes-long"
 
 ANSWER_SOURCE = {
     "article_id": "reset-password",
@@ -32,8 +36,11 @@ class FakeRasa:
     def __init__(self) -> None:
         self.received: list[str] = []
         self.metadata: list[dict[str, Any]] = []
+        self.erased: list[str] = []  # senders whose tracker was replaced by an empty one
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/conversations/"):
+            return self.tracker_api(request)
         if request.method == "GET":
             return httpx.Response(200, text="Hello from Rasa: 3.6.21")
         body = json.loads(request.content)
@@ -41,10 +48,29 @@ class FakeRasa:
         self.metadata.append(body["metadata"])
         return httpx.Response(200, json=self.reply(body["sender"], body["message"]))
 
+    def tracker_api(self, request: httpx.Request) -> httpx.Response:
+        """Rasa's HTTP API as `rasa run --enable-api --jwt-secret` serves it: a JWT signed
+        with the key and the role "admin", else 401/403."""
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        try:
+            claims = jwt.decode(token, API_KEY, algorithms=["HS256"])
+        except jwt.PyJWTError:
+            return httpx.Response(401, json={"reason": "NotAuthenticated"})
+        if claims.get("user", {}).get("role") != "admin":
+            return httpx.Response(403, json={"reason": "NotAuthorized"})
+        sender = request.url.path.split("/")[2]
+        if request.method == "PUT" and request.url.path.endswith("/tracker/events"):
+            if json.loads(request.content) != []:
+                return httpx.Response(400, json={"reason": "BadRequest"})
+            self.erased.append(sender)
+            return httpx.Response(200, json={"sender_id": sender, "events": []})
+        return httpx.Response(404, json={"reason": "NotFound"})
+
     def clear(self) -> None:
         """Forget what was received so far."""
         self.received.clear()
         self.metadata.clear()
+        self.erased.clear()
 
     def reply(self, sender: str, message: str) -> list[Item]:
         """The items Rasa answers `message` with."""

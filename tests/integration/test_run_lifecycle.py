@@ -140,7 +140,7 @@ def test_sigkill_leaves_no_rasa_and_the_next_start_works(var: Path, runs: list[R
     # The banner names the login on loopback; the files are private.
     assert "agent@example.com / frontline" in second.text()
     assert (var.stat().st_mode & 0o777) == 0o700
-    for name in ("frontline.db", "secret_key", "action_token", "logs/rasa.log"):
+    for name in ("frontline.db", "secret_key", "action_token", "rasa_api_secret", "logs/rasa.log"):
         assert ((var / name).stat().st_mode & 0o777) == 0o600, name
 
     [rasa] = process_guard.listener_pids(rasa_port)

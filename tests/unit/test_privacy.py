@@ -5,6 +5,7 @@ routes' roles and the CLI."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -264,8 +265,10 @@ def test_routes_export_for_leads_erase_for_admins(client: TestClient, fake_rasa:
     fake_rasa.clear()
     erased = client.delete(f"/api/contacts/{contact}", headers=admin)
     assert erased.status_code == 200, erased.text
-    assert erased.json()["bot_trackers_reset"] == 1 and erased.json()["conversations"] == 1
-    assert fake_rasa.received == ["/restart"]
+    assert erased.json()["bot_trackers_erased"] == 1 and erased.json()["conversations"] == 1
+    # Through Rasa's HTTP API: the tracker replaced by an empty one, no `/restart` needed.
+    assert fake_rasa.erased == [f"conversation-{conversation}"]
+    assert fake_rasa.received == []
 
     record = client.get(f"/api/contacts/{contact}", headers=admin).json()
     assert (record["name"], record["email"]) == (f"Erased contact {contact}", None)
@@ -275,26 +278,49 @@ def test_routes_export_for_leads_erase_for_admins(client: TestClient, fake_rasa:
     assert "delete" in actions and "export" in actions
 
 
-class RasaDownForRestarts(FakeRasa):
-    """Answers the customer, then is gone when the erasure's `/restart` comes."""
+class RasaDownForErasure(FakeRasa):
+    """Answers the customer, then is gone when the erasure comes (HTTP API or `/restart`)."""
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/conversations/"):
+            return rasa_down(request)
         if request.method == "POST" and json.loads(request.content)["message"] == "/restart":
             return rasa_down(request)
         return super().__call__(request)
+
+
+def test_without_rasas_http_api_the_tracker_is_restarted_and_not_counted(
+    tmp_path: Path, index_dir: Path, database_url: str, fake_rasa: FakeRasa
+) -> None:
+    """A Rasa run without the hub's key (e.g. started by hand without `--enable-api`): the
+    dialogue is restarted, and the answer does not claim the tracker was erased."""
+    with make_client(
+        tmp_path,
+        index_dir,
+        fake_rasa,
+        database_url=database_url,
+        rasa_api_key="a-key-rasa-does-not-hold-32-bytes-long",
+    ) as client:
+        admin = login(client)
+        contact, _ = _widget_contact(client, admin)
+        fake_rasa.clear()
+        erased = client.delete(f"/api/contacts/{contact}", headers=admin)
+        assert erased.status_code == 200, erased.text
+        assert erased.json()["bot_trackers_erased"] == 0
+        assert fake_rasa.erased == [] and fake_rasa.received == ["/restart"]
 
 
 def test_erasure_does_not_fail_when_rasa_is_down(
     tmp_path: Path, index_dir: Path, database_url: str
 ) -> None:
     with make_client(
-        tmp_path, index_dir, RasaDownForRestarts(), database_url=database_url
+        tmp_path, index_dir, RasaDownForErasure(), database_url=database_url
     ) as client:
         admin = login(client)
         contact, conversation = _widget_contact(client, admin)
         erased = client.delete(f"/api/contacts/{contact}", headers=admin)
         assert erased.status_code == 200, erased.text
-        assert erased.json()["bot_trackers_reset"] == 0 and erased.json()["messages"] >= 2
+        assert erased.json()["bot_trackers_erased"] == 0 and erased.json()["messages"] >= 2
         detail = client.get(f"/api/conversations/{conversation}", headers=admin).text
         assert SECRET not in detail
 
@@ -338,3 +364,26 @@ def test_cli_export_and_erase(
         runner.invoke(cli_app, ["contacts", "export", "999999"]).exit_code == 1
     )  # unknown contact
     engine.dispose()
+
+
+def test_the_retention_sweep_deletes_the_bots_copies_too(
+    tmp_path: Path, index_dir: Path, database_url: str, fake_rasa: FakeRasa
+) -> None:
+    """The hub's sweep purges an old closed conversation, then erases its Rasa tracker."""
+    with make_client(
+        tmp_path,
+        index_dir,
+        fake_rasa,
+        database_url=database_url,
+        retention_days=30,
+        sweep_interval=0.1,
+    ) as client:
+        hub = client.app.state.hub  # type: ignore[attr-defined]
+        with hub.sessions() as session, session.begin():
+            old = _closed_conversation(session, "old closed secret", 40)
+            recent = _closed_conversation(session, "recent closed secret", 2)
+        deadline = time.monotonic() + 20
+        while f"conversation-{old.id}" not in fake_rasa.erased and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert f"conversation-{old.id}" in fake_rasa.erased
+        assert f"conversation-{recent.id}" not in fake_rasa.erased
