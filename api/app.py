@@ -21,6 +21,7 @@ from api.routes import (
     actions,
     admin,
     agents,
+    assist,
     auth,
     channels,
     contacts,
@@ -125,6 +126,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(reports.router)
     app.include_router(kb.router)
+    app.include_router(assist.router)
     app.include_router(actions.router)
     app.include_router(channels.router)
     app.mount("/static", pages.StaticAssets(directory=STATIC_DIR), name="static")

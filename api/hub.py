@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ from handoff.models import utcnow
 from handoff.sweep import sweep
 from retrieval.encoder import Encoder, SentenceTransformerEncoder
 from retrieval.index import Hit
+from retrieval.replies import Item, Match, QuestionMemory
 from retrieval.search import KnowledgeBase, SearchResult
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class KnowledgeHolder:
 
     kb: KnowledgeBase | None = None
     error: str | None = None
+    _memory: QuestionMemory[Any] | None = None
 
     def search(self, query: str) -> SearchResult:
         if self.kb is None:
@@ -59,6 +61,19 @@ class KnowledgeHolder:
         hit = result.hits[0]
         source = f"\n\n{hit.title}" + (f": {hit.url}" if hit.url else "")
         return hit.snippet + source
+
+    def similar(
+        self, query: str, items: Sequence[Item], questions: Sequence[str], k: int = 3
+    ) -> list[Match[Item]]:
+        """The items whose question is nearest `query`, at or above the knowledge base's own
+        calibrated similarity floor for offering choices (so "similar" means for past replies
+        what it means for articles, whatever the encoder)."""
+        if self.kb is None:
+            return []
+        if self._memory is None or self._memory.encoder is not self.kb.encoder:
+            self._memory = QuestionMemory(self.kb.encoder)
+        floor = self.kb.thresholds.clarify_floor
+        return self._memory.most_similar(query, items, questions, k=k, floor=floor)
 
     def article(self, article_id: str) -> Hit | None:
         return None if self.kb is None else self.kb.index.article_hit(article_id)

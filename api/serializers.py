@@ -24,6 +24,7 @@ from handoff.models import (
 )
 from handoff.sla import Calendar
 from handoff.states import ConversationState
+from retrieval.index import Hit
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -44,6 +45,18 @@ def agent_full(agent: Agent) -> dict[str, Any]:
         "capacity": agent.capacity,
         "is_active": agent.is_active,
         "teams": [{"id": t.id, "name": t.name} for t in agent.teams],
+    }
+
+
+def kb_hit(hit: Hit) -> dict[str, Any]:
+    """A knowledge-base hit for agents: linked at the section that answers."""
+    return {
+        "article_id": hit.article_id,
+        "title": hit.title,
+        "url": hit.link,
+        "section": hit.section,
+        "snippet": hit.snippet,
+        "score": round(hit.score, 4),
     }
 
 

@@ -138,6 +138,15 @@ def latest_message(session: Session, conversation_id: int) -> Message | None:
     )
 
 
+def latest_customer_message(session: Session, conversation_id: int) -> Message | None:
+    return session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.role == MessageRole.CUSTOMER)
+        .order_by(Message.id.desc())
+        .limit(1)
+    ).first()
+
+
 def last_customer_message_at(session: Session, conversation_id: int) -> datetime | None:
     """When the customer last wrote: platforms with a customer-service window (WhatsApp's
     24 hours, Messenger's 7 days for people) count from it."""

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from fastapi import APIRouter, Depends, Query
 
-from api import schemas
+from api import schemas, serializers
 from api.hub import Hub
 from api.routes.deps import AgentRef, current_agent, get_hub
 
@@ -36,17 +36,7 @@ def search_kb(
         "query": q,
         "decision": result.decision,
         "confidence": result.confidence,
-        "hits": [
-            {
-                "article_id": h.article_id,
-                "title": h.title,
-                "url": h.link,  # at the answering section
-                "section": h.section,
-                "snippet": h.snippet,
-                "score": round(h.score, 4),
-            }
-            for h in result.hits[:limit]
-        ],
+        "hits": [serializers.kb_hit(h) for h in result.hits[:limit]],
     }
 
 

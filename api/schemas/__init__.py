@@ -63,12 +63,14 @@ from api.schemas.reports import (
     Resolution,
 )
 from api.schemas.system import (
+    AssistOut,
     CannedResponse,
     CannedResponses,
     HealthOut,
     IndexStatus,
     KbHit,
     KbSearchOut,
+    PastReplyOut,
     RasaStatus,
 )
 from api.schemas.tickets import (
@@ -92,6 +94,7 @@ __all__ = [
     "AgentList",
     "AgentLoad",
     "AgentOut",
+    "AssistOut",
     "Attainment",
     "AuditEntryOut",
     "AuditPage",
@@ -134,6 +137,7 @@ __all__ = [
     "NoteCreated",
     "NoteOut",
     "NoteRef",
+    "PastReplyOut",
     "PresenceOut",
     "QuestionCount",
     "QueueContact",

@@ -48,6 +48,28 @@ class KbSearchOut(Schema):
     hits: list[KbHit]
 
 
+class PastReplyOut(Schema):
+    """An agent's reply to a similar question, in a conversation the customer rated well."""
+
+    text: str
+    question: str
+    score: float
+    conversation_id: int
+    ticket_number: int
+    rating: int
+
+
+class AssistOut(Schema):
+    """Suggestions for the customer's latest message (`message_id`; null when the customer
+    has not written yet): the knowledge base's best sections and past rated replies."""
+
+    message_id: int | None
+    query: str | None
+    decision: Literal["answer", "clarify", "escalate"] | None
+    articles: list[KbHit]
+    replies: list[PastReplyOut]
+
+
 class CannedResponse(Schema):
     id: str
     title: str

@@ -45,3 +45,22 @@ def test_in_scope_answers_and_unrelated_questions_escalate(kb: KnowledgeBase) ->
     assert result.decision == "answer" and result.hits[0].article_id == "reset-password"
     for unrelated in ("what's the capital of peru", "tell me a joke", "how do I bake bread"):
         assert kb.search(unrelated).decision != "answer", unrelated
+
+
+def test_past_replies_match_by_meaning_at_the_kbs_own_floor(kb: KnowledgeBase) -> None:
+    """Agent help: a colleague's reply is suggested for a question phrased differently, and
+    an unrelated one stays out, at the floor the knowledge base calibrated for itself."""
+    from retrieval.replies import QuestionMemory
+
+    memory: QuestionMemory[str] = QuestionMemory(kb.encoder)
+    items = ["vat", "install", "weather"]
+    questions = [
+        "my invoice shows the wrong VAT number for my company",
+        "how do I install the app on my phone",
+        "is it going to rain tomorrow",
+    ]
+    floor = kb.thresholds.clarify_floor
+    matches = memory.most_similar(
+        "the tax id printed on my bill is not correct", items, questions, k=3, floor=floor
+    )
+    assert [m.item for m in matches] == ["vat"], (matches, floor)

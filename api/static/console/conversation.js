@@ -5,6 +5,7 @@
 import { api } from "../lib/api.js";
 import { $, showError } from "../lib/dom.js";
 import { ACTIVE_STATUSES, reasonText } from "../lib/labels.js";
+import { clearAssist, refreshAssist } from "./assist.js";
 import { run } from "./attention.js";
 import { hideCanned } from "./canned.js";
 import { restoreDraft, saveDraft, updateComposer } from "./composer.js";
@@ -35,6 +36,7 @@ export function openConversation(id) {
     clearTranscript();
     clearTicketPanels();
     clearContact();
+    clearAssist();
     $("typing").textContent = "";
     restoreDraft(id);
   }
@@ -74,6 +76,8 @@ export async function refreshOpen() {
   for (const m of data.messages || []) addMessage(m);
   for (const n of data.notes || []) addNote(n);
   renderSide();
+  // Suggestions are a help, not the work: a failure must not disturb the conversation.
+  refreshAssist(id, data.messages).catch(() => {});
 }
 
 // A new summary of a conversation (an action's answer or a live frame).

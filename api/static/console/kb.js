@@ -8,7 +8,7 @@ import { link, safeUrl } from "../lib/markdown.js";
 import { run } from "./attention.js";
 import { insertText } from "./composer.js";
 
-function hitItem(hit) {
+export function hitItem(hit) {
   const title = hit.title || hit.article_id || "article";
   const href = safeUrl(hit.url);
   return h("li", { class: "kb-hit", "data-article": String(hit.article_id) },
