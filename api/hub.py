@@ -62,6 +62,13 @@ class KnowledgeHolder:
         source = f"\n\n{hit.title}" + (f": {hit.url}" if hit.url else "")
         return hit.snippet + source
 
+    def worth_offering(self, result: SearchResult, k: int = 3) -> list[Hit]:
+        """The best hits the knowledge base itself would offer as choices (probability at or
+        above its candidate threshold): an article scored 0.00 helps nobody."""
+        if self.kb is None:
+            return []
+        return [h for h in result.hits[:k] if h.score >= self.kb.thresholds.candidate]
+
     def similar(
         self, query: str, items: Sequence[Item], questions: Sequence[str], k: int = 3
     ) -> list[Match[Item]]:

@@ -42,7 +42,7 @@ def assist(
         "message_id": message_id,
         "query": query,
         "decision": result.decision,
-        "articles": [serializers.kb_hit(h) for h in result.hits[:ARTICLES]],
+        "articles": [serializers.kb_hit(h) for h in hub.knowledge.worth_offering(result, ARTICLES)],
         "replies": [
             {
                 "text": m.item.text,
