@@ -97,6 +97,7 @@ lint: $(APP_STAMP)
 # data set that is absent is skipped with a message. Vectors are cached under var/embeddings.
 eval: $(APP_STAMP)
 	$(FRONTLINE) kb eval --dataset all --ablations
+	$(FRONTLINE) kb gaps-eval
 
 # Speed and memory (search at 1k-100k entries, Rasa turns, tickets and queue); prints figures,
 # not part of the tests.

@@ -25,6 +25,7 @@ from api.routes import (
     auth,
     channels,
     contacts,
+    gaps,
     health,
     kb,
     pages,
@@ -127,6 +128,7 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(kb.router)
     app.include_router(assist.router)
+    app.include_router(gaps.router)
     app.include_router(actions.router)
     app.include_router(channels.router)
     app.mount("/static", pages.StaticAssets(directory=STATIC_DIR), name="static")

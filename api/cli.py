@@ -19,6 +19,7 @@ from api.cli_bot import bot_app
 from api.cli_channels import channels_app
 from api.cli_common import fail as _fail
 from api.cli_contacts import contacts_app
+from api.cli_gaps import kb_gaps, kb_gaps_eval
 from api.settings import Settings
 
 app = typer.Typer(
@@ -28,6 +29,8 @@ app = typer.Typer(
 kb_app = typer.Typer(help="Build and query the knowledge-base index.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+kb_app.command("gaps")(kb_gaps)
+kb_app.command("gaps-eval")(kb_gaps_eval)
 app.add_typer(bot_app, name="bot")
 app.add_typer(agents_app, name="agents")
 app.add_typer(db_app, name="db")

@@ -37,6 +37,7 @@ ACTIONS = frozenset(
         "team_save",
         "sla_policy",
         "setting",
+        "kb_edit",
     }
 )
 

@@ -85,6 +85,12 @@ def admin_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "admin.html")
 
 
+@router.get("/console/gaps")
+def gaps_page() -> FileResponse:
+    """Knowledge gaps (leads and admins; the API refuses everyone else)."""
+    return FileResponse(STATIC_DIR / "gaps.html")
+
+
 @router.get("/console/audit")
 def audit_page() -> FileResponse:
     """The audit log (admins; the API refuses everyone else)."""

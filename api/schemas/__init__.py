@@ -39,6 +39,7 @@ from api.schemas.conversations import (
     MessageOut,
     NoteOut,
 )
+from api.schemas.gaps import GapReport, GapSuggestion, GapTopic, PhrasingsAdded
 from api.schemas.privacy import (
     ContactExport,
     ErasureOut,
@@ -124,6 +125,9 @@ __all__ = [
     "ExportedNote",
     "ExportedTicket",
     "FirstResponse",
+    "GapReport",
+    "GapSuggestion",
+    "GapTopic",
     "GroupMetrics",
     "HealthOut",
     "IdentityOut",
@@ -138,6 +142,7 @@ __all__ = [
     "NoteOut",
     "NoteRef",
     "PastReplyOut",
+    "PhrasingsAdded",
     "PresenceOut",
     "QuestionCount",
     "QueueContact",

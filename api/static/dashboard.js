@@ -59,6 +59,7 @@ function signedIn(agent) {
   $("me").textContent = agent ? agent.name : "";
   api("GET", "/api/me").then((me) => {
     for (const link of document.querySelectorAll("[data-admin]")) link.hidden = me.role !== "admin";
+    for (const link of document.querySelectorAll("[data-lead]")) link.hidden = me.role === "agent";
   }, () => {});
   load();
 }

@@ -96,3 +96,42 @@ def test_bad_source_fails_the_build_with_file_and_line(tmp_path: Path) -> None:
 def test_search_without_an_index_says_what_to_do(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["kb", "search", "--index", str(tmp_path), "hello"])
     assert result.exit_code == 1 and "frontline kb build" in result.output
+
+
+def test_gaps_report_from_the_command_line(
+    index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import date, timedelta
+
+    from handoff.db import make_engine, make_sessionmaker, transaction, upgrade
+    from tests.fakes.seed import gap_ticket
+
+    database_url = f"sqlite:///{tmp_path / 'gaps.db'}"
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    with transaction(make_sessionmaker(engine)) as session:
+        for question in ("do you sell gift cards", "can I buy a gift card"):
+            gap_ticket(
+                session,
+                [{"question": question, "decision": "escalate", "sources": []}],
+                agent_answer="Not yet, sorry.",
+            )
+    engine.dispose()
+    monkeypatch.setenv("FRONTLINE_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("FRONTLINE_DATABASE_URL", database_url)
+    monkeypatch.setenv("FRONTLINE_INDEX_DIR", str(index))
+    since = (date.today() - timedelta(days=1)).isoformat()
+
+    result = CliRunner().invoke(app, ["kb", "gaps", "--since", since, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["questions"] == 2 and len(report["topics"]) == 1
+    [topic] = report["topics"]
+    assert topic["size"] == 2 and topic["suggestion"]["action"] == "new_article"
+    assert "Not yet, sorry." in topic["suggestion"]["draft"]
+
+    text = CliRunner().invoke(app, ["kb", "gaps", "--since", since])
+    assert text.exit_code == 0, text.output
+    assert "2 unsettled question(s)" in text.output and "a new article" in text.output
+    bad = CliRunner().invoke(app, ["kb", "gaps", "--since", "yesterday"])
+    assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output

@@ -22,10 +22,13 @@ import { reset, state } from "./state.js";
 
 const QUEUE_POLL_MS = 30000;
 
-// The admins' pages are linked for admins only (the hub refuses everyone else anyway).
+// The admins' pages are linked for admins only, the leads' for leads and admins (the hub
+// refuses everyone else anyway).
 function showAdminLinks(agent) {
   const admin = !!agent && agent.role === "admin";
+  const lead = admin || (!!agent && agent.role === "lead");
   for (const link of document.querySelectorAll("[data-admin]")) link.hidden = !admin;
+  for (const link of document.querySelectorAll("[data-lead]")) link.hidden = !lead;
 }
 
 function start() {

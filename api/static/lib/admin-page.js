@@ -15,18 +15,23 @@ function signedOut() {
   $("login-email").focus();
 }
 
-export function startAdminPage(onReady) {
+// `role`: who the page is for, "admin" (the default) or "lead" (leads and admins).
+export function startAdminPage(onReady, role = "admin") {
+  const allowed = role === "lead" ? ["lead", "admin"] : ["admin"];
   function signedIn(me) {
     $("login").hidden = true;
     $("topnav").hidden = false;
     $("logout").hidden = false;
     $("me").textContent = me.name;
-    if (me.role !== "admin") {
+    if (allowed.indexOf(me.role) < 0) {
       $("page").hidden = true;
-      showError("This page is for admins. Ask an admin if you need something changed.");
+      showError(role === "lead"
+        ? "This page is for leads and admins."
+        : "This page is for admins. Ask an admin if you need something changed.");
       return;
     }
-    for (const link of document.querySelectorAll("[data-admin]")) link.hidden = false;
+    for (const link of document.querySelectorAll("[data-admin]")) link.hidden = me.role !== "admin";
+    for (const link of document.querySelectorAll("[data-lead]")) link.hidden = me.role === "agent";
     $("page").hidden = false;
     onReady(me);
   }

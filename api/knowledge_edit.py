@@ -1,0 +1,60 @@
+"""Changing the knowledge base from the hub: edit the article's file, then build and publish
+the index. Files in `kb_content/` stay the source of truth; the served index swaps
+atomically when the build is done (searches pick it up within seconds), so customers are
+answered throughout."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from api.hub import Hub
+from retrieval.articles import SourceError
+from retrieval.kb_edit import add_questions
+from retrieval.search import build_index
+from retrieval.sources import load_articles
+
+# One build at a time per process: two would embed the same articles twice.
+_build_lock = threading.Lock()
+
+
+class KbEditError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _edit_and_build(
+    hub: Hub, article_id: str, questions: Sequence[str], lang: str | None
+) -> tuple[list[str], bool]:
+    settings = hub.settings
+    kb = hub.knowledge.kb
+    if kb is None:
+        raise KbEditError(503, "the knowledge base is not loaded")
+    with _build_lock:
+        try:
+            articles = [a for a in load_articles(settings.kb_dir) if a.id == article_id]
+        except SourceError as error:
+            raise KbEditError(409, f"the knowledge base has an error: {error}") from error
+        if not articles:
+            raise KbEditError(404, f"no article {article_id!r}")
+        article = next((a for a in articles if a.lang == lang), articles[0])
+        if article.path is None:
+            raise KbEditError(409, f"article {article_id!r} is not kept in a Markdown file")
+        path = Path(article.path)
+        if path.suffix != ".md" or not path.is_file():
+            raise KbEditError(409, f"article {article_id!r} is not kept in a Markdown file")
+        added = add_questions(path, questions)
+        if not added:
+            return [], False
+        _index, built = build_index(settings.kb_dir, settings.index_path, kb.encoder)
+        return added, built
+
+
+async def add_phrasings(
+    hub: Hub, *, article_id: str, questions: Sequence[str], lang: str | None = None
+) -> tuple[list[str], bool]:
+    """(questions added, whether a new index was published)."""
+    return await asyncio.to_thread(_edit_and_build, hub, article_id, questions, lang)

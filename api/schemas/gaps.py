@@ -1,0 +1,42 @@
+"""The knowledge-gaps report (`api/routes/gaps.py`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from api.schemas.base import Schema
+
+
+class GapSuggestion(Schema):
+    """`add_phrasings`: these questions to that article; `new_article`: a Markdown draft."""
+
+    action: Literal["add_phrasings", "new_article"]
+    article_id: str | None = None
+    title: str | None = None
+    questions: list[str] | None = None
+    draft: str | None = None
+
+
+class GapTopic(Schema):
+    size: int
+    examples: list[str]
+    questions: list[str]
+    kinds: dict[str, int]  # no_answer, clarified, not_helpful
+    channels: dict[str, int]
+    languages: dict[str, int]
+    tickets: list[int]
+    agent_answers: list[str]
+    suggestion: GapSuggestion
+
+
+class GapReport(Schema):
+    since: str
+    until: str | None
+    questions: int
+    topics: list[GapTopic]
+
+
+class PhrasingsAdded(Schema):
+    article_id: str
+    added: list[str]
+    index_rebuilt: bool

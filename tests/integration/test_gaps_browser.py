@@ -1,0 +1,115 @@
+"""The knowledge-gaps page in real Chromium, with the real encoder, on a hub of its own (its
+knowledge base is a copy, since the page's one-click fix edits the article's file): a lead
+sees the topics, adds the phrasings to the article, and the new index answers them."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.settings import Settings
+from handoff.db import make_engine, make_sessionmaker, transaction
+from retrieval.encoder import SentenceTransformerEncoder
+from retrieval.search import build_index
+from tests.fakes.paths import ARTIFACTS, ROOT
+from tests.fakes.seed import gap_ticket
+from tests.fakes.stack import HubServer, Stack, free_port
+
+pytestmark = pytest.mark.integration
+
+NOT_ARRIVING = ["the password reset email never comes", "password reset mail does not arrive"]
+GIFT = ["do you sell gift cards", "can I buy a gift card for a friend"]
+GIFT_ANSWER = "We do not sell gift cards yet, but you can pay for a colleague's seat."
+
+
+@pytest.fixture
+def gaps_hub(stack: Stack, tmp_path: Path) -> Iterator[Settings]:
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(ROOT / "kb_content", kb_dir)
+    settings = Settings(
+        var_dir=tmp_path / "var",
+        kb_dir=kb_dir,
+        index_dir=tmp_path / "index",
+        port=free_port(),
+        rasa_url=stack.rasa_url,
+    )
+    build_index(kb_dir, settings.index_path, SentenceTransformerEncoder(settings.embedding_model))
+    hub = HubServer(settings)
+    hub.start()
+    try:
+        engine = make_engine(settings.database_url)
+        with transaction(make_sessionmaker(engine)) as session:
+            for question in NOT_ARRIVING:
+                gap_ticket(session, [{"question": question, "decision": "clarify", "sources": []}])
+            for question in GIFT:
+                gap_ticket(
+                    session,
+                    [{"question": question, "decision": "escalate", "sources": []}],
+                    agent_answer=GIFT_ANSWER,
+                )
+        engine.dispose()
+        yield settings
+    finally:
+        hub.stop()
+
+
+def test_a_lead_reads_the_gaps_and_fixes_one_with_a_click(gaps_hub: Settings, browser: Any) -> None:
+    settings = gaps_hub
+    url = settings.hub_url
+    built_before = httpx.get(f"{url}/health").json()["index"]["built_at"]
+    page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{url}/console/gaps")
+        page.get_by_label("Email").fill(settings.demo_agent_email)
+        page.get_by_label("Password").fill(settings.demo_agent_password)
+        page.get_by_role("button", name="Sign in").click()
+        topics = page.locator("#topics .gap-topic")
+        topics.first.wait_for()
+        assert "4 unsettled question(s)" in page.locator("#summary").inner_text()
+
+        gift = topics.filter(has_text="gift card")
+        assert gift.count() == 1
+        assert GIFT_ANSWER in gift.locator("textarea.gap-draft").input_value()
+
+        missing = topics.filter(has_text="password reset")
+        button = missing.get_by_role("button", name="Add 2 phrasing(s)")
+        assert "Reset your password" in button.inner_text()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "knowledge-gaps.png"), full_page=True)
+        button.click()
+        missing.get_by_text("Added 2 phrasing(s)").wait_for()
+    finally:
+        page.context.close()
+
+    text = (settings.kb_dir / "reset-password.md").read_text(encoding="utf-8")
+    assert all(q in text for q in NOT_ARRIVING)
+    # The hub serves the rebuilt index from a search on (it checks for a new one every few
+    # seconds), without a restart.
+    token = httpx.post(
+        f"{url}/api/auth/login",
+        json={"email": settings.demo_agent_email, "password": settings.demo_agent_password},
+    ).json()["token"]
+    deadline = time.monotonic() + 30
+    while True:
+        found = httpx.get(
+            f"{url}/api/kb/search",
+            params={"q": NOT_ARRIVING[1]},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+        if httpx.get(f"{url}/health").json()["index"]["built_at"] != built_before:
+            break
+        assert time.monotonic() < deadline, "the hub still serves the old index"
+        time.sleep(0.5)
+    found = httpx.get(
+        f"{url}/api/kb/search",
+        params={"q": NOT_ARRIVING[1]},
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    assert found["decision"] == "answer" and found["hits"][0]["article_id"] == "reset-password"
