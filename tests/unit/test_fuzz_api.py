@@ -5,6 +5,7 @@ no response is a 5xx. Marked `fuzz`; runs with the unit tests and in `make test`
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import time
@@ -26,6 +27,7 @@ from api.security import WS_MAX_SIZE
 from api.settings import Settings
 from retrieval.search import KnowledgeBase
 from tests.fakes import HashingEncoder
+from tests.fakes.paths import ROOT
 from tests.fakes.rasa import FakeRasa
 
 EXAMPLES = 25  # per operation: ~35 operations in well under a couple of minutes
@@ -41,8 +43,14 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def hub_url(tmp_path_factory: pytest.TempPathFactory, index_dir: Path) -> Iterator[str]:
     var = tmp_path_factory.mktemp("fuzz")
+    # Copies: the fuzzer may add phrasings to an article, which edits its file and rebuilds
+    # the index (POST /api/kb/gaps/phrasings).
+    shutil.copytree(ROOT / "kb_content", var / "kb")
+    shutil.copytree(index_dir, var / "index")
+    index_dir = var / "index"
     app_settings = Settings(
         var_dir=var,
+        kb_dir=var / "kb",
         index_dir=index_dir,
         embedding_model=HashingEncoder.name,
         api_docs=True,
