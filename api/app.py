@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 
 from api.channels.config import load_channels
 from api.exposure import make_private, public_bind_problems, rasa_problems, refuse
+from api.help_center.library import HelpLibrary
+from api.help_center.pages import Site
 from api.hub import Hub, KnowledgeHolder, load_knowledge
 from api.inputs import TextGuard
 from api.live import Broker
@@ -27,6 +29,7 @@ from api.routes import (
     contacts,
     gaps,
     health,
+    help,
     kb,
     pages,
     reports,
@@ -94,6 +97,9 @@ def create_app(
             knowledge=knowledge or load_knowledge(settings),
             channel_configs=load_channels(settings.channels_file),
         )
+        hub.knowledge.help_links = (settings.public_url or settings.hub_url).rstrip(
+            "/"
+        ) + settings.help_path
         ensure_demo_agent(hub)
         with transaction(hub.sessions) as session:
             agent_accounts.reset_presence(session)
@@ -131,6 +137,15 @@ def create_app(
     app.include_router(gaps.router)
     app.include_router(actions.router)
     app.include_router(channels.router)
+    help_library = HelpLibrary(
+        Site(base=settings.help_path, title=settings.help_title, hub=""), settings.kb_dir
+    )
+
+    def served_help(hub: Hub) -> HelpLibrary:
+        kb = hub.knowledge.kb
+        return help_library.refresh(kb.index.manifest.get("built_at") if kb else None)
+
+    app.include_router(help.help_router(served_help, settings.help_path))
     app.mount("/static", pages.StaticAssets(directory=STATIC_DIR), name="static")
     app.mount(socketio_channel.PATH, socketio_channel.asgi_app(app))  # rasa-webchat
     app.add_middleware(TextGuard)  # inside BodyLimit: NUL, surrogates, deep JSON -> 422

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from rasa_sdk.executor import ActionExecutor
 from sqlalchemy import Engine
@@ -40,6 +42,9 @@ class KnowledgeHolder:
     kb: KnowledgeBase | None = None
     error: str | None = None
     _memory: QuestionMemory[Any] | None = None
+    # The help center's address ("https://hub/help"): articles without a `url` of their own
+    # link to their page there. None: such articles have no link.
+    help_links: str | None = None
 
     def search(self, query: str) -> SearchResult:
         if self.kb is None:
@@ -51,7 +56,8 @@ class KnowledgeHolder:
                 )
         except (OSError, ValueError) as error:
             log.error("kept the served index; the new one did not load: %s", error)
-        return self.kb.search(query)
+        result = self.kb.search(query)
+        return result if self.help_links is None else _linked(result, self.help_links)
 
     def suggestion(self, question: str) -> str | None:
         """The knowledge base's answer when it is confident, with its source, else None."""
@@ -63,11 +69,15 @@ class KnowledgeHolder:
         return hit.snippet + source
 
     def worth_offering(self, result: SearchResult, k: int = 3) -> list[Hit]:
-        """The best hits the knowledge base itself would offer as choices (probability at or
-        above its candidate threshold): an article scored 0.00 helps nobody."""
+        """The best hits the knowledge base itself would offer as choices: probable enough
+        (its candidate threshold) and close enough (its floor for offering choices). An
+        article scored 0.00, or merely the least unlikely of unrelated ones, helps nobody."""
         if self.kb is None:
             return []
-        return [h for h in result.hits[:k] if h.score >= self.kb.thresholds.candidate]
+        t = self.kb.thresholds
+        return [
+            h for h in result.hits[:k] if h.score >= t.candidate and h.similarity >= t.clarify_floor
+        ]
 
     def similar(
         self, query: str, items: Sequence[Item], questions: Sequence[str], k: int = 3
@@ -102,6 +112,21 @@ class KnowledgeHolder:
             "model": manifest.get("model"),
             "built_at": manifest.get("built_at"),
         }
+
+
+def _linked(result: SearchResult, help_links: str) -> SearchResult:
+    """Hits of articles without a `url` point at their help-center page (and section)."""
+
+    def link(hit: Hit) -> Hit:
+        if hit.url is not None:
+            return hit
+        return dataclasses.replace(
+            hit, url=f"{help_links}/articles/{quote(hit.article_id, safe='')}"
+        )
+
+    return dataclasses.replace(
+        result, hits=[link(h) for h in result.hits], choices=[link(h) for h in result.choices]
+    )
 
 
 def load_knowledge(settings: Settings, encoder: Encoder | None = None) -> KnowledgeHolder:

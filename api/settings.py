@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     clinc150_path: Path = PROJECT_ROOT.parent / "shared" / "data" / "clinc150" / "data_full.json"
     massive_path: Path = PROJECT_ROOT.parent / "shared" / "data" / "massive"
 
+    # The help center customers search themselves: its path on the hub, its title and its
+    # colour; `public_url` is the hub's address as customers reach it (sitemap, links in
+    # bot answers to articles without a `url`; default: the request's own address).
+    help_path: str = Field(default="/help", pattern=r"^/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$")
+    help_title: str = Field(default="Help center", min_length=1, max_length=80)
+    help_color: str = Field(default="#2457c5", pattern=r"^#[0-9a-fA-F]{6}$")
+    public_url: str = Field(default="", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")
+
     bot_dir: Path = PROJECT_ROOT / "bot"
     models_dir: Path | None = None  # default: var/models
     rasa_bin: Path = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"

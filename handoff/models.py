@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -418,3 +419,19 @@ class AuditEntry(Base):
     ip: Mapped[str] = mapped_column(String(64), default="")
 
     actor: Mapped[Agent | None] = relationship()
+
+
+class HelpArticleDay(Base):
+    """A help-center article's day: page views and "Was this article helpful?" answers
+    (counters, so a busy help center adds one row per article, language and day)."""
+
+    __tablename__ = "help_article_days"
+    __table_args__ = (UniqueConstraint("article_id", "lang", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(200), index=True)
+    lang: Mapped[str] = mapped_column(String(16))
+    day: Mapped[date] = mapped_column(Date, index=True)
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    helpful: Mapped[int] = mapped_column(Integer, default=0)
+    not_helpful: Mapped[int] = mapped_column(Integer, default=0)

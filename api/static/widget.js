@@ -803,7 +803,13 @@
   // A small API for the host page: open or close the chat, or forget the conversation (call
   // reset() when your user signs out).
   window.FrontlineWidget = {
-    open: () => setOpen(true),
+    // `options.draft`: text put in the message box (not sent), e.g. what page the visitor
+    // was reading when they asked for help.
+    open: (options) => {
+      setOpen(true);
+      const draft = options && typeof options.draft === "string" ? options.draft.slice(0, 500) : "";
+      if (draft && !input.value.trim()) input.value = draft;
+    },
     close: () => setOpen(false),
     reset: () => {
       for (const item of outbox.splice(0)) item.node.remove();

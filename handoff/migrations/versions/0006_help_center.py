@@ -1,0 +1,40 @@
+"""help center: per-day views and "Was this article helpful?" answers per article
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-01 01:25:00
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision: str = '0006'
+down_revision: str | None = '0005'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('help_article_days',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('article_id', sa.String(length=200), nullable=False),
+    sa.Column('lang', sa.String(length=16), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('views', sa.Integer(), nullable=False),
+    sa.Column('helpful', sa.Integer(), nullable=False),
+    sa.Column('not_helpful', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('article_id', 'lang', 'day')
+    )
+    with op.batch_alter_table('help_article_days', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_help_article_days_article_id'), ['article_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_help_article_days_day'), ['day'], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('help_article_days', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_help_article_days_day'))
+        batch_op.drop_index(batch_op.f('ix_help_article_days_article_id'))
+    op.drop_table('help_article_days')

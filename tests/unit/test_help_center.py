@@ -1,0 +1,153 @@
+"""The help center (/help): home with categories and the most read, search with the bot's
+engine, safe article pages with linkable sections, votes, sitemap, ETags, and bot answers
+linking to it for articles without a `url`."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from retrieval.search import build_index
+from tests.fakes import HashingEncoder
+from tests.fakes.hub_client import login, make_client
+from tests.fakes.paths import ROOT
+from tests.fakes.rasa import FakeRasa
+
+HOSTILE = """---
+id: hostile
+title: Hostile <b>title</b>
+questions: [is this safe]
+tags: [security]
+---
+Intro <script>alert(1)</script> and [a link](javascript:alert(1)) and [ok](https://example.org).
+
+## Details <img src=x onerror=alert(1)>
+
+Text.
+"""
+
+
+@pytest.fixture
+def kb_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "kb"
+    shutil.copytree(ROOT / "kb_content", path)
+    (path / "hostile.md").write_text(HOSTILE, encoding="utf-8")
+    # An article without a url of its own: answers link to its help-center page.
+    export = path / "export-data.md"
+    export.write_text(
+        re.sub(r"^url: .*\n", "", export.read_text(encoding="utf-8"), flags=re.M),
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def client(tmp_path: Path, kb_dir: Path, database_url: str, fake_rasa: FakeRasa) -> TestClient:
+    index_dir = tmp_path / "index"
+    build_index(kb_dir, index_dir, HashingEncoder())
+    with make_client(tmp_path, index_dir, fake_rasa, database_url=database_url, kb_dir=kb_dir) as c:
+        yield c
+
+
+def test_home_lists_categories_and_most_read_with_etags(client: TestClient) -> None:
+    home = client.get("/help/")
+    assert home.status_code == 200
+    assert "default-src 'self'" in home.headers["content-security-policy"]
+    text = home.text
+    assert '<html lang="en" dir="ltr">' in text and "<title>Help center</title>" in text
+    assert 'href="/help/articles/reset-password?lang=en"' in text
+    assert "Most read" not in text  # nobody has read anything yet
+    again = client.get("/help/", headers={"If-None-Match": home.headers["etag"]})
+    assert again.status_code == 304
+
+    for _ in range(2):
+        assert client.get("/help/articles/billing-invoices").status_code == 200
+    assert client.get("/help/articles/reset-password").status_code == 200
+    popular = client.get("/help/").text.split("Most read", 1)[1].split("</section>", 1)[0]
+    assert popular.index("billing-invoices") < popular.index("reset-password")
+
+
+def test_article_pages_are_safe_and_their_sections_linkable(client: TestClient) -> None:
+    page = client.get("/help/articles/billing-invoices").text
+    assert '<h2 id="vat-and-sales-tax">' in page
+    assert 'rel="alternate" hreflang="en"' in page
+    assert 'name="description"' in page
+    # The section the bot answers with is the anchor on this page.
+    headers = login(client)
+    hit = client.get(
+        "/api/kb/search", params={"q": "my invoice shows the wrong VAT number"}, headers=headers
+    ).json()["hits"][0]
+    if hit["article_id"] == "billing-invoices" and "#" in (hit["url"] or ""):
+        assert f'id="{hit["url"].split("#", 1)[1]}"' in page
+
+    hostile = client.get("/help/articles/hostile").text
+    assert "<script>alert" not in hostile and "&lt;script&gt;" in hostile
+    assert "javascript:" not in hostile.split("<main", 1)[1].split("</main>", 1)[0].replace(
+        "[a link](javascript:alert(1))", ""
+    )
+    assert "<img" not in hostile and "Hostile &lt;b&gt;title&lt;/b&gt;" in hostile
+    assert 'href="https://example.org" rel="noopener noreferrer"' in hostile
+
+    missing = client.get("/help/articles/no-such-thing")
+    assert missing.status_code == 404 and "does not exist" in missing.text
+
+
+def test_votes_are_counted_and_thanked(client: TestClient) -> None:
+    voted = client.post(
+        "/help/articles/reset-password/vote",
+        data={"helpful": "no", "lang": "en"},
+        follow_redirects=False,
+    )
+    assert voted.status_code == 303
+    assert voted.headers["location"] == "/help/articles/reset-password?lang=en&voted=1#main"
+    assert "Thanks for your feedback" in client.get(voted.headers["location"]).text
+    bad = client.post("/help/articles/reset-password/vote", data={"helpful": "maybe"})
+    assert bad.status_code == 422
+    gone = client.post("/help/articles/nope/vote", data={"helpful": "yes"})
+    assert gone.status_code == 404
+    hub = client.app.state.hub  # type: ignore[attr-defined]
+    from handoff import help_feedback
+    from handoff.models import utcnow
+
+    with hub.sessions() as session:
+        figures = help_feedback.article_figures(session, since=utcnow().date())
+    row = next(f for f in figures if f["article_id"] == "reset-password")
+    assert row["not_helpful"] == 1 and row["helpful"] == 0 and row["views"] == 1
+
+
+def test_search_uses_the_bots_engine(client: TestClient) -> None:
+    found = client.get("/help/search", params={"q": "I forgot my password"}).text
+    best = found.split('id="best"', 1)[1]
+    assert "/help/articles/reset-password" in best.split("</section>", 1)[0]
+    nothing = client.get("/help/search", params={"q": "zzzz qqqq"}).text
+    assert "No article matches" in nothing
+    assert client.get("/help/search", params={"q": "  "}, follow_redirects=False).status_code == 303
+    assert client.get("/help/search", params={"q": "x" * 501}).status_code == 422
+
+
+def test_sitemap_lists_every_article(client: TestClient, kb_dir: Path) -> None:
+    response = client.get("/help/sitemap.xml")
+    assert response.status_code == 200
+    tree = ET.fromstring(response.content)
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    locs = [loc.text or "" for loc in tree.findall("s:url/s:loc", ns)]
+    assert len(locs) == len(list(kb_dir.glob("*.md")))
+    assert "http://testserver/help/articles/reset-password?lang=en" in locs
+
+
+def test_answers_of_articles_without_a_url_link_to_the_help_center(client: TestClient) -> None:
+    headers = login(client)
+    hits = client.get(
+        "/api/kb/search", params={"q": "how can I export my data"}, headers=headers
+    ).json()["hits"]
+    export = next(h for h in hits if h["article_id"] == "export-data")
+    assert export["url"].startswith("http://127.0.0.1:8000/help/articles/export-data")
+    reset = client.get(
+        "/api/kb/search", params={"q": "I forgot my password"}, headers=headers
+    ).json()["hits"][0]
+    assert reset["url"].startswith("https://help.tandem.example/")
