@@ -72,13 +72,30 @@ $(WEBCHAT_DIR)/lib/index.js:
 	echo "$(WEBCHAT_SHA256)  $@" | sha256sum -c --quiet - || { rm -f $@; exit 1; }
 	rm -f var/webchat/rasa-webchat-$(WEBCHAT_VERSION).tgz
 
+# axe-core (npm, MPL-2.0), the accessibility checker the help center's browser test runs:
+# its single-file build, pinned by version and checksum.
+AXE_VERSION := 4.11.0
+AXE_SHA256 := e9e5863c33a874f09bc01acd9234b7e3c871479f5eef8802fa582544465e6d01
+AXE_JS := var/axe/axe-core-$(AXE_VERSION)/axe.min.js
+.PHONY: axe
+axe: $(AXE_JS)
+
+$(AXE_JS):
+	@command -v npm >/dev/null || { \
+	  echo "error: the accessibility check needs npm: apt-get install npm" >&2; exit 1; }
+	mkdir -p $(dir $@)
+	cd var/axe && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null
+	tar -xzf var/axe/axe-core-$(AXE_VERSION).tgz -C $(dir $@) --strip-components=1 package/axe.min.js package/LICENSE
+	echo "$(AXE_SHA256)  $@" | sha256sum -c --quiet - || { rm -f $@; exit 1; }
+	rm -f var/axe/axe-core-$(AXE_VERSION).tgz
+
 run: setup
 	$(FRONTLINE) run
 
 # The README's test command: builds the index and trains the bot when their inputs changed,
 # validates the bot's data and runs its test stories, then the unit and integration tests
 # (the latter start the real Rasa server).
-test: setup chromium webchat lint
+test: setup chromium webchat axe lint
 	$(FRONTLINE) kb build
 	$(FRONTLINE) bot train
 	$(FRONTLINE) bot test

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.paths import ARTIFACTS
+from tests.fakes.paths import ARTIFACTS, ROOT
 from tests.fakes.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -49,5 +49,29 @@ def test_a_customer_searches_reads_votes_and_asks(stack: Stack, browser: Any) ->
         ).first.wait_for()
         page.screenshot(path=str(ARTIFACTS / "help-center-chat.png"))
         assert errors == []
+    finally:
+        page.context.close()
+
+
+AXE = ROOT / "var" / "axe" / "axe-core-4.11.0" / "axe.min.js"
+
+
+def test_help_center_pages_pass_an_accessibility_check(stack: Stack, browser: Any) -> None:
+    """axe-core (`make axe`) on the home, a search and an article: no serious or critical
+    violation. The checker is injected past the pages' CSP (Playwright's bypass_csp)."""
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: `make test` fetches it (make axe)")
+    page = browser.new_context(bypass_csp=True).new_page()
+    try:
+        for path in ("/help/", "/help/search?q=export+my+data", "/help/articles/billing-invoices"):
+            page.goto(stack.hub_url + path)
+            page.add_script_tag(path=str(AXE))
+            result = page.evaluate("async () => await axe.run(document)")
+            bad = [
+                f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+                for v in result["violations"]
+                if v["impact"] in ("serious", "critical")
+            ]
+            assert bad == [], (path, bad)
     finally:
         page.context.close()
