@@ -20,6 +20,7 @@ from api.cli_channels import channels_app
 from api.cli_common import fail as _fail
 from api.cli_contacts import contacts_app
 from api.cli_gaps import kb_gaps, kb_gaps_eval
+from api.cli_import import kb_import_site
 from api.settings import Settings
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 kb_app.command("gaps")(kb_gaps)
 kb_app.command("gaps-eval")(kb_gaps_eval)
+kb_app.command("import")(kb_import_site)
 app.add_typer(bot_app, name="bot")
 app.add_typer(agents_app, name="agents")
 app.add_typer(db_app, name="db")
