@@ -31,6 +31,7 @@ from api.routes import (
     health,
     help,
     kb,
+    kb_editor,
     pages,
     reports,
     socketio_channel,
@@ -135,6 +136,7 @@ def create_app(
     app.include_router(kb.router)
     app.include_router(assist.router)
     app.include_router(gaps.router)
+    app.include_router(kb_editor.router)
     app.include_router(actions.router)
     app.include_router(channels.router)
     help_library = HelpLibrary(

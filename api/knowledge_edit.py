@@ -17,7 +17,7 @@ from retrieval.search import build_index
 from retrieval.sources import load_articles
 
 # One build at a time per process: two would embed the same articles twice.
-_build_lock = threading.Lock()
+build_lock = threading.Lock()
 
 
 class KbEditError(Exception):
@@ -33,7 +33,7 @@ def _edit_and_build(
     kb = hub.knowledge.kb
     if kb is None:
         raise KbEditError(503, "the knowledge base is not loaded")
-    with _build_lock:
+    with build_lock:
         try:
             articles = [a for a in load_articles(settings.kb_dir) if a.id == article_id]
         except SourceError as error:

@@ -30,7 +30,11 @@ CONSOLE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
-CONSOLE_PAGES = frozenset({"/console", "/console/", "/console/dashboard", "/console/dashboard/"})
+CONSOLE_PAGES = frozenset(
+    f"/console{page}{slash}"
+    for page in ("", "/dashboard", "/admin", "/audit", "/gaps", "/kb")
+    for slash in ("", "/")
+)
 COMMON_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
 CONSOLE_HEADERS = (
     (b"content-security-policy", CONSOLE_CSP.encode()),

@@ -435,3 +435,24 @@ class HelpArticleDay(Base):
     views: Mapped[int] = mapped_column(Integer, default=0)
     helpful: Mapped[int] = mapped_column(Integer, default=0)
     not_helpful: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class KbRevision(Base):
+    """One change of a knowledge-base article made in the console (or restored there): the
+    file's text before and after, who and when. The files stay the source of truth; this is
+    their history, so any version can be restored."""
+
+    __tablename__ = "kb_revisions"
+    __table_args__ = (Index("ix_kb_revisions_article", "article_id", "lang", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(200))
+    lang: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(String(500))
+    action: Mapped[str] = mapped_column(String(16))  # create, edit, restore
+    text_before: Mapped[str | None] = mapped_column(Text, default=None)  # None: a new file
+    text_after: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[Agent | None] = relationship()

@@ -85,6 +85,12 @@ def admin_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "admin.html")
 
 
+@router.get("/console/kb")
+def kb_page() -> FileResponse:
+    """The knowledge-base editor (leads and admins; the API refuses everyone else)."""
+    return FileResponse(STATIC_DIR / "kb.html")
+
+
 @router.get("/console/gaps")
 def gaps_page() -> FileResponse:
     """Knowledge gaps (leads and admins; the API refuses everyone else)."""

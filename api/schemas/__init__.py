@@ -39,7 +39,18 @@ from api.schemas.conversations import (
     MessageOut,
     NoteOut,
 )
-from api.schemas.gaps import GapReport, GapSuggestion, GapTopic, PhrasingsAdded
+from api.schemas.gaps import (
+    GapReport,
+    GapSuggestion,
+    GapTopic,
+    KbArticleBrief,
+    KbArticleList,
+    KbArticleOut,
+    KbHistory,
+    KbRevisionOut,
+    KbSaved,
+    PhrasingsAdded,
+)
 from api.schemas.privacy import (
     ContactExport,
     ErasureOut,
@@ -132,7 +143,13 @@ __all__ = [
     "HealthOut",
     "IdentityOut",
     "IndexStatus",
+    "KbArticleBrief",
+    "KbArticleList",
+    "KbArticleOut",
+    "KbHistory",
     "KbHit",
+    "KbRevisionOut",
+    "KbSaved",
     "KbSearchOut",
     "LoginOut",
     "MessageCreated",

@@ -40,3 +40,49 @@ class PhrasingsAdded(Schema):
     article_id: str
     added: list[str]
     index_rebuilt: bool
+
+
+class KbArticleBrief(Schema):
+    id: str
+    lang: str
+    title: str
+    tags: list[str]
+    questions: int
+    url: str | None
+    updated: str | None
+    path: str
+
+
+class KbArticleList(Schema):
+    articles: list[KbArticleBrief]
+
+
+class KbArticleOut(Schema):
+    id: str
+    lang: str
+    title: str
+    body: str
+    questions: list[str]
+    tags: list[str]
+    url: str | None
+    updated: str | None
+    path: str
+
+
+class KbSaved(Schema):
+    changed: bool
+    index_rebuilt: bool
+    revision_id: int | None
+
+
+class KbRevisionOut(Schema):
+    id: int
+    action: str
+    at: str
+    author: str | None
+    text: str
+    previous: str | None
+
+
+class KbHistory(Schema):
+    revisions: list[KbRevisionOut]

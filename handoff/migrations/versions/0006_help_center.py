@@ -1,4 +1,5 @@
-"""help center: per-day views and "Was this article helpful?" answers per article
+"""help center: per-day views and "Was this article helpful?" answers per article; the
+history of knowledge-base articles edited in the console
 
 Revision ID: 0006
 Revises: 0005
@@ -31,9 +32,27 @@ def upgrade() -> None:
     with op.batch_alter_table('help_article_days', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_help_article_days_article_id'), ['article_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_help_article_days_day'), ['day'], unique=False)
+    op.create_table('kb_revisions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('article_id', sa.String(length=200), nullable=False),
+    sa.Column('lang', sa.String(length=16), nullable=False),
+    sa.Column('path', sa.String(length=500), nullable=False),
+    sa.Column('action', sa.String(length=16), nullable=False),
+    sa.Column('text_before', sa.Text(), nullable=True),
+    sa.Column('text_after', sa.Text(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['agents.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('kb_revisions', schema=None) as batch_op:
+        batch_op.create_index('ix_kb_revisions_article', ['article_id', 'lang', 'id'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('kb_revisions', schema=None) as batch_op:
+        batch_op.drop_index('ix_kb_revisions_article')
+    op.drop_table('kb_revisions')
     with op.batch_alter_table('help_article_days', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_help_article_days_day'))
         batch_op.drop_index(batch_op.f('ix_help_article_days_article_id'))

@@ -1,6 +1,8 @@
-"""The knowledge-gaps page in real Chromium, with the real encoder, on a hub of its own (its
-knowledge base is a copy, since the page's one-click fix edits the article's file): a lead
-sees the topics, adds the phrasings to the article, and the new index answers them."""
+"""The leads' knowledge-base pages in real Chromium, with the real encoder, on a hub of its
+own (its knowledge base is a copy: these pages edit the articles' files). Knowledge gaps: a
+lead sees the topics, adds the phrasings to the article, and the new index answers them.
+The editor: a lead edits an article, tries a question, publishes, and the hub answers with
+the new text without a restart."""
 
 from __future__ import annotations
 
@@ -66,10 +68,7 @@ def test_a_lead_reads_the_gaps_and_fixes_one_with_a_click(gaps_hub: Settings, br
     page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
     page.set_default_timeout(60_000)
     try:
-        page.goto(f"{url}/console/gaps")
-        page.get_by_label("Email").fill(settings.demo_agent_email)
-        page.get_by_label("Password").fill(settings.demo_agent_password)
-        page.get_by_role("button", name="Sign in").click()
+        sign_in(page, settings, "/console/gaps")
         topics = page.locator("#topics .gap-topic")
         topics.first.wait_for()
         assert "4 unsettled question(s)" in page.locator("#summary").inner_text()
@@ -113,3 +112,61 @@ def test_a_lead_reads_the_gaps_and_fixes_one_with_a_click(gaps_hub: Settings, br
         headers={"Authorization": f"Bearer {token}"},
     ).json()
     assert found["decision"] == "answer" and found["hits"][0]["article_id"] == "reset-password"
+
+
+def sign_in(page: Any, settings: Settings, path: str) -> None:
+    page.goto(f"{settings.hub_url}{path}")
+    page.get_by_label("Email").fill(settings.demo_agent_email)
+    page.get_by_label("Password").fill(settings.demo_agent_password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_lead_edits_tries_and_publishes_an_article(gaps_hub: Settings, browser: Any) -> None:
+    settings = gaps_hub
+    page = browser.new_context(viewport={"width": 1280, "height": 1100}).new_page()
+    page.set_default_timeout(60_000)
+    new_text = "Exports now include attachments, sent as one ZIP file by email."
+    try:
+        sign_in(page, settings, "/console/kb")
+        page.get_by_label("Filter articles").fill("export")
+        page.locator("#articles button[data-article='export-data:en']").click()
+        body = page.get_by_label("Body (Markdown; ## headings make sections)")
+        deadline = time.monotonic() + 30
+        while page.locator("#f-id").input_value() != "export-data":
+            assert time.monotonic() < deadline, "the article did not open"
+            time.sleep(0.2)
+        assert "export" in body.input_value().lower()
+        body.fill(new_text + "\n\n## Formats\n\nCSV or JSON.")
+        page.locator("#preview h3, #preview .md").first.wait_for()
+        assert "ZIP file" in page.locator("#preview").inner_text()
+
+        page.get_by_label("A customer's question").fill("can I export all my projects")
+        page.get_by_role("button", name="Try").click()
+        page.locator("#try-result", has_text="Decision:").wait_for()
+
+        page.get_by_role("button", name="Save and publish").click()
+        page.get_by_text("Published: the bot and the help center answer with it now.").wait_for()
+        page.locator("#history li", has_text="edit").wait_for()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "kb-editor.png"), full_page=True)
+    finally:
+        page.context.close()
+
+    assert new_text in (settings.kb_dir / "export-data.md").read_text(encoding="utf-8")
+    token = httpx.post(
+        f"{settings.hub_url}/api/auth/login",
+        json={"email": settings.demo_agent_email, "password": settings.demo_agent_password},
+    ).json()["token"]
+    deadline = time.monotonic() + 30
+    while True:  # the hub swaps to the new index from a search on, within seconds
+        found = httpx.get(
+            f"{settings.hub_url}/api/kb/search",
+            params={"q": "are attachments included when I export my data"},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+        if any("ZIP file" in h["snippet"] for h in found["hits"]):
+            break
+        assert time.monotonic() < deadline, found
+        time.sleep(0.5)
+    article = httpx.get(f"{settings.hub_url}/help/articles/export-data").text
+    assert "ZIP file" in article
