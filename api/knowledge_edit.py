@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from api.hub import Hub
@@ -26,9 +27,19 @@ class KbEditError(Exception):
         self.status = status
 
 
+@dataclass(frozen=True)
+class PhrasingsAdded:
+    added: list[str]
+    index_rebuilt: bool
+    path: Path
+    lang: str
+    before: str
+    after: str
+
+
 def _edit_and_build(
     hub: Hub, article_id: str, questions: Sequence[str], lang: str | None
-) -> tuple[list[str], bool]:
+) -> PhrasingsAdded:
     settings = hub.settings
     kb = hub.knowledge.kb
     if kb is None:
@@ -46,15 +57,17 @@ def _edit_and_build(
         path = Path(article.path)
         if path.suffix != ".md" or not path.is_file():
             raise KbEditError(409, f"article {article_id!r} is not kept in a Markdown file")
+        before = path.read_text(encoding="utf-8")
         added = add_questions(path, questions)
         if not added:
-            return [], False
+            return PhrasingsAdded([], False, path, article.lang, before, before)
+        after = path.read_text(encoding="utf-8")
         _index, built = build_index(settings.kb_dir, settings.index_path, kb.encoder)
-        return added, built
+        return PhrasingsAdded(added, built, path, article.lang, before, after)
 
 
 async def add_phrasings(
     hub: Hub, *, article_id: str, questions: Sequence[str], lang: str | None = None
-) -> tuple[list[str], bool]:
-    """(questions added, whether a new index was published)."""
+) -> PhrasingsAdded:
+    """The questions added, whether a new index was published, and the file's change."""
     return await asyncio.to_thread(_edit_and_build, hub, article_id, questions, lang)

@@ -8,12 +8,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from api import schemas
 from api.hub import Hub
 from api.knowledge_edit import KbEditError, add_phrasings
 from api.routes.deps import AgentRef, get_hub, require
-from handoff import audit, gaps
+from handoff import audit, gaps, kb_history
+from handoff.events import Event
 from handoff.states import AgentRole
 from retrieval.gap_report import gap_topics
 
@@ -70,17 +72,23 @@ async def add_gap_phrasings(
     console answer from it within seconds, without a restart."""
     questions = [q.strip()[:300] for q in body.questions if q.strip()]
     try:
-        added, rebuilt = await add_phrasings(
+        done = await add_phrasings(
             hub, article_id=body.article_id, questions=questions, lang=body.lang
         )
     except KbEditError as error:
         raise HTTPException(error.status, str(error)) from error
-    await hub.flow.run(
-        audit.record,
-        actor_id=lead.id,
-        action="kb_edit",
-        target=f"article {body.article_id}",
-        detail={"added_questions": len(added)},
-        ip=lead.ip,
-    )
-    return {"article_id": body.article_id, "added": added, "index_rebuilt": rebuilt}
+
+    def record(session: Session) -> tuple[None, list[Event]]:
+        if done.added:  # in the article's history, so the change can be undone
+            kb_history.record(
+                session, article_id=body.article_id, lang=done.lang, path=str(done.path),
+                action="edit", before=done.before, after=done.after, author_id=lead.id,
+            )  # fmt: skip
+        audit.record(
+            session, actor_id=lead.id, action="kb_edit", target=f"article {body.article_id}",
+            detail={"added_questions": len(done.added)}, ip=lead.ip,
+        )  # fmt: skip
+        return None, []
+
+    await hub.flow.write(record)
+    return {"article_id": body.article_id, "added": done.added, "index_rebuilt": done.index_rebuilt}

@@ -7,8 +7,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from fastapi.testclient import TestClient
-
 from retrieval.search import KnowledgeBase, build_index
 from tests.fakes import HashingEncoder
 from tests.fakes.hub_client import login, make_agent, make_client
@@ -91,9 +89,7 @@ def test_leads_create_edit_restore_and_every_change_is_published(
         assert actions == ["restore", "edit", "create"]
 
         # A translation is a file of its own under its language's folder.
-        zh = dict(
-            GIFT, title="礼品卡", body="我们暂时不出售礼品卡。", questions=["你们卖礼品卡吗？"]
-        )
+        zh = dict(GIFT, title="礼品卡", body="我们暂时不出售礼品卡。", questions=["你们卖礼品卡吗"])
         assert client.put("/api/kb/articles/gift-cards?lang=zh", json=zh, headers=lead).json()[
             "changed"
         ]

@@ -183,3 +183,7 @@ def test_leads_see_gaps_and_add_phrasings_with_one_click(
         assert again["added"] == [] and again["index_rebuilt"] is False
         actions = [e["action"] for e in client.get("/api/audit", headers=admin).json()["entries"]]
         assert "kb_edit" in actions
+        # In the article's history: the editor can restore the version before.
+        history = client.get("/api/kb/articles/reset-password/history", headers=lead).json()
+        [change] = history["revisions"]
+        assert question in change["text"] and question not in change["previous"]
