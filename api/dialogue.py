@@ -178,6 +178,10 @@ class ConversationFlow:
         with self._sessions() as session:
             return get_conversation(session, message.conversation_id).contact.email
 
+    def _language(self, message: Message) -> str:
+        with self._sessions() as session:
+            return get_conversation(session, message.conversation_id).language
+
     def _status(self, message_id: int) -> MessageStatus | None:
         with self._sessions() as session:
             stored = get_message(session, message_id)
@@ -195,6 +199,8 @@ class ConversationFlow:
                     "message_id": message.id,
                     "agents_available": await asyncio.to_thread(self.agents_available),
                     "contact_email": await asyncio.to_thread(self._contact_email, message),
+                    # The bot answers in it (bot/actions/language.py picks the responses).
+                    "language": await asyncio.to_thread(self._language, message),
                 },
             )
         except RasaUnavailable as error:
