@@ -1,0 +1,84 @@
+"""Chinese and Persian customers through the widget socket and the real Rasa server: control
+intents in their language, the bot's responses in their language, product questions to the
+knowledge base."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.fakes.paths import ROOT
+from tests.fakes.stack import Stack
+from tests.fakes.widget_client import WidgetClient, conversation
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("agent_online")]
+
+HANDOFF = {
+    "zh": ("我要找人工客服", "转接我们的客服人员"),
+    "fa": ("می‌خواهم با یک نفر صحبت کنم", "یکی از همکاران تیم پشتیبانی"),
+}
+GREETING = {"zh": ("你好", "客服助手"), "fa": ("سلام", "دستیار پشتیبانی")}
+
+
+@pytest.mark.parametrize("language", ["zh", "fa"])
+def test_asking_for_a_person_in_the_customers_language_hands_off(
+    stack: Stack, language: str
+) -> None:
+    said, expected = HANDOFF[language]
+    widget = WidgetClient(stack.widget_ws, language=language)
+    try:
+        widget.say(said)
+        reply = widget.next_message("bot")
+        assert expected in reply["text"], reply
+        widget.wait_state("queued")
+        detail = conversation(stack, widget)
+        assert detail["conversation"]["language"] == language
+        assert detail["conversation"]["ticket"]["reason"] == "customer_request"
+    finally:
+        widget.close()
+
+
+@pytest.mark.parametrize("language", ["zh", "fa"])
+def test_the_bot_greets_in_the_customers_language(stack: Stack, language: str) -> None:
+    said, expected = GREETING[language]
+    widget = WidgetClient(stack.widget_ws, language=language)
+    try:
+        widget.say(said)
+        reply = widget.next_message("bot")
+        assert expected in reply["text"] and reply["sources"] == [], reply
+    finally:
+        widget.close()
+
+
+def test_an_english_widget_still_gets_english(stack: Stack) -> None:
+    widget = WidgetClient(stack.widget_ws, language="en-GB")
+    try:
+        widget.say("hello")
+        assert "support assistant" in widget.next_message("bot")["text"]
+    finally:
+        widget.close()
+
+
+def control_responses() -> set[str]:
+    """Every text of every response in domain.yml (the control intents' replies)."""
+    domain = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text(encoding="utf-8"))
+    return {v["text"] for variations in domain["responses"].values() for v in variations}
+
+
+@pytest.mark.parametrize(
+    ("language", "question"), [("zh", "我忘记密码了"), ("fa", "چطور فاکتور بگیرم؟")]
+)
+def test_a_product_question_goes_to_the_knowledge_base_not_a_control_intent(
+    stack: Stack, language: str, question: str
+) -> None:
+    """Whatever the knowledge base makes of it, the bot searched: the conversation stays with
+    the bot and the reply is none of the control intents' responses (greeting, hand-off,
+    small talk...)."""
+    widget = WidgetClient(stack.widget_ws, language=language)
+    try:
+        widget.say(question)
+        reply = widget.next_message("bot")
+        assert reply["text"] not in control_responses(), reply
+        assert conversation(stack, widget)["conversation"]["state"] == "bot"
+    finally:
+        widget.close()
