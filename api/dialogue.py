@@ -28,6 +28,7 @@ from handoff.models import Conversation, Message
 from handoff.replies import BotReply, record_bot_replies
 from handoff.rules import DEFAULT_RULES, Rules
 from handoff.states import HandoffReason, MessageStatus, Priority
+from handoff.texts import N_, Say, literal, say
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -199,8 +200,9 @@ class ConversationFlow:
                     "message_id": message.id,
                     "agents_available": await asyncio.to_thread(self.agents_available),
                     "contact_email": await asyncio.to_thread(self._contact_email, message),
-                    # The bot answers in it (bot/actions/language.py picks the responses).
-                    "language": await asyncio.to_thread(self._language, message),
+                    # The bot answers in it (bot/actions/language.py picks the responses); the
+                    # site's own "language" key, if any, passes through untouched.
+                    "conversation_language": await asyncio.to_thread(self._language, message),
                 },
             )
         except RasaUnavailable as error:
@@ -243,12 +245,19 @@ class ConversationFlow:
             if await asyncio.to_thread(self._status, message.id) is not MessageStatus.RECEIVED:
                 return
             suggestion = await asyncio.to_thread(self._suggest, message.text)
-            notice = (
-                "Thank you for writing. We have opened ticket {ticket} and our team will reply"
-                " in this thread."
-            )
+            notice = [
+                say(
+                    N_(
+                        "Thank you for writing. We have opened ticket {ticket} and our team will"
+                        " reply in this thread."
+                    )
+                )
+            ]
             if suggestion:
-                notice += "\n\nWhile you wait, this may answer your question:\n\n" + suggestion
+                notice += [
+                    Say(N_("While you wait, this may answer your question:"), paragraph=True),
+                    literal(suggestion),
+                ]
             await self._hand_off(message, reason, notice=notice)
 
     async def _hand_off(
@@ -260,7 +269,7 @@ class ConversationFlow:
         error: str | None = None,
         email: str | None = None,
         offline: bool = False,
-        notice: str | None = None,
+        notice: Sequence[Say] | None = None,
     ) -> None:
         def operation(session: Session) -> tuple[None, list[Event]]:
             conversation = get_conversation(session, message.conversation_id)

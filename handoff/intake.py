@@ -36,6 +36,7 @@ from handoff.states import (
     Presence,
     TicketStatus,
 )
+from handoff.texts import N_, say
 
 MAX_CLIENT_ID = 64
 
@@ -248,13 +249,20 @@ def _reopen_or_restart(
         if agent is not None and agent.is_active and agent.presence is not Presence.OFFLINE:
             conversation.state = conversation.state.transition(ConversationState.AGENT)
             conversation.agent = agent
-            note = f"Your ticket #{latest.number} is open again; {agent.name} will be with you."
+            note = say(
+                N_("Your ticket {ticket} is open again; {agent} will be with you."),
+                ticket=f"#{latest.number}",
+                agent=agent.name,
+            )
         else:
             latest.assignee = None
             conversation.state = conversation.state.transition(ConversationState.QUEUED)
             conversation.agent = None
-            note = f"Your ticket #{latest.number} is open again; you are back in the queue."
-        message = add_message(session, conversation, MessageRole.SYSTEM, note)
+            note = say(
+                N_("Your ticket {ticket} is open again; you are back in the queue."),
+                ticket=f"#{latest.number}",
+            )
+        message = add_message(session, conversation, MessageRole.SYSTEM, [note])
         return [
             message_created(conversation.id, message.id),
             conversation_changed(conversation.id),

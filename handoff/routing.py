@@ -27,6 +27,7 @@ from handoff.states import (
     Presence,
     TicketStatus,
 )
+from handoff.texts import N_, say
 
 # Until a team has resolved a few conversations, assume this much handling time each.
 DEFAULT_HANDLING = timedelta(minutes=8)
@@ -118,11 +119,13 @@ def assign_to(
         reason=reason,
     )
     text = (
-        f"{agent.name} joined the conversation."
+        say(N_("{agent} joined the conversation."), agent=agent.name)
         if previous is None
-        else f"{agent.name} has taken over from {previous.name}."
+        else say(
+            N_("{agent} has taken over from {previous}."), agent=agent.name, previous=previous.name
+        )
     )
-    message = add_message(session, conversation, MessageRole.SYSTEM, text)
+    message = add_message(session, conversation, MessageRole.SYSTEM, [text])
     return ticket, [
         message_created(conversation.id, message.id),
         conversation_changed(conversation.id),

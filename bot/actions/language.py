@@ -2,7 +2,8 @@
 variation for it (`condition: [{type: slot, name: language, value: zh}]`).
 
 The hub owns the language (the widget's `lang`, a channel's hint, or detected from the
-customer's first messages) and sends it with every message as metadata; this runs as the
+customer's first messages) and sends it with every message as metadata
+(`conversation_language`); this runs as the
 `language` slot's custom mapping, i.e. after each customer message, before any response.
 """
 
@@ -17,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 # The languages the bot has responses in; any other gets the default (English) ones.
 BOT_LANGUAGES = ("en", "zh", "fa")
 DEFAULT = "en"
+KEY = "conversation_language"
 
 
 def bot_language(raw: object) -> str:
@@ -35,9 +37,9 @@ class ActionSetLanguage(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         metadata = (tracker.latest_message or {}).get("metadata") or {}
-        if not isinstance(metadata, dict) or "language" not in metadata:
+        if not isinstance(metadata, dict) or KEY not in metadata:
             return []  # no word from the hub (an old hub, a test): keep what we had
-        language = bot_language(metadata["language"])
+        language = bot_language(metadata[KEY])
         if tracker.get_slot("language") == language:
             return []
         return [SlotSet("language", language)]

@@ -49,7 +49,9 @@ async def score(config: Path) -> None:
     from rasa.model_training import train_nlu
 
     with tempfile.TemporaryDirectory() as out:
-        model = train_nlu(str(config), str(ROOT / "bot" / "data"), out, domain=str(ROOT / "bot" / "domain.yml"))
+        model = train_nlu(
+            str(config), str(ROOT / "bot" / "data"), out, domain=str(ROOT / "bot" / "domain.yml")
+        )
         agent = Agent.load(model)
         totals: Counter[str] = Counter()
         hits: Counter[str] = Counter()
