@@ -88,6 +88,7 @@ class ConversationFlow:
         rules: Rules = DEFAULT_RULES,
         article_tags: Callable[[], Mapping[str, Sequence[str]]] | None = None,
         suggest: Callable[[str], str | None] | None = None,
+        detect_language: Callable[[str], str | None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._broker = broker
@@ -96,6 +97,7 @@ class ConversationFlow:
         self._rules = rules
         self._article_tags = article_tags or dict
         self._suggest = suggest or (lambda _question: None)
+        self._detect_language = detect_language or (lambda _text: None)
         # One message at a time per conversation, so replies keep their order and a
         # hand-off cannot race the bot's answer to an earlier message.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -159,6 +161,7 @@ class ConversationFlow:
         async with self._lock(message.conversation_id):
             if await asyncio.to_thread(self._status, message.id) is not MessageStatus.RECEIVED:
                 return  # a re-sent message that was handled meanwhile
+            await self._detect(message)
             try:
                 await self._ask_bot(message)
             except Exception as error:
@@ -178,6 +181,23 @@ class ConversationFlow:
     def _contact_email(self, message: Message) -> str | None:
         with self._sessions() as session:
             return get_conversation(session, message.conversation_id).contact.email
+
+    def _detectable(self, message: Message) -> bool:
+        with self._sessions() as session:
+            return intake.language_detectable(session, conversation_id=message.conversation_id)
+
+    async def _detect(self, message: Message) -> None:
+        """The customer's first messages may set the conversation's language (before the bot
+        answers and before routing reads it), unless it was chosen explicitly."""
+        if not await asyncio.to_thread(self._detectable, message):
+            return
+        language = await asyncio.to_thread(self._detect_language, message.text)
+        if language is not None:
+            await self.run(
+                intake.adopt_detected_language,
+                conversation_id=message.conversation_id,
+                language=language,
+            )
 
     def _language(self, message: Message) -> str:
         with self._sessions() as session:
@@ -244,6 +264,7 @@ class ConversationFlow:
         async with self._lock(message.conversation_id):
             if await asyncio.to_thread(self._status, message.id) is not MessageStatus.RECEIVED:
                 return
+            await self._detect(message)
             suggestion = await asyncio.to_thread(self._suggest, message.text)
             notice = [
                 say(

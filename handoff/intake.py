@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +39,9 @@ from handoff.states import (
 from handoff.texts import N_, say
 
 MAX_CLIENT_ID = 64
+# default: nobody said (English); hint: the browser's or page's language; explicit: the
+# widget's `lang` or a channel's profile; detected: from the customer's first messages.
+LanguageSource = Literal["default", "hint", "explicit", "detected"]
 
 
 def open_conversation(
@@ -47,11 +50,13 @@ def open_conversation(
     channel: str = "widget",
     contact_name: str | None = None,
     contact: Contact | None = None,
-    language: str = "en",
+    language: str | None = None,
+    language_source: LanguageSource | None = None,
     public_token: str | None = None,
 ) -> tuple[Conversation, list[Event]]:
     """A new conversation, for a known `contact` or a new anonymous one; `public_token` when
-    the client was already given one (see `conversation_for_token`)."""
+    the client was already given one (see `conversation_for_token`). A `language` is
+    explicit unless `language_source` says otherwise; without one it is English by default."""
     if contact is None:
         contact = Contact(name=contact_name or "Visitor")
     conversation = Conversation(
@@ -59,6 +64,9 @@ def open_conversation(
         channel=channel,
         public_token=public_token or new_public_token(),
         language=(language or "en")[:16],
+        language_source=("explicit" if language else "default")
+        if language_source is None
+        else language_source,
     )
     session.add(conversation)
     session.flush()
@@ -73,7 +81,12 @@ def new_public_token() -> str:
 
 
 def conversation_for_token(
-    session: Session, *, channel: str, public_token: str, language: str = "en"
+    session: Session,
+    *,
+    channel: str,
+    public_token: str,
+    language: str | None = None,
+    language_source: LanguageSource | None = None,
 ) -> tuple[Conversation, list[Event]]:
     """The conversation a customer's first message creates, under the token they were given
     when they arrived (the hub issues the token first and stores nothing until there is
@@ -87,7 +100,11 @@ def conversation_for_token(
     try:
         with session.begin_nested():  # two tabs racing: the unique token decides
             return open_conversation(
-                session, channel=channel, language=language, public_token=public_token
+                session,
+                channel=channel,
+                language=language,
+                language_source=language_source,
+                public_token=public_token,
             )
     except IntegrityError:
         existing = find_conversation_by_token(session, public_token)
@@ -105,7 +122,8 @@ def conversation_for_identity(
     name: str | None = None,
     email: str | None = None,
     public_token: str | None = None,
-    language: str = "en",
+    language: str | None = None,
+    language_source: LanguageSource | None = None,
 ) -> tuple[Conversation, list[Event]]:
     """The verified user's conversation on `channel`: the one `public_token` names if it is
     theirs (or an anonymous one they started before signing in, which joins their record),
@@ -136,7 +154,11 @@ def conversation_for_identity(
     if latest is not None:
         return latest, events
     conversation, opened = open_conversation(
-        session, channel=channel, contact=contact, language=language
+        session,
+        channel=channel,
+        contact=contact,
+        language=language,
+        language_source=language_source,
     )
     return conversation, [*events, *opened]
 
@@ -144,13 +166,49 @@ def conversation_for_identity(
 def set_language(
     session: Session, *, conversation_id: int, language: str
 ) -> tuple[Conversation, list[Event]]:
-    """The customer's language, as the client reports it; routing reads it at hand-off, so
-    once a ticket exists the language stays as the ticket was routed."""
+    """The customer's language, as the client reports it (explicit: detection will not
+    change it); routing reads it at hand-off, so once a ticket exists the language stays as
+    the ticket was routed."""
     conversation = get_conversation(session, conversation_id)
     language = language[:16]
-    if conversation.language == language or conversation.tickets:
+    if conversation.tickets:
+        return conversation, []
+    if conversation.language == language and conversation.language_source == "explicit":
         return conversation, []
     conversation.language = language
+    conversation.language_source = "explicit"
+    return conversation, [conversation_changed(conversation.id)]
+
+
+# How many of the customer's first messages may still set the language by detection.
+DETECT_WITHIN = 3
+
+
+def language_detectable(session: Session, *, conversation_id: int) -> bool:
+    """Whether the conversation's language may still come from what the customer writes:
+    nobody chose it explicitly, no ticket was routed by it, and it is early on."""
+    conversation = get_conversation(session, conversation_id)
+    if conversation.language_source == "explicit" or conversation.tickets:
+        return False
+    written = sum(1 for m in conversation.messages if m.role is MessageRole.CUSTOMER)
+    return written <= DETECT_WITHIN
+
+
+def adopt_detected_language(
+    session: Session, *, conversation_id: int, language: str
+) -> tuple[Conversation, list[Event]]:
+    """A language detected with confidence from the customer's words replaces a default or
+    a hint (never an explicit choice, nor one a ticket was routed by)."""
+    conversation = get_conversation(session, conversation_id)
+    if not language_detectable(session, conversation_id=conversation_id):
+        return conversation, []
+    if conversation.language == language[:16]:
+        if conversation.language_source == "detected":
+            return conversation, []
+        conversation.language_source = "detected"
+        return conversation, []
+    conversation.language = language[:16]
+    conversation.language_source = "detected"
     return conversation, [conversation_changed(conversation.id)]
 
 

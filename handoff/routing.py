@@ -34,6 +34,11 @@ DEFAULT_HANDLING = timedelta(minutes=8)
 HANDLING_SAMPLE = 20
 
 
+def _primary(language: str) -> str:
+    """ "zh-CN", "zh_hans" and "zh" are all Chinese to a team that lists "zh" or "zh-CN"."""
+    return language.replace("_", "-").split("-")[0].strip().lower()
+
+
 def choose_team(
     session: Session, *, category: str | None, language: str, channel: str
 ) -> Team | None:
@@ -42,7 +47,7 @@ def choose_team(
     def covers(team: Team) -> bool:
         return (
             (not team.topics or (category is not None and category in team.topics))
-            and (not team.languages or language in team.languages)
+            and (not team.languages or _primary(language) in {_primary(x) for x in team.languages})
             and (not team.channels or channel in team.channels)
         )
 

@@ -14,12 +14,19 @@ Frame = dict[str, Any]
 
 
 class WidgetClient:
-    def __init__(self, url: str, token: str | None = None, language: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        language: str | None = None,
+        explicit: bool = False,
+    ) -> None:
         self.ws: ClientConnection = connect(url)
         self.frames: list[Frame] = []
         hello: Frame = {"type": "hello", "token": token}
         if language is not None:
-            hello["language"] = language  # the widget's `lang`
+            hello["language"] = language  # the widget's `lang`, or the page's or browser's
+            hello["language_explicit"] = explicit
         self.ws.send(json.dumps(hello))
         self.welcome = self.wait_for(lambda f: f["type"] == "welcome")
         self.token: str = self.welcome["token"]

@@ -17,6 +17,7 @@ HANDOFF = {
     "zh": ("我要找人工客服", "转接我们的客服人员"),
     "fa": ("می‌خواهم با یک نفر صحبت کنم", "یکی از همکاران تیم پشتیبانی"),
 }
+QUEUED = {"zh": "您在人工客服队列中排第", "fa": "در صف انتظار"}
 GREETING = {"zh": ("你好", "客服助手"), "fa": ("سلام", "دستیار پشتیبانی")}
 
 
@@ -31,6 +32,8 @@ def test_asking_for_a_person_in_the_customers_language_hands_off(
         reply = widget.next_message("bot")
         assert expected in reply["text"], reply
         widget.wait_state("queued")
+        notice = widget.next_message("system")["text"]  # the queue position, from the catalog
+        assert QUEUED[language] in notice, notice
         detail = conversation(stack, widget)
         assert detail["conversation"]["language"] == language
         assert detail["conversation"]["ticket"]["reason"] == "customer_request"
@@ -80,5 +83,30 @@ def test_a_product_question_goes_to_the_knowledge_base_not_a_control_intent(
         reply = widget.next_message("bot")
         assert reply["text"] not in control_responses(), reply
         assert conversation(stack, widget)["conversation"]["state"] == "bot"
+    finally:
+        widget.close()
+
+
+def test_the_language_is_detected_from_the_first_message_when_the_site_did_not_set_it(
+    stack: Stack,
+) -> None:
+    """The browser said English (a hint); the customer writes Chinese: the bot answers in
+    Chinese and the conversation (what the console shows and routing reads) is Chinese."""
+    widget = WidgetClient(stack.widget_ws, language="en-US")
+    try:
+        widget.say("我要找人工客服")
+        assert HANDOFF["zh"][1] in widget.next_message("bot")["text"]
+        widget.wait_state("queued")
+        assert conversation(stack, widget)["conversation"]["language"] == "zh"
+    finally:
+        widget.close()
+
+
+def test_an_explicit_lang_is_never_overridden(stack: Stack) -> None:
+    widget = WidgetClient(stack.widget_ws, language="en", explicit=True)
+    try:
+        widget.say("你好")
+        assert "support assistant" in widget.next_message("bot")["text"]
+        assert conversation(stack, widget)["conversation"]["language"] == "en"
     finally:
         widget.close()
