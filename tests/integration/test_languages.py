@@ -7,8 +7,11 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from tests.fakes.channel_checks import conversation as channel_conversation
+from tests.fakes.channel_checks import eventually
 from tests.fakes.paths import ROOT
 from tests.fakes.stack import Stack
+from tests.fakes.telegram_api import FakeTelegramApi, post_update, text_update
 from tests.fakes.widget_client import WidgetClient, conversation
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("agent_online")]
@@ -110,3 +113,29 @@ def test_an_explicit_lang_is_never_overridden(stack: Stack) -> None:
         assert conversation(stack, widget)["conversation"]["language"] == "en"
     finally:
         widget.close()
+
+
+TELEGRAM_SECRET = "integration-secret-token"  # tests/integration/conftest.py
+
+
+@pytest.mark.parametrize(
+    ("language_code", "chat", "name"), [("zh-hans", 7301, "Li Wei"), ("fa", 7302, "Sara")]
+)
+def test_a_telegram_customer_is_handed_off_in_their_apps_language(
+    stack: Stack, fake_telegram: FakeTelegramApi, language_code: str, chat: int, name: str
+) -> None:
+    """Telegram's `language_code` is the conversation's language: the bot's words and the
+    hub's queue notice reach the chat in it, and the console sees it."""
+    language = language_code.split("-")[0]
+    said, expected = HANDOFF[language]
+    update = text_update(said, chat_id=chat, first_name=name, language_code=language_code)
+    assert post_update(stack.hub_url, update, TELEGRAM_SECRET).status_code == 200
+
+    def sent() -> list[str]:
+        return [str(c.params.get("text", "")) for c in fake_telegram.sent(chat)]
+
+    eventually(lambda: any(expected in t for t in sent()))
+    eventually(lambda: any(QUEUED[language] in t for t in sent()))
+    detail = channel_conversation(stack, "telegram", name)
+    assert detail["conversation"]["language"] == language_code
+    assert detail["conversation"]["ticket"]["reason"] == "customer_request"

@@ -119,3 +119,24 @@ def test_without_the_hook_notices_stay_in_english(session: Session) -> None:
     """handoff/ alone (no hub): the English text, with the parts kept for later."""
     text = handed_off(session, "zh")
     assert text.startswith("You are number 1 in the queue")
+
+
+def test_the_mail_acknowledgement_keeps_the_quoted_answer_as_written(localized: Session) -> None:
+    """api/dialogue.py's acknowledgement: translated parts, the ticket number filled in, and
+    the knowledge base's answer quoted as it is (braces and all)."""
+    conversation, _ = intake.open_conversation(localized, channel="email", language="zh")
+    intake.receive_customer_message(localized, conversation_id=conversation.id, text="发票")
+    notice = [
+        say(
+            "Thank you for writing. We have opened ticket {ticket} and our team will reply in"
+            " this thread."
+        ),
+        Say("While you wait, this may answer your question:", paragraph=True),
+        literal("Open {Settings} > Billing."),
+    ]
+    ticket, _ = tickets.hand_off(
+        localized, conversation_id=conversation.id, reason="email", notice=notice
+    )
+    text = conversation.messages[-1].text
+    assert text.startswith(f"感谢您的来信。我们已创建工单 #{ticket.number}")
+    assert text.endswith("在等待期间，这篇内容也许能解答您的问题：\n\nOpen {Settings} > Billing.")  # noqa: RUF001
