@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from api.channels.config import load_channels
 from api.exposure import make_private, public_bind_problems, rasa_problems, refuse
 from api.hub import Hub, KnowledgeHolder, load_knowledge
-from api.i18n import load_catalogs, localize_notices
+from api.i18n import localize_notices, shared_catalogs
 from api.inputs import TextGuard
 from api.live import Broker
 from api.rasa_client import RasaClient
@@ -75,7 +75,7 @@ def create_app(
         engine = make_engine(settings.database_url)
         sessions = make_sessionmaker(engine)
         # The hub's notices in each conversation's language (api/i18n).
-        localize_notices(sessions, load_catalogs())
+        localize_notices(sessions, shared_catalogs())
         try:
             with sessions() as session:
                 problems = public_bind_problems(settings, session) + rasa_problems(settings)

@@ -7,6 +7,7 @@ catalog lacks (or has fuzzy or empty) stays in English, as gettext does.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,3 +76,9 @@ def load_catalogs(directory: Path = LOCALE_DIR, domain: str = DOMAIN) -> Catalog
             and not m.fuzzy
         }
     return Catalogs(by_locale)
+
+
+@functools.cache
+def shared_catalogs() -> Catalogs:
+    """The catalogs shipped with the hub, loaded once (the channels' own words use them)."""
+    return load_catalogs()

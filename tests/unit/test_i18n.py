@@ -140,3 +140,32 @@ def test_the_mail_acknowledgement_keeps_the_quoted_answer_as_written(localized: 
     text = conversation.messages[-1].text
     assert text.startswith(f"感谢您的来信。我们已创建工单 #{ticket.number}")
     assert text.endswith("在等待期间，这篇内容也许能解答您的问题：\n\nOpen {Settings} > Billing.")  # noqa: RUF001
+
+
+@pytest.mark.parametrize(
+    ("language", "source", "reply"),
+    [
+        ("zh-hans", "来源：", "请回复数字。"),  # noqa: RUF001
+        ("fa", "منبع:", "با یک عدد پاسخ دهید."),
+        ("en", "Source:", "Reply with a number."),
+    ],
+)
+def test_a_plain_text_channel_labels_sources_and_choices_in_the_customers_language(
+    language: str, source: str, reply: str
+) -> None:
+    from api.channels.base import Button, OutboundMessage
+    from api.channels.render import plain_text
+
+    message = OutboundMessage(
+        thread_id="t",
+        text="Answer",
+        role="bot",
+        message_id=1,
+        conversation_id=1,
+        buttons=(Button("1", "/helpful"),),
+        sources=({"title": "Invoices", "url": "https://help.example/invoices"},),
+        context={"language": language},
+    )
+    text = plain_text(message, numbered_buttons=True)
+    assert f"{source}\n- Invoices: https://help.example/invoices" in text
+    assert text.endswith(f"1. 1\n{reply}")
