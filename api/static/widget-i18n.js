@@ -11,6 +11,7 @@
 
   const TABLE = {
     en: {
+      sending: "Sending…",
       title: "Support",
       launcher_open: "Chat",
       launcher_close: "Close",
@@ -56,6 +57,7 @@
       reconnecting: "Connection lost. Reconnecting in {s} s…",
     },
     fr: {
+      sending: "Envoi…",
       title: "Assistance",
       launcher_open: "Discuter",
       launcher_close: "Fermer",
@@ -101,6 +103,7 @@
       reconnecting: "Connexion perdue. Nouvelle tentative dans {s} s…",
     },
     de: {
+      sending: "Wird gesendet…",
       title: "Support",
       launcher_open: "Chat",
       launcher_close: "Schließen",
@@ -146,6 +149,7 @@
       reconnecting: "Verbindung unterbrochen. Neuer Versuch in {s} s…",
     },
     es: {
+      sending: "Enviando…",
       title: "Soporte",
       launcher_open: "Chat",
       launcher_close: "Cerrar",
@@ -191,6 +195,7 @@
       reconnecting: "Conexión perdida. Reintentando en {s} s…",
     },
     zh: {
+      sending: "正在发送…",
       title: "客服",
       launcher_open: "聊天",
       launcher_close: "关闭",
@@ -236,6 +241,7 @@
       reconnecting: "连接已断开，{s} 秒后重新连接…",
     },
     fa: {
+      sending: "در حال ارسال…",
       title: "پشتیبانی",
       launcher_open: "گفتگو",
       launcher_close: "بستن",

@@ -415,6 +415,7 @@
     const item = { client_id: clientId || newClientId(), text: text, payload: payload || null, hold: Boolean(hold), sent: false, node: null };
     item.node = el("div", {
       class: "fl-msg fl-customer fl-pending", "data-role": "customer", "data-client-id": item.client_id, dir: "auto",
+      "data-sending": t("sending"),
     });
     item.node.appendChild(el("div", { class: "fl-text" }, text));
     log.appendChild(item.node);
