@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.live import Broker
 from api.rasa_client import RasaClient, RasaUnavailable
 from handoff import agents as agent_accounts
-from handoff import intake, tickets
+from handoff import intake, languages, tickets
 from handoff.db import transaction
 from handoff.events import Event
 from handoff.hours import BusinessHours
@@ -184,7 +184,7 @@ class ConversationFlow:
 
     def _detectable(self, message: Message) -> bool:
         with self._sessions() as session:
-            return intake.language_detectable(session, conversation_id=message.conversation_id)
+            return languages.language_detectable(session, conversation_id=message.conversation_id)
 
     async def _detect(self, message: Message) -> None:
         """The customer's first messages may set the conversation's language (before the bot
@@ -194,7 +194,7 @@ class ConversationFlow:
         language = await asyncio.to_thread(self._detect_language, message.text)
         if language is not None:
             await self.run(
-                intake.adopt_detected_language,
+                languages.adopt_detected_language,
                 conversation_id=message.conversation_id,
                 language=language,
             )

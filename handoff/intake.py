@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from handoff import clocks, contacts, csat, history, routing
 from handoff.errors import InvalidInput
 from handoff.events import Event, conversation_changed, message_created, queue_moved
+from handoff.languages import LanguageSource
 from handoff.lookups import (
     active_ticket,
     find_conversation_by_token,
@@ -39,9 +40,6 @@ from handoff.states import (
 from handoff.texts import N_, say
 
 MAX_CLIENT_ID = 64
-# default: nobody said (English); hint: the browser's or page's language; explicit: the
-# widget's `lang` or a channel's profile; detected: from the customer's first messages.
-LanguageSource = Literal["default", "hint", "explicit", "detected"]
 
 
 def open_conversation(
@@ -177,38 +175,6 @@ def set_language(
         return conversation, []
     conversation.language = language
     conversation.language_source = "explicit"
-    return conversation, [conversation_changed(conversation.id)]
-
-
-# How many of the customer's first messages may still set the language by detection.
-DETECT_WITHIN = 3
-
-
-def language_detectable(session: Session, *, conversation_id: int) -> bool:
-    """Whether the conversation's language may still come from what the customer writes:
-    nobody chose it explicitly, no ticket was routed by it, and it is early on."""
-    conversation = get_conversation(session, conversation_id)
-    if conversation.language_source == "explicit" or conversation.tickets:
-        return False
-    written = sum(1 for m in conversation.messages if m.role is MessageRole.CUSTOMER)
-    return written <= DETECT_WITHIN
-
-
-def adopt_detected_language(
-    session: Session, *, conversation_id: int, language: str
-) -> tuple[Conversation, list[Event]]:
-    """A language detected with confidence from the customer's words replaces a default or
-    a hint (never an explicit choice, nor one a ticket was routed by)."""
-    conversation = get_conversation(session, conversation_id)
-    if not language_detectable(session, conversation_id=conversation_id):
-        return conversation, []
-    if conversation.language == language[:16]:
-        if conversation.language_source == "detected":
-            return conversation, []
-        conversation.language_source = "detected"
-        return conversation, []
-    conversation.language = language[:16]
-    conversation.language_source = "detected"
     return conversation, [conversation_changed(conversation.id)]
 
 

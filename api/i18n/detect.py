@@ -4,7 +4,7 @@ Only the languages the hub supports are candidates, so Chinese (Han script) and 
 (Arabic script) are told apart from the rest by their script alone, and the Latin-script
 languages by lingua's n-gram models. A short greeting ("hi", "ok") is ambiguous between
 English, German and French: only a confident detection counts, and the conversation flow
-never lets it override a language chosen explicitly (handoff.intake.adopt_detected_language).
+never lets it override a language chosen explicitly (handoff.languages.adopt_detected_language).
 
 The models load lazily, on the first text that needs them (low-accuracy mode: about 20 MB
 for the six languages).
@@ -51,9 +51,7 @@ class LanguageDetector:
                 # second to load, against some 180 MB and 3 s with the full models. It gives
                 # up on texts of a word or two, which is what we want anyway.
                 self._detector = (
-                    LanguageDetectorBuilder.from_languages(*chosen)
-                    .with_low_accuracy_mode()
-                    .build()
+                    LanguageDetectorBuilder.from_languages(*chosen).with_low_accuracy_mode().build()
                 )
         return self._detector
 

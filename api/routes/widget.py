@@ -30,7 +30,7 @@ from handoff import intake, lookups
 from handoff.client_metadata import primary_language
 from handoff.errors import InvalidInput
 from handoff.events import Event
-from handoff.intake import LanguageSource
+from handoff.languages import LanguageSource
 from handoff.messages import clean_text
 from handoff.models import Contact, Conversation, Message
 from handoff.states import ConversationState, MessageRole, MessageStatus

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from api.i18n import LanguageDetector
-from handoff import intake, teams, tickets
+from handoff import intake, languages, teams, tickets
 
 DETECTOR = LanguageDetector()
 
@@ -44,12 +44,12 @@ def test_detection_replaces_a_default_or_a_hint(session: Session) -> None:
     default, _ = intake.open_conversation(session)
     assert (default.language, default.language_source) == ("en", "default")
     said(session, default.id, "我忘记密码了")
-    intake.adopt_detected_language(session, conversation_id=default.id, language="zh")
+    languages.adopt_detected_language(session, conversation_id=default.id, language="zh")
     assert (default.language, default.language_source) == ("zh", "detected")
 
     hinted, _ = intake.open_conversation(session, language="en", language_source="hint")
     said(session, hinted.id, "سلام")
-    intake.adopt_detected_language(session, conversation_id=hinted.id, language="fa")
+    languages.adopt_detected_language(session, conversation_id=hinted.id, language="fa")
     assert hinted.language == "fa"
 
 
@@ -57,14 +57,14 @@ def test_detection_never_overrides_an_explicit_language(session: Session) -> Non
     chosen, _ = intake.open_conversation(session, language="en")  # the widget's lang
     assert chosen.language_source == "explicit"
     said(session, chosen.id, "我忘记密码了")
-    intake.adopt_detected_language(session, conversation_id=chosen.id, language="zh")
+    languages.adopt_detected_language(session, conversation_id=chosen.id, language="zh")
     assert chosen.language == "en"
 
     # A channel's hint (Telegram's language_code) arrives as set_language: explicit too.
     hinted, _ = intake.open_conversation(session, language="de", language_source="hint")
     intake.set_language(session, conversation_id=hinted.id, language="es")
     said(session, hinted.id, "Wie kann ich meine Rechnung herunterladen?")
-    intake.adopt_detected_language(session, conversation_id=hinted.id, language="de")
+    languages.adopt_detected_language(session, conversation_id=hinted.id, language="de")
     assert (hinted.language, hinted.language_source) == ("es", "explicit")
 
 
@@ -72,15 +72,15 @@ def test_detection_stops_after_the_first_messages_and_once_a_ticket_exists(
     session: Session,
 ) -> None:
     later, _ = intake.open_conversation(session)
-    for _ in range(intake.DETECT_WITHIN + 1):
+    for _ in range(languages.DETECT_WITHIN + 1):
         said(session, later.id, "hello there")
-    intake.adopt_detected_language(session, conversation_id=later.id, language="fr")
+    languages.adopt_detected_language(session, conversation_id=later.id, language="fr")
     assert later.language == "en"
 
     routed, _ = intake.open_conversation(session)
     said(session, routed.id, "a person please")
     tickets.hand_off(session, conversation_id=routed.id, reason="customer_request")
-    intake.adopt_detected_language(session, conversation_id=routed.id, language="zh")
+    languages.adopt_detected_language(session, conversation_id=routed.id, language="zh")
     assert routed.language == "en"  # as the ticket was routed
 
 
