@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from tests.fakes.paths import ARTIFACTS
+from tests.fakes.shop import Shop
 from tests.fakes.stack import Stack
 from tests.fakes.widget_client import agent_headers
-from tests.integration.test_widget_browser import Shop
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("agent_online")]
 PERSIAN_ASK = "می‌خواهم با یک نفر صحبت کنم"
