@@ -4,7 +4,8 @@ Only the languages the hub supports are candidates, so Chinese (Han script) and 
 (Arabic script) are told apart from the rest by their script alone, and the Latin-script
 languages by lingua's n-gram models. A short greeting ("hi", "ok") is ambiguous between
 English, German and French: only a confident detection counts, and the conversation flow
-never lets it override a language chosen explicitly (handoff.languages.adopt_detected_language).
+never lets it override a language chosen explicitly, nor switch between languages of one
+script (handoff.languages.adopt_detected_language).
 
 The models load lazily, on the first text that needs them (low-accuracy mode: about 20 MB
 for the six languages).

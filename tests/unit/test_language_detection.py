@@ -74,7 +74,7 @@ def test_detection_stops_after_the_first_messages_and_once_a_ticket_exists(
     later, _ = intake.open_conversation(session)
     for _ in range(languages.DETECT_WITHIN + 1):
         said(session, later.id, "hello there")
-    languages.adopt_detected_language(session, conversation_id=later.id, language="fr")
+    languages.adopt_detected_language(session, conversation_id=later.id, language="zh")
     assert later.language == "en"
 
     routed, _ = intake.open_conversation(session)
@@ -95,3 +95,17 @@ def test_a_chinese_conversation_goes_to_the_team_that_speaks_it(session: Session
             session, conversation_id=conversation.id, reason="customer_request"
         )
         assert ticket.team_id == team.id, language
+
+
+def test_detection_does_not_switch_between_languages_of_one_script(session: Session) -> None:
+    """English, French, German and Spanish are easily confused on short texts: a hint in
+    one of them stays; a Chinese or Persian hint gives way to English words, though."""
+    english, _ = intake.open_conversation(session, language="en", language_source="hint")
+    said(session, english.id, "where can I download the desktop app")
+    languages.adopt_detected_language(session, conversation_id=english.id, language="de")
+    assert english.language == "en"
+
+    chinese, _ = intake.open_conversation(session, language="zh-CN", language_source="hint")
+    said(session, chinese.id, "How do I reset my password?")
+    languages.adopt_detected_language(session, conversation_id=chinese.id, language="en")
+    assert (chinese.language, chinese.language_source) == ("en", "detected")
