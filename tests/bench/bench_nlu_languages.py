@@ -4,16 +4,22 @@ Run with the Rasa venv's Python (Rasa 3.6 is not importable from the hub's):
 
     .venv-rasa/bin/python tests/bench/bench_nlu_languages.py [bot/config.yml ...]
 
-Trains an NLU-only model per config on bot/data and scores it on the held-out phrasings in
+Trains an NLU-only model per config on bot/data (and the knowledge base's questions, as
+`frontline bot train` does) and scores it on the held-out phrasings in
 bot/tests/nlu_heldout.yml: a control intent must be recognised; a product question
 (ask_question) must not become a control intent (nlu_fallback is right for it, as the
-knowledge base then answers). Prints accuracy per language and each miss.
+knowledge base then answers). Prints accuracy per language and each miss; then, when
+MASSIVE is there (FRONTLINE_MASSIVE_PATH, else ../shared/data/massive), how often its dev
+utterances in en, zh and fa are taken for a control intent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
+import shutil
 import sys
 import tempfile
 from collections import Counter
@@ -21,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 HELD_OUT = ROOT / "bot" / "tests" / "nlu_heldout.yml"
+GENERATED = ROOT / "var" / "models" / "generated"
 
 
 def language_of(text: str) -> str:
@@ -49,9 +56,13 @@ async def score(config: Path) -> None:
     from rasa.model_training import train_nlu
 
     with tempfile.TemporaryDirectory() as out:
-        model = train_nlu(
-            str(config), str(ROOT / "bot" / "data"), out, domain=str(ROOT / "bot" / "domain.yml")
-        )
+        data = Path(out) / "data"
+        data.mkdir()
+        # What `frontline bot train` trains on: bot/data and the knowledge base's questions
+        # (var/models/generated, written by the last `frontline bot train`), when there.
+        for source in [*(ROOT / "bot" / "data").glob("*.yml"), *GENERATED.glob("*.yml")]:
+            shutil.copy(source, data / source.name)
+        model = train_nlu(str(config), str(data), out, domain=str(ROOT / "bot" / "domain.yml"))
         agent = Agent.load(model)
         totals: Counter[str] = Counter()
         hits: Counter[str] = Counter()
@@ -71,6 +82,40 @@ async def score(config: Path) -> None:
     print(f"  all: {sum(hits.values())}/{sum(totals.values())}")
     for text, expected, predicted, confidence in misses:
         print(f"  miss: {text!r} expected {expected}, got {predicted} ({confidence:.2f})")
+    if MASSIVE.is_file():
+        await false_controls(agent)
+
+
+# MASSIVE's dev utterances (1.1, FitzGerald et al. 2023, CC BY 4.0, Amazon): requests to a
+# voice assistant, none of them one of our control intents, in en, zh and fa. Its "general"
+# scenario (greetings, jokes, thanks...) is left out, as those may rightly be ours.
+MASSIVE = (
+    Path(os.environ.get("FRONTLINE_MASSIVE_PATH") or ROOT.parent / "shared" / "data" / "massive")
+    / "massive_en_zh_fa.jsonl"
+)
+CONTROL = {
+    "greet", "goodbye", "thank", "affirm", "deny", "request_human", "start_over", "helpful",
+    "not_helpful", "bot_challenge", "capabilities",
+}  # fmt: skip
+
+
+async def false_controls(agent: object) -> None:
+    """How often a message that is not a control intent is taken for one (a false hand-off
+    is the costly one)."""
+    rows = [json.loads(line) for line in MASSIVE.read_text(encoding="utf-8").splitlines()]
+    rows = [r for r in rows if r["partition"] == "dev" and not r["intent"].startswith("general_")]
+    for lang in ("en", "zh", "fa"):
+        taken: Counter[str] = Counter()
+        for row in rows:
+            parsed = await agent.parse_message(row[lang])  # type: ignore[attr-defined]
+            name = parsed["intent"]["name"]
+            if name in CONTROL:
+                taken[name] += 1
+        wrong = sum(taken.values())
+        print(
+            f"  MASSIVE dev {lang} ({len(rows)}, not 'general'): taken for a control intent "
+            f"{wrong / len(rows):.1%}, request_human {taken['request_human'] / len(rows):.1%}"
+        )
 
 
 if __name__ == "__main__":
