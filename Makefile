@@ -53,6 +53,14 @@ chromium:
 	    echo "error: the browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; \
 	  fi; \
 	fi
+	@# A Chinese font, so the Chinese screenshots show characters (Persian: DejaVu Sans has it).
+	@if ! fc-list 2>/dev/null | grep -qi "wqy\|cjk"; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; \
+	  else \
+	    echo "warning: no Chinese font; the zh screenshots will show boxes: sudo apt-get install fonts-wqy-microhei" >&2; \
+	  fi; \
+	fi
 
 # The `rasa-webchat` widget (npm), for its browser test against the hub's socket.io channel:
 # the package's self-contained browser bundle lib/index.js, pinned by version and checksum.

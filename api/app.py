@@ -15,6 +15,7 @@ from api.exposure import make_private, public_bind_problems, rasa_problems, refu
 from api.help_center.library import HelpLibrary
 from api.help_center.pages import Site
 from api.hub import Hub, KnowledgeHolder, load_knowledge
+from api.i18n import localize_notices, shared_catalogs
 from api.inputs import TextGuard
 from api.live import Broker
 from api.rasa_client import RasaClient
@@ -79,6 +80,8 @@ def create_app(
         upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         sessions = make_sessionmaker(engine)
+        # The hub's notices in each conversation's language (api/i18n).
+        localize_notices(sessions, shared_catalogs())
         try:
             with sessions() as session:
                 problems = public_bind_problems(settings, session) + rasa_problems(settings)

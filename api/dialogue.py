@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.live import Broker
 from api.rasa_client import RasaClient, RasaUnavailable
 from handoff import agents as agent_accounts
-from handoff import intake, tickets
+from handoff import intake, languages, tickets
 from handoff.db import transaction
 from handoff.events import Event
 from handoff.hours import BusinessHours
@@ -28,6 +28,7 @@ from handoff.models import Conversation, Message
 from handoff.replies import BotReply, record_bot_replies
 from handoff.rules import DEFAULT_RULES, Rules
 from handoff.states import HandoffReason, MessageStatus, Priority
+from handoff.texts import N_, Say, literal, say
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -87,6 +88,7 @@ class ConversationFlow:
         rules: Rules = DEFAULT_RULES,
         article_tags: Callable[[], Mapping[str, Sequence[str]]] | None = None,
         suggest: Callable[[str], str | None] | None = None,
+        detect_language: Callable[[str], str | None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._broker = broker
@@ -95,6 +97,7 @@ class ConversationFlow:
         self._rules = rules
         self._article_tags = article_tags or dict
         self._suggest = suggest or (lambda _question: None)
+        self._detect_language = detect_language or (lambda _text: None)
         # One message at a time per conversation, so replies keep their order and a
         # hand-off cannot race the bot's answer to an earlier message.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -158,6 +161,7 @@ class ConversationFlow:
         async with self._lock(message.conversation_id):
             if await asyncio.to_thread(self._status, message.id) is not MessageStatus.RECEIVED:
                 return  # a re-sent message that was handled meanwhile
+            await self._detect(message)
             try:
                 await self._ask_bot(message)
             except Exception as error:
@@ -178,6 +182,27 @@ class ConversationFlow:
         with self._sessions() as session:
             return get_conversation(session, message.conversation_id).contact.email
 
+    def _detectable(self, message: Message) -> bool:
+        with self._sessions() as session:
+            return languages.language_detectable(session, conversation_id=message.conversation_id)
+
+    async def _detect(self, message: Message) -> None:
+        """The customer's first messages may set the conversation's language (before the bot
+        answers and before routing reads it), unless it was chosen explicitly."""
+        if not await asyncio.to_thread(self._detectable, message):
+            return
+        language = await asyncio.to_thread(self._detect_language, message.text)
+        if language is not None:
+            await self.run(
+                languages.adopt_detected_language,
+                conversation_id=message.conversation_id,
+                language=language,
+            )
+
+    def _language(self, message: Message) -> str:
+        with self._sessions() as session:
+            return get_conversation(session, message.conversation_id).language
+
     def _status(self, message_id: int) -> MessageStatus | None:
         with self._sessions() as session:
             stored = get_message(session, message_id)
@@ -195,6 +220,9 @@ class ConversationFlow:
                     "message_id": message.id,
                     "agents_available": await asyncio.to_thread(self.agents_available),
                     "contact_email": await asyncio.to_thread(self._contact_email, message),
+                    # The bot answers in it (bot/actions/language.py picks the responses); the
+                    # site's own "language" key, if any, passes through untouched.
+                    "conversation_language": await asyncio.to_thread(self._language, message),
                 },
             )
         except RasaUnavailable as error:
@@ -236,13 +264,21 @@ class ConversationFlow:
         async with self._lock(message.conversation_id):
             if await asyncio.to_thread(self._status, message.id) is not MessageStatus.RECEIVED:
                 return
+            await self._detect(message)
             suggestion = await asyncio.to_thread(self._suggest, message.text)
-            notice = (
-                "Thank you for writing. We have opened ticket {ticket} and our team will reply"
-                " in this thread."
-            )
+            notice = [
+                say(
+                    N_(
+                        "Thank you for writing. We have opened ticket {ticket} and our team will"
+                        " reply in this thread."
+                    )
+                )
+            ]
             if suggestion:
-                notice += "\n\nWhile you wait, this may answer your question:\n\n" + suggestion
+                notice += [
+                    Say(N_("While you wait, this may answer your question:"), paragraph=True),
+                    literal(suggestion),
+                ]
             await self._hand_off(message, reason, notice=notice)
 
     async def _hand_off(
@@ -254,7 +290,7 @@ class ConversationFlow:
         error: str | None = None,
         email: str | None = None,
         offline: bool = False,
-        notice: str | None = None,
+        notice: Sequence[Say] | None = None,
     ) -> None:
         def operation(session: Session) -> tuple[None, list[Event]]:
             conversation = get_conversation(session, message.conversation_id)

@@ -87,6 +87,8 @@ class HelloFrame(TypedDict):
     type: Literal["hello"]
     token: str | None
     language: NotRequired[str]
+    # The site set the widget's `lang`: detection from the customer's words will not change it.
+    language_explicit: NotRequired[bool]
     identity: NotRequired[IdentityClaim | None]
 
 

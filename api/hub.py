@@ -19,6 +19,7 @@ from api.channels.intake import ChannelIntake, Poller
 from api.channels.outbox import OutboxWorker
 from api.channels.registry import build_channels
 from api.dialogue import ConversationFlow
+from api.i18n import LanguageDetector
 from api.live import Broker
 from api.rasa_client import RasaClient, erase_trackers
 from api.ratelimit import Networks, RateLimits, networks, rate_limits
@@ -173,6 +174,7 @@ class Hub:
             rules=self.settings.rules,
             article_tags=self.knowledge.article_tags,
             suggest=self.knowledge.suggestion,
+            detect_language=LanguageDetector().detect,
         )
         self.channels = build_channels(self.channel_configs)
         self.intake = ChannelIntake(self.flow, self.channels, self)

@@ -24,6 +24,7 @@ from handoff.states import (
     Priority,
     TicketStatus,
 )
+from handoff.texts import N_, say
 
 MAX_TAGS = 20
 
@@ -105,7 +106,12 @@ def resolve(
         session,
         conversation,
         MessageRole.SYSTEM,
-        f"{agent.name} marked this conversation as resolved. Write again any time.",
+        [
+            say(
+                N_("{agent} marked this conversation as resolved. Write again any time."),
+                agent=agent.name,
+            )
+        ],
     )
     events = [message_created(conversation.id, message.id)]
     if ticket is not None:
@@ -159,7 +165,15 @@ def hand_back(
         session,
         conversation,
         MessageRole.SYSTEM,
-        f"{agent.name} handed you back to our assistant. Ask away, or ask for a person any time.",
+        [
+            say(
+                N_(
+                    "{agent} handed you back to our assistant. Ask away, or ask for a person any"
+                    " time."
+                ),
+                agent=agent.name,
+            )
+        ],
     )
     session.flush()
     return ticket, [
@@ -275,8 +289,16 @@ def transfer(
         session,
         conversation,
         MessageRole.SYSTEM,
-        f"{by.name} passed your conversation to our {team.name} team; someone will be with"
-        " you shortly.",
+        [
+            say(
+                N_(
+                    "{agent} passed your conversation to our {team} team; someone will be with"
+                    " you shortly."
+                ),
+                agent=by.name,
+                team=team.name,
+            )
+        ],
     )
     session.flush()
     return ticket, [

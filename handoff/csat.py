@@ -16,6 +16,7 @@ from handoff.lookups import latest_bot_message
 from handoff.messages import add_message
 from handoff.models import Conversation, Message, Ticket, utcnow
 from handoff.states import MessageRole
+from handoff.texts import N_, Say, say
 
 RATE_PAYLOAD = "/rate"
 NO_COMMENT_PAYLOAD = "/no_comment"
@@ -23,20 +24,21 @@ NO_COMMENT_PAYLOAD = "/no_comment"
 LOW_SCORE = 2
 Step = Literal["rating", "comment"]
 
-ASK_RATING = "How did we do? Please rate the help you got, from 1 (poor) to 5 (great)."
-ASK_COMMENT = (
+ASK_RATING = N_("How did we do? Please rate the help you got, from 1 (poor) to 5 (great).")
+ASK_COMMENT = N_(
     "Thank you! Is there anything you would like to add? Type it here, or choose No, thanks."
 )
-THANKS = "Thanks for your feedback! Write here any time you need help."
+THANKS = N_("Thanks for your feedback! Write here any time you need help.")
+NO_THANKS = N_("No, thanks")
 
 
 def rate_payload(score: int) -> str:
     return f"{RATE_PAYLOAD}{json.dumps({'score': score})}"
 
 
-def rating_prompt(ticket: Ticket) -> tuple[str, dict[str, Any]]:
+def rating_prompt(ticket: Ticket) -> tuple[list[Say], dict[str, Any]]:
     buttons = [{"title": str(n), "payload": rate_payload(n)} for n in range(1, 6)]
-    return ASK_RATING, {"kind": "csat_rating", "ticket_id": ticket.id, "buttons": buttons}
+    return [say(ASK_RATING)], {"kind": "csat_rating", "ticket_id": ticket.id, "buttons": buttons}
 
 
 def pending_step(session: Session, conversation: Conversation) -> tuple[Step, int] | None:
@@ -81,14 +83,16 @@ def record_reply(
         ticket.csat_score = score_of(str(button))
         ticket.csat_at = utcnow()
         ticket.csat_flagged = (ticket.csat_score or 0) <= LOW_SCORE
-        buttons = [{"title": "No, thanks", "payload": NO_COMMENT_PAYLOAD}]
+        buttons = [{"title": NO_THANKS, "payload": NO_COMMENT_PAYLOAD}]
         payload = {"kind": "csat_comment", "ticket_id": ticket.id, "buttons": buttons}
-        reply = add_message(session, conversation, MessageRole.BOT, ASK_COMMENT, payload=payload)
+        reply = add_message(
+            session, conversation, MessageRole.BOT, [say(ASK_COMMENT)], payload=payload
+        )
     else:
         if button != NO_COMMENT_PAYLOAD:
             ticket.csat_comment = message.text
         reply = add_message(
-            session, conversation, MessageRole.BOT, THANKS, payload={"kind": "csat_done"}
+            session, conversation, MessageRole.BOT, [say(THANKS)], payload={"kind": "csat_done"}
         )
     return ticket, [
         message_created(conversation.id, reply.id),

@@ -151,7 +151,7 @@ def accept_event(
         if phone and not contact.phone:
             contact.phone = phone[:64]
         conversation, opened = intake.open_conversation(
-            session, channel=row.channel, contact=contact, language=language or "en"
+            session, channel=row.channel, contact=contact, language=language or None
         )
         conversation.external_id = thread_id[:MAX_EXTERNAL_ID]
         events += opened

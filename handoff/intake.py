@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from handoff import clocks, contacts, csat, history, routing
 from handoff.errors import InvalidInput
 from handoff.events import Event, conversation_changed, message_created, queue_moved
+from handoff.languages import LanguageSource
 from handoff.lookups import (
     active_ticket,
     find_conversation_by_token,
@@ -36,6 +37,7 @@ from handoff.states import (
     Presence,
     TicketStatus,
 )
+from handoff.texts import N_, say
 
 MAX_CLIENT_ID = 64
 
@@ -46,11 +48,13 @@ def open_conversation(
     channel: str = "widget",
     contact_name: str | None = None,
     contact: Contact | None = None,
-    language: str = "en",
+    language: str | None = None,
+    language_source: LanguageSource | None = None,
     public_token: str | None = None,
 ) -> tuple[Conversation, list[Event]]:
     """A new conversation, for a known `contact` or a new anonymous one; `public_token` when
-    the client was already given one (see `conversation_for_token`)."""
+    the client was already given one (see `conversation_for_token`). A `language` is
+    explicit unless `language_source` says otherwise; without one it is English by default."""
     if contact is None:
         contact = Contact(name=contact_name or "Visitor")
     conversation = Conversation(
@@ -58,6 +62,9 @@ def open_conversation(
         channel=channel,
         public_token=public_token or new_public_token(),
         language=(language or "en")[:16],
+        language_source=("explicit" if language else "default")
+        if language_source is None
+        else language_source,
     )
     session.add(conversation)
     session.flush()
@@ -72,7 +79,12 @@ def new_public_token() -> str:
 
 
 def conversation_for_token(
-    session: Session, *, channel: str, public_token: str, language: str = "en"
+    session: Session,
+    *,
+    channel: str,
+    public_token: str,
+    language: str | None = None,
+    language_source: LanguageSource | None = None,
 ) -> tuple[Conversation, list[Event]]:
     """The conversation a customer's first message creates, under the token they were given
     when they arrived (the hub issues the token first and stores nothing until there is
@@ -86,7 +98,11 @@ def conversation_for_token(
     try:
         with session.begin_nested():  # two tabs racing: the unique token decides
             return open_conversation(
-                session, channel=channel, language=language, public_token=public_token
+                session,
+                channel=channel,
+                language=language,
+                language_source=language_source,
+                public_token=public_token,
             )
     except IntegrityError:
         existing = find_conversation_by_token(session, public_token)
@@ -104,7 +120,8 @@ def conversation_for_identity(
     name: str | None = None,
     email: str | None = None,
     public_token: str | None = None,
-    language: str = "en",
+    language: str | None = None,
+    language_source: LanguageSource | None = None,
 ) -> tuple[Conversation, list[Event]]:
     """The verified user's conversation on `channel`: the one `public_token` names if it is
     theirs (or an anonymous one they started before signing in, which joins their record),
@@ -135,7 +152,11 @@ def conversation_for_identity(
     if latest is not None:
         return latest, events
     conversation, opened = open_conversation(
-        session, channel=channel, contact=contact, language=language
+        session,
+        channel=channel,
+        contact=contact,
+        language=language,
+        language_source=language_source,
     )
     return conversation, [*events, *opened]
 
@@ -143,13 +164,17 @@ def conversation_for_identity(
 def set_language(
     session: Session, *, conversation_id: int, language: str
 ) -> tuple[Conversation, list[Event]]:
-    """The customer's language, as the client reports it; routing reads it at hand-off, so
-    once a ticket exists the language stays as the ticket was routed."""
+    """The customer's language, as the client reports it (explicit: detection will not
+    change it); routing reads it at hand-off, so once a ticket exists the language stays as
+    the ticket was routed."""
     conversation = get_conversation(session, conversation_id)
     language = language[:16]
-    if conversation.language == language or conversation.tickets:
+    if conversation.tickets:
+        return conversation, []
+    if conversation.language == language and conversation.language_source == "explicit":
         return conversation, []
     conversation.language = language
+    conversation.language_source = "explicit"
     return conversation, [conversation_changed(conversation.id)]
 
 
@@ -248,13 +273,20 @@ def _reopen_or_restart(
         if agent is not None and agent.is_active and agent.presence is not Presence.OFFLINE:
             conversation.state = conversation.state.transition(ConversationState.AGENT)
             conversation.agent = agent
-            note = f"Your ticket #{latest.number} is open again; {agent.name} will be with you."
+            note = say(
+                N_("Your ticket {ticket} is open again; {agent} will be with you."),
+                ticket=f"#{latest.number}",
+                agent=agent.name,
+            )
         else:
             latest.assignee = None
             conversation.state = conversation.state.transition(ConversationState.QUEUED)
             conversation.agent = None
-            note = f"Your ticket #{latest.number} is open again; you are back in the queue."
-        message = add_message(session, conversation, MessageRole.SYSTEM, note)
+            note = say(
+                N_("Your ticket {ticket} is open again; you are back in the queue."),
+                ticket=f"#{latest.number}",
+            )
+        message = add_message(session, conversation, MessageRole.SYSTEM, [note])
         return [
             message_created(conversation.id, message.id),
             conversation_changed(conversation.id),

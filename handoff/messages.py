@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -10,6 +11,7 @@ from handoff.errors import InvalidInput
 from handoff.models import Agent, Conversation, Delivery, Message, utcnow
 from handoff.states import MessageRole, MessageStatus
 from handoff.text import scrub
+from handoff.texts import PAYLOAD_KEY, Say, render, to_payload
 
 MAX_MESSAGE_CHARS = 4000
 
@@ -32,12 +34,17 @@ def add_message(
     session: Session,
     conversation: Conversation,
     role: MessageRole,
-    text: str,
+    text: str | Sequence[Say],
     *,
     status: MessageStatus = MessageStatus.PROCESSED,
     payload: dict[str, Any] | None = None,
     agent: Agent | None = None,
 ) -> Message:
+    """Append a message. The hub's own notices come as `Say` parts (handoff.texts): stored in
+    English with the parts, which the hub renders in the conversation's language."""
+    if not isinstance(text, str):
+        payload = {**(payload or {}), PAYLOAD_KEY: to_payload(text)}
+        text = render(text)
     message = Message(
         conversation=conversation,
         role=role,

@@ -186,6 +186,11 @@ class Conversation(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     channel: Mapped[str] = mapped_column(String(32), default="widget")
     language: Mapped[str] = mapped_column(String(16), default="en")
+    # Where `language` came from (handoff.intake.LanguageSource): detection from the
+    # customer's words may replace a default or a hint, never an explicit choice.
+    language_source: Mapped[str] = mapped_column(
+        String(16), default="default", server_default="default"
+    )
     # The widget's bearer secret for resuming this conversation (kept in localStorage).
     public_token: Mapped[str] = mapped_column(String(64), unique=True)
     # The platform's id of the chat or thread, for conversations that live on a channel

@@ -27,10 +27,16 @@ from handoff.states import (
     Presence,
     TicketStatus,
 )
+from handoff.texts import N_, say
 
 # Until a team has resolved a few conversations, assume this much handling time each.
 DEFAULT_HANDLING = timedelta(minutes=8)
 HANDLING_SAMPLE = 20
+
+
+def _primary(language: str) -> str:
+    """ "zh-CN", "zh_hans" and "zh" are all Chinese to a team that lists "zh" or "zh-CN"."""
+    return language.replace("_", "-").split("-")[0].strip().lower()
 
 
 def choose_team(
@@ -41,7 +47,7 @@ def choose_team(
     def covers(team: Team) -> bool:
         return (
             (not team.topics or (category is not None and category in team.topics))
-            and (not team.languages or language in team.languages)
+            and (not team.languages or _primary(language) in {_primary(x) for x in team.languages})
             and (not team.channels or channel in team.channels)
         )
 
@@ -118,11 +124,13 @@ def assign_to(
         reason=reason,
     )
     text = (
-        f"{agent.name} joined the conversation."
+        say(N_("{agent} joined the conversation."), agent=agent.name)
         if previous is None
-        else f"{agent.name} has taken over from {previous.name}."
+        else say(
+            N_("{agent} has taken over from {previous}."), agent=agent.name, previous=previous.name
+        )
     )
-    message = add_message(session, conversation, MessageRole.SYSTEM, text)
+    message = add_message(session, conversation, MessageRole.SYSTEM, [text])
     return ticket, [
         message_created(conversation.id, message.id),
         conversation_changed(conversation.id),

@@ -17,6 +17,7 @@ from handoff.messages import add_message, settle
 from handoff.models import Conversation, Ticket, utcnow
 from handoff.rules import DEFAULT_RULES, Rules
 from handoff.states import ConversationState, HandoffReason, MessageRole, MessageStatus, Priority
+from handoff.texts import N_, Say, say, with_params
 
 FIRST_TICKET_NUMBER = 1001
 
@@ -81,7 +82,7 @@ def _subject(conversation: Conversation, attempts: list[dict[str, Any]]) -> str:
 
 
 _QUEUE_NOTICE: dict[str, str] = {
-    HandoffReason.BOT_UNAVAILABLE.value: (
+    HandoffReason.BOT_UNAVAILABLE.value: N_(
         "Our assistant is unavailable right now, so I have passed your message to our team."
     ),
 }
@@ -102,14 +103,64 @@ def _topic(
     return None, []
 
 
-def _queue_notice(session: Session, ticket: Ticket) -> str:
+def _queue_notice(session: Session, ticket: Ticket) -> Say:
     place = routing.position(session, ticket)
     wait = routing.estimated_wait(session, ticket, place)
-    text = f"You are number {place} in the queue for a person (ticket #{ticket.number})"
-    if wait is not None:
-        minutes = max(1, round(wait.total_seconds() / 60)) if wait else 0
-        text += "; someone will be with you shortly" if not minutes else f", about {minutes} min"
-    return text + ". Everything you wrote is with them, and you can keep writing here."
+    number = f"#{ticket.number}"
+    if wait is None:
+        return say(
+            N_(
+                "You are number {place} in the queue for a person (ticket {ticket})."
+                " Everything you wrote is with them, and you can keep writing here."
+            ),
+            place=place,
+            ticket=number,
+        )
+    minutes = max(1, round(wait.total_seconds() / 60)) if wait else 0
+    if not minutes:
+        return say(
+            N_(
+                "You are number {place} in the queue for a person (ticket {ticket}); someone"
+                " will be with you shortly. Everything you wrote is with them, and you can keep"
+                " writing here."
+            ),
+            place=place,
+            ticket=number,
+        )
+    return say(
+        N_(
+            "You are number {place} in the queue for a person (ticket {ticket}), about"
+            " {minutes} min. Everything you wrote is with them, and you can keep writing here."
+        ),
+        place=place,
+        ticket=number,
+        minutes=minutes,
+    )
+
+
+def _offline_notice(ticket: Ticket, email: str | None, business_hours: str | None) -> Say:
+    number = f"#{ticket.number}"
+    if email and business_hours:
+        text = N_(
+            "I've opened ticket {ticket} with everything you wrote. Our team will reply by email"
+            " at {email} during business hours, {hours}. You can keep writing here too."
+        )
+    elif email:
+        text = N_(
+            "I've opened ticket {ticket} with everything you wrote. Our team will reply by email"
+            " at {email} as soon as they are back. You can keep writing here too."
+        )
+    elif business_hours:
+        text = N_(
+            "I've opened ticket {ticket} with everything you wrote. Our team will reply by email"
+            " during business hours, {hours}. You can keep writing here too."
+        )
+    else:
+        text = N_(
+            "I've opened ticket {ticket} with everything you wrote. Our team will reply by email"
+            " as soon as they are back. You can keep writing here too."
+        )
+    return say(text, ticket=number, email=email or "", hours=business_hours or "")
 
 
 def hand_off(
@@ -124,7 +175,7 @@ def hand_off(
     offline: bool = False,
     business_hours: str | None = None,
     article_tags: Mapping[str, Sequence[str]] | None = None,
-    notice: str | None = None,
+    notice: str | Sequence[Say] | None = None,
     rules: Rules = DEFAULT_RULES,
     now: datetime | None = None,
 ) -> tuple[Ticket, list[Event]]:
@@ -134,7 +185,8 @@ def hand_off(
 
     `offline`: nobody is online to take it now; the customer is told the team replies by
     email (to `contact_email`, which is kept on the contact). `notice`: what to tell the
-    customer instead of their place in the queue ("{ticket}" becomes "#1001")."""
+    customer instead of their place in the queue ("{ticket}" becomes "#1001"; `Say` parts get
+    the `ticket` parameter)."""
     now = now or utcnow()
     conversation = get_conversation(session, conversation_id)
     if contact_email:
@@ -182,24 +234,17 @@ def hand_off(
         priority=priority.value,
         team=team.id if team else None,
     )
-    lead = _QUEUE_NOTICE.get(str(reason), "")
-    if notice is not None:
-        notice = notice.replace("{ticket}", f"#{ticket.number}")
+    lead = _QUEUE_NOTICE.get(str(reason))
+    text: str | list[Say]
+    if isinstance(notice, str):
+        text = notice.replace("{ticket}", f"#{ticket.number}")
+    elif notice is not None:
+        text = with_params(notice, ticket=f"#{ticket.number}")
     elif offline:
-        where = f" at {conversation.contact.email}" if conversation.contact.email else ""
-        notice = (
-            f"I've opened ticket #{ticket.number} with everything you wrote. Our team will reply"
-            f" by email{where} "
-            + (
-                f"during business hours, {business_hours}."
-                if business_hours
-                else "as soon as they are back."
-            )
-            + " You can keep writing here too."
-        )
+        text = [_offline_notice(ticket, conversation.contact.email, business_hours)]
     else:
-        notice = (lead + " " if lead else "") + _queue_notice(session, ticket)
-    message = add_message(session, conversation, MessageRole.SYSTEM, notice)
+        text = [*([say(lead)] if lead else []), _queue_notice(session, ticket)]
+    message = add_message(session, conversation, MessageRole.SYSTEM, text)
     return ticket, [
         message_created(conversation.id, message.id),
         conversation_changed(conversation.id),

@@ -159,6 +159,8 @@ def _outbound(session: Session, row: Delivery) -> OutboundMessage | None:
         sources=sources,
         context={
             "channel": row.channel,
+            # The channel's own words around the text (render.py) are in the customer's.
+            "language": conversation.language,
             "ticket_number": ticket.number if ticket else None,
             "subject": (first.get("extra") or {}).get("subject")
             or (ticket.subject if ticket else None),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 from api.channels.base import OutboundMessage
+from api.i18n import shared_catalogs
+from handoff.texts import N_
 
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
 _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
@@ -19,6 +21,7 @@ def markdown_to_text(text: str) -> str:
 def plain_text(message: OutboundMessage, *, numbered_buttons: bool = False) -> str:
     """The text, its sources, and (where the channel has no buttons) the choices as a
     numbered list the customer answers with a number."""
+    translate = shared_catalogs().translator(str(message.context.get("language") or "en"))
     parts = [markdown_to_text(message.text)]
     sources = [s for s in message.sources if s.get("url") or s.get("title")]
     if sources:
@@ -26,10 +29,10 @@ def plain_text(message: OutboundMessage, *, numbered_buttons: bool = False) -> s
             f"- {s.get('title') or s.get('url')}" + (f": {s['url']}" if s.get("url") else "")
             for s in sources
         ]
-        parts.append("Source:\n" + "\n".join(lines))
+        parts.append(translate(N_("Source:")) + "\n" + "\n".join(lines))
     if numbered_buttons and message.buttons:
         choices = "\n".join(f"{n}. {b.title}" for n, b in enumerate(message.buttons, start=1))
-        parts.append(choices + "\nReply with a number.")
+        parts.append(choices + "\n" + translate(N_("Reply with a number.")))
     return "\n\n".join(p for p in parts if p.strip())
 
 

@@ -66,6 +66,7 @@ def queue(
                     **brief,
                     "conversation_id": ticket.conversation_id,
                     "channel": ticket.channel,
+                    "language": ticket.language,  # the console names it for the agent
                     "contact": {"id": ticket.contact.id, "name": ticket.contact.name},
                     "waiting_seconds": round((now - ticket.created_at).total_seconds()),
                     "position": place if team_id is not None else None,

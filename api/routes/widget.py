@@ -30,6 +30,7 @@ from handoff import intake, lookups
 from handoff.client_metadata import primary_language
 from handoff.errors import InvalidInput
 from handoff.events import Event
+from handoff.languages import LanguageSource
 from handoff.messages import clean_text
 from handoff.models import Contact, Conversation, Message
 from handoff.states import ConversationState, MessageRole, MessageStatus
@@ -42,9 +43,14 @@ IDENTITY_CHANNEL = "web"  # the contact identity a site's signed user id becomes
 TYPING_RELAY_SECONDS = 1.0  # at most one customer "typing" relayed per socket per second
 
 
-def _language(raw: object) -> str:
-    """The conversation's language from the hello; "en" when absent or malformed."""
-    return primary_language(raw) or "en"
+def _language(frame: dict[str, Any]) -> tuple[str, LanguageSource]:
+    """The conversation's language from the hello and where it came from: the widget's
+    `lang` option is explicit (`language_explicit`), the page's or browser's language a hint
+    that the customer's own words may overrule; English by default."""
+    language = primary_language(frame.get("language"))
+    if language is None:
+        return "en", "default"
+    return language, "explicit" if frame.get("language_explicit") is True else "hint"
 
 
 # ---- Welcome ---------------------------------------------------------------------------
@@ -126,6 +132,7 @@ class Pending:
 
     public_token: str
     language: str
+    language_source: LanguageSource = "default"
 
 
 def _anonymous_conversation(hub: Hub, public_token: str) -> int | None:
@@ -148,7 +155,10 @@ def _anonymous_conversation(hub: Hub, public_token: str) -> int | None:
 
 
 def _identified_conversation(
-    session: Session, identity: Identity, public_token: str | None, language: str
+    session: Session,
+    identity: Identity,
+    public_token: str | None,
+    language: tuple[str, LanguageSource],
 ) -> tuple[int, list[Event]]:
     conversation, events = intake.conversation_for_identity(
         session,
@@ -158,7 +168,8 @@ def _identified_conversation(
         name=identity.name,
         email=identity.email,
         public_token=public_token,
-        language=language,
+        language=language[0],
+        language_source=language[1],
     )
     return conversation.id, events
 
@@ -183,7 +194,7 @@ async def _conversation_for(hub: Hub, frame: dict[str, Any], ip: str) -> int | P
                 " start again",
                 "token",
             )
-    language = _language(frame.get("language"))
+    language = _language(frame)
     raw_identity = frame.get("identity")
     if raw_identity is not None:
         secret = hub.settings.identity_secret.get_secret_value().encode()
@@ -197,11 +208,11 @@ async def _conversation_for(hub: Hub, frame: dict[str, Any], ip: str) -> int | P
     if public_token is not None:
         found = await asyncio.to_thread(_anonymous_conversation, hub, public_token)
         # Signed by this hub but not stored: a visitor who has not written yet.
-        return found if found is not None else Pending(public_token, language)
+        return found if found is not None else Pending(public_token, *language)
     wait = hub.limits.conversations.take(ip)
     if wait > 0:
         raise rate_refusal(wait, "too many new conversations from your address")
-    return Pending(intake.new_public_token(), language)
+    return Pending(intake.new_public_token(), *language)
 
 
 async def _send(websocket: WebSocket, frame: WidgetFrame) -> None:
@@ -253,7 +264,11 @@ async def _hello(websocket: WebSocket, hub: Hub, ip: str) -> tuple[WelcomeFrame,
 def _first_message_conversation(hub: Hub, pending: Pending) -> Callable[[Session], Any]:
     def operation(session: Session) -> tuple[int, list[Event]]:
         conversation, events = intake.conversation_for_token(
-            session, channel=CHANNEL, public_token=pending.public_token, language=pending.language
+            session,
+            channel=CHANNEL,
+            public_token=pending.public_token,
+            language=pending.language,
+            language_source=pending.language_source,
         )
         return conversation.id, events
 

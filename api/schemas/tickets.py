@@ -99,6 +99,7 @@ class QueueItem(TicketBrief):
 
     conversation_id: int
     channel: str
+    language: str
     contact: QueueContact
     waiting_seconds: int
     position: int | None

@@ -1,5 +1,5 @@
-// The widget's own words (its buttons, labels and status lines) in English, French, German and
-// Spanish. The hub serves /static/widget.js as lib/markdown.js + this file + widget.js.
+// The widget's own words (its buttons, labels and status lines) in English, French, German,
+// Spanish, Chinese (Simplified) and Persian (right to left). The hub serves /static/widget.js as lib/markdown.js + this file + widget.js.
 //
 // The language is the primary subtag of the widget's `lang` option ("fr-CA" -> "fr"); any other
 // language gets English. A site may override single strings with
@@ -11,6 +11,7 @@
 
   const TABLE = {
     en: {
+      sending: "Sending…",
       title: "Support",
       launcher_open: "Chat",
       launcher_close: "Close",
@@ -56,6 +57,7 @@
       reconnecting: "Connection lost. Reconnecting in {s} s…",
     },
     fr: {
+      sending: "Envoi…",
       title: "Assistance",
       launcher_open: "Discuter",
       launcher_close: "Fermer",
@@ -101,6 +103,7 @@
       reconnecting: "Connexion perdue. Nouvelle tentative dans {s} s…",
     },
     de: {
+      sending: "Wird gesendet…",
       title: "Support",
       launcher_open: "Chat",
       launcher_close: "Schließen",
@@ -146,6 +149,7 @@
       reconnecting: "Verbindung unterbrochen. Neuer Versuch in {s} s…",
     },
     es: {
+      sending: "Enviando…",
       title: "Soporte",
       launcher_open: "Chat",
       launcher_close: "Cerrar",
@@ -190,10 +194,105 @@
       unavailable: "El chat no está disponible.",
       reconnecting: "Conexión perdida. Reintentando en {s} s…",
     },
+    zh: {
+      sending: "正在发送…",
+      title: "客服",
+      launcher_open: "聊天",
+      launcher_close: "关闭",
+      open_chat: "打开聊天",
+      close_chat: "关闭聊天",
+      unread_one: "{n} 条未读消息",
+      unread_many: "{n} 条未读消息",
+      connecting: "正在连接…",
+      conversation: "对话",
+      contact_title: "给我们留言",
+      contact_hint: "我们的团队目前无人在线。请告诉我们回复到哪里，我们会通过邮件联系您。",
+      your_email: "您的邮箱",
+      contact_message: "需要什么帮助？（可选）",
+      contact_send: "发送给团队",
+      message: "消息",
+      placeholder: "输入消息…",
+      input_help: "Enter 发送，Shift+Enter 换行，Esc 关闭聊天。",
+      send: "发送",
+      source: "来源：{title}",
+      article: "文章",
+      rating: "您的评分，1（差）到 5（很好）",
+      choices: "选项",
+      bot_typing: "助手正在输入…",
+      an_agent: "客服人员",
+      agent_typing: "{name} 正在输入…",
+      error: "出错了。",
+      not_sent: "未发送：{error}",
+      refused: "被拒绝",
+      state_bot: "助手",
+      state_bot_away: "助手 · 我们的团队暂时不在",
+      state_queued: "正在等待客服人员",
+      state_queued_ticket: "正在等待客服人员（工单 #{n}）",
+      state_agent: "{name} 已加入",
+      state_resolved: "已解决",
+      queue: "您在队列中排第 {n} 位。",
+      queue_wait: "您在队列中排第 {n} 位，约 {m} 分钟。",
+      email_check: "请检查邮箱地址。",
+      email_invalid: "请输入邮箱地址，例如 name@example.com。",
+      note_too_long: "消息太长（最多 {n} 个字符）。",
+      too_long: "这条消息太长（最多 {n} 个字符）。",
+      identity_refused: "我们无法确认您的身份，因此此对话未关联到您的账户。",
+      unavailable: "聊天暂不可用。",
+      reconnecting: "连接已断开，{s} 秒后重新连接…",
+    },
+    fa: {
+      sending: "در حال ارسال…",
+      title: "پشتیبانی",
+      launcher_open: "گفتگو",
+      launcher_close: "بستن",
+      open_chat: "باز کردن گفتگو",
+      close_chat: "بستن گفتگو",
+      unread_one: "{n} پیام خوانده‌نشده",
+      unread_many: "{n} پیام خوانده‌نشده",
+      connecting: "در حال اتصال…",
+      conversation: "گفتگو",
+      contact_title: "برای ما پیام بگذارید",
+      contact_hint: "الان کسی از تیم ما آنلاین نیست. بگویید به کجا پاسخ دهیم تا با ایمیل با شما تماس بگیریم.",
+      your_email: "ایمیل شما",
+      contact_message: "در چه زمینه‌ای کمک می‌خواهید؟ (اختیاری)",
+      contact_send: "ارسال برای تیم",
+      message: "پیام",
+      placeholder: "پیامی بنویسید…",
+      input_help: "Enter می‌فرستد، Shift+Enter خط تازه می‌افزاید، Escape گفتگو را می‌بندد.",
+      send: "ارسال",
+      source: "منبع: {title}",
+      article: "مقاله",
+      rating: "امتیاز شما، از ۱ (ضعیف) تا ۵ (عالی)",
+      choices: "گزینه‌ها",
+      bot_typing: "دستیار در حال نوشتن است…",
+      an_agent: "یکی از همکاران",
+      agent_typing: "{name} در حال نوشتن است…",
+      error: "مشکلی پیش آمد.",
+      not_sent: "فرستاده نشد: {error}",
+      refused: "رد شد",
+      state_bot: "دستیار",
+      state_bot_away: "دستیار · تیم ما در دسترس نیست",
+      state_queued: "در انتظار یکی از همکاران",
+      state_queued_ticket: "در انتظار یکی از همکاران (تیکت #{n})",
+      state_agent: "{name} پیوست",
+      state_resolved: "حل شد",
+      queue: "شما نفر {n} در صف هستید.",
+      queue_wait: "شما نفر {n} در صف هستید، حدود {m} دقیقه.",
+      email_check: "لطفاً نشانی ایمیل را بررسی کنید.",
+      email_invalid: "لطفاً یک نشانی ایمیل مانند name@example.com وارد کنید.",
+      note_too_long: "پیام خیلی طولانی است (حداکثر {n} نویسه).",
+      too_long: "این پیام خیلی طولانی است (حداکثر {n} نویسه).",
+      identity_refused: "نتوانستیم هویت شما را تأیید کنیم، بنابراین این گفتگو به حساب شما پیوند نخورد.",
+      unavailable: "گفتگو در دسترس نیست.",
+      reconnecting: "اتصال قطع شد. تلاش دوباره تا {s} ثانیهٔ دیگر…",
+    },
   };
 
+  const TAGS = { zh: "zh-CN" };
+  const RTL = ["fa", "ar", "he", "ur"];
+
   // `lang`: a BCP 47 tag such as "fr-CA"; `overrides`: {key: text} from the site.
-  // Returns {lang, t(key, vars)} where lang is the language the words are in.
+  // Returns {lang, dir, t(key, vars)} where lang is the language the words are in.
   function strings(lang, overrides) {
     const primary = String(lang || "").trim().toLowerCase().split(/[-_]/)[0];
     const code = Object.prototype.hasOwnProperty.call(TABLE, primary) ? primary : "en";
@@ -207,7 +306,9 @@
       const text = Object.prototype.hasOwnProperty.call(words, key) ? words[key] : key;
       return text.replace(/\{(\w+)\}/g, (whole, name) => (vars && vars[name] !== undefined ? String(vars[name]) : whole));
     }
-    return { lang: code, t: t };
+    // The tag the words are in (Chinese: Simplified, so the browser picks its glyphs) and
+    // the direction they read in.
+    return { lang: TAGS[code] || code, dir: RTL.indexOf(code) >= 0 ? "rtl" : "ltr", t: t };
   }
 
   global.FrontlineWidgetStrings = Object.freeze({ strings: strings });

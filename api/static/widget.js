@@ -111,7 +111,7 @@
   const side = "fl-" + POSITION;
   const launcher = el("button", {
     type: "button", id: "fl-launcher", class: side, "aria-controls": "frontline-widget", "aria-expanded": "false",
-    lang: WORDS.lang,
+    lang: WORDS.lang, dir: WORDS.dir,
   });
   const launcherIcon = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   launcherIcon.setAttribute("viewBox", "0 0 24 24");
@@ -126,7 +126,7 @@
 
   const panel = el("section", {
     id: "frontline-widget", class: side, role: "dialog", "aria-modal": "false", "aria-labelledby": "fl-title",
-    lang: WORDS.lang,
+    lang: WORDS.lang, dir: WORDS.dir,
   });
   panel.hidden = true;
   const header = el("div", { class: "fl-header" });
@@ -168,7 +168,7 @@
   const form = el("form", { class: "fl-form", id: "fl-composer" });
   const inputLabel = el("label", { for: "fl-input", class: "fl-visually-hidden" }, t("message"));
   const input = el("textarea", {
-    id: "fl-input", rows: "1", autocomplete: "off", maxlength: String(MAX_LEN), placeholder: t("placeholder"),
+    id: "fl-input", rows: "1", autocomplete: "off", maxlength: String(MAX_LEN), placeholder: t("placeholder"), dir: "auto",
     "aria-describedby": "fl-input-help",
   });
   const inputHelp = el("span", { id: "fl-input-help", class: "fl-visually-hidden" }, t("input_help"));
@@ -273,6 +273,9 @@
     node.className = "fl-msg fl-" + role;
     node.setAttribute("data-role", role);
     node.setAttribute("data-id", String(m.id));
+    // Each message reads in its own direction (an English answer in a Persian chat, a
+    // Persian question in an English one), whatever the widget's.
+    node.setAttribute("dir", "auto");
     node.replaceChildren();
     if (role === "agent" && m.author) node.appendChild(el("div", { class: "fl-author" }, m.author));
     // The customer's own words and system lines show exactly as written; bot and agent
@@ -411,7 +414,8 @@
   function queueMessage(text, payload, hold, clientId) {
     const item = { client_id: clientId || newClientId(), text: text, payload: payload || null, hold: Boolean(hold), sent: false, node: null };
     item.node = el("div", {
-      class: "fl-msg fl-customer fl-pending", "data-role": "customer", "data-client-id": item.client_id,
+      class: "fl-msg fl-customer fl-pending", "data-role": "customer", "data-client-id": item.client_id, dir: "auto",
+      "data-sending": t("sending"),
     });
     item.node.appendChild(el("div", { class: "fl-text" }, text));
     log.appendChild(item.node);
@@ -616,7 +620,9 @@
 
   function sendHello(sock, token) {
     helloToken = token;
-    const hello = { type: "hello", token: token, language: LANG };
+    // The site's `lang` option is the customer's language; the page's or browser's is a hint
+    // the hub may correct from what the customer writes.
+    const hello = { type: "hello", token: token, language: LANG, language_explicit: Boolean(option("lang")) };
     if (IDENTITY && !identityRefused) hello.identity = IDENTITY;
     sock.send(JSON.stringify(hello));
   }

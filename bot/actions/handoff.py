@@ -15,10 +15,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import payloads
 
-ASKED = "Of course. I'm bringing in a person from our support team."
-OFFLINE = (
-    "Nobody from our team is online right now, so I'll open a ticket and they'll reply by email."
-)
+# The bot's own words are responses in domain.yml, with a variation per language.
+ASKED = "utter_handoff"
+THANKS = "utter_handoff_thanks"
+OFFLINE = "utter_handoff_offline"
+# "I'd rather not say", in the languages the bot speaks.
+SKIP = ("skip", "no", "no thanks", "跳过", "不用", "不", "نه", "نه ممنون", "رد")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -32,6 +34,15 @@ def agents_available(tracker: Tracker) -> bool:
     return bool(_metadata(tracker).get("agents_available", True))
 
 
+def say(dispatcher: CollectingDispatcher, text: str, **kwargs: Any) -> None:
+    """`text` is a response of domain.yml ("utter_...", in the conversation's language) or
+    literal words."""
+    if text.startswith("utter_"):
+        dispatcher.utter_message(response=text, **kwargs)
+    else:
+        dispatcher.utter_message(text=text, **kwargs)
+
+
 def request_person(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
@@ -40,16 +51,18 @@ def request_person(
     priority: str = "normal",
 ) -> list[dict[str, Any]]:
     """Hand over now if someone can take it (or we can reply by email); else ask for an email
-    first, remembering why and how urgently."""
+    first, remembering why and how urgently. `text` as for `say`."""
     email = tracker.get_slot("email")
     reset = [SlotSet("kb_failures", 0), SlotSet("awaiting_feedback", False)]
     if agents_available(tracker) or email:
         offline = not agents_available(tracker)
-        dispatcher.utter_message(
-            text=text, json_message=payloads.handoff(reason, priority, email=email, offline=offline)
+        say(
+            dispatcher,
+            text,
+            json_message=payloads.handoff(reason, priority, email=email, offline=offline),
         )
         return [*reset, SlotSet("handoff_reason", None), SlotSet("handoff_priority", None)]
-    dispatcher.utter_message(text=OFFLINE, json_message=payloads.contact_form())
+    dispatcher.utter_message(response=OFFLINE, json_message=payloads.contact_form())
     return [
         *reset,
         SlotSet("handoff_reason", reason),
@@ -70,7 +83,7 @@ class ActionHandoff(Action):
         reason = tracker.get_slot("handoff_reason")
         if reason and tracker.get_slot("email"):  # back from the email form
             priority = tracker.get_slot("handoff_priority") or "normal"
-            return request_person(dispatcher, tracker, "Thank you.", reason, priority)
+            return request_person(dispatcher, tracker, THANKS, reason, priority)
         return request_person(dispatcher, tracker, ASKED, "customer_request")
 
 
@@ -86,17 +99,13 @@ class ValidateEmailForm(FormValidationAction):
         domain: dict[str, Any],
     ) -> dict[str, Any]:
         value = str(slot_value or "").strip()
-        if value.lower() in ("skip", "no", "no thanks"):
+        if value.lower() in SKIP:
             known = _metadata(tracker).get("contact_email")
             if known:
                 return {"email": known}
-            dispatcher.utter_message(
-                text="I need an email address to reply to, as I can't see who you are here."
-            )
+            dispatcher.utter_message(response="utter_email_needed")
             return {"email": None}
         if not _EMAIL.match(value) or len(value) > 320:
-            dispatcher.utter_message(
-                text="That doesn't look like an email address. Could you check it?"
-            )
+            dispatcher.utter_message(response="utter_email_invalid")
             return {"email": None}
         return {"email": value}

@@ -418,9 +418,15 @@ def text_update(
     first_name: str = "Martin",
     update_id: int | None = None,
     message_id: int | None = None,
+    language_code: str = "en",
 ) -> dict[str, Any]:
     """A private-chat `message` update, shaped like update_message_text.json."""
-    user = {"id": chat_id, "is_bot": False, "first_name": first_name, "language_code": "en"}
+    user = {
+        "id": chat_id,
+        "is_bot": False,
+        "first_name": first_name,
+        "language_code": language_code,
+    }
     message: dict[str, Any] = {
         "message_id": message_id if message_id is not None else next(_user_message_ids),
         "from": user,

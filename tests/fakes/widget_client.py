@@ -14,10 +14,20 @@ Frame = dict[str, Any]
 
 
 class WidgetClient:
-    def __init__(self, url: str, token: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        language: str | None = None,
+        explicit: bool = False,
+    ) -> None:
         self.ws: ClientConnection = connect(url)
         self.frames: list[Frame] = []
-        self.ws.send(json.dumps({"type": "hello", "token": token}))
+        hello: Frame = {"type": "hello", "token": token}
+        if language is not None:
+            hello["language"] = language  # the widget's `lang`, or the page's or browser's
+            hello["language_explicit"] = explicit
+        self.ws.send(json.dumps(hello))
         self.welcome = self.wait_for(lambda f: f["type"] == "welcome")
         self.token: str = self.welcome["token"]
         # None until the first message: the hub stores nothing for a visitor who never writes.

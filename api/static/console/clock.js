@@ -6,6 +6,7 @@
 
 import { h } from "../lib/dom.js";
 import { duration, shortTime } from "../lib/format.js";
+import { t } from "../lib/i18n.js";
 
 export function clock(kind, base, label) {
   const node = h("span", {
@@ -21,11 +22,13 @@ function paint(node) {
   const base = Number(node.getAttribute("data-base"));
   const label = node.getAttribute("data-label");
   if (node.getAttribute("data-kind") === "wait") {
-    node.textContent = "waiting " + duration(base + elapsed);
+    node.textContent = t("waiting {d}", { d: duration(base + elapsed) });
     return;
   }
   const left = base - elapsed;
-  node.textContent = left >= 0 ? label + " due in " + duration(left) : label + " overdue by " + duration(left);
+  node.textContent = left >= 0
+    ? t("{label} due in {d}", { label: t(label), d: duration(left) })
+    : t("{label} overdue by {d}", { label: t(label), d: duration(left) });
   node.classList.toggle("overdue", left < 0);
   node.classList.toggle("soon", left >= 0 && left < 300);
 }
@@ -42,7 +45,7 @@ export function slaLine(sla) {
   if (first.seconds_left !== null && first.seconds_left !== undefined) {
     return clock("sla", first.seconds_left, "First reply");
   }
-  if (resolution.paused) return h("span", { class: "sla paused" }, "Resolution clock paused");
+  if (resolution.paused) return h("span", { class: "sla paused" }, t("Resolution clock paused"));
   if (resolution.seconds_left !== null && resolution.seconds_left !== undefined) {
     return clock("sla", resolution.seconds_left, "Resolution");
   }
@@ -52,7 +55,9 @@ export function slaLine(sla) {
 // One SLA clock of a ticket, in the ticket panel: met/missed, paused, or counting down.
 export function slaText(clockData, label) {
   if (!clockData || !clockData.due) return "—";
-  if (clockData.done_at) return (clockData.breached ? "missed" : "met") + " (due " + shortTime(clockData.due) + ")";
-  if (clockData.paused) return "paused";
-  return h("span", null, clock("sla", clockData.seconds_left || 0, label), " · due " + shortTime(clockData.due));
+  if (clockData.done_at) {
+    return t(clockData.breached ? "missed (due {t})" : "met (due {t})", { t: shortTime(clockData.due) });
+  }
+  if (clockData.paused) return t("paused");
+  return h("span", null, clock("sla", clockData.seconds_left || 0, label), t(" · due {t}", { t: shortTime(clockData.due) }));
 }

@@ -8,6 +8,7 @@ import { run } from "./attention.js";
 import { cannedKey, hideCanned, updateCanned } from "./canned.js";
 import { isMine, openSummary, state } from "./state.js";
 import { addMessage, addNote } from "./transcript.js";
+import { t } from "../lib/i18n.js";
 
 const TYPING_SEND_MS = 2500;
 
@@ -34,12 +35,12 @@ export function updateComposer() {
   $("reply-form").className = note ? "mode-note" : "mode-reply";
   $("reply").disabled = !enabled;
   $("send-reply").disabled = !enabled;
-  $("send-reply").textContent = note ? "Add note" : "Send";
+  $("send-reply").textContent = note ? t("Add note") : t("Send");
   $("reply").placeholder = note
-    ? "Internal note: only agents see it, never the customer."
-    : canReply ? "Reply to the customer… (type / for canned responses)"
+    ? t("Internal note: only agents see it, never the customer.")
+    : canReply ? t("Reply to the customer… (type / for canned responses)")
       : windowClosed ? "The customer's window has closed: " + (channel.template ? "send the template." : "wait for them to write.")
-        : "Take over the conversation to reply.";
+        : t("Take over the conversation to reply.");
   // What the customer's channel cannot show, said before the agent types.
   const limits = channel && Array.isArray(channel.limits) && channel.limits.length && !note
     ? channel.name + ": " + channel.limits.join("; ") : "";

@@ -15,6 +15,7 @@ import { renderLists, renderQueue, scheduleQueue } from "./queue.js";
 import { isMine, state, upsert } from "./state.js";
 import { clearTicketPanels, renderAttempts, renderHistory, renderTicket } from "./ticket-panel.js";
 import { addMessage, addNote, clearTranscript } from "./transcript.js";
+import { languageName, t as tr } from "../lib/i18n.js";
 
 export function closeConversation() {
   saveDraft();
@@ -91,11 +92,12 @@ export function updateConversation(c) {
 }
 
 function renderOpen(c) {
-  const contact = (c.contact && c.contact.name) || "Unknown contact";
+  const contact = (c.contact && c.contact.name) || tr("Unknown contact");
   const t = c.ticket;
-  $("conv-title").textContent = (t ? "Ticket #" + t.number + " · " : "Conversation #" + c.id + " · ") + contact;
-  const sub = [c.channel || "widget", c.state + (c.agent ? " (" + c.agent.name + ")" : "")];
-  if (t) sub.push("priority " + t.priority, "handed off: " + reasonText(t.reason));
+  $("conv-title").textContent = (t ? tr("Ticket #{n}", { n: t.number }) : tr("Conversation #{id}", { id: c.id })) + " · " + contact;
+  const sub = [c.channel || "widget", tr(c.state) + (c.agent ? " (" + c.agent.name + ")" : ""),
+    tr("language: {language}", { language: languageName(c.language) })];
+  if (t) sub.push(tr("priority {p}", { p: t.priority }), tr("handed off: {reason}", { reason: tr(reasonText(t.reason)) }));
   $("conv-sub").textContent = sub.join(" · ");
 
   // Only hints: the hub decides (409); disabled buttons just avoid pointless clicks.

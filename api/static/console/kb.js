@@ -7,6 +7,7 @@ import { excerpt, plain, score } from "../lib/format.js";
 import { link, safeUrl } from "../lib/markdown.js";
 import { run } from "./attention.js";
 import { insertText } from "./composer.js";
+import { t } from "../lib/i18n.js";
 
 export function hitItem(hit) {
   const title = hit.title || hit.article_id || "article";
@@ -20,11 +21,11 @@ export function hitItem(hit) {
         type: "button", class: "insert-link", disabled: !href,
         "aria-label": "Insert link to " + title,
         onclick: () => insertText(title + " — " + href),
-      }, "Insert link"),
+      }, t("Insert link")),
       h("button", {
         type: "button", class: "insert-snippet", "aria-label": "Insert text of " + title,
         onclick: () => insertText(plain(hit.snippet) + (href ? "\n" + href : "")),
-      }, "Insert text")));
+      }, t("Insert text"))));
 }
 
 function search(ev) {
@@ -32,11 +33,11 @@ function search(ev) {
   const q = $("kb-q").value.trim();
   if (!q) return;
   const list = $("kb-results");
-  list.replaceChildren(h("li", { class: "muted" }, "Searching…"));
+  list.replaceChildren(h("li", { class: "muted" }, t("Searching…")));
   run(api("GET", "/api/kb/search?q=" + encodeURIComponent(q)).then((data) => {
     const hits = data.hits || [];
     if (!hits.length) {
-      list.replaceChildren(h("li", { class: "muted" }, "No articles found."));
+      list.replaceChildren(h("li", { class: "muted" }, t("No articles found.")));
       return;
     }
     list.replaceChildren(...hits.map(hitItem));

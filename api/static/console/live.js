@@ -12,6 +12,7 @@ import { loadMe, setMyPresence } from "./profile.js";
 import { loadConversations, loadQueue, renderLists, scheduleQueue } from "./queue.js";
 import { isMine, state } from "./state.js";
 import { addMessage, addNote } from "./transcript.js";
+import { t } from "../lib/i18n.js";
 
 const TYPING_SHOW_MS = 5000;
 
@@ -33,7 +34,7 @@ function onMessage(frame) {
 
 function onTyping(frame) {
   if (frame.conversation_id !== state.open.id || frame.role === "agent") return;
-  $("typing").textContent = (frame.name || "The customer") + " is typing…";
+  $("typing").textContent = t("{name} is typing…", { name: frame.name || t("The customer") });
   clearTimeout(state.live.typingHideTimer);
   state.live.typingHideTimer = setTimeout(() => { $("typing").textContent = ""; }, TYPING_SHOW_MS);
 }
@@ -82,7 +83,7 @@ export function connectSocket() {
   sock.onopen = () => {
     if (sock !== live.ws) return;
     sock.send(JSON.stringify({ type: "auth", token: token }));
-    $("live").textContent = "Live";
+    $("live").textContent = t("Live");
     live.attempt = 0;
     if (live.dropped) {
       // Catch up on what happened while the socket was down.
@@ -108,7 +109,7 @@ export function connectSocket() {
     live.dropped = true;
     const delay = Math.min(1000 * Math.pow(2, live.attempt), 10000);
     live.attempt += 1;
-    $("live").textContent = "Reconnecting…";
+    $("live").textContent = t("Reconnecting…");
     live.timer = setTimeout(connectSocket, delay);
   };
 }

@@ -19,8 +19,12 @@ import { loadPeople } from "./people.js";
 import { initProfile, loadMe, showProfile } from "./profile.js";
 import { clearLists, initLists, loadConversations, loadQueue, renderLists } from "./queue.js";
 import { reset, state } from "./state.js";
+import { applyLanguage } from "../lib/i18n.js";
 
 const QUEUE_POLL_MS = 30000;
+
+// The page in the agent's language (lib/i18n.js) before anything else is drawn.
+applyLanguage($("console-lang"));
 
 // The admins' pages are linked for admins only, the leads' for leads and admins (the hub
 // refuses everyone else anyway).

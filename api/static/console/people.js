@@ -3,6 +3,7 @@
 import { api } from "../lib/api.js";
 import { $, h } from "../lib/dom.js";
 import { state } from "./state.js";
+import { t } from "../lib/i18n.js";
 
 export async function loadPeople() {
   const [agents, teams] = await Promise.all([api("GET", "/api/agents"), api("GET", "/api/teams")]);
@@ -16,12 +17,12 @@ export function renderTransferOptions() {
   const select = $("transfer-to");
   const chosen = select.value;
   const others = agents.filter((a) => !state.me || a.id !== state.me.id);
-  const agentGroup = h("optgroup", { label: "Agents" },
+  const agentGroup = h("optgroup", { label: t("Agents") },
     others.map((a) => h("option", { value: "agent:" + a.id },
       a.name + " (" + a.presence + (a.load !== undefined ? ", " + a.load + "/" + a.capacity : "") + ")")));
-  const teamGroup = h("optgroup", { label: "Teams" },
+  const teamGroup = h("optgroup", { label: t("Teams") },
     teams.map((t) => h("option", { value: "team:" + t.id }, t.name)));
-  select.replaceChildren(h("option", { value: "" }, "Transfer to…"),
+  select.replaceChildren(h("option", { value: "" }, t("Transfer to…")),
     ...(others.length ? [agentGroup] : []), ...(teams.length ? [teamGroup] : []));
   select.value = chosen;
   if (select.value !== chosen) select.value = "";

@@ -7,6 +7,7 @@ import { excerpt } from "../lib/format.js";
 import { beep, updateTitle } from "./attention.js";
 import { clock, slaLine } from "./clock.js";
 import { byUpdate, isMine, state, upsert } from "./state.js";
+import { languageName, t, t as tr } from "../lib/i18n.js";
 
 // Clicking a row (any of the three lists) opens its conversation.
 export function initLists(onPick) {
@@ -77,9 +78,10 @@ function queueRow(item) {
   },
   h("span", { class: "qi-head" }, prioBadge(item.priority), " #" + item.number, " · ", item.channel || "widget",
     h("span", { class: "qi-wait" }, clock("wait", item.waiting_seconds || 0))),
-  h("span", { class: "qi-subject" }, excerpt(item.subject, 90) || "(no subject)"),
+  h("span", { class: "qi-subject" }, excerpt(item.subject, 90) || t("(no subject)")),
   h("span", { class: "qi-meta" },
-    (item.contact && item.contact.name) || "Unknown contact",
+    (item.contact && item.contact.name) || t("Unknown contact"),
+    item.language ? " · " + languageName(item.language) : "",
     item.category ? " · " + item.category : "",
     item.team ? " · " + item.team.name : ""),
   h("span", { class: "qi-sla" }, slaLine(item.sla)));
@@ -88,7 +90,7 @@ function queueRow(item) {
 export function renderQueue() {
   const items = state.queue.items;
   $("queue-count").textContent = String(items.length);
-  replaceRows($("queue"), items.map(queueRow), "Nobody is waiting.");
+  replaceRows($("queue"), items.map(queueRow), t("Nobody is waiting."));
   updateTitle();
 }
 
@@ -102,21 +104,22 @@ function convRow(c, cls) {
   },
   h("span", { class: "qi-head" },
     t ? prioBadge(t.priority) : null,
-    (t ? " #" + t.number : "Conversation " + c.id), " · ", c.state,
-    t && t.status === "pending" ? h("span", { class: "chip" }, "pending") : null,
-    count ? h("span", { class: "unread", "aria-label": count + " unread" }, String(count)) : null),
+    (t ? " #" + t.number : tr("Conversation {id}", { id: c.id })), " · ", tr(c.state),
+    t && t.status === "pending" ? h("span", { class: "chip" }, tr("pending")) : null,
+    count ? h("span", { class: "unread", "aria-label": tr("{n} unread", { n: count }) }, String(count)) : null),
   h("span", { class: "qi-meta" },
-    (c.contact && c.contact.name) || "Unknown contact",
+    (c.contact && c.contact.name) || tr("Unknown contact"),
+    c.language && c.language !== "en" ? " · " + languageName(c.language) : "",
     c.agent && !isMine(c) ? " → " + c.agent.name : ""),
-  h("span", { class: "qi-last" }, excerpt(c.last_message && c.last_message.text, 80)));
+  h("span", { class: "qi-last", dir: "auto" }, excerpt(c.last_message && c.last_message.text, 80)));
 }
 
 export function renderLists() {
   const all = Array.from(state.convs.values()).sort(byUpdate);
   const mine = all.filter(isMine);
   $("mine-count").textContent = String(mine.length);
-  replaceRows($("mine"), mine.map((c) => convRow(c, "mine-item")), "No conversations of yours.");
+  replaceRows($("mine"), mine.map((c) => convRow(c, "mine-item")), tr("No conversations of yours."));
   const recent = all.filter((c) => !isMine(c)).slice(0, 50);
-  replaceRows($("recent"), recent.map((c) => convRow(c, "recent-item")), "No conversations yet.");
+  replaceRows($("recent"), recent.map((c) => convRow(c, "recent-item")), tr("No conversations yet."));
   updateTitle();
 }

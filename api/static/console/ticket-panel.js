@@ -9,6 +9,7 @@ import { link } from "../lib/markdown.js";
 import { PRIORITIES, reasonText } from "../lib/labels.js";
 import { run } from "./attention.js";
 import { slaText } from "./clock.js";
+import { languageName, t as tr } from "../lib/i18n.js";
 
 export function clearTicketPanels() {
   for (const id of ["ticket", "bot-attempts", "history"]) $(id).replaceChildren();
@@ -22,7 +23,7 @@ export function renderTicket(t, onSaved) {
   if (form && (form.contains(document.activeElement) || form.getAttribute("data-dirty") === "1")
     && Number(form.getAttribute("data-ticket")) === (t && t.id)) return;
   if (!t) {
-    box.replaceChildren(h("p", { class: "muted" }, "No ticket: the bot is handling this conversation."));
+    box.replaceChildren(h("p", { class: "muted" }, tr("No ticket: the bot is handling this conversation.")));
     return;
   }
   const prio = h("select", { id: "ticket-priority", name: "priority" },
@@ -33,22 +34,22 @@ export function renderTicket(t, onSaved) {
   const csat = t.csat || {};
   const newForm = h("form", { id: "ticket-form", "data-ticket": String(t.id) },
     h("dl", null,
-      field("Ticket", "#" + t.number),
-      field("Status", t.status),
-      field("Hand-off reason", reasonText(t.reason)),
-      field("Subject", t.subject),
-      field("Team", t.team && t.team.name),
-      field("Assignee", t.assignee && t.assignee.name),
-      field("Channel", [t.channel, t.language].filter(Boolean).join(" · ")),
-      field("First reply", slaText(sla.first_response, "First reply")),
-      field("Resolution", slaText(sla.resolution, "Resolution")),
-      csat.score ? field("Satisfaction", csat.score + "/5" + (csat.comment ? " — " + csat.comment : "")) : null),
+      field(tr("Ticket"), "#" + t.number),
+      field(tr("Status"), t.status),
+      field(tr("Hand-off reason"), tr(reasonText(t.reason))),
+      field(tr("Subject"), t.subject),
+      field(tr("Team"), t.team && t.team.name),
+      field(tr("Assignee"), t.assignee && t.assignee.name),
+      field(tr("Channel"), [t.channel, t.language && languageName(t.language)].filter(Boolean).join(" · ")),
+      field(tr("First reply"), slaText(sla.first_response, "First reply")),
+      field(tr("Resolution"), slaText(sla.resolution, "Resolution")),
+      csat.score ? field(tr("Satisfaction"), csat.score + "/5" + (csat.comment ? " — " + csat.comment : "")) : null),
     h("div", { class: "ticket-fields" },
-      h("label", { for: "ticket-priority" }, "Priority"), prio,
-      h("label", { for: "ticket-category" }, "Category"), category,
-      h("label", { for: "ticket-tags" }, "Tags"), tags,
+      h("label", { for: "ticket-priority" }, tr("Priority")), prio,
+      h("label", { for: "ticket-category" }, tr("Category")), category,
+      h("label", { for: "ticket-tags" }, tr("Tags")), tags,
       h("span", { id: "tags-hint", class: "hint" }, "comma-separated"),
-      h("button", { type: "submit", id: "ticket-save" }, "Save ticket")));
+      h("button", { type: "submit", id: "ticket-save" }, tr("Save ticket"))));
   newForm.addEventListener("input", () => newForm.setAttribute("data-dirty", "1"));
   newForm.addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -75,19 +76,19 @@ export function renderAttempts(t) {
   const box = $("bot-attempts");
   const attempts = (t && t.bot_attempts) || [];
   if (!attempts.length) {
-    box.replaceChildren(h("p", { class: "muted" }, t ? "The bot did not try a knowledge-base answer." : "No ticket yet."));
+    box.replaceChildren(h("p", { class: "muted" }, t ? tr("The bot did not try a knowledge-base answer.") : tr("No ticket yet.")));
     return;
   }
   box.replaceChildren(h("ol", { class: "attempts" }, attempts.map((a) => {
     const used = new Set((a.sources || []).map((s) => s && s.article_id));
     const hits = (a.hits && a.hits.length ? a.hits : a.sources || []).filter(Boolean);
     return h("li", { class: "attempt" },
-      h("div", { class: "attempt-q" }, h("span", { class: "label" }, "Asked: "), a.question || "—"),
+      h("div", { class: "attempt-q" }, h("span", { class: "label" }, tr("Asked: ")), a.question || "—"),
       h("div", null, h("span", { class: "chip decision-" + a.decision }, a.decision || "—"),
         a.feedback ? h("span", { class: "chip feedback-" + a.feedback }, a.feedback.replace("_", " ")) : null),
-      a.answer ? h("div", { class: "attempt-a" }, h("span", { class: "label" }, "Bot said: "), excerpt(plain(a.answer), 240)) : null,
+      a.answer ? h("div", { class: "attempt-a" }, h("span", { class: "label" }, tr("Bot said: ")), excerpt(plain(a.answer), 240)) : null,
       hits.length ? h("table", { class: "hits" },
-        h("thead", null, h("tr", null, h("th", { scope: "col" }, "Article"), h("th", { scope: "col" }, "Score"))),
+        h("thead", null, h("tr", null, h("th", { scope: "col" }, tr("Article")), h("th", { scope: "col" }, tr("Score")))),
         h("tbody", null, hits.map((hit) => h("tr", { class: used.has(hit.article_id) ? "used" : null },
           h("td", null, link(hit.url, hit.title || hit.article_id || "article", "source"),
             used.has(hit.article_id) ? h("span", { class: "chip" }, "used") : null),
@@ -112,5 +113,5 @@ export function renderHistory(t) {
     e.agent ? " · " + e.agent.name : "",
     " · ", h("time", { datetime: e.created_at }, shortTime(e.created_at)),
     eventText(e) ? h("div", { class: "muted" }, excerpt(eventText(e), 160)) : null)));
-  if (!events.length) $("history").append(h("li", { class: "muted" }, "Nothing yet."));
+  if (!events.length) $("history").append(h("li", { class: "muted" }, tr("Nothing yet.")));
 }

@@ -7,6 +7,13 @@ import { time, score } from "../lib/format.js";
 import { ROLES } from "../lib/labels.js";
 import { link, render as markdown } from "../lib/markdown.js";
 import { state } from "./state.js";
+import { t } from "../lib/i18n.js";
+
+// Customer, bot and agent texts read in their own direction, whatever the console's.
+function withDir(node) {
+  node.setAttribute("dir", "auto");
+  return node;
+}
 
 export function clearTranscript() {
   state.open.nodes = new Map();
@@ -62,18 +69,18 @@ export function addMessage(m) {
     "data-ts": String(Date.parse(m.created_at) || 0), "data-seq": String(m.id),
   },
   h("div", { class: "msg-head" },
-    h("span", { class: "msg-role" }, ROLES[role]),
+    h("span", { class: "msg-role" }, t(ROLES[role])),
     m.author ? h("span", { class: "msg-author" }, m.author) : null,
     h("time", { datetime: String(m.created_at || "") }, time(m.created_at))),
   // The widget shows bot and agent messages as (safe) Markdown: show them as the customer saw them.
   role === "bot" || role === "agent"
-    ? markdown(m.text, "msg-text md", "md-heading")
-    : h("div", { class: "msg-text" }, m.text));
+    ? withDir(markdown(m.text, "msg-text md", "md-heading"))
+    : h("div", { class: "msg-text", dir: "auto" }, m.text));
   if (role === "bot" && Array.isArray(m.sources) && m.sources.length) {
-    node.append(h("ul", { class: "msg-sources", "aria-label": "Sources" }, m.sources.filter(Boolean).map(sourceItem)));
+    node.append(h("ul", { class: "msg-sources", "aria-label": t("Sources") }, m.sources.filter(Boolean).map(sourceItem)));
   }
   if (Array.isArray(m.buttons) && m.buttons.length) {
-    node.append(h("div", { class: "msg-buttons" }, "Offered: ",
+    node.append(h("div", { class: "msg-buttons" }, t("Offered: "),
       m.buttons.filter((b) => b && b.title).map((b) => h("span", { class: "chip" }, b.title))));
   }
   const delivery = deliveryNode(m.delivery);
@@ -91,11 +98,11 @@ export function addNote(n) {
     "data-ts": String(Date.parse(n.created_at) || Date.now()), "data-seq": "0",
   },
   h("div", { class: "msg-head" },
-    h("span", { class: "msg-role" }, "Internal note"),
+    h("span", { class: "msg-role" }, t("Internal note")),
     n.author ? h("span", { class: "msg-author" }, n.author) : null,
-    h("span", { class: "note-private" }, "not sent to the customer"),
+    h("span", { class: "note-private" }, t("not sent to the customer")),
     h("time", { datetime: String(n.created_at || "") }, time(n.created_at))),
-  h("div", { class: "msg-text" }, n.text));
+  h("div", { class: "msg-text", dir: "auto" }, n.text));
   nodes.set("n" + n.id, node);
   place(node);
 }
