@@ -1,9 +1,9 @@
 """help center: per-day views and "Was this article helpful?" answers per article; the
 history of knowledge-base articles edited in the console
 
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-01 01:25:00
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-01 01:25:00 (renumbered after 0006_language_source)
 """
 from collections.abc import Sequence
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0006'
-down_revision: str | None = '0005'
+revision: str = '0007'
+down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
