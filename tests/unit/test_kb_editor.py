@@ -5,6 +5,7 @@ is published (the index rebuilt) and kept in the history, from which a version i
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 from retrieval.search import KnowledgeBase, build_index
@@ -96,3 +97,32 @@ def test_leads_create_edit_restore_and_every_change_is_published(
         assert "礼品卡" in (kb_dir / "zh" / "gift-cards.md").read_text(encoding="utf-8")
         audit = [e["action"] for e in client.get("/api/audit", headers=admin).json()["entries"]]
         assert audit.count("kb_edit") == 4
+
+
+def test_two_hubs_on_one_knowledge_base_serve_the_same_version(
+    tmp_path: Path, database_url: str, fake_rasa: FakeRasa
+) -> None:
+    """Hubs sharing the knowledge base's folder and index folder (a shared volume): an edit
+    published by one is what the other answers with, from its next look (every 2 s)."""
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(ROOT / "kb_content", kb_dir)
+    index_dir = tmp_path / "index"
+    build_index(kb_dir, index_dir, HashingEncoder())
+    common = {"database_url": database_url, "kb_dir": kb_dir}
+    with (
+        make_client(tmp_path / "a", index_dir, fake_rasa, **common) as first,
+        make_client(tmp_path / "b", index_dir, fake_rasa, **common) as second,
+    ):
+        admin = login(first)
+        lead = make_agent(first, admin, "Lee", "lead")["headers"]
+        question = "Do you sell gift cards?"
+        before = second.get("/help/search", params={"q": question}).text
+        assert "/help/articles/gift-cards" not in before
+        assert first.put("/api/kb/articles/gift-cards", json=GIFT, headers=lead).json()["changed"]
+        deadline = time.monotonic() + 10
+        while "/help/articles/gift-cards" not in second.get(
+            "/help/search", params={"q": question}
+        ).text:
+            assert time.monotonic() < deadline, "the second hub still serves the old index"
+            time.sleep(0.25)
+        assert "We do not sell gift cards yet." in second.get("/help/articles/gift-cards").text
