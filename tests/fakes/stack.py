@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import uvicorn
 
@@ -33,6 +34,18 @@ class Stack:
     hub_url: str
     rasa_url: str
     rasa_log: Path
+
+    def link(self, article: Any) -> str:
+        """Where answers from `article` link: its own `url`, else its help-center page."""
+        if article.url:
+            return str(article.url)
+        return f"{self.hub_url}{self.settings.help_path}/articles/{quote(article.id, safe='')}"
+
+    def article(self, article_id: str) -> Any:
+        """The knowledge base's article (its first language version)."""
+        from retrieval.sources import load_articles
+
+        return next(a for a in load_articles(self.settings.kb_dir) if a.id == article_id)
 
     @property
     def widget_ws(self) -> str:

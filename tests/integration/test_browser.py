@@ -31,7 +31,7 @@ def test_question_handoff_takeover_reply_and_harmless_html(stack: Stack, browser
     customer.fill("#fl-input", "How do I reset my password?")
     customer.press("#fl-input", "Enter")
     source = customer.wait_for_selector(".fl-msg[data-role=bot] .fl-source")
-    assert source.get_attribute("href") == "https://help.tandem.example/articles/reset-password"
+    assert source.get_attribute("href") == stack.link(stack.article("reset-password"))
 
     hostile = "<img src=x onerror=alert(1)> [click](javascript:alert(2))"
     customer.fill("#fl-input", hostile)

@@ -17,7 +17,6 @@ from tests.fakes.stack import Stack
 from tests.fakes.widget_client import agent_headers
 
 pytestmark = pytest.mark.integration
-ARTICLE_URL = "https://help.tandem.example/articles/reset-password"
 HOSTILE = "<img src=x onerror=alert(1)> [x](javascript:alert(1))"
 
 
@@ -47,7 +46,8 @@ def test_kb_search_and_canned_responses_for_agents(stack: Stack) -> None:
         f"{url}/api/kb/search", params={"q": "How do I reset my password?"}, headers=headers
     ).json()
     best = found["hits"][0]
-    assert best["article_id"] == "reset-password" and best["url"] == ARTICLE_URL
+    article_url = stack.link(stack.article("reset-password"))
+    assert best["article_id"] == "reset-password" and best["url"] == article_url
     assert best["title"] and best["snippet"] and 0 < best["score"] <= 1
     assert httpx.get(f"{url}/api/kb/search", params={"q": ""}, headers=headers).status_code == 422
 
@@ -61,6 +61,7 @@ def test_console_queue_takeover_reply_note_resolve_and_dashboard(
 ) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     settings = stack.settings
+    article_url = stack.link(stack.article("reset-password"))
     agent_name = settings.demo_agent_name
     marker = f"ref {uuid.uuid4().hex[:8]}"
     customer = browser.new_context(viewport={"width": 1100, "height": 860}).new_page()
@@ -103,7 +104,7 @@ def test_console_queue_takeover_reply_note_resolve_and_dashboard(
     say(customer, "How do I reset my password?")
     source = customer.get_by_role("link", name=re.compile("Reset your password"))
     source.first.wait_for()
-    assert source.first.get_attribute("href") == ARTICLE_URL
+    assert source.first.get_attribute("href") == article_url
     say(customer, f"{HOSTILE} {marker}")
 
     def conversation_with_marker(state: str | None = None) -> dict[str, Any] | None:
@@ -142,7 +143,7 @@ def test_console_queue_takeover_reply_note_resolve_and_dashboard(
     transcript = agent.locator("#transcript")
     transcript.locator(".msg[data-role=customer]", has_text=marker).wait_for()
     bot_answer = transcript.locator(".msg[data-role=bot]", has_text="Forgot password").first
-    assert bot_answer.locator("a.source").first.get_attribute("href") == ARTICLE_URL
+    assert bot_answer.locator("a.source").first.get_attribute("href") == article_url
     # As the customer saw it: the article's Markdown rendered, not its asterisks.
     assert bot_answer.locator(".msg-text strong", has_text="Forgot password").count() == 1
     assert "**" not in bot_answer.locator(".msg-text").inner_text()
@@ -178,7 +179,7 @@ def test_console_queue_takeover_reply_note_resolve_and_dashboard(
     agent.get_by_label("Search articles").press("Enter")
     agent.get_by_role("button", name="Insert link to Reset your password").click()
     assert reply.input_value() == (
-        f"Hi, Dana here.\nThis article walks you through it: Reset your password — {ARTICLE_URL}"
+        f"Hi, Dana here.\nThis article walks you through it: Reset your password — {article_url}"
     )
     reply.press("Enter")
     customer.get_by_text("This article walks you through it", exact=False).first.wait_for()

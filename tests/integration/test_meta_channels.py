@@ -62,7 +62,7 @@ def test_whatsapp_answer_buttons_statuses_and_a_repeat_stored_once(
     answer = eventually(
         lambda: next((t for t in texts(fake_graph, "whatsapp", number) if article.title in t), None)
     )
-    assert f"{article.title}: {article.url}" in answer
+    assert f"{article.title}: {stack.link(article)}" in answer
     # Meta delivers at least once: the same notification again is stored once.
     for _ in range(2):
         assert post_webhook(stack.hub_url, "whatsapp", notification, SECRET).status_code == 200

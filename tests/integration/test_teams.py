@@ -41,7 +41,7 @@ def test_a_question_is_answered_once_and_a_card_button_chooses(
     answer = eventually(
         lambda: next((t for t in texts(fake_teams, conv) if article.title in t), None)
     )
-    assert f"{article.title}: {article.url}" in answer
+    assert f"{article.title}: {stack.link(article)}" in answer
     # The connector redelivers the same activity: stored once, answered once.
     for _ in range(2):
         assert send(stack, fake_teams, activity).status_code == 200

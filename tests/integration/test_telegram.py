@@ -42,7 +42,7 @@ def test_a_question_is_answered_from_the_knowledge_base_once_however_often_it_ar
     )
     # As plain text: Telegram gets no Markdown, the source's link spelled out.
     assert markdown_to_text(article.lead.split("\n")[0]) in answer
-    assert f"{article.title}: {article.url}" in answer
+    assert f"{article.title}: {stack.link(article)}" in answer
     # Telegram retries the same update: stored once, answered once.
     for _ in range(2):
         assert send(stack, update).status_code == 200

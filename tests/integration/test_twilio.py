@@ -40,7 +40,7 @@ def test_an_sms_question_is_answered_from_the_knowledge_base_and_delivery_is_rep
     answer = eventually(
         lambda: next((s for s in fake_twilio.sent(number) if article.title in s.body), None)
     )
-    assert f"{article.title}: {article.url}" in answer.body  # the source, spelled out
+    assert f"{article.title}: {stack.link(article)}" in answer.body  # the source, spelled out
     assert answer.form["From"] == "+15557654321"
     assert answer.form["StatusCallback"] == TWILIO_PUBLIC_URL
     # A retried webhook (same MessageSid) is stored once and answered once.

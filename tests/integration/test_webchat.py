@@ -20,7 +20,6 @@ from tests.fakes.stack import Stack
 pytestmark = pytest.mark.integration
 WEBCHAT_VERSION = "1.0.1"  # as in the Makefile's `webchat` target
 WEBCHAT_JS = ROOT / "var" / "webchat" / f"rasa-webchat-{WEBCHAT_VERSION}" / "lib" / "index.js"
-SOURCE_URL = "https://help.tandem.example/articles/reset-password"
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
@@ -117,7 +116,8 @@ def test_rasa_webchat_gets_answers_and_an_agent(
     say(page, question)
     answer = response_with(page, "open the sign-in page")
     assert "Forgot password?" in answer.inner_text()
-    link = page.wait_for_selector(f".rw-response a[href='{SOURCE_URL}']")
+    source_url = stack.link(stack.article("reset-password"))
+    link = page.wait_for_selector(f".rw-response a[href='{source_url}']")
     assert link.inner_text() == "Reset your password"
     response_with(page, "Did this help?")
     page.click(".rw-reply:has-text('Yes')")  # the quick reply's payload goes back to the hub

