@@ -37,7 +37,9 @@ def test_a_batch_of_two_customers_answered_from_the_kb_and_a_quick_reply(
     article = next(a for a in load_articles(stack.settings.kb_dir) if a.id == "reset-password")
     for user in (ann, ben):  # every event of the batch
         answer = eventually(
-            lambda u=user: next((t for t in fake_line.texts_to(u) if stack.link(article) in t), None)
+            lambda u=user: next(
+                (t for t in fake_line.texts_to(u) if stack.link(article) in t), None
+            )
         )
         assert f"{article.title}: {stack.link(article)}" in answer
     first = fake_line.delivered(ann)[0]

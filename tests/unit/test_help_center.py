@@ -4,7 +4,6 @@ linking to it for articles without a `url`."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path

@@ -120,9 +120,10 @@ def test_two_hubs_on_one_knowledge_base_serve_the_same_version(
         assert "/help/articles/gift-cards" not in before
         assert first.put("/api/kb/articles/gift-cards", json=GIFT, headers=lead).json()["changed"]
         deadline = time.monotonic() + 10
-        while "/help/articles/gift-cards" not in second.get(
-            "/help/search", params={"q": question}
-        ).text:
+        while (
+            "/help/articles/gift-cards"
+            not in second.get("/help/search", params={"q": question}).text
+        ):
             assert time.monotonic() < deadline, "the second hub still serves the old index"
             time.sleep(0.25)
         assert "We do not sell gift cards yet." in second.get("/help/articles/gift-cards").text
