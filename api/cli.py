@@ -39,11 +39,17 @@ def _build_index(settings: Settings, source: Path, index: Path, force: bool) -> 
     from tqdm import tqdm
 
     from retrieval.articles import SourceError
-    from retrieval.encoder import SentenceTransformerEncoder
-    from retrieval.search import build_index, index_is_fresh
+    from retrieval.encoder import open_encoder
+    from retrieval.search import build_index, index_is_fresh, model_for_sources
 
     target = settings.target_precision
-    if not force and index_is_fresh(index, source, settings.embedding_model, target):
+    languages = settings.serve_languages
+    try:
+        model = model_for_sources(settings.embedding_model, source, languages)
+    except (SourceError, FileNotFoundError) as error:
+        _fail(str(error))
+        return
+    if not force and index_is_fresh(index, source, model, target, languages):
         typer.echo(f"Index in {index} is up to date with {source}.")
         return
     typer.echo(f"Building the index of {source} ...")
@@ -57,10 +63,11 @@ def _build_index(settings: Settings, source: Path, index: Path, force: bool) -> 
             built, _ = build_index(
                 source,
                 index,
-                SentenceTransformerEncoder(settings.embedding_model),
+                open_encoder(model),
                 force=True,
                 progress=progress,
                 target_precision=target,
+                serve_languages=languages,
             )
         except (SourceError, FileNotFoundError) as error:
             _fail(str(error))
@@ -71,6 +78,7 @@ def _build_index(settings: Settings, source: Path, index: Path, force: bool) -> 
         f"Indexed {m['articles']} articles ({m['entries']} entries, {m['embedded']} embedded anew,"
         f" {m['classifier']}) in {m['build_seconds']} s -> {index}"
     )
+    typer.echo(f"Languages: {', '.join(m['languages'])}; encoder: {m['model']}")
     point = built.operating_point
     if point is not None:
         label = "Operating point" if point.calibrated else "Operating point (not calibrated)"
@@ -105,10 +113,13 @@ def kb_search(
     index: Path = typer.Option(None, help="Index folder (default: the configured index dir)."),
     queries: Path = typer.Option(None, help="A file with one query per line."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON Lines, one per query."),
+    language: str = typer.Option(
+        None, help="The customer's language: articles are shown in it when translated."
+    ),
 ) -> None:
     """Search the index: the decision, its confidence and the best articles."""
-    from retrieval.encoder import SentenceTransformerEncoder
-    from retrieval.search import KnowledgeBase
+    from retrieval.encoder import open_encoder
+    from retrieval.search import KnowledgeBase, model_for_index
 
     texts = [" ".join(query)] if query else []
     if queries is not None:
@@ -121,23 +132,24 @@ def kb_search(
         _fail("give a QUERY or --queries FILE")
     settings = Settings()
     try:
+        index_dir = index or settings.index_path
         kb = KnowledgeBase.open(
-            index or settings.index_path,
-            SentenceTransformerEncoder(settings.embedding_model),
+            index_dir,
+            open_encoder(model_for_index(settings.embedding_model, index_dir)),
             overrides=settings.thresholds,
         )
     except (FileNotFoundError, ValueError) as error:
         _fail(str(error))
         return
     for text in texts:
-        result = kb.search(text)
+        result = kb.search(text, language=language)
         if as_json:
             typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
             continue
         typer.echo(f"{text}\n  {result.decision} (confidence {result.confidence:.2f})")
         for hit in result.hits:
             where = f" > {hit.section}" if hit.section else ""
-            typer.echo(f"    {hit.score:.3f}  {hit.article_id}  {hit.title}{where}")
+            typer.echo(f"    {hit.score:.3f}  {hit.article_id}  [{hit.lang}] {hit.title}{where}")
 
 
 @kb_app.command("eval")

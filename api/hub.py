@@ -25,9 +25,9 @@ from api.throttle import LoginGuard, MemoryThrottle
 from bot.actions import build_actions
 from handoff.models import utcnow
 from handoff.sweep import sweep
-from retrieval.encoder import Encoder, SentenceTransformerEncoder
+from retrieval.encoder import Encoder, open_encoder
 from retrieval.index import Hit
-from retrieval.search import KnowledgeBase, SearchResult
+from retrieval.search import KnowledgeBase, SearchResult, model_for_index
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class KnowledgeHolder:
     kb: KnowledgeBase | None = None
     error: str | None = None
 
-    def search(self, query: str) -> SearchResult:
+    def search(self, query: str, language: str | None = None) -> SearchResult:
         if self.kb is None:
             return SearchResult(query, "escalate", 0.0, [])
         try:
@@ -49,7 +49,7 @@ class KnowledgeHolder:
                 )
         except (OSError, ValueError) as error:
             log.error("kept the served index; the new one did not load: %s", error)
-        return self.kb.search(query)
+        return self.kb.search(query, language=language)
 
     def suggestion(self, question: str) -> str | None:
         """The knowledge base's answer when it is confident, with its source, else None."""
@@ -60,8 +60,8 @@ class KnowledgeHolder:
         source = f"\n\n{hit.title}" + (f": {hit.url}" if hit.url else "")
         return hit.snippet + source
 
-    def article(self, article_id: str) -> Hit | None:
-        return None if self.kb is None else self.kb.index.article_hit(article_id)
+    def article(self, article_id: str, language: str | None = None) -> Hit | None:
+        return None if self.kb is None else self.kb.index.article_hit(article_id, language)
 
     def article_tags(self) -> dict[str, tuple[str, ...]]:
         """Each article's tags: a ticket's category and tags come from them."""
@@ -86,7 +86,7 @@ def load_knowledge(settings: Settings, encoder: Encoder | None = None) -> Knowle
     try:
         kb = KnowledgeBase.open(
             settings.index_path,
-            encoder or SentenceTransformerEncoder(settings.embedding_model),
+            encoder or open_encoder(model_for_index(settings.embedding_model, settings.index_path)),
             overrides=settings.thresholds,
         )
         kb.search("warm up")  # loads the model now rather than on the first customer

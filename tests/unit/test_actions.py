@@ -27,9 +27,14 @@ ARTICLES = {h.article_id: h for h in (HIT, OTHER)}
 
 class Knowledge:
     def __init__(self, search: Callable[[str], SearchResult]) -> None:
-        self.search = search
+        self._search = search
+        self.languages: list[str | None] = []
 
-    def article(self, article_id: str) -> Hit | None:
+    def search(self, query: str, language: str | None = None) -> SearchResult:
+        self.languages.append(language)
+        return self._search(query)
+
+    def article(self, article_id: str, language: str | None = None) -> Hit | None:
         return ARTICLES.get(article_id)
 
 
