@@ -42,7 +42,7 @@ def write_kb_training_data(kb_dir: Path, bot_dir: Path, out_dir: Path) -> Path:
 
     hand_written: set[str] = set()
     for path in (bot_dir / "data").rglob("*.yml"):
-        for block in (yaml.safe_load(path.read_text()) or {}).get("nlu", []) or []:
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []) or []:
             for line in str(block.get("examples", "")).splitlines():
                 hand_written.add(line.strip().removeprefix("- ").strip().lower())
     questions = sorted(
@@ -58,7 +58,8 @@ def write_kb_training_data(kb_dir: Path, bot_dir: Path, out_dir: Path) -> Path:
     target = out_dir / GENERATED_NLU
     target.write_text(
         "# Generated from the knowledge base by `frontline bot train`; do not edit.\n"
-        'version: "3.1"\nnlu:\n  - intent: ask_question\n    examples: |\n' + examples
+        'version: "3.1"\nnlu:\n  - intent: ask_question\n    examples: |\n' + examples,
+        encoding="utf-8",
     )
     return target
 

@@ -25,7 +25,8 @@ class CachedEncoder:
         # The encoder's details (package, weights, centring) are part of the key: vectors of
         # another version of the same model are not reused.
         details = getattr(encoder, "details", None)
-        identity = encoder.name + (json.dumps(details(), sort_keys=True) if callable(details) else "")
+        described = json.dumps(details(), sort_keys=True) if callable(details) else ""
+        identity = encoder.name + described
         digest = hashlib.sha256(identity.encode()).hexdigest()[:12]
         self._path = folder / f"embeddings-{digest}.npz"
         self._vectors: dict[str, np.ndarray] = {}

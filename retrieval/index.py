@@ -445,7 +445,14 @@ class KnowledgeIndex:
         lang = info.language_for(language)
         shown = info.text(lang)
         return Hit(
-            info.id, str(shown["title"]), 1.0, None, str(shown["lead"]), shown["url"], 1.0, lang=lang
+            info.id,
+            str(shown["title"]),
+            1.0,
+            None,
+            str(shown["lead"]),
+            shown["url"],
+            1.0,
+            lang=lang,
         )
 
     def _best_entries(
@@ -574,9 +581,7 @@ def article_infos(articles: Sequence[Article], languages: Sequence[str]) -> list
         }
         tags = tuple(dict.fromkeys(t for a in versions for t in a.tags))
         infos.append(
-            ArticleInfo(
-                article_id, main.title, main.url, main.lead, tags, main.lang, translations
-            )
+            ArticleInfo(article_id, main.title, main.url, main.lead, tags, main.lang, translations)
         )
     return infos
 

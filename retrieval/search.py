@@ -222,8 +222,7 @@ def index_is_fresh(
         and manifest.get("source_digest") == sources_digest(source_dir)
         and (target_precision is None or point.get("target_precision") == target_precision)
         and (
-            serve_languages is None
-            or manifest.get("serve_languages", []) == list(serve_languages)
+            serve_languages is None or manifest.get("serve_languages", []) == list(serve_languages)
         )
     )
 

@@ -38,11 +38,11 @@ STOP_FA = frozenset(
         "چطور چگونه چه چی کنم کنید کن شود می‌شود آیا هم یا بر"
     ).split()
 )
-STOP_ZH = frozenset("的 了 吗 呢 吧 啊 我 你 是 在 有 和 就 都 也 要 会 能 怎么 如何 什么 请 一个 这个 那个".split())
-
-_DIGITS = str.maketrans(
-    "۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789"
+STOP_ZH = frozenset(
+    "的 了 吗 呢 吧 啊 我 你 是 在 有 和 就 都 也 要 会 能 怎么 如何 什么 请 一个 这个 那个".split()
 )
+
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 _ARABIC_TO_PERSIAN = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ۀ": "ه", "ـ": None})
 _MARKS = re.compile("[\u064b-\u065f\u0670]")  # harakat, tanwin, superscript alef
 ZWNJ = "\u200c"

@@ -14,7 +14,7 @@ import pytest
 from api import rasa_process
 from api.settings import Settings
 from retrieval.encoder import open_encoder
-from retrieval.search import build_index
+from retrieval.search import build_index, model_for_sources
 from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.line_api import FakeLineApi
 from tests.fakes.paths import ROOT
