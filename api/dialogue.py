@@ -174,9 +174,10 @@ class ConversationFlow:
         with self._sessions() as session:
             return agent_accounts.online_count(session) > 0
 
-    def _contact_email(self, message: Message) -> str | None:
+    def _contact_email_and_language(self, message: Message) -> tuple[str | None, str]:
         with self._sessions() as session:
-            return get_conversation(session, message.conversation_id).contact.email
+            conversation = get_conversation(session, message.conversation_id)
+            return conversation.contact.email, conversation.language
 
     def _status(self, message_id: int) -> MessageStatus | None:
         with self._sessions() as session:
@@ -184,6 +185,7 @@ class ConversationFlow:
             return None if stored is None else stored.status
 
     async def _ask_bot(self, message: Message) -> None:
+        email, language = await asyncio.to_thread(self._contact_email_and_language, message)
         try:
             raw = await self._rasa.send(
                 f"conversation-{message.conversation_id}",
@@ -194,7 +196,10 @@ class ConversationFlow:
                     "conversation_id": message.conversation_id,
                     "message_id": message.id,
                     "agents_available": await asyncio.to_thread(self.agents_available),
-                    "contact_email": await asyncio.to_thread(self._contact_email, message),
+                    "contact_email": email,
+                    # The bot answers from the knowledge base in this language when the
+                    # article is translated into it (bot/actions/knowledge.py).
+                    "language": language,
                 },
             )
         except RasaUnavailable as error:
