@@ -191,15 +191,16 @@ class ConversationFlow:
                 f"conversation-{message.conversation_id}",
                 rasa_text(message),
                 {
-                    # The client's metadata first: the hub's own keys always win.
+                    # The conversation's language, unless the client's metadata names a more
+                    # precise one ("fr-CA"): the bot answers from the knowledge base in it
+                    # when the article is translated (bot/actions/knowledge.py).
+                    "language": language,
+                    # The client's metadata next: the hub's own keys below always win.
                     **message.payload.get("metadata", {}),
                     "conversation_id": message.conversation_id,
                     "message_id": message.id,
                     "agents_available": await asyncio.to_thread(self.agents_available),
                     "contact_email": email,
-                    # The bot answers from the knowledge base in this language when the
-                    # article is translated into it (bot/actions/knowledge.py).
-                    "language": language,
                 },
             )
         except RasaUnavailable as error:
