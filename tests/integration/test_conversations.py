@@ -18,7 +18,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("agent_online")]
 
 
 def lead_of(stack: Stack, article_id: str) -> str:
-    article = next(a for a in load_articles(stack.settings.kb_dir) if a.id == article_id)
+    article = next(
+        a for a in load_articles(stack.settings.kb_dir) if a.id == article_id and a.lang == "en"
+    )
     return article.lead
 
 
@@ -26,7 +28,9 @@ def section_answer(stack: Stack, article_id: str, section: str | None) -> tuple[
     """(link, text) of an answer by the article's `section` (None: its lead): the article's
     url with the section's anchor, and the section's text in whole sentences as the bot
     sends it (paragraphs joined, as Rasa's REST channel would split them)."""
-    article = next(a for a in load_articles(stack.settings.kb_dir) if a.id == article_id)
+    article = next(
+        a for a in load_articles(stack.settings.kb_dir) if a.id == article_id and a.lang == "en"
+    )
     anchors = section_anchors([c.section for c in article.chunks])
     position = next(i for i, c in enumerate(article.chunks) if c.section == section)
     assert article.url is not None
