@@ -48,12 +48,19 @@ ANY_SECTION = "any"
     [
         ("How do I reset my password?", "reset-password", ANY_SECTION),
         ("I can't remember my password, what should I do", "reset-password", ANY_SECTION),
-        ("where do I download the invoice for my last payment?", "billing-invoices", "Invoices"),
+        # The lead ("... download invoices in Admin > Billing") or the "Invoices" section: the
+        # multilingual encoder of the three-language starter KB prefers the lead, MiniLM the
+        # section; both answer where invoices are downloaded.
+        (
+            "where do I download the invoice for my last payment?",
+            "billing-invoices",
+            ("Invoices", None),
+        ),
         ("how can I export all my projects to a CSV file", "export-data", ANY_SECTION),
     ],
 )
 def test_knowledge_base_question_gets_the_article_and_its_source(
-    stack: Stack, question: str, article_id: str, section: str
+    stack: Stack, question: str, article_id: str, section: str | tuple[str | None, ...]
 ) -> None:
     """The answer is the best-matching section of the article: its text, and the article
     as the source with a link to that section."""
@@ -65,7 +72,9 @@ def test_knowledge_base_question_gets_the_article_and_its_source(
         source = answer["sources"][0]
         assert source["article_id"] == article_id
         answered_by = source.get("section")
-        if section != ANY_SECTION:
+        if isinstance(section, tuple):
+            assert answered_by in section, source
+        elif section != ANY_SECTION:
             assert answered_by == section, source
         link, text = section_answer(stack, article_id, answered_by)
         assert source["url"].startswith("https://") and source["url"] == link
