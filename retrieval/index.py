@@ -305,6 +305,7 @@ class KnowledgeIndex:
             "languages": languages,
             "serve_languages": list(serve_languages),
             "encoder": encoder_details(encoder),
+            "lead_on_own_question": bool(getattr(encoder, "lead_on_own_question", False)),
             "entries": len(entries),
             "embedded": embedded,
             "classifier": kind,
@@ -429,12 +430,27 @@ class KnowledgeIndex:
             return None
         if len(chunks) == 1:
             return self.entries[chunks[0]]
-        scores = np.asarray(self.vectors[chunks], dtype=np.float32) @ query_vector
+        cosines = np.asarray(self.vectors[chunks], dtype=np.float32) @ query_vector
+        leads = [p for p, i in enumerate(chunks) if self.entries[i].section is None]
+        asked = [
+            i
+            for i in range(start, end)
+            if self.entries[i].kind in ("question", "title")
+            and (lang is None or self.entries[i].lang == lang)
+        ]
+        if leads and asked and self.manifest.get("lead_on_own_question"):
+            # Closer to one of the article's own questions (or its title) than to any of its
+            # sections: a question about the article as a whole, answered by its lead. For
+            # encoders that ask for it (the multilingual one: its section cosines favour a
+            # long section sharing the question's words over the lead that answers it).
+            own = float((np.asarray(self.vectors[asked], dtype=np.float32) @ query_vector).max())
+            if own >= float(cosines.max()):
+                return self.entries[chunks[leads[0]]]
+        scores = cosines
         if lexical is not None and lexical.max() > 0:
             scores = scores + SECTION_LEXICAL_WEIGHT * lexical[chunks] / lexical.max()
-        for position, i in enumerate(chunks):
-            if self.entries[i].section is None:
-                scores[position] += LEAD_MARGIN
+        for position in leads:
+            scores[position] += LEAD_MARGIN
         return self.entries[chunks[int(np.argmax(scores))]]
 
     def article_hit(self, article_id: str, language: str | None = None) -> Hit | None:
