@@ -44,11 +44,17 @@ def _build_index(settings: Settings, source: Path, index: Path, force: bool) -> 
     from tqdm import tqdm
 
     from retrieval.articles import SourceError
-    from retrieval.encoder import SentenceTransformerEncoder
-    from retrieval.search import build_index, index_is_fresh
+    from retrieval.encoder import open_encoder
+    from retrieval.search import build_index, index_is_fresh, model_for_sources
 
     target = settings.target_precision
-    if not force and index_is_fresh(index, source, settings.embedding_model, target):
+    languages = settings.serve_languages
+    try:
+        model = model_for_sources(settings.embedding_model, source, languages)
+    except (SourceError, FileNotFoundError) as error:
+        _fail(str(error))
+        return
+    if not force and index_is_fresh(index, source, model, target, languages):
         typer.echo(f"Index in {index} is up to date with {source}.")
         return
     typer.echo(f"Building the index of {source} ...")
@@ -62,10 +68,11 @@ def _build_index(settings: Settings, source: Path, index: Path, force: bool) -> 
             built, _ = build_index(
                 source,
                 index,
-                SentenceTransformerEncoder(settings.embedding_model),
+                open_encoder(model),
                 force=True,
                 progress=progress,
                 target_precision=target,
+                serve_languages=languages,
             )
         except (SourceError, FileNotFoundError) as error:
             _fail(str(error))
@@ -76,6 +83,7 @@ def _build_index(settings: Settings, source: Path, index: Path, force: bool) -> 
         f"Indexed {m['articles']} articles ({m['entries']} entries, {m['embedded']} embedded anew,"
         f" {m['classifier']}) in {m['build_seconds']} s -> {index}"
     )
+    typer.echo(f"Languages: {', '.join(m['languages'])}; encoder: {m['model']}")
     point = built.operating_point
     if point is not None:
         label = "Operating point" if point.calibrated else "Operating point (not calibrated)"
@@ -110,10 +118,13 @@ def kb_search(
     index: Path = typer.Option(None, help="Index folder (default: the configured index dir)."),
     queries: Path = typer.Option(None, help="A file with one query per line."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON Lines, one per query."),
+    language: str = typer.Option(
+        None, help="The customer's language: articles are shown in it when translated."
+    ),
 ) -> None:
     """Search the index: the decision, its confidence and the best articles."""
-    from retrieval.encoder import SentenceTransformerEncoder
-    from retrieval.search import KnowledgeBase
+    from retrieval.encoder import open_encoder
+    from retrieval.search import KnowledgeBase, model_for_index
 
     texts = [" ".join(query)] if query else []
     if queries is not None:
@@ -126,23 +137,24 @@ def kb_search(
         _fail("give a QUERY or --queries FILE")
     settings = Settings()
     try:
+        index_dir = index or settings.index_path
         kb = KnowledgeBase.open(
-            index or settings.index_path,
-            SentenceTransformerEncoder(settings.embedding_model),
+            index_dir,
+            open_encoder(model_for_index(settings.embedding_model, index_dir)),
             overrides=settings.thresholds,
         )
     except (FileNotFoundError, ValueError) as error:
         _fail(str(error))
         return
     for text in texts:
-        result = kb.search(text)
+        result = kb.search(text, language=language)
         if as_json:
             typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
             continue
         typer.echo(f"{text}\n  {result.decision} (confidence {result.confidence:.2f})")
         for hit in result.hits:
             where = f" > {hit.section}" if hit.section else ""
-            typer.echo(f"    {hit.score:.3f}  {hit.article_id}  {hit.title}{where}")
+            typer.echo(f"    {hit.score:.3f}  {hit.article_id}  [{hit.lang}] {hit.title}{where}")
 
 
 @kb_app.command("eval")
@@ -153,26 +165,35 @@ def kb_eval(
         "FRONTLINE_MASSIVE_PATH).",
     ),
     dataset: str = typer.Option(
-        "clinc150", help="clinc150, massive, or all (all skips a data set that is absent)."
+        "clinc150",
+        help="clinc150, massive, languages (MASSIVE en/zh/fa pairs), or all (all skips a "
+        "data set that is absent).",
     ),
     as_json: bool = typer.Option(False, "--json", help="End with one JSON object of the figures."),
     with_ablations: bool = typer.Option(
         False, "--ablations", help="Also measure each part of the scorer and calibration alone."
     ),
 ) -> None:
-    """Benchmarks (CLINC150, MASSIVE English), each knowledge base treated as new: its
-    operating point comes from its own questions only, as `frontline kb build` chooses it."""
-    from retrieval import benchmark
+    """Benchmarks (CLINC150, MASSIVE English, MASSIVE language pairs), each knowledge base
+    treated as new: its operating point comes from its own questions only, as `frontline kb
+    build` chooses it."""
+    from retrieval import benchmark, benchmark_languages
     from retrieval.embedding_cache import CachedEncoder
-    from retrieval.encoder import SentenceTransformerEncoder
+    from retrieval.encoder import choose_model, open_encoder
 
-    if dataset not in ("clinc150", "massive", "all"):
-        _fail("--dataset is one of clinc150, massive, all")
+    if dataset not in ("clinc150", "massive", "languages", "all"):
+        _fail("--dataset is one of clinc150, massive, languages, all")
     settings = Settings()
-    # Encoding a benchmark takes minutes on two cores: vectors are kept under var/.
-    encoder = CachedEncoder(
-        SentenceTransformerEncoder(settings.embedding_model), settings.var_dir / "embeddings"
-    )
+    opened: dict[str, Any] = {}
+
+    def cached(model: str) -> Any:
+        # Encoding a benchmark takes minutes on two cores: vectors are kept under var/.
+        if model not in opened:
+            opened[model] = CachedEncoder(open_encoder(model), settings.var_dir / "embeddings")
+        return opened[model]
+
+    # The English benchmarks: the encoder an English knowledge base gets.
+    encoder = cached(choose_model(settings.embedding_model, ["en"]))
     runs = {
         "clinc150": (benchmark.run, data or settings.clinc150_path),
         "massive": (benchmark.run_massive, data or settings.massive_path),
@@ -196,6 +217,21 @@ def kb_eval(
             return
         if not as_json:
             _print_figures(results[name], with_ablations)
+    languages_path = data or settings.massive_path
+    if dataset in ("languages", "all") and (dataset == "languages" or languages_path.exists()):
+        try:
+            results["languages"] = benchmark_languages.run(
+                languages_path,
+                cached,
+                spec=settings.embedding_model,
+                say=lambda line: typer.echo(line, err=as_json),
+                timing=open_encoder,
+            )
+        except FileNotFoundError as error:
+            _fail(str(error))
+            return
+    elif dataset == "all":
+        typer.echo(f"skipped languages: not found at {languages_path}", err=as_json)
     if as_json:
         typer.echo(json.dumps(results if dataset == "all" else results.get(dataset)))
 

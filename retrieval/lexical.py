@@ -4,7 +4,6 @@ that a general-purpose sentence encoder has never seen."""
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,30 +11,9 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-_TOKEN = re.compile(r"[a-z0-9]+")
-# Words so common in support questions that matching them says nothing.
-_STOP = frozenset(
-    (
-        "a an and are can could do does for from how i in is it me my of on or please the to "
-        "what when where which why with you your"
-    ).split()
-)
+from retrieval.tokenize import tokenize
 
-
-def tokenize(text: str) -> list[str]:
-    return [_stem(t) for t in _TOKEN.findall(text.lower()) if t not in _STOP]
-
-
-def _stem(token: str) -> str:
-    # A light fold of plurals and -ing forms; enough to match "invoices" with "invoice"
-    # and "syncing" with "sync", without a stemmer's surprises on product words.
-    if len(token) > 4 and token.endswith("ies"):
-        return token[:-3] + "y"
-    if len(token) > 5 and token.endswith("ing"):
-        return token[:-3]
-    if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
-        return token[:-1]
-    return token
+__all__ = ["LexicalIndex", "tokenize"]
 
 
 class LexicalIndex:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -13,7 +14,7 @@ from retrieval.calibration import (
     TARGET_PRECISION,
     OperatingPoint,
 )
-from retrieval.encoder import Encoder
+from retrieval.encoder import AUTO, Encoder, choose_model
 from retrieval.index import (
     FORMAT_VERSION,
     Hit,
@@ -22,7 +23,7 @@ from retrieval.index import (
     current_version,
     read_manifest,
 )
-from retrieval.sources import load_articles, sources_digest
+from retrieval.sources import article_languages, load_articles, sources_digest
 
 Decision = Literal["answer", "clarify", "escalate"]
 
@@ -178,7 +179,9 @@ class KnowledgeBase:
         self.index, self._version = index, version
         return True
 
-    def search(self, query: str, k: int = 5) -> SearchResult:
+    def search(self, query: str, k: int = 5, *, language: str | None = None) -> SearchResult:
+        """The decision for `query`; hits are shown in `language` (the customer's) where
+        the article has that translation (`Hit.lang` says which language each is in)."""
         query = query.strip()
         if not query:
             return SearchResult(query, "escalate", 0.0, [])
@@ -187,7 +190,7 @@ class KnowledgeBase:
         # idle BLAS threads left spinning slow the encoder's next query down (measured:
         # 27.8 ms instead of 13 ms per search at 100k entries on 2 cores).
         with _single_threaded_blas():
-            hits = self.index.search(query, vector, k=k)
+            hits = self.index.search(query, vector, k=k, language=language)
         return decide(query, hits, self.thresholds)
 
 
@@ -204,7 +207,11 @@ def _single_threaded_blas() -> Any:
 
 
 def index_is_fresh(
-    index_dir: Path, source_dir: Path, model: str, target_precision: float | None = None
+    index_dir: Path,
+    source_dir: Path,
+    model: str,
+    target_precision: float | None = None,
+    serve_languages: Sequence[str] | None = None,
 ) -> bool:
     manifest = read_manifest(index_dir)
     point = (manifest or {}).get("operating_point") or {}
@@ -214,7 +221,27 @@ def index_is_fresh(
         and manifest.get("model") == model
         and manifest.get("source_digest") == sources_digest(source_dir)
         and (target_precision is None or point.get("target_precision") == target_precision)
+        and (
+            serve_languages is None or manifest.get("serve_languages", []) == list(serve_languages)
+        )
     )
+
+
+def model_for_sources(spec: str, source_dir: Path, serve_languages: Sequence[str] = ()) -> str:
+    """The encoder a knowledge base is built with: `spec`, or with `auto` the one its
+    articles' languages and `serve_languages` (customers' other languages) need."""
+    if spec != AUTO:
+        return spec
+    return choose_model(spec, [*article_languages(load_articles(source_dir)), *serve_languages])
+
+
+def model_for_index(spec: str, index_dir: Path) -> str:
+    """The encoder to serve an index with: `spec`, or with `auto` the one the index was
+    built with (read from its manifest; MiniLM when there is no index yet)."""
+    if spec != AUTO:
+        return spec
+    manifest = read_manifest(index_dir) or {}
+    return str(manifest.get("model") or choose_model(AUTO, ["en"]))
 
 
 def build_index(
@@ -225,13 +252,16 @@ def build_index(
     force: bool = False,
     progress: Progress | None = None,
     target_precision: float = TARGET_PRECISION,
+    serve_languages: Sequence[str] = (),
 ) -> tuple[KnowledgeIndex | None, bool]:
     """Build and publish the index unless it is already fresh; returns (index, built).
 
     Texts unchanged since the served index keep their vectors: only changed articles are
     embedded again.
     """
-    if not force and index_is_fresh(index_dir, source_dir, encoder.name, target_precision):
+    if not force and index_is_fresh(
+        index_dir, source_dir, encoder.name, target_precision, serve_languages
+    ):
         return None, False
     digest = sources_digest(source_dir)
     articles = load_articles(source_dir)  # raises on a bad source: nothing half-built is saved
@@ -243,6 +273,7 @@ def build_index(
         previous=previous,
         progress=progress,
         target_precision=target_precision,
+        serve_languages=serve_languages,
     )
     index.save(index_dir)
     return index, True

@@ -20,26 +20,39 @@ def source_files(directory: Path) -> list[Path]:
 
 
 def load_articles(directory: Path) -> list[Article]:
-    """Load every article under `directory`; refuse bad files and duplicate ids."""
+    """Load every article under `directory`; refuse bad files and an id twice in one
+    language (translations share an id, each with its own `lang`)."""
     if not directory.is_dir():
         raise FileNotFoundError(f"knowledge base folder not found: {directory}")
     articles: list[Article] = []
-    seen: dict[str, Path] = {}
+    seen: dict[tuple[str, str], Path] = {}
     for path in source_files(directory):
         if path.suffix.lower() == ".md":
             found = [parse_article(path, path.read_text(encoding="utf-8"))]
         else:
             found = load_faq(path)
         for article in found:
-            if article.id in seen:
+            key = (article.id, article.lang)
+            if key in seen:
                 raise SourceError(
-                    path, 2, f"duplicate id {article.id!r} (also in {seen[article.id]})"
+                    path,
+                    2,
+                    f"duplicate id {article.id!r} in language {article.lang!r} "
+                    f"(also in {seen[key]})",
                 )
-            seen[article.id] = path
+            seen[key] = path
             articles.append(article)
     if not articles:
         raise SourceError(directory, 0, "no articles (*.md) or FAQ files (*.csv, *.json) found")
     return articles
+
+
+def article_languages(articles: list[Article]) -> list[str]:
+    """The languages a knowledge base's articles are written in, most articles first."""
+    counts: dict[str, int] = {}
+    for article in articles:
+        counts[article.lang] = counts.get(article.lang, 0) + 1
+    return sorted(counts, key=lambda lang: (-counts[lang], lang))
 
 
 def sources_digest(directory: Path) -> str:

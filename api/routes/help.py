@@ -98,7 +98,7 @@ def help_router(library_of: Callable[[Hub], HelpLibrary], base: str) -> APIRoute
         query = " ".join(q.split())
         if not query:
             return RedirectResponse(f"{base}/", status_code=303)
-        result = hub.knowledge.search(query)
+        result = hub.knowledge.search(query, language=chosen)
         offered = hub.knowledge.worth_offering(result, 4)
         best = offered[0] if result.decision == "answer" and offered else None
         related = [h for h in offered if best is None or h.article_id != best.article_id]

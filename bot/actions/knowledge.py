@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions import payloads, triggers
 from bot.actions.handoff import request_person
 from retrieval.index import Hit
+from retrieval.languages import fallback_note
 from retrieval.search import SearchResult
 
 NO_ANSWER = (
@@ -43,9 +44,20 @@ PERSON_BUTTONS = [
 
 
 class KnowledgeSource(Protocol):
-    def search(self, query: str) -> SearchResult: ...
+    def search(self, query: str, language: str | None = None) -> SearchResult: ...
 
-    def article(self, article_id: str) -> Hit | None: ...
+    def article(self, article_id: str, language: str | None = None) -> Hit | None: ...
+
+
+def customer_language(tracker: Tracker) -> str | None:
+    """The conversation's language, as the hub sends it in the message's metadata."""
+    latest = tracker.latest_message or {}
+    metadata = latest.get("metadata") or {}
+    if not metadata:
+        users = [e for e in tracker.events if e.get("event") == "user"]
+        metadata = (users[-1].get("metadata") or {}) if users else {}
+    language = metadata.get("language")
+    return str(language) if isinstance(language, str) and language.strip() else None
 
 
 def answer_text(hit: Hit) -> str:
@@ -64,10 +76,20 @@ def previous_user_texts(tracker: Tracker) -> list[str]:
 
 
 def give_answer(
-    dispatcher: CollectingDispatcher, result: SearchResult, hit: Hit, *, lead: str | None = None
+    dispatcher: CollectingDispatcher,
+    result: SearchResult,
+    hit: Hit,
+    *,
+    lead: str | None = None,
+    language: str | None = None,
 ) -> None:
+    """The answer, after `lead`; with a one-line note in the customer's `language` when
+    the article has no translation in it and is shown in another language."""
     if lead:
         dispatcher.utter_message(text=lead)
+    note = fallback_note(language, hit.lang)
+    if note:
+        dispatcher.utter_message(text=note)
     dispatcher.utter_message(
         text=answer_text(hit), json_message=payloads.search_outcome(result, shown=[hit])
     )
@@ -93,11 +115,12 @@ class ActionAnswerFromKB(Action):
         if triggers.is_frustrated(question, previous_user_texts(tracker)):
             dispatcher.utter_message(text=FRUSTRATED, buttons=PERSON_BUTTONS)
             return [SlotSet("awaiting_feedback", False)]
+        language = customer_language(tracker)
         # Encoding is CPU work: keep it off the event loop that also serves the widgets.
-        result = await asyncio.to_thread(self._knowledge.search, question)
+        result = await asyncio.to_thread(self._knowledge.search, question, language)
         best = result.best
         if result.decision == "answer" and best is not None:
-            give_answer(dispatcher, result, best)
+            give_answer(dispatcher, result, best, language=language)
             others = [h.article_id for h in result.hits[1:3]]
             return [
                 SlotSet("kb_failures", 0),
@@ -125,13 +148,16 @@ class ActionAnswerFromKB(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[dict[str, Any]]:
         article_id = next(tracker.get_latest_entity_values("article_id"), None)
-        hit = self._knowledge.article(str(article_id)) if article_id else None
+        language = customer_language(tracker)
+        hit = self._knowledge.article(str(article_id), language) if article_id else None
         if hit is None:
             dispatcher.utter_message(text=NO_ANSWER)
             return []
         offered = list(tracker.get_slot("kb_offered") or [])
         # The customer picked it: that choice is the confidence.
-        give_answer(dispatcher, SearchResult(hit.title, "answer", 1.0, [hit]), hit)
+        give_answer(
+            dispatcher, SearchResult(hit.title, "answer", 1.0, [hit]), hit, language=language
+        )
         return [
             SlotSet("kb_failures", 0),
             SlotSet("awaiting_feedback", True),
@@ -171,14 +197,16 @@ class ActionFeedback(Action):
         if missed >= MAX_FAILURES:
             return request_person(dispatcher, tracker, GIVE_UP, "not_helpful")
         shown = list(tracker.get_slot("kb_shown") or [])
+        language = customer_language(tracker)
         for article_id in tracker.get_slot("kb_offered") or []:
-            hit = self._knowledge.article(article_id)
+            hit = self._knowledge.article(article_id, language)
             if hit is not None and article_id not in shown:
                 give_answer(
                     dispatcher,
                     SearchResult(hit.title, "answer", hit.score, [hit]),
                     hit,
                     lead=ANOTHER,
+                    language=language,
                 )
                 rest = [a for a in tracker.get_slot("kb_offered") if a != article_id]
                 return [

@@ -27,8 +27,8 @@ import httpx
 
 from api import rasa_process
 from api.settings import Settings
-from retrieval.encoder import SentenceTransformerEncoder
-from retrieval.search import build_index
+from retrieval.encoder import open_encoder
+from retrieval.search import build_index, model_for_sources
 from tests.fakes.stack import HubServer, free_port
 
 CONCURRENCY = (1, 4, 16)
@@ -117,8 +117,12 @@ def main() -> None:
     settings = Settings()
     root = settings.var_dir / "bench"
     root.mkdir(parents=True, exist_ok=True)
+    model = model_for_sources(settings.embedding_model, settings.kb_dir, settings.serve_languages)
     build_index(
-        settings.kb_dir, settings.index_path, SentenceTransformerEncoder(settings.embedding_model)
+        settings.kb_dir,
+        settings.index_path,
+        open_encoder(model),
+        serve_languages=settings.serve_languages,
     )
     ours, _ = rasa_process.train(
         settings.bot_dir, settings.models_path, settings.rasa_bin, kb_dir=settings.kb_dir

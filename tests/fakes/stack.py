@@ -39,7 +39,8 @@ class Stack:
         """Where answers from `article` link: its own `url`, else its help-center page."""
         if article.url:
             return str(article.url)
-        return f"{self.hub_url}{self.settings.help_path}/articles/{quote(article.id, safe='')}"
+        page = f"{self.hub_url}{self.settings.help_path}/articles/{quote(article.id, safe='')}"
+        return f"{page}?lang={quote(article.lang)}"
 
     def article(self, article_id: str) -> Any:
         """The knowledge base's article (its first language version)."""

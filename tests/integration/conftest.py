@@ -13,8 +13,8 @@ import pytest
 
 from api import rasa_process
 from api.settings import Settings
-from retrieval.encoder import SentenceTransformerEncoder
-from retrieval.search import build_index
+from retrieval.encoder import open_encoder
+from retrieval.search import build_index, model_for_sources
 from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.line_api import FakeLineApi
 from tests.fakes.paths import ROOT
@@ -163,8 +163,12 @@ def stack(
         # tests (tests/unit/test_input_limits.py), so this shared stack gives it room.
         new_conversations_burst=10_000,
     )
+    model = model_for_sources(settings.embedding_model, settings.kb_dir, settings.serve_languages)
     build_index(
-        settings.kb_dir, settings.index_path, SentenceTransformerEncoder(settings.embedding_model)
+        settings.kb_dir,
+        settings.index_path,
+        open_encoder(model),
+        serve_languages=settings.serve_languages,
     )
     model, _ = rasa_process.train(
         settings.bot_dir, settings.models_path, settings.rasa_bin, kb_dir=settings.kb_dir

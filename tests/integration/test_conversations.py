@@ -18,7 +18,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("agent_online")]
 
 
 def lead_of(stack: Stack, article_id: str) -> str:
-    article = next(a for a in load_articles(stack.settings.kb_dir) if a.id == article_id)
+    article = next(
+        a for a in load_articles(stack.settings.kb_dir) if a.id == article_id and a.lang == "en"
+    )
     return article.lead
 
 
@@ -26,7 +28,9 @@ def section_answer(stack: Stack, article_id: str, section: str | None) -> tuple[
     """(link, text) of an answer by the article's `section` (None: its lead): the article's
     url with the section's anchor, and the section's text in whole sentences as the bot
     sends it (paragraphs joined, as Rasa's REST channel would split them)."""
-    article = next(a for a in load_articles(stack.settings.kb_dir) if a.id == article_id)
+    article = next(
+        a for a in load_articles(stack.settings.kb_dir) if a.id == article_id and a.lang == "en"
+    )
     anchors = section_anchors([c.section for c in article.chunks])
     position = next(i for i, c in enumerate(article.chunks) if c.section == section)
     base = stack.link(article)
@@ -44,12 +48,19 @@ ANY_SECTION = "any"
     [
         ("How do I reset my password?", "reset-password", ANY_SECTION),
         ("I can't remember my password, what should I do", "reset-password", ANY_SECTION),
-        ("where do I download the invoice for my last payment?", "billing-invoices", "Invoices"),
+        # The lead ("... download invoices in Admin > Billing") or the "Invoices" section: the
+        # multilingual encoder of the three-language starter KB prefers the lead, MiniLM the
+        # section; both answer where invoices are downloaded.
+        (
+            "where do I download the invoice for my last payment?",
+            "billing-invoices",
+            ("Invoices", None),
+        ),
         ("how can I export all my projects to a CSV file", "export-data", ANY_SECTION),
     ],
 )
 def test_knowledge_base_question_gets_the_article_and_its_source(
-    stack: Stack, question: str, article_id: str, section: str
+    stack: Stack, question: str, article_id: str, section: str | tuple[str | None, ...]
 ) -> None:
     """The answer is the best-matching section of the article: its text, and the article
     as the source with a link to that section."""
@@ -61,7 +72,9 @@ def test_knowledge_base_question_gets_the_article_and_its_source(
         source = answer["sources"][0]
         assert source["article_id"] == article_id
         answered_by = source.get("section")
-        if section != ANY_SECTION:
+        if isinstance(section, tuple):
+            assert answered_by in section, source
+        elif section != ANY_SECTION:
             assert answered_by == section, source
         link, text = section_answer(stack, article_id, answered_by)
         assert source["url"].startswith(("https://", "http://")) and source["url"] == link

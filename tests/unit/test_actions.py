@@ -27,9 +27,14 @@ ARTICLES = {h.article_id: h for h in (HIT, OTHER)}
 
 class Knowledge:
     def __init__(self, search: Callable[[str], SearchResult]) -> None:
-        self.search = search
+        self._search = search
+        self.languages: list[str | None] = []
 
-    def article(self, article_id: str) -> Hit | None:
+    def search(self, query: str, language: str | None = None) -> SearchResult:
+        self.languages.append(language)
+        return self._search(query)
+
+    def article(self, article_id: str, language: str | None = None) -> Hit | None:
         return ARTICLES.get(article_id)
 
 
@@ -46,9 +51,11 @@ def run(
     entities: list[dict[str, Any]] | None = None,
     slots: dict[str, Any] | None = None,
     earlier: list[str] = (),  # type: ignore[assignment]
+    metadata: dict[str, Any] | None = None,
+    knowledge: Knowledge | None = None,
 ) -> dict[str, Any]:
     executor = ActionExecutor()
-    for a in build_actions(Knowledge(search)):
+    for a in build_actions(knowledge or Knowledge(search)):
         executor.register_action(a)
     events = [{"event": "user", "text": t} for t in [*earlier, text]]
     call = {
@@ -63,6 +70,7 @@ def run(
                 "text": text,
                 "intent": {"name": intent},
                 "entities": entities or [],
+                "metadata": metadata or {},
             },
             "events": events,
             "paused": False,
@@ -300,3 +308,30 @@ def test_nobody_online_starts_the_email_form_and_keeps_the_reason() -> None:
         {"requested_slot": "email", "email": "skip"},
     )
     assert slots(known)["email"] == "known@example.com"
+
+
+def test_the_answer_comes_in_the_customers_language() -> None:
+    chinese = Hit("reset-password", "重置密码", 0.9, None, "选择忘记密码。", None, lang="zh")
+    knowledge = Knowledge(lambda q: SearchResult(q, "answer", 0.9, [chinese]))
+    out = run(
+        "action_answer_from_kb", "我忘记密码了", metadata={"language": "zh"}, knowledge=knowledge
+    )
+    assert knowledge.languages == ["zh"]
+    texts = [r.get("text") for r in out["responses"]]
+    assert texts[0] == "选择忘记密码。"  # no note: the article is in Chinese
+
+
+def test_an_answer_in_another_language_carries_a_note_in_the_customers() -> None:
+    english = Hit("reset-password", "Reset your password", 0.9, None, "Choose Forgot.", None)
+    knowledge = Knowledge(lambda q: SearchResult(q, "answer", 0.9, [english]))
+    out = run("action_answer_from_kb", "رمز عبور", metadata={"language": "fa"}, knowledge=knowledge)
+    assert knowledge.languages == ["fa"]
+    note, answer = out["responses"][0], out["responses"][1]
+    assert "انگلیسی" in note["text"] and answer["text"] == "Choose Forgot."
+
+
+def test_without_a_language_the_search_is_not_told_one() -> None:
+    knowledge = Knowledge(lambda q: SearchResult(q, "answer", 0.9, [HIT]))
+    out = run("action_answer_from_kb", "I forgot my password", knowledge=knowledge)
+    assert knowledge.languages == [None]
+    assert out["responses"][0]["text"].startswith("Choose Forgot password.")

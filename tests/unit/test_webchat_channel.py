@@ -274,10 +274,10 @@ def test_custom_data_reaches_rasa_as_metadata_and_sets_the_language(
     chat.say("I forgot my password", "not json")
     assert chat.next() == {"text": ANSWER}
     chat.close()
-    hub_keys = {"conversation_id", "message_id", "agents_available", "contact_email"}
+    hub_keys = {"conversation_id", "message_id", "agents_available", "contact_email", "language"}
     hub_keys |= {"conversation_language"}  # the bot answers in it (bot/actions/language.py)
     assert [set(m) for m in webchat_rasa.metadata] == [
-        hub_keys | {"language", "plan"},
+        hub_keys | {"plan"},
         hub_keys,
         hub_keys,
     ]

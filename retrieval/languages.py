@@ -1,0 +1,67 @@
+"""Languages: which one a text is written in (by script, for the encoder's centring), the
+language tags of articles, and the one-line note shown when an answer is not in the
+customer's language."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+
+# A BCP 47-like tag: "en", "zh", "fa", "pt-BR", "zh-Hant".
+_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+# Shown above an answer taken from another language's article. Keyed by the customer's
+# language; {language} is the article's language, named in the customer's language. One
+# small table until the hub's message catalogs take the bot's texts over.
+NOT_IN_YOUR_LANGUAGE = {
+    "en": "This article is not yet available in your language; here it is in {language}.",
+    "zh": "这篇文章还没有您的语言版本；以下是{language}版本。",
+    "fa": "این مقاله هنوز به زبان شما موجود نیست؛ نسخهٔ {language} آن را می‌بینید.",
+}
+LANGUAGE_NAMES = {
+    "en": {"en": "English", "zh": "Chinese", "fa": "Persian"},
+    "zh": {"en": "英文", "zh": "中文", "fa": "波斯文"},
+    "fa": {"en": "انگلیسی", "zh": "چینی", "fa": "فارسی"},
+}
+
+
+def is_tag(value: str) -> bool:
+    return bool(_TAG.match(value))
+
+
+def primary(tag: str | None) -> str:
+    """The language of a tag without its region or script: "zh-Hant" -> "zh"."""
+    return (tag or "").split("-", 1)[0].lower()
+
+
+def fallback_note(customer: str | None, article: str) -> str | None:
+    """The note for an answer in `article`'s language, or None when it is the customer's
+    own (or the customer's language is unknown)."""
+    wanted, shown = primary(customer), primary(article)
+    if not wanted or wanted == shown:
+        return None
+    template = NOT_IN_YOUR_LANGUAGE.get(wanted, NOT_IN_YOUR_LANGUAGE["en"])
+    names = LANGUAGE_NAMES.get(wanted, LANGUAGE_NAMES["en"])
+    return template.format(language=names.get(shown, shown))
+
+
+# A Han character carries about as much as a short word of an alphabet: "olly 安静" is
+# Chinese with a name in it.
+HAN_WEIGHT = 3
+# The language whose shipped sentences stand for each script when centring vectors.
+SCRIPT_LANGUAGE = {"Latin": "en", "Han": "zh", "Arabic": "fa"}
+
+
+def script_of(text: str) -> str:
+    """The script most of the text's letters are in: "Han", "Arabic", "Latin", ... (the
+    first word of each letter's Unicode name), or "" for a text without letters."""
+    counts: Counter[str] = Counter()
+    for char in text:
+        if char.isalpha():
+            name = unicodedata.name(char, "")
+            if name.startswith("CJK"):
+                counts["Han"] += HAN_WEIGHT
+            elif name:
+                counts[name.split(" ", 1)[0].capitalize()] += 1
+    return counts.most_common(1)[0][0] if counts else ""
