@@ -51,7 +51,12 @@ def _edit_and_build(
             raise KbEditError(409, f"the knowledge base has an error: {error}") from error
         if not articles:
             raise KbEditError(404, f"no article {article_id!r}")
-        article = next((a for a in articles if a.lang == lang), articles[0])
+        # The version in the questions' language, else the English one, else any.
+        article = (
+            next((a for a in articles if a.lang == lang), None)
+            or next((a for a in articles if a.lang == "en"), None)
+            or articles[0]
+        )
         if article.path is None:
             raise KbEditError(409, f"article {article_id!r} is not kept in a Markdown file")
         path = Path(article.path)

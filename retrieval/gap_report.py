@@ -114,7 +114,11 @@ def gap_topics(kb: KnowledgeBase, asked: Sequence[Asked]) -> list[dict[str, Any]
                 "languages": dict(Counter(m.language for m in members)),
                 "tickets": sorted({m.ticket_number for m in members}),
                 "agent_answers": answers[:AGENT_ANSWERS],
-                "suggestion": _suggestion(kb, questions, answers, kinds),
+                "suggestion": {
+                    **_suggestion(kb, questions, answers, kinds),
+                    # The language most of its questions were asked in.
+                    "lang": Counter(m.language for m in members).most_common(1)[0][0],
+                },
             }
         )
     return topics

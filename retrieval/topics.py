@@ -15,6 +15,19 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
+
+
+def _tree(vectors: np.ndarray) -> np.ndarray:
+    """Average-linkage tree over cosine distances. A zero vector (a text the encoder saw
+    nothing in) is at distance 1 from everything, rather than undefined."""
+    v = vectors.astype(np.float64)
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    v = np.divide(v, norms, out=np.zeros_like(v), where=norms > 0)
+    distances = np.clip(1.0 - v @ v.T, 0.0, 2.0)
+    np.fill_diagonal(distances, 0.0)
+    distances = (distances + distances.T) / 2  # exactly symmetric for squareform
+    return linkage(squareform(distances, checks=False), method="average")
 
 
 @dataclass(frozen=True)
@@ -30,8 +43,7 @@ def group_vectors(vectors: np.ndarray, *, min_similarity: float) -> list[Group]:
         return []
     if n == 1:
         return [Group((0,), 1.0)]
-    tree = linkage(vectors.astype(np.float64), method="average", metric="cosine")
-    labels = fcluster(tree, t=1.0 - min_similarity, criterion="distance")
+    labels = fcluster(_tree(vectors), t=1.0 - min_similarity, criterion="distance")
     groups = []
     for label in np.unique(labels):
         members = np.flatnonzero(labels == label)
@@ -59,7 +71,7 @@ def calibrate_floor(vectors: np.ndarray, labels: Sequence[str], default: float) 
         counts[label] = counts.get(label, 0) + 1
     if sum(1 for c in counts.values() if c >= 2) < 3:
         return default
-    tree = linkage(vectors.astype(np.float64), method="average", metric="cosine")
+    tree = _tree(vectors)
     best, best_score = default, -1.0
     for floor in FLOOR_GRID:
         predicted = fcluster(tree, t=1.0 - floor, criterion="distance")

@@ -11,6 +11,7 @@ class GapSuggestion(Schema):
     """`add_phrasings`: these questions to that article; `new_article`: a Markdown draft."""
 
     action: Literal["add_phrasings", "new_article"]
+    lang: str
     article_id: str | None = None
     title: str | None = None
     questions: list[str] | None = None

@@ -17,7 +17,7 @@ function addPhrasings(suggestion, boxes, button, result) {
   if (!questions.length) return;
   button.disabled = true;
   result.textContent = "Adding and rebuilding the index…";
-  api("POST", "/api/kb/gaps/phrasings", { article_id: suggestion.article_id, questions }).then((done) => {
+  api("POST", "/api/kb/gaps/phrasings", { article_id: suggestion.article_id, questions, lang: suggestion.lang }).then((done) => {
     result.textContent = done.added.length
       ? "Added " + done.added.length + " phrasing(s) to " + suggestion.title + (done.index_rebuilt ? "; the bot uses them now." : ".")
       : "Nothing new to add.";
