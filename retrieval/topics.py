@@ -27,7 +27,8 @@ def _tree(vectors: np.ndarray) -> np.ndarray:
     distances = np.clip(1.0 - v @ v.T, 0.0, 2.0)
     np.fill_diagonal(distances, 0.0)
     distances = (distances + distances.T) / 2  # exactly symmetric for squareform
-    return linkage(squareform(distances, checks=False), method="average")
+    tree: np.ndarray = linkage(squareform(distances, checks=False), method="average")
+    return tree
 
 
 @dataclass(frozen=True)
