@@ -7,7 +7,6 @@ import logging
 import sys
 import threading
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from api.channels.config import ChannelConfigError, load_channels
 from api.cli_agents import agents_app
 from api.cli_bot import bot_app
 from api.cli_channels import channels_app
+from api.cli_common import build_kb_index as _build_index
 from api.cli_common import fail as _fail
 from api.cli_contacts import contacts_app
 from api.cli_gaps import kb_gaps, kb_gaps_eval
@@ -38,63 +38,6 @@ app.add_typer(agents_app, name="agents")
 app.add_typer(db_app, name="db")
 app.add_typer(channels_app, name="channels")
 app.add_typer(contacts_app, name="contacts")
-
-
-def _build_index(settings: Settings, source: Path, index: Path, force: bool) -> None:
-    from tqdm import tqdm
-
-    from retrieval.articles import SourceError
-    from retrieval.encoder import open_encoder
-    from retrieval.search import build_index, index_is_fresh, model_for_sources
-
-    target = settings.target_precision
-    languages = settings.serve_languages
-    try:
-        model = model_for_sources(settings.embedding_model, source, languages)
-    except (SourceError, FileNotFoundError) as error:
-        _fail(str(error))
-        return
-    if not force and index_is_fresh(index, source, model, target, languages):
-        typer.echo(f"Index in {index} is up to date with {source}.")
-        return
-    typer.echo(f"Building the index of {source} ...")
-    with tqdm(total=0, unit="text", desc="embedding", disable=None) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        try:
-            built, _ = build_index(
-                source,
-                index,
-                open_encoder(model),
-                force=True,
-                progress=progress,
-                target_precision=target,
-                serve_languages=languages,
-            )
-        except (SourceError, FileNotFoundError) as error:
-            _fail(str(error))
-            return
-    assert built is not None
-    m = built.manifest
-    typer.echo(
-        f"Indexed {m['articles']} articles ({m['entries']} entries, {m['embedded']} embedded anew,"
-        f" {m['classifier']}) in {m['build_seconds']} s -> {index}"
-    )
-    typer.echo(f"Languages: {', '.join(m['languages'])}; encoder: {m['model']}")
-    point = built.operating_point
-    if point is not None:
-        label = "Operating point" if point.calibrated else "Operating point (not calibrated)"
-        typer.echo(f"{label}: {point.summary()}")
-    overrides = {
-        k: v
-        for k, v in asdict(settings.thresholds).items()
-        if v is not None  # FRONTLINE_ANSWER_THRESHOLD etc.
-    }
-    if overrides:
-        typer.echo(f"Configured thresholds win over the index's own: {overrides}")
 
 
 @kb_app.command("build")

@@ -2,12 +2,74 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from pathlib import Path
 from typing import NoReturn
 
 import typer
+
+from api.settings import Settings
 
 
 def fail(message: str) -> NoReturn:
     """Print the error in red on stderr and exit with status 1."""
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
+
+
+def build_kb_index(settings: Settings, source: Path, index: Path, force: bool) -> None:
+    """`frontline kb build`: build and publish the index of `source` unless it is fresh."""
+    from tqdm import tqdm
+
+    from retrieval.articles import SourceError
+    from retrieval.encoder import open_encoder
+    from retrieval.search import build_index, index_is_fresh, model_for_sources
+
+    target = settings.target_precision
+    languages = settings.serve_languages
+    try:
+        model = model_for_sources(settings.embedding_model, source, languages)
+    except (SourceError, FileNotFoundError) as error:
+        fail(str(error))
+        return
+    if not force and index_is_fresh(index, source, model, target, languages):
+        typer.echo(f"Index in {index} is up to date with {source}.")
+        return
+    typer.echo(f"Building the index of {source} ...")
+    with tqdm(total=0, unit="text", desc="embedding", disable=None) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            built, _ = build_index(
+                source,
+                index,
+                open_encoder(model),
+                force=True,
+                progress=progress,
+                target_precision=target,
+                serve_languages=languages,
+            )
+        except (SourceError, FileNotFoundError) as error:
+            fail(str(error))
+            return
+    assert built is not None
+    m = built.manifest
+    typer.echo(
+        f"Indexed {m['articles']} articles ({m['entries']} entries, {m['embedded']} embedded anew,"
+        f" {m['classifier']}) in {m['build_seconds']} s -> {index}"
+    )
+    typer.echo(f"Languages: {', '.join(m['languages'])}; encoder: {m['model']}")
+    point = built.operating_point
+    if point is not None:
+        label = "Operating point" if point.calibrated else "Operating point (not calibrated)"
+        typer.echo(f"{label}: {point.summary()}")
+    overrides = {
+        k: v
+        for k, v in asdict(settings.thresholds).items()
+        if v is not None  # FRONTLINE_ANSWER_THRESHOLD etc.
+    }
+    if overrides:
+        typer.echo(f"Configured thresholds win over the index's own: {overrides}")

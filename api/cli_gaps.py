@@ -31,9 +31,9 @@ def kb_gaps(
 ) -> None:
     """Questions the bot could not settle (no answer, choices then a person, "didn't help"),
     grouped into topics, with a suggestion each: more phrasings for an article, or a new one."""
-    from retrieval.encoder import SentenceTransformerEncoder
+    from retrieval.encoder import open_encoder
     from retrieval.gap_report import gap_topics
-    from retrieval.search import KnowledgeBase
+    from retrieval.search import KnowledgeBase, model_for_index
 
     first = _day(since, "--since")
     end = _day(until, "--until") + timedelta(days=1) if until else None
@@ -48,7 +48,7 @@ def kb_gaps(
     try:
         kb = KnowledgeBase.open(
             settings.index_path,
-            SentenceTransformerEncoder(settings.embedding_model),
+            open_encoder(model_for_index(settings.embedding_model, settings.index_path)),
             overrides=settings.thresholds,
         )
     except (FileNotFoundError, ValueError) as error:
@@ -87,7 +87,7 @@ def kb_gaps_eval(
     """Grouping quality of the gaps report on MASSIVE's held-out scenarios (skipped, with a
     message, when the data set is absent)."""
     from retrieval.embedding_cache import CachedEncoder
-    from retrieval.encoder import SentenceTransformerEncoder
+    from retrieval.encoder import choose_model, open_encoder
     from retrieval.topics_eval import run_gaps
 
     settings = Settings()
@@ -96,6 +96,7 @@ def kb_gaps_eval(
         typer.echo(f"skipped the gaps grouping benchmark: MASSIVE not found at {path}")
         return
     encoder = CachedEncoder(
-        SentenceTransformerEncoder(settings.embedding_model), settings.var_dir / "embeddings"
+        open_encoder(choose_model(settings.embedding_model, ["en"])),
+        settings.var_dir / "embeddings",
     )
     run_gaps(path, encoder, say=typer.echo)

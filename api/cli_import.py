@@ -8,7 +8,7 @@ import httpx
 import typer
 
 from api import kb_import
-from api.cli_common import fail
+from api.cli_common import build_kb_index, fail
 from api.settings import Settings
 
 
@@ -53,14 +53,4 @@ def kb_import_site(
     kb_import.apply(kb_dir, result, prune=prune)
     typer.echo(f"Wrote {len(result.writes)} article(s).")
     if build:
-        from retrieval.encoder import SentenceTransformerEncoder
-        from retrieval.search import build_index
-
-        _index, built = build_index(
-            kb_dir, settings.index_path, SentenceTransformerEncoder(settings.embedding_model)
-        )
-        typer.echo(
-            "Index rebuilt; a running hub serves it from its next search."
-            if built
-            else "Index up to date."
-        )
+        build_kb_index(settings, kb_dir, settings.index_path, force=False)

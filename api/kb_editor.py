@@ -19,10 +19,9 @@ from typing import Any
 import yaml
 
 from api.hub import Hub
-from api.knowledge_edit import KbEditError, build_lock
+from api.knowledge_edit import KbEditError, build_lock, publish_index
 from handoff import audit, kb_history
 from retrieval.articles import Article, SourceError, parse_article
-from retrieval.search import build_index
 from retrieval.sources import load_articles
 
 MAX_ARTICLE_CHARS = 200_000
@@ -107,8 +106,7 @@ def _publish(hub: Hub, path: Path, text: str) -> bool:
     if kb is None:
         raise KbEditError(503, "the knowledge base is not loaded")
     _write(path, text)
-    _index, built = build_index(hub.settings.kb_dir, hub.settings.index_path, kb.encoder)
-    return built
+    return publish_index(hub.settings, kb.encoder)
 
 
 def _save(

@@ -12,13 +12,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from api.hub import Hub
+from api.settings import Settings
 from retrieval.articles import SourceError
+from retrieval.encoder import Encoder
 from retrieval.kb_edit import add_questions
 from retrieval.search import build_index
 from retrieval.sources import load_articles
 
 # One build at a time per process: two would embed the same articles twice.
 build_lock = threading.Lock()
+
+
+def publish_index(settings: Settings, encoder: Encoder) -> bool:
+    """Build and publish the index of `settings.kb_dir` as `frontline kb build` would, with
+    the encoder the hub serves (an index for another encoder would not be served)."""
+    _index, built = build_index(
+        settings.kb_dir,
+        settings.index_path,
+        encoder,
+        target_precision=settings.target_precision,
+        serve_languages=settings.serve_languages,
+    )
+    return built
 
 
 class KbEditError(Exception):
@@ -67,7 +82,7 @@ def _edit_and_build(
         if not added:
             return PhrasingsAdded([], False, path, article.lang, before, before)
         after = path.read_text(encoding="utf-8")
-        _index, built = build_index(settings.kb_dir, settings.index_path, kb.encoder)
+        built = publish_index(settings, kb.encoder)
         return PhrasingsAdded(added, built, path, article.lang, before, after)
 
 
