@@ -46,7 +46,7 @@ from unittest import mock
 
 import numpy as np
 
-from retrieval import classifier
+from retrieval import calibration, classifier
 from retrieval import index as index_module
 from retrieval.articles import Article, chunk_body
 from retrieval.encoder import MINILM, Encoder, open_encoder
@@ -384,6 +384,8 @@ def run_size(
     builder: Encoder = encoder
     if not real_vectors:
         corpus = [e.text for a in articles for e in entries_for(a)]
+        # The build's calibration embeds the shipped off-topic questions too.
+        corpus += calibration.off_topic_questions(calibration.off_topic_languages())
         builder = StandInEncoder(corpus, encoder.dimension, seed=SEED + entries)
         del corpus
 
