@@ -126,7 +126,6 @@ class Hit:
             "section": self.section,
             "snippet": self.snippet,
             "url": self.link,
-            "lang": self.lang,
         }
 
 

@@ -84,7 +84,9 @@ def test_starter_knowledge_base_is_complete() -> None:
     assert len(articles) >= 15
     for article in articles:
         assert len(article.questions) >= 3, article.id
-        assert article.url and article.url.startswith("https://"), article.id
+        # No url of their own: answers link to the hub's help center (a demo's links must
+        # not point at a site that does not exist).
+        assert article.url is None or article.url.startswith("https://"), article.id
     topics = " ".join(a.id + " " + " ".join(a.tags) for a in articles)
     for topic in (
         "install",

@@ -137,7 +137,7 @@ def test_sitemap_lists_every_article(client: TestClient, kb_dir: Path) -> None:
     tree = ET.fromstring(response.content)
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
     locs = [loc.text or "" for loc in tree.findall("s:url/s:loc", ns)]
-    assert len(locs) == len(list(kb_dir.glob("*.md")))
+    assert len(locs) == len(list(kb_dir.rglob("*.md")))  # every language version
     assert "http://testserver/help/articles/reset-password?lang=en" in locs
 
 

@@ -61,6 +61,6 @@ def test_past_replies_match_by_meaning_at_the_kbs_own_floor(kb: KnowledgeBase) -
     ]
     floor = kb.thresholds.clarify_floor
     matches = memory.most_similar(
-        "the tax id printed on my bill is not correct", items, questions, k=3, floor=floor
+        "the VAT number printed on my invoice is not correct", items, questions, k=3, floor=floor
     )
     assert [m.item for m in matches] == ["vat"], (matches, floor)
