@@ -4,7 +4,7 @@ helped. Counted per article, language and day."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -51,7 +51,7 @@ def most_viewed(session: Session, *, since: date, limit: int = 5) -> list[tuple[
 
 def article_figures(
     session: Session, *, since: date, until: date | None = None
-) -> list[dict[str, object]]:
+) -> list[dict[str, Any]]:
     """Per article: views, helpful, not helpful, over [since, until]."""
     query = select(
         HelpArticleDay.article_id,

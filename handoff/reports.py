@@ -29,6 +29,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from handoff import help_feedback
 from handoff.models import Conversation, Message, Ticket, utcnow
 from handoff.states import MessageRole, Priority
 
@@ -276,6 +277,7 @@ def report(
             }
         )
     unanswered, not_helpful = questions(conversations)
+    read = help_feedback.article_figures(session, since=period.start, until=period.end)
     return {
         "range": {"start": period.start.isoformat(), "end": period.end.isoformat()},
         "by": by,
@@ -284,6 +286,13 @@ def report(
         "series": series,
         "top_unanswered": unanswered,
         "top_not_helpful": not_helpful,
+        "help_center": {
+            "views": sum(int(a["views"]) for a in read),
+            "helpful": sum(int(a["helpful"]) for a in read),
+            "not_helpful": sum(int(a["not_helpful"]) for a in read),
+            # The articles readers most often said did not help, then the most read.
+            "articles": sorted(read, key=lambda a: (-a["not_helpful"], -a["views"]))[:10],
+        },
     }
 
 

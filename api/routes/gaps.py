@@ -14,7 +14,7 @@ from api import schemas
 from api.hub import Hub
 from api.knowledge_edit import KbEditError, add_phrasings
 from api.routes.deps import AgentRef, get_hub, require
-from handoff import audit, gaps, kb_history
+from handoff import audit, gaps, help_feedback, kb_history
 from handoff.events import Event
 from handoff.states import AgentRole
 from retrieval.gap_report import gap_topics
@@ -45,6 +45,8 @@ def knowledge_gaps(
             since=_day_start(first),
             until=_day_start(until + timedelta(days=1)) if until else None,
         )
+        # Help-center articles readers said did not help: gaps too, without a question.
+        read = help_feedback.article_figures(session, since=first, until=until)
     kb = hub.knowledge.kb
     if kb is None:
         raise HTTPException(503, "the knowledge base is not loaded")
@@ -53,6 +55,9 @@ def knowledge_gaps(
         "until": until.isoformat() if until else None,
         "questions": len(asked),
         "topics": gap_topics(kb, asked),
+        "help_articles_not_helpful": sorted(
+            (a for a in read if a["not_helpful"]), key=lambda a: -a["not_helpful"]
+        ),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from api.schemas.base import Schema
+from api.schemas.reports import HelpArticleFigures
 
 
 class GapSuggestion(Schema):
@@ -35,6 +36,7 @@ class GapReport(Schema):
     until: str | None
     questions: int
     topics: list[GapTopic]
+    help_articles_not_helpful: list[HelpArticleFigures]
 
 
 class PhrasingsAdded(Schema):

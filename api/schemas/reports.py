@@ -82,6 +82,22 @@ class QuestionCount(Schema):
     count: int
 
 
+class HelpArticleFigures(Schema):
+    article_id: str
+    views: int
+    helpful: int
+    not_helpful: int
+
+
+class HelpCenterFigures(Schema):
+    """The help center over the period: page views and "Was this article helpful?"."""
+
+    views: int
+    helpful: int
+    not_helpful: int
+    articles: list[HelpArticleFigures]
+
+
 class ReportOut(Schema):
     range: DateRange
     by: Literal["team", "channel", "topic"] | None
@@ -90,3 +106,4 @@ class ReportOut(Schema):
     series: list[DayFigures]
     top_unanswered: list[QuestionCount]
     top_not_helpful: list[QuestionCount]
+    help_center: HelpCenterFigures

@@ -209,6 +209,11 @@ function renderTables(report) {
     (report.top_unanswered || []).map((q) => [q.question, int(q.count)]), "The bot had an answer every time.");
   table("not-helpful", ["Question", "Times"],
     (report.top_not_helpful || []).map((q) => [q.question, int(q.count)]), "No answer was marked unhelpful.");
+  const help = report.help_center || { views: 0, helpful: 0, not_helpful: 0, articles: [] };
+  $("help-summary").textContent = int(help.views) + " article views; " + int(help.helpful) + " helpful, "
+    + int(help.not_helpful) + " not helpful.";
+  table("help-articles", ["Article", "Views", "Helpful", "Not helpful"],
+    help.articles.map((a) => [a.article_id, int(a.views), int(a.helpful), int(a.not_helpful)]), "Nobody read the help center in this period.");
   table("series-table", ["Day", "Conversations", "Bot containment", "SLA attainment"],
     (report.series || []).map((d) => [d.date, int(d.conversations), pct(d.containment_rate), pct(d.sla_attainment)]));
 }

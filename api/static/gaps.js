@@ -71,6 +71,11 @@ function load() {
     $("summary").textContent = report.questions + " unsettled question(s) since " + report.since
       + (report.until ? " until " + report.until : "") + ", in " + report.topics.length + " topic(s).";
     $("topics").replaceChildren(...report.topics.map(topicItem));
+    const unhelpful = report.help_articles_not_helpful || [];
+    $("help-articles").replaceChildren(...(unhelpful.length
+      ? unhelpful.map((a) => h("li", null, h("a", { href: "/help/articles/" + encodeURIComponent(a.article_id) }, a.article_id),
+        " · " + a.not_helpful + " of " + (a.helpful + a.not_helpful) + " votes: not helpful · " + a.views + " views"))
+      : [h("li", { class: "muted" }, "None in this period.")]));
   }, (err) => { $("status").textContent = ""; showError(err.message); });
 }
 

@@ -170,3 +170,30 @@ def test_a_lead_edits_tries_and_publishes_an_article(gaps_hub: Settings, browser
         time.sleep(0.5)
     article = httpx.get(f"{settings.hub_url}/help/articles/export-data").text
     assert "ZIP file" in article
+    # The bot's own answer: the knowledge-base action, as Rasa calls it on the hub's action
+    # endpoint, answers with the new text (no restart of anything).
+    call = {
+        "next_action": "action_answer_from_kb",
+        "sender_id": "conversation-editor-test",
+        "version": "3.6.21",
+        "domain": {},
+        "tracker": {
+            "sender_id": "conversation-editor-test",
+            "slots": {},
+            "events": [],
+            "paused": False,
+            "latest_message": {"text": "are attachments included when I export my data"},
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
+    }
+    answered = httpx.post(
+        f"{settings.hub_url}/actions/webhook",
+        json=call,
+        headers={"X-Frontline-Action-Token": settings.action_secret},
+        timeout=30,
+    )
+    assert answered.status_code == 200, answered.text
+    texts = " ".join(r.get("text") or "" for r in answered.json()["responses"])
+    assert "ZIP file" in texts, texts

@@ -120,6 +120,16 @@ def test_votes_are_counted_and_thanked(client: TestClient) -> None:
     row = next(f for f in figures if f["article_id"] == "reset-password")
     assert row["not_helpful"] == 1 and row["helpful"] == 0 and row["views"] == 1
 
+    # In the leads' report and in the knowledge-gaps data.
+    headers = login(client)
+    report = client.get("/api/reports", headers=headers)
+    assert report.status_code == 200, report.text
+    help_center = report.json()["help_center"]
+    assert (help_center["views"], help_center["not_helpful"]) == (1, 1)
+    assert help_center["articles"][0]["article_id"] == "reset-password"
+    gaps = client.get("/api/kb/gaps", headers=headers).json()
+    assert [a["article_id"] for a in gaps["help_articles_not_helpful"]] == ["reset-password"]
+
 
 def test_search_uses_the_bots_engine(client: TestClient) -> None:
     found = client.get("/help/search", params={"q": "I forgot my password"}).text
