@@ -42,11 +42,12 @@ class Stack:
         page = f"{self.hub_url}{self.settings.help_path}/articles/{quote(article.id, safe='')}"
         return f"{page}?lang={quote(article.lang)}"
 
-    def article(self, article_id: str) -> Any:
-        """The knowledge base's article (its first language version)."""
+    def article(self, article_id: str, lang: str = "en") -> Any:
+        """The knowledge base's article in `lang` (else its first language version)."""
         from retrieval.sources import load_articles
 
-        return next(a for a in load_articles(self.settings.kb_dir) if a.id == article_id)
+        versions = [a for a in load_articles(self.settings.kb_dir) if a.id == article_id]
+        return next((a for a in versions if a.lang == lang), versions[0])
 
     @property
     def widget_ws(self) -> str:

@@ -17,8 +17,8 @@ import pytest
 
 from api.settings import Settings
 from handoff.db import make_engine, make_sessionmaker, transaction
-from retrieval.encoder import SentenceTransformerEncoder
-from retrieval.search import build_index
+from retrieval.encoder import open_encoder
+from retrieval.search import build_index, model_for_sources
 from tests.fakes.paths import ARTIFACTS, ROOT
 from tests.fakes.seed import gap_ticket
 from tests.fakes.stack import HubServer, Stack, free_port
@@ -41,7 +41,14 @@ def gaps_hub(stack: Stack, tmp_path: Path) -> Iterator[Settings]:
         port=free_port(),
         rasa_url=stack.rasa_url,
     )
-    build_index(kb_dir, settings.index_path, SentenceTransformerEncoder(settings.embedding_model))
+    # The stack's index is fresh for an identical copy of its knowledge base (the digest is
+    # of relative paths and contents): copied, not built again (a multilingual build is slow).
+    shutil.copytree(stack.settings.index_path, settings.index_path)
+    model = model_for_sources(settings.embedding_model, kb_dir, settings.serve_languages)
+    _index, built = build_index(
+        kb_dir, settings.index_path, open_encoder(model), serve_languages=settings.serve_languages
+    )
+    assert not built, "the copied index should have been fresh"
     hub = HubServer(settings)
     hub.start()
     try:
