@@ -350,6 +350,7 @@ def _banner(server: object, settings: Settings) -> None:
         "Frontline is running.",
         f"  Demo page with the chat widget: {url}/",
         f"  Agent console:                  {url}/console",
+        f"  Help center:                    {url}{settings.help_path}",
         f"  Health:                         {url}/health",
         *([f"  API docs:                       {url}/docs"] if settings.api_docs else []),
         f"  Rasa server:                    {settings.rasa_url}",
