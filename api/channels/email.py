@@ -279,6 +279,8 @@ class EmailChannel:
 
     def _logout(self) -> None:
         if self._imap is not None:
-            with contextlib.suppress(imaplib.IMAP4.error, OSError):
+            # A connection the server already dropped raises ValueError ("readline of closed
+            # file") on logout: shutting down must not fail for that.
+            with contextlib.suppress(imaplib.IMAP4.error, OSError, ValueError):
                 self._imap.logout()
             self._imap = None
