@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote, urlencode
 
+from api.i18n import is_rtl
 from retrieval.articles import Article
 
-RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
 CURRENT = ' aria-current="page"'
 SEPARATOR = "\u203a"  # the single right-pointing angle quotation mark between crumbs
 
@@ -34,7 +34,7 @@ class Found:
 
 
 def direction(lang: str) -> str:
-    return "rtl" if lang.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+    return "rtl" if is_rtl(lang) else "ltr"
 
 
 def article_href(
