@@ -8,7 +8,6 @@ opens next, so both ways keep working."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from api.hub import Hub
 from api.knowledge_edit import KbEditError, build_lock, publish_index
 from handoff import audit, kb_history
 from retrieval.articles import Article, SourceError, parse_article
+from retrieval.kb_edit import write_atomically
 from retrieval.sources import load_articles
 
 MAX_ARTICLE_CHARS = 200_000
@@ -93,19 +93,12 @@ def check(kb_dir: Path, path: Path, text: str) -> None:
             raise SourceError(path, error.line, error.problem) from None
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
 def _publish(hub: Hub, path: Path, text: str) -> bool:
     """Write and rebuild (the caller holds the build lock)."""
     kb = hub.knowledge.kb
     if kb is None:
         raise KbEditError(503, "the knowledge base is not loaded")
-    _write(path, text)
+    write_atomically(path, text)
     return publish_index(hub.settings, kb.encoder)
 
 

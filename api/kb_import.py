@@ -17,6 +17,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import yaml
 
+from retrieval.kb_edit import write_atomically
+
 MAX_PAGE_BYTES = 5_000_000
 MAX_PAGES = 2_000
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -167,9 +169,7 @@ def apply(kb_dir: Path, result: Plan, *, prune: bool = False) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for article in result.writes:
         path = target / f"{article.id}.md"
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_text(article.text, encoding="utf-8")
-        temporary.replace(path)
+        write_atomically(path, article.text)
     if prune:
         for path in result.gone:
             path.unlink()

@@ -41,7 +41,14 @@ def add_questions(path: Path, questions: Sequence[str]) -> list[str]:
     meta["questions"] = [*existing, *added]
     front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=100).rstrip("\n")
     updated = "\n".join(["---", front, *lines[end:]])
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(updated, encoding="utf-8")
-    os.replace(temporary, path)
+    write_atomically(path, updated)
     return added
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` in one step: the index builder (or a hub reading the
+    help center) never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
