@@ -145,4 +145,4 @@ async def erase_contact(
         privacy.erase_contact, contact_id=contact_id, actor_id=admin.id, ip=admin.ip
     )
     reset = await erase_trackers(hub.rasa, erasure.conversation_ids)
-    return {**erasure.counts(), "bot_trackers_erased": reset}
+    return {**erasure.counts(), "bot_trackers_reset": reset}

@@ -85,8 +85,9 @@ class ContactExport(Schema):
 
 
 class ErasureOut(Schema):
-    """What an erasure changed, by count; `bot_trackers_erased` counts the conversations whose
-    Rasa tracker was reset (best-effort: Rasa may be down)."""
+    """What an erasure changed, by count; `bot_trackers_reset` (name kept from the first
+    version of this API) counts the conversations whose Rasa tracker was emptied (best-effort:
+    Rasa may be down; a `/restart` fallback is not counted)."""
 
     contact_id: int
     contacts: int
@@ -97,4 +98,4 @@ class ErasureOut(Schema):
     identities: int
     deliveries: int
     inbound_events: int
-    bot_trackers_erased: int
+    bot_trackers_reset: int

@@ -49,5 +49,5 @@ def test_erasure_deletes_the_conversation_from_rasas_tracker_store(stack: Stack)
         f"{stack.hub_url}/api/contacts/{contact_id}", headers=agent_headers(stack), timeout=30
     )
     assert erased.status_code == 200, erased.text
-    assert erased.json()["bot_trackers_erased"] >= 1
+    assert erased.json()["bot_trackers_reset"] >= 1
     assert SECRET not in json.dumps(tracker_events(stack, sender))

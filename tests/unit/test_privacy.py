@@ -265,7 +265,7 @@ def test_routes_export_for_leads_erase_for_admins(client: TestClient, fake_rasa:
     fake_rasa.clear()
     erased = client.delete(f"/api/contacts/{contact}", headers=admin)
     assert erased.status_code == 200, erased.text
-    assert erased.json()["bot_trackers_erased"] == 1 and erased.json()["conversations"] == 1
+    assert erased.json()["bot_trackers_reset"] == 1 and erased.json()["conversations"] == 1
     # Through Rasa's HTTP API: the tracker replaced by an empty one, no `/restart` needed.
     assert fake_rasa.erased == [f"conversation-{conversation}"]
     assert fake_rasa.received == []
@@ -306,7 +306,7 @@ def test_without_rasas_http_api_the_tracker_is_restarted_and_not_counted(
         fake_rasa.clear()
         erased = client.delete(f"/api/contacts/{contact}", headers=admin)
         assert erased.status_code == 200, erased.text
-        assert erased.json()["bot_trackers_erased"] == 0
+        assert erased.json()["bot_trackers_reset"] == 0
         assert fake_rasa.erased == [] and fake_rasa.received == ["/restart"]
 
 
@@ -320,7 +320,7 @@ def test_erasure_does_not_fail_when_rasa_is_down(
         contact, conversation = _widget_contact(client, admin)
         erased = client.delete(f"/api/contacts/{contact}", headers=admin)
         assert erased.status_code == 200, erased.text
-        assert erased.json()["bot_trackers_erased"] == 0 and erased.json()["messages"] >= 2
+        assert erased.json()["bot_trackers_reset"] == 0 and erased.json()["messages"] >= 2
         detail = client.get(f"/api/conversations/{conversation}", headers=admin).text
         assert SECRET not in detail
 
