@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     # names the client; empty: the TCP peer is the client (the header is ignored).
     trusted_proxies: str = ""
 
+    # Several hubs behind one address (deploy/README.md): Redis carries live updates,
+    # per-conversation locks, presence and the sweep's leader lease between them. Empty: one
+    # hub on its own, everything in this process.
+    redis_url: str = Field(default="", pattern=r"^(rediss?://\S+|unix://\S+)?$")
+
     # Chat channels (channels.yml: an exact contract, see the README). Absent: only the
     # live channels, the widget and rasa-webchat.
     channels_file: Path = PROJECT_ROOT / "channels.yml"

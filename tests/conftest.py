@@ -158,3 +158,16 @@ def blank_database_url(_databases: _Databases) -> Iterator[str]:
         yield url
     finally:
         _databases.drop(name)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis server for the run (tests/fakes/redis_server.py); skipped with the reason
+    when Debian's redis-server is not installed (`make test` installs it when run as root)."""
+    from tests.fakes.redis_server import redis_available, redis_server
+
+    missing = redis_available()
+    if missing:
+        pytest.skip(missing)
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
