@@ -270,26 +270,105 @@ def run(
     rasa_port: int = typer.Option(None, help="Rasa port (default 5005, FRONTLINE_RASA_PORT)."),
 ) -> None:
     """Build what is stale, start the Rasa server and the hub; Ctrl-C stops both."""
-    import uvicorn
-
     from api import rasa_process
-    from api.app import create_app
-    from api.exposure import Refused, make_private, public_bind_problems, rasa_problems, refuse
-    from api.security import WS_MAX_SIZE
-    from handoff.db import make_engine, make_sessionmaker, upgrade
 
     overrides = {k: v for k, v in {"port": port, "rasa_port": rasa_port}.items() if v is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    make_private(settings.var_dir)  # umask 077 before the first file is written
+    _start_logging()
     rasa_host = "127.0.0.1" if settings.rasa_host in ("0.0.0.0", "::") else settings.rasa_host
     try:
         rasa_process.refuse_if_taken(rasa_host, settings.rasa_port)
     except rasa_process.RasaError as error:
         _fail(str(error))
         return
+    _check_hub(settings)
+    _build_index(settings, settings.kb_dir, settings.index_path, force=False)
+    model = _trained_model(settings)
+    log_file = settings.var_dir / "logs" / "rasa.log"
+    typer.echo(f"Starting the Rasa server on {settings.rasa_url} (log: {log_file}) ...")
+    rasa = rasa_process.start_configured(settings, model, log_file)
+    try:
+        rasa_process.wait_until_ready(settings.rasa_url, rasa, settings.rasa_start_timeout)
+        rasa_process.verify_serving(rasa, settings.rasa_port, model)
+        typer.echo("Rasa is ready. Starting the hub ...")
+        _serve_hub(settings)
+    except rasa_process.RasaError as error:
+        _fail(f"{error} (see {log_file})")
+    finally:
+        typer.echo("Stopping the Rasa server ...")
+        rasa_process.stop_server(rasa)
+
+
+@app.command("hub")
+def hub(
+    port: int = typer.Option(None, help="Hub port (default 8000, FRONTLINE_PORT)."),
+) -> None:
+    """The hub alone, for several hubs behind a load balancer (deploy/README.md): it builds
+    nothing and starts no Rasa (`frontline kb build` and `frontline rasa` do that)."""
+    settings = Settings(**({"port": port} if port is not None else {}))  # type: ignore[arg-type]
+    _start_logging()
+    _check_hub(settings)
+    if not settings.index_path.exists():
+        _fail(f"no index at {settings.index_path}: run 'frontline kb build' first")
+        return
+    _serve_hub(settings)
+
+
+@app.command("rasa")
+def rasa_server(
+    port: int = typer.Option(None, help="Rasa port (default 5005, FRONTLINE_RASA_PORT)."),
+    host: str = typer.Option(None, help="Interface (default FRONTLINE_RASA_HOST)."),
+) -> None:
+    """One Rasa server on its own (trained first if the bot's data changed), calling the
+    actions at FRONTLINE_ACTIONS_URL; with PostgreSQL and Redis configured it shares its
+    trackers and locks with the other Rasa servers. Runs until stopped (SIGTERM, Ctrl-C)."""
+    import signal
+
+    from api import rasa_process
+
+    settings = Settings()
+    _start_logging()
+    port = port or settings.rasa_port
+    host = host or settings.rasa_host
+    try:
+        rasa_process.refuse_if_taken("127.0.0.1" if host in ("0.0.0.0", "::") else host, port)
+    except rasa_process.RasaError as error:
+        _fail(str(error))
+        return
+    model = _trained_model(settings)
+    log_file = settings.var_dir / "logs" / f"rasa-{port}.log"
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    typer.echo(f"Starting the Rasa server on {url} (log: {log_file}) ...")
+    process = rasa_process.start_configured(settings, model, log_file, host=host, port=port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        rasa_process.wait_until_ready(url, process, settings.rasa_start_timeout)
+        typer.echo(f"Rasa is ready on {url}.")
+        while not stop.is_set() and process.poll() is None:
+            stop.wait(1.0)
+        if process.poll() is not None:
+            _fail(f"the Rasa server stopped (exit {process.returncode}; see {log_file})")
+    except rasa_process.RasaError as error:
+        _fail(f"{error} (see {log_file})")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        rasa_process.stop_server(process)
+
+
+def _start_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _check_hub(settings: Settings) -> None:
+    """Private files, channels.yml and the database up to date; refusals end the command."""
+    from api.exposure import Refused, make_private, public_bind_problems, rasa_problems, refuse
+    from handoff.db import make_engine, make_sessionmaker, upgrade
+
+    make_private(settings.var_dir)  # umask 077 before the first file is written
     try:
         channels = load_channels(settings.channels_file)
     except ChannelConfigError as error:
@@ -304,41 +383,40 @@ def run(
             refuse(public_bind_problems(settings, session) + rasa_problems(settings), settings.host)
     except Refused as error:
         _fail(str(error))
-        return
     finally:
         engine.dispose()
-    _build_index(settings, settings.kb_dir, settings.index_path, force=False)
+
+
+def _trained_model(settings: Settings) -> Path:
+    from api import rasa_process
+
     try:
         model, trained = rasa_process.train(
             settings.bot_dir, settings.models_path, settings.rasa_bin, kb_dir=settings.kb_dir
         )
     except rasa_process.RasaError as error:
         _fail(str(error))
-        return
     typer.echo(f"{'Trained' if trained else 'Rasa model up to date:'} {model}")
-    log_file = settings.var_dir / "logs" / "rasa.log"
-    typer.echo(f"Starting the Rasa server on {settings.rasa_url} (log: {log_file}) ...")
-    rasa = rasa_process.start_configured(settings, model, log_file)
-    try:
-        rasa_process.wait_until_ready(settings.rasa_url, rasa, settings.rasa_start_timeout)
-        rasa_process.verify_serving(rasa, settings.rasa_port, model)
-        typer.echo("Rasa is ready. Starting the hub ...")
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(settings),
-                host=settings.host,
-                port=settings.port,
-                log_level="info",
-                ws_max_size=WS_MAX_SIZE,
-            )
+    return model
+
+
+def _serve_hub(settings: Settings) -> None:
+    import uvicorn
+
+    from api.app import create_app
+    from api.security import WS_MAX_SIZE
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            ws_max_size=WS_MAX_SIZE,
         )
-        threading.Thread(target=_banner, args=(server, settings), daemon=True).start()
-        server.run()
-    except rasa_process.RasaError as error:
-        _fail(f"{error} (see {log_file})")
-    finally:
-        typer.echo("Stopping the Rasa server ...")
-        rasa_process.stop_server(rasa)
+    )
+    threading.Thread(target=_banner, args=(server, settings), daemon=True).start()
+    server.run()
 
 
 def _banner(server: object, settings: Settings) -> None:

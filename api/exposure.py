@@ -81,7 +81,9 @@ def rasa_problems(settings: Settings) -> list[str]:
     unless FRONTLINE_RASA_ALLOW_REMOTE says the operator firewalled it."""
     if settings.rasa_allow_remote:
         return []
-    hosts = {settings.rasa_host, urlsplit(settings.rasa_url).hostname or ""}
+    hosts = {settings.rasa_host} | {
+        urlsplit(url.strip()).hostname or "" for url in settings.rasa_url.split(",")
+    }
     remote = sorted(h for h in hosts if not is_loopback(h))
     if not remote:
         return []

@@ -35,22 +35,51 @@ class RasaClient:
         transport: httpx.AsyncBaseTransport | None = None,
         api_key: str | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        # Several Rasa servers sharing a tracker and a lock store (deploy/README.md):
+        # "http://rasa-1:5005,http://rasa-2:5005", asked in turn.
+        self.base_urls = [u.strip().rstrip("/") for u in base_url.split(",") if u.strip()]
+        if not self.base_urls:
+            raise ValueError("no Rasa server URL")
+        self.base_url = self.base_urls[0]
         self._api_key = api_key
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url, timeout=httpx.Timeout(timeout, connect=3.0), transport=transport
-        )
+        self._clients = [
+            httpx.AsyncClient(
+                base_url=url, timeout=httpx.Timeout(timeout, connect=3.0), transport=transport
+            )
+            for url in self.base_urls
+        ]
+        self._turn = 0
+
+    def _order(self) -> list[httpx.AsyncClient]:
+        """Every server, starting with the next one in turn (round robin)."""
+        start = self._turn % len(self._clients)
+        self._turn += 1
+        return self._clients[start:] + self._clients[:start]
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One request, to the next server in turn; a server that refuses the connection is
+        skipped for the next. A timeout is not retried elsewhere: that server may be answering,
+        and the same message must not reach the bot twice."""
+        last: httpx.ConnectError | None = None
+        for client in self._order():
+            try:
+                return await client.request(method, url, **kwargs)
+            except httpx.ConnectError as error:
+                log.warning("Rasa at %s refused the connection: %r", client.base_url, error)
+                last = error
+        assert last is not None
+        raise last
 
     async def send(
         self, sender: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
         body = {"sender": sender, "message": text, "metadata": metadata or {}}
         try:
-            response = await self._client.post("/webhooks/rest/webhook", json=body)
+            response = await self._request("POST", "/webhooks/rest/webhook", json=body)
         except httpx.TimeoutException as error:
             raise RasaUnavailable(f"Rasa did not answer within the timeout ({error!r})") from error
         except httpx.HTTPError as error:
-            raise RasaUnavailable(f"Rasa is unreachable at {self.base_url} ({error!r})") from error
+            raise RasaUnavailable(f"Rasa is unreachable at {self.base_urls} ({error!r})") from error
         if response.status_code != 200:
             raise RasaUnavailable(
                 f"Rasa answered HTTP {response.status_code}: {response.text[:200]}"
@@ -90,11 +119,9 @@ class RasaClient:
     ) -> httpx.Response:
         url = f"/conversations/{quote(sender, safe='')}/tracker{suffix}"
         try:
-            response = await self._client.request(
-                method, url, headers=self._api_headers(), **kwargs
-            )
+            response = await self._request(method, url, headers=self._api_headers(), **kwargs)
         except httpx.HTTPError as error:
-            raise RasaUnavailable(f"Rasa is unreachable at {self.base_url} ({error!r})") from error
+            raise RasaUnavailable(f"Rasa is unreachable at {self.base_urls} ({error!r})") from error
         if response.status_code != 200:
             raise RasaUnavailable(
                 f"Rasa's HTTP API answered {response.status_code}: {response.text[:200]}"
@@ -102,14 +129,25 @@ class RasaClient:
         return response
 
     async def status(self) -> tuple[bool, str]:
-        try:
-            response = await self._client.get("/", timeout=3.0)
-        except httpx.HTTPError as error:
-            return False, f"unreachable: {error!r}"
-        return response.status_code == 200, response.text.strip()[:100]
+        """Up when every server answers (each one's answer is named when there are several)."""
+        states: list[tuple[bool, str]] = []
+        for client in self._clients:
+            try:
+                response = await client.get("/", timeout=3.0)
+            except httpx.HTTPError as error:
+                states.append((False, f"unreachable: {error!r}"))
+                continue
+            states.append((response.status_code == 200, response.text.strip()[:100]))
+        if len(states) == 1:
+            return states[0]
+        detail = "; ".join(
+            f"{url}: {text}" for url, (_, text) in zip(self.base_urls, states, strict=True)
+        )
+        return all(up for up, _ in states), detail
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
 
 
 async def erase_trackers(rasa: RasaClient, conversation_ids: Iterable[int]) -> int:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from api import process_guard
+from api.rasa_endpoints import write_replica_endpoints
 
 if TYPE_CHECKING:
     from api.settings import Settings
@@ -170,6 +171,8 @@ def start_server(
     action_token: str,
     log_file: Path,
     api_secret_file: Path | None = None,
+    endpoints: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """`rasa run` on `model`, calling back to the hub with the action token. It dies with
     this process, however it ends (see api.process_guard): call it from the main thread, as
@@ -182,7 +185,7 @@ def start_server(
         "--model",
         str(model),
         "--endpoints",
-        str(bot_dir / "endpoints.yml"),
+        str((endpoints or bot_dir / "endpoints.yml").resolve()),
         "--credentials",
         str(bot_dir / "credentials.yml"),
         "--interface",
@@ -207,6 +210,7 @@ def start_server(
         {
             "FRONTLINE_ACTION_ENDPOINT_URL": action_endpoint_url,
             "FRONTLINE_ACTION_TOKEN": action_token,
+            **(extra_env or {}),
         }
     )
     with log_file.open("ab") as log:
@@ -350,16 +354,39 @@ def nlu_cross_validation(
     return result
 
 
-def start_configured(settings: Settings, model: Path, log_file: Path) -> subprocess.Popen[bytes]:
-    """The Rasa server where the settings put it, calling back to the hub's action endpoint."""
+def start_configured(
+    settings: Settings,
+    model: Path,
+    log_file: Path,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+) -> subprocess.Popen[bytes]:
+    """The Rasa server where the settings put it, calling back to the hub's action endpoint.
+
+    With several hubs (Redis configured, PostgreSQL the database) it gets shared stores
+    (api/rasa_endpoints.py), so any number of Rasa servers can take any conversation."""
+    endpoints: Path | None = None
+    env: dict[str, str] = {}
+    if settings.redis_url and settings.database_url.startswith("postgresql"):
+        endpoints = settings.var_dir / "rasa" / f"endpoints-{port or settings.rasa_port}.yml"
+        env = write_replica_endpoints(
+            settings.bot_dir / "endpoints.yml",
+            endpoints,
+            database_url=settings.database_url,
+            redis_url=settings.redis_url,
+            tracker_database=settings.rasa_tracker_database,
+        )
     return start_server(
         rasa_bin=settings.rasa_bin,
         model=model,
         bot_dir=settings.bot_dir,
-        host=settings.rasa_host,
-        port=settings.rasa_port,
+        host=host or settings.rasa_host,
+        port=port or settings.rasa_port,
         action_endpoint_url=settings.action_endpoint_url,
         action_token=settings.action_secret,
         log_file=log_file,
         api_secret_file=settings.rasa_api_secret_file,
+        endpoints=endpoints,
+        extra_env=env,
     )

@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     # The Rasa REST channel answers anyone who reaches it: it stays on loopback unless this
     # is set (then put it behind a firewall yourself).
     rasa_allow_remote: bool = False
+    # Where Rasa calls the bot's actions; default: this hub's /actions/webhook. With several
+    # hubs, the load balancer's address (deploy/README.md).
+    actions_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    # Several Rasa servers (FRONTLINE_RASA_URL="http://a:5005,http://b:5005") share their
+    # trackers in this PostgreSQL database (default: the hub's database name + "_rasa") and
+    # their locks in Redis; `frontline rasa` writes those endpoints.
+    rasa_tracker_database: str = Field(default="", pattern=r"^[A-Za-z0-9_]*$")
     # The shared secret Rasa sends to the hub's action endpoint (header X-Frontline-Action-
     # Token). Empty: generated on first use and kept in var/action_token.
     action_token: SecretStr = SecretStr("")
@@ -166,7 +173,7 @@ class Settings(BaseSettings):
 
     @property
     def action_endpoint_url(self) -> str:
-        return f"{self.hub_url}/actions/webhook"
+        return self.actions_url or f"{self.hub_url}/actions/webhook"
 
     @property
     def signing_key(self) -> bytes:

@@ -17,6 +17,6 @@ async def health(hub: Hub = Depends(get_hub)) -> dict[str, Any]:
     index = hub.knowledge.status()
     return {
         "status": "ok" if rasa_ok and index["ok"] else "degraded",
-        "rasa": {"ok": rasa_ok, "url": hub.rasa.base_url, "detail": detail},
+        "rasa": {"ok": rasa_ok, "url": ",".join(hub.rasa.base_urls), "detail": detail},
         "index": index,
     }
