@@ -8,7 +8,7 @@ APP_STAMP := $(VENV)/.installed
 RASA_STAMP := $(RASA_VENV)/.installed
 FRONTLINE := $(VENV)/bin/frontline
 
-.PHONY: setup run test unit lint bench eval clean chromium
+.PHONY: setup run test unit lint bench eval clean chromium services
 
 setup: $(APP_STAMP) $(RASA_STAMP)
 
@@ -62,6 +62,22 @@ chromium:
 	  fi; \
 	fi
 
+# Several hubs (tests/cluster, deploy/): Debian's Redis and HAProxy. PostgreSQL comes from
+# .ci/postgres.sh. Without them the cluster test skips, saying what is missing.
+services:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's$$missing for the cluster test ..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	    systemctl disable --now redis-server haproxy >/dev/null 2>&1 || true; \
+	  else \
+	    echo "warning: the cluster test needs$$missing (sudo apt-get install$$missing); it will skip" >&2; \
+	  fi; \
+	fi
+
 # The `rasa-webchat` widget (npm), for its browser test against the hub's socket.io channel:
 # the package's self-contained browser bundle lib/index.js, pinned by version and checksum.
 # `npm pack` fetches just the package (its dependencies are bundled into lib/index.js).
@@ -103,7 +119,7 @@ run: setup
 # The README's test command: builds the index and trains the bot when their inputs changed,
 # validates the bot's data and runs its test stories, then the unit and integration tests
 # (the latter start the real Rasa server).
-test: setup chromium webchat axe lint
+test: setup chromium services webchat axe lint
 	$(FRONTLINE) kb build
 	$(FRONTLINE) bot train
 	$(FRONTLINE) bot test
