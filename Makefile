@@ -145,6 +145,8 @@ eval: $(APP_STAMP)
 bench: setup
 	$(VENV)/bin/python -m tests.bench.bench_search
 	$(VENV)/bin/python -m tests.bench.bench_rasa
+	@# A bot turn end to end (REST, widget, 1,000 idle + 50 active) beside `rasa init`.
+	$(VENV)/bin/python -m tests.bench.bench_turns
 	@# Tickets and queue on SQLite, and on a throwaway PostgreSQL (.ci/postgres.sh).
 	FRONTLINE_BENCH_DATABASE_URL="$${FRONTLINE_BENCH_DATABASE_URL:-$$(.ci/postgres.sh)}" \
 	  $(VENV)/bin/python -m tests.bench.bench_tickets
