@@ -112,6 +112,28 @@ def rasa_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+# Rasa's command line with a per-turn cost removed (bot/rasa_server.py, docs/performance.md).
+RASA_SERVER = Path(__file__).resolve().parent.parent / "bot" / "rasa_server.py"
+
+
+def rasa_command(rasa_bin: Path) -> list[str]:
+    """How to run `rasa run`: our launcher under the interpreter of the `rasa` script (its
+    `#!` line), or the script itself when that cannot be read."""
+    try:
+        first = rasa_bin.read_bytes()[:512].split(b"\n", 1)[0].decode()
+    except (OSError, UnicodeDecodeError):
+        return [str(rasa_bin)]
+    interpreter = Path(first[2:].strip()) if first.startswith("#!") else None
+    if (
+        interpreter is None
+        or not interpreter.name.startswith("python")  # not pip's `#!/bin/sh` trampoline
+        or not interpreter.is_file()
+        or not RASA_SERVER.is_file()
+    ):
+        return [str(rasa_bin)]
+    return [str(interpreter), str(RASA_SERVER)]
+
+
 def ensure_rasa(rasa_bin: Path) -> None:
     if not rasa_bin.is_file():
         raise RasaError(
@@ -180,7 +202,7 @@ def start_server(
     ensure_rasa(rasa_bin)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     command = [
-        str(rasa_bin),
+        *rasa_command(rasa_bin),
         "run",
         "--model",
         str(model),

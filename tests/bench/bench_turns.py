@@ -19,6 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import asyncio
 import json
+import secrets
 import statistics
 import subprocess
 import sys
@@ -151,8 +152,11 @@ async def idle_and_active(url: str, hub_pid: int) -> tuple[Turns, float, int]:
     return active, per_socket, still_open
 
 
-def start_hub(settings: Settings, port: int, rasa_url: str, log: Path) -> subprocess.Popen[bytes]:
+def start_hub(
+    settings: Settings, port: int, rasa_url: str, token: str, log: Path
+) -> subprocess.Popen[bytes]:
     env = {
+        "FRONTLINE_ACTION_TOKEN": token,
         **os.environ,
         "FRONTLINE_VAR_DIR": str(settings.var_dir),
         "FRONTLINE_INDEX_DIR": str(settings.index_path),
@@ -200,11 +204,10 @@ def main() -> None:
     )
     hub_port, rasa_port, anchor_port = free_port(), free_port(), free_port()
     rasa_url = f"http://127.0.0.1:{rasa_port}"
-    hub = start_hub(hub_settings, hub_port, rasa_url, var / "hub.log")
+    token = secrets.token_urlsafe(32)
+    hub = start_hub(hub_settings, hub_port, rasa_url, token, var / "hub.log")
     processes = []
     try:
-        # The hub's action token comes from its var/ (generated on first start).
-        token = (var / "action_token").read_text().strip()
         processes.append(rasa_process.start_server(
             rasa_bin=settings.rasa_bin, model=ours, bot_dir=settings.bot_dir, host="127.0.0.1",
             port=rasa_port, action_endpoint_url=f"http://127.0.0.1:{hub_port}/actions/webhook",
