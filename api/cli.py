@@ -404,7 +404,7 @@ def _serve_hub(settings: Settings) -> None:
     import uvicorn
 
     from api.app import create_app
-    from api.security import WS_MAX_SIZE
+    from api.security import WS_MAX_SIZE, WS_PER_MESSAGE_DEFLATE
 
     server = uvicorn.Server(
         uvicorn.Config(
@@ -413,6 +413,7 @@ def _serve_hub(settings: Settings) -> None:
             port=settings.port,
             log_level="info",
             ws_max_size=WS_MAX_SIZE,
+            ws_per_message_deflate=WS_PER_MESSAGE_DEFLATE,
         )
     )
     threading.Thread(target=_banner, args=(server, settings), daemon=True).start()

@@ -24,6 +24,9 @@ DEFAULT_BODY_LIMIT = MIB
 LOGIN_BODY_LIMIT = 64 * KIB
 # Socket frames (uvicorn's `ws_max_size`): larger ones close the socket with 1009.
 WS_MAX_SIZE = 64 * KIB
+# Sockets without permessage-deflate: our frames are small JSON, and each connection's zlib
+# windows cost the hub more memory than an idle socket may (docs/performance.md).
+WS_PER_MESSAGE_DEFLATE = False
 
 # The console's pages: only our own scripts, styles and sockets, and never inside a frame.
 CONSOLE_CSP = (

@@ -23,7 +23,7 @@ def redis_available() -> str | None:
     if os.environ.get("FRONTLINE_TEST_REDIS_URL"):
         return None
     if shutil.which(REDIS_BIN) is None:
-        return f"{REDIS_BIN} not found: apt-get install redis-server (make test installs it as root)"
+        return f"{REDIS_BIN} not found: apt-get install redis-server (make test does, as root)"
     return None
 
 

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import uvicorn
 
 from api.app import create_app
-from api.security import WS_MAX_SIZE
+from api.security import WS_MAX_SIZE, WS_PER_MESSAGE_DEFLATE
 from api.settings import Settings
 
 
@@ -64,6 +64,7 @@ class HubServer:
             port=settings.port,
             log_level="warning",
             ws_max_size=WS_MAX_SIZE,
+            ws_per_message_deflate=WS_PER_MESSAGE_DEFLATE,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
