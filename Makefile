@@ -142,7 +142,7 @@ eval: $(APP_STAMP)
 
 # Speed and memory (search at 1k-100k entries, Rasa turns, tickets and queue); prints figures,
 # not part of the tests.
-bench: setup
+bench: setup services
 	$(VENV)/bin/python -m tests.bench.bench_search
 	$(VENV)/bin/python -m tests.bench.bench_rasa
 	@# A bot turn end to end (REST, widget, 1,000 idle + 50 active) beside `rasa init`.
@@ -150,6 +150,9 @@ bench: setup
 	@# Tickets and queue on SQLite, and on a throwaway PostgreSQL (.ci/postgres.sh).
 	FRONTLINE_BENCH_DATABASE_URL="$${FRONTLINE_BENCH_DATABASE_URL:-$$(.ci/postgres.sh)}" \
 	  $(VENV)/bin/python -m tests.bench.bench_tickets
+	@# Several hubs: live-update latency across hubs, one hub vs two (PostgreSQL, Redis, HAProxy).
+	FRONTLINE_BENCH_DATABASE_URL="$${FRONTLINE_BENCH_DATABASE_URL:-$$(.ci/postgres.sh)}" \
+	  $(VENV)/bin/python -m tests.bench.bench_cluster
 
 # A bounded mixed load with faults against a real hub on 127.0.0.1 (fake Rasa taken down and
 # up again, bad frames); prints sent, stored, answered or handed off, lost (must be 0) and

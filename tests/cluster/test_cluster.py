@@ -26,7 +26,7 @@ from websockets.exceptions import ConnectionClosed
 
 from handoff.models import Agent, Message, Ticket, TicketEvent
 from handoff.states import MessageRole, MessageStatus, Presence
-from tests.cluster.conftest import Cluster
+from tests.fakes.cluster import Cluster
 from tests.fakes.stack import agent_socket
 from tests.fakes.widget_client import WidgetClient
 
