@@ -113,12 +113,15 @@ class LocalCoordinator:
 class RedisCoordinator:
     """Several hubs: locks and leases as Redis keys with owners' tokens and expiries."""
 
-    def __init__(self, url: str, *, lock_ttl: float = LOCK_TTL, poll: float = 0.02) -> None:
+    def __init__(
+        self, url: str, *, lock_ttl: float = LOCK_TTL, poll: float = 0.02, prefix: str = PREFIX
+    ) -> None:
         import redis.asyncio as redis  # only hubs configured for Redis need it loaded
 
         self._redis: Any = redis.Redis.from_url(url)
         self._lock_ttl = lock_ttl
         self._poll = poll
+        self._prefix = prefix  # keys of one fleet: several may share a Redis
         self._token = secrets.token_hex(16)  # this hub's, for its leases
         self._renew = self._redis.register_script(_RENEW)
         self._release = self._redis.register_script(_RELEASE)
@@ -160,7 +163,7 @@ class RedisCoordinator:
 
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
-        name = f"{PREFIX}lock:{key}"
+        name = f"{self._prefix}lock:{key}"
         token = secrets.token_hex(16)
         delay = self._poll
         while not await self._acquire(name, token):
@@ -171,7 +174,7 @@ class RedisCoordinator:
 
     @asynccontextmanager
     async def try_lock(self, key: str) -> AsyncIterator[bool]:
-        name = f"{PREFIX}lock:{key}"
+        name = f"{self._prefix}lock:{key}"
         token = secrets.token_hex(16)
         if not await self._acquire(name, token):
             yield False
@@ -180,11 +183,11 @@ class RedisCoordinator:
             yield True
 
     async def lead(self, job: str, ttl: float) -> bool:
-        name = f"{PREFIX}lease:{job}"
+        name = f"{self._prefix}lease:{job}"
         return bool(await self._lead(keys=[name], args=[self._token, int(ttl * 1000)]))
 
     async def resign(self, job: str) -> None:
-        await self._release(keys=[f"{PREFIX}lease:{job}"], args=[self._token])
+        await self._release(keys=[f"{self._prefix}lease:{job}"], args=[self._token])
 
     async def aclose(self) -> None:
         await self._redis.aclose()
