@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 # The sweep's lease: its holder keeps it while it sweeps; three missed intervals and another
 # hub takes it.
 SWEEP_JOB = "sweep"
+# Conversations a hub recovers side by side (each waits for Rasa).
+RECOVERY_AT_ONCE = 8
 
 
 @dataclass
@@ -262,17 +264,22 @@ class Hub:
             with self.sessions() as session:
                 return pending.stale(session, before=before)
 
-        recovered = 0
-        for conversation_id, channel_name in await asyncio.to_thread(load):
+        gate = asyncio.Semaphore(RECOVERY_AT_ONCE)
+
+        async def recover(conversation_id: int, channel_name: str) -> bool:
             channel = self.channels.get(channel_name)
             # A channel without a bot (mail) goes to people as its intake sends it.
-            reason = (
-                None if channel is None or channel.capabilities.bot else f"{channel_name}_received"
-            )
-            if await self.flow.recover(conversation_id, to_people=reason):
+            bot = channel is None or channel.capabilities.bot
+            async with gate:
+                done = await self.flow.recover(
+                    conversation_id, to_people=None if bot else f"{channel_name}_received"
+                )
+            if done:
                 log.info("recovered the waiting messages of conversation %s", conversation_id)
-                recovered += 1
-        return recovered
+            return done
+
+        waiting = await asyncio.to_thread(load)
+        return sum(await asyncio.gather(*(recover(c, name) for c, name in waiting)))
 
     async def start_channels(self) -> None:
         """The outbox, the mailbox pollers, and the events a previous run left unprocessed."""

@@ -19,11 +19,13 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from api.channels.base import Capabilities
 from api.coordination import Coordinator, LocalCoordinator, RedisCoordinator
 from api.hub import Hub, KnowledgeHolder
 from api.live import Broker
 from api.rasa_client import RasaClient
 from api.settings import Settings
+from handoff import intake
 from handoff.db import make_engine, make_sessionmaker, transaction
 from handoff.models import Message, Ticket, TicketEvent, utcnow
 from handoff.states import MessageRole, MessageStatus
@@ -321,3 +323,60 @@ def test_an_sla_breach_is_raised_once_by_two_sweeps_at_once(
         engine.dispose()
     assert sorted(kinds) == [("sla_breached", "first_response"), ("sla_breached", "resolution")]
     assert raised[0] >= 2 and raised[1] == 0
+
+
+def test_messages_waiting_behind_a_hand_off_go_to_people_not_to_the_bot(
+    tmp_path: Path, database_url: str, redis_url: str
+) -> None:
+    rasa = SlowRasa(delay=0.0)
+
+    async def main() -> list[MessageStatus]:
+        with hubs(tmp_path, database_url, rasa, redis_pair(redis_url)) as (a, b):
+            try:
+                conversation = await a.flow.open_conversation()
+                first = await a.flow.receive(conversation.id, "a person please")
+                await b.flow.receive(conversation.id, "are you there?")
+                await a.flow.process(first)
+                return [m.status for m in _customer_messages(a, conversation.id)]
+            finally:
+                await _close([a, b])
+
+    assert asyncio.run(main()) == [MessageStatus.PROCESSED, MessageStatus.PROCESSED]
+    assert rasa.received == ["a person please"]  # the second was routed to people by storing
+
+
+class MailLike:
+    """A channel without a bot: its messages go straight to people."""
+
+    name = "maillike"
+    capabilities = Capabilities(bot=False)
+
+
+def test_recovery_sends_a_channel_without_a_bot_to_people(
+    tmp_path: Path, database_url: str, redis_url: str
+) -> None:
+    rasa = SlowRasa(delay=0.0)
+
+    async def main() -> list[str]:
+        with hubs(tmp_path, database_url, rasa, redis_pair(redis_url), recovery_seconds=0.1) as (
+            a,
+            b,
+        ):
+            b.channels["maillike"] = MailLike()  # type: ignore[assignment]
+            try:
+                conversation = await a.flow.run(intake.open_conversation, channel="maillike")
+                await a.flow.receive(conversation.id, "my invoice is wrong")
+                await asyncio.sleep(0.2)
+                assert await b.recover_waiting() == 1
+                with b.sessions() as session:
+                    return [
+                        t.reason
+                        for t in session.scalars(
+                            select(Ticket).where(Ticket.conversation_id == conversation.id)
+                        )
+                    ]
+            finally:
+                await _close([a, b])
+
+    assert asyncio.run(main()) == ["maillike_received"]
+    assert rasa.received == []
