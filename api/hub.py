@@ -278,6 +278,9 @@ class Hub:
                 log.info("recovered the waiting messages of conversation %s", conversation_id)
             return done
 
+        # Channel events stored but never turned into messages first: they become waiting
+        # messages (or handled ones) of their own.
+        await self.intake.recover(older_than=self.settings.recovery_seconds)
         waiting = await asyncio.to_thread(load)
         return sum(await asyncio.gather(*(recover(c, name) for c, name in waiting)))
 

@@ -25,7 +25,7 @@ from api.hub import Hub, KnowledgeHolder
 from api.live import Broker
 from api.rasa_client import RasaClient
 from api.settings import Settings
-from handoff import intake
+from handoff import inbound, intake
 from handoff.db import make_engine, make_sessionmaker, transaction
 from handoff.models import Message, Ticket, TicketEvent, utcnow
 from handoff.states import MessageRole, MessageStatus
@@ -380,3 +380,54 @@ def test_recovery_sends_a_channel_without_a_bot_to_people(
 
     assert asyncio.run(main()) == ["maillike_received"]
     assert rasa.received == []
+
+
+class BotChat:
+    """A chat channel with the bot, reached by an API (nothing is sent in this test)."""
+
+    name = "botchat"
+    capabilities = Capabilities()
+
+    async def after_accept(self, event: object) -> None:
+        return None
+
+
+def test_a_channel_event_whose_hub_died_before_accepting_it_is_recovered_once(
+    tmp_path: Path, database_url: str, redis_url: str
+) -> None:
+    rasa = SlowRasa(delay=0.05)
+    engine = make_engine(database_url)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:  # stored, then the hub died
+            data = {
+                "event_id": "e-1", "thread_id": "t-1", "user_id": "u-1", "text": "Hello there",
+                "kind": "message", "profile": {"name": "Stored First"},
+            }  # fmt: skip
+            inbound.record_event(
+                session, channel="botchat", external_id="e-1", kind="message", data=data
+            )
+    finally:
+        engine.dispose()
+
+    async def main() -> int:
+        with hubs(tmp_path, database_url, rasa, redis_pair(redis_url), recovery_seconds=0.1) as (
+            a,
+            b,
+        ):
+            for hub in (a, b):
+                hub.channels["botchat"] = BotChat()  # type: ignore[assignment]
+            try:
+                await asyncio.sleep(0.2)
+                await asyncio.gather(a.recover_waiting(), b.recover_waiting())
+                await asyncio.gather(a.drain(), b.drain())  # the spawned work
+                with a.sessions() as session:
+                    return len(
+                        session.scalars(
+                            select(Message).where(Message.role == MessageRole.CUSTOMER)
+                        ).all()
+                    )
+            finally:
+                await _close([a, b])
+
+    assert asyncio.run(main()) == 1
+    assert rasa.received == ["Hello there"]
