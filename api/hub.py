@@ -304,13 +304,13 @@ class Hub:
 
     async def drain(self) -> None:
         """Wait for background work (on shutdown, so no customer message is left half-done)."""
-        try:
-            await self.coordinator.resign(SWEEP_JOB)  # another hub leads at once
-        except Exception:
-            log.exception("could not give the sweep's lease up; it expires on its own")
         for task in self._forever:
             task.cancel()
         await asyncio.gather(*self._forever, return_exceptions=True)
         self._forever.clear()
+        try:  # the sweep has stopped: another hub leads at once
+            await self.coordinator.resign(SWEEP_JOB)
+        except Exception:
+            log.exception("could not give the sweep's lease up; it expires on its own")
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
