@@ -431,3 +431,22 @@ def test_a_channel_event_whose_hub_died_before_accepting_it_is_recovered_once(
 
     assert asyncio.run(main()) == 1
     assert rasa.received == ["Hello there"]
+
+
+def test_the_hub_coordinates_through_redis_when_configured(
+    tmp_path: Path, index_dir: Path, redis_url: str
+) -> None:
+    from tests.fakes.hub_client import hello, is_msg, make_client, until
+
+    rasa = FakeRasa()
+    key = "a-shared-secret-key-of-the-whole-fleet-0123456789"
+    with make_client(tmp_path, index_dir, rasa, redis_url=redis_url, secret_key=key) as client:
+        hub = client.app.state.hub  # type: ignore[attr-defined]
+        assert isinstance(hub.coordinator, RedisCoordinator)
+        assert isinstance(hub.flow._coordinator, RedisCoordinator)
+        with client.websocket_connect("/ws/widget") as ws:
+            hello(ws)
+            ws.send_json({"type": "message", "text": "I forgot my password", "client_id": "c1"})
+            assert until(ws, is_msg("bot"))["message"]["text"] == "Choose Forgot password."
+    with make_client(tmp_path / "alone", index_dir, rasa) as client:
+        assert isinstance(client.app.state.hub.coordinator, LocalCoordinator)  # type: ignore[attr-defined]
