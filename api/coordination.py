@@ -78,26 +78,36 @@ class LocalCoordinator:
 
     def __init__(self) -> None:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Holders and waiters per key: a try finds a key busy while anyone waits for it too
+        # (asyncio.Lock is unlocked for a moment between a release and the next waiter).
+        self._busy: dict[str, int] = {}
 
-    def _lock(self, key: str) -> asyncio.Lock:
+    @asynccontextmanager
+    async def _hold(self, key: str) -> AsyncIterator[None]:
         lock = self._locks.get(key)
         if lock is None:
             lock = asyncio.Lock()
             self._locks[key] = lock
-        return lock
+        self._busy[key] = self._busy.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._busy[key] -= 1
+            if not self._busy[key]:
+                del self._busy[key]
 
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
-        async with self._lock(key):
+        async with self._hold(key):
             yield
 
     @asynccontextmanager
     async def try_lock(self, key: str) -> AsyncIterator[bool]:
-        lock = self._lock(key)
-        if lock.locked():
+        if self._busy.get(key):
             yield False
             return
-        async with lock:  # nothing awaits in between: acquiring a free lock does not wait
+        async with self._hold(key):  # nobody holds or awaits it: this does not wait
             yield True
 
     async def lead(self, job: str, ttl: float) -> bool:

@@ -123,5 +123,21 @@ def test_the_local_coordinator_is_one_process() -> None:
             async with local.try_lock("k") as again:
                 assert not again
         assert await _overlap([local, local]) == 1
+        # Released with a waiter: the key is the waiter's, not free for a try.
+        entered = asyncio.Event()
+
+        async def waiter() -> None:
+            async with local.lock("k"):
+                entered.set()
+
+        async with local.lock("k"):
+            waiting = asyncio.create_task(waiter())
+            await asyncio.sleep(0.01)
+        async with local.try_lock("k") as held:
+            assert not held
+        await waiting
+        assert entered.is_set()
+        async with local.try_lock("k") as held:
+            assert held
 
     asyncio.run(main())
