@@ -144,7 +144,7 @@ def test_the_control_hubs_without_redis_answer_out_of_order_and_at_once(
     tmp_path: Path, database_url: str
 ) -> None:
     """What the test above guards against: two hubs with locks of their own process."""
-    rasa = SlowRasa(delay=0.05)
+    rasa = SlowRasa(delay=0.3)  # both hubs are well inside Rasa at once
 
     async def main() -> None:
         with hubs(tmp_path, database_url, rasa, [LocalCoordinator(), LocalCoordinator()]) as (
