@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api.channels.config import load_channels
+from api.coordination import make_coordinator
 from api.exposure import make_private, public_bind_problems, rasa_problems, refuse
 from api.help_center.library import HelpLibrary
 from api.help_center.pages import Site
@@ -100,6 +101,7 @@ def create_app(
             ),
             knowledge=knowledge or load_knowledge(settings),
             channel_configs=load_channels(settings.channels_file),
+            coordinator=make_coordinator(settings.redis_url),
         )
         hub.knowledge.help_links = (settings.public_url or settings.hub_url).rstrip(
             "/"
@@ -109,11 +111,13 @@ def create_app(
             agent_accounts.reset_presence(session)
         app.state.hub = hub
         hub.spawn_forever(hub.sweep_forever())
+        hub.spawn_forever(hub.recover_forever())
         await hub.start_channels()
         yield
         await hub.drain()
         await hub.close_channels()
         await hub.rasa.aclose()
+        await hub.coordinator.aclose()
         engine.dispose()
 
     docs = settings.api_docs  # off by default: the schema maps the API for anyone

@@ -9,21 +9,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.coordination import Coordinator, LocalCoordinator
 from api.live import Broker
 from api.rasa_client import RasaClient, RasaUnavailable
 from handoff import agents as agent_accounts
-from handoff import intake, languages, tickets
+from handoff import intake, languages, pending, tickets
 from handoff.db import transaction
 from handoff.events import Event
 from handoff.hours import BusinessHours
-from handoff.lookups import get_conversation, get_message
+from handoff.lookups import get_conversation
 from handoff.models import Conversation, Message
 from handoff.replies import BotReply, record_bot_replies
 from handoff.rules import DEFAULT_RULES, Rules
@@ -89,6 +89,7 @@ class ConversationFlow:
         article_tags: Callable[[], Mapping[str, Sequence[str]]] | None = None,
         suggest: Callable[[str], str | None] | None = None,
         detect_language: Callable[[str], str | None] | None = None,
+        coordinator: Coordinator | None = None,
     ) -> None:
         self._sessions = sessions
         self._broker = broker
@@ -98,9 +99,9 @@ class ConversationFlow:
         self._article_tags = article_tags or dict
         self._suggest = suggest or (lambda _question: None)
         self._detect_language = detect_language or (lambda _text: None)
-        # One message at a time per conversation, so replies keep their order and a
-        # hand-off cannot race the bot's answer to an earlier message.
-        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        # One message at a time per conversation, across hubs, so replies keep their order
+        # and a hand-off cannot race the bot's answer to an earlier message.
+        self._coordinator = coordinator or LocalCoordinator()
 
     @property
     def sessions(self) -> sessionmaker[Session]:
@@ -125,12 +126,9 @@ class ConversationFlow:
         """`write` for a named operation of handoff/ and its keyword arguments."""
         return await self.write(lambda session: operation(session, **kwargs))
 
-    def _lock(self, conversation_id: int) -> asyncio.Lock:
-        lock = self._locks.get(conversation_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[conversation_id] = lock
-        return lock
+    @staticmethod
+    def _key(conversation_id: int) -> str:
+        return f"conversation:{conversation_id}"
 
     async def open_conversation(self, language: str = "en") -> Conversation:
         return await self.run(intake.open_conversation, channel="widget", language=language)
@@ -155,18 +153,62 @@ class ConversationFlow:
         )
 
     async def process(self, message: Message) -> None:
-        """Let the bot answer a stored message, or hand the conversation to people."""
+        """Let the bot answer a stored message, or hand the conversation to people.
+
+        Under the conversation's lock the messages still waiting are taken oldest first, so
+        whichever hub stored `message`, an earlier one stored by another hub goes first."""
         if message.status is not MessageStatus.RECEIVED:
             return  # with people already: storing it was the routing
-        async with self._lock(message.conversation_id):
-            if await asyncio.to_thread(self._status, message.id) is not MessageStatus.RECEIVED:
-                return  # a re-sent message that was handled meanwhile
-            await self._detect(message)
-            try:
-                await self._ask_bot(message)
-            except Exception as error:
-                log.exception("bot processing failed for message %s", message.id)
-                await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error=repr(error))
+        async with self._coordinator.lock(self._key(message.conversation_id)):
+            await self._drain(message.conversation_id, self._answer)
+
+    async def recover(self, conversation_id: int, *, to_people: str | None = None) -> bool:
+        """Handle the messages a conversation has left waiting (their hub died), unless a
+        hub holds its lock (it is at work on them): False then. `to_people`: the hand-off
+        reason for a channel without a bot, else the bot answers."""
+        async with self._coordinator.try_lock(self._key(conversation_id)) as held:
+            if not held:
+                return False
+            if to_people is None:
+                await self._drain(conversation_id, self._answer)
+            else:
+                reason = to_people
+                await self._drain(conversation_id, lambda m: self._notify_people(m, reason))
+            return True
+
+    async def _drain(
+        self, conversation_id: int, handle: Callable[[Message], Awaitable[None]]
+    ) -> None:
+        """With the lock held: each waiting message, oldest first, until none is left. A
+        conversation that went to people meanwhile takes the rest as they are."""
+        tried: set[int] = set()
+        while True:
+            waiting, with_people = await asyncio.to_thread(self._next_waiting, conversation_id)
+            if waiting is None:
+                return
+            if with_people:
+                await self.run(pending.route_waiting_to_people, conversation_id=conversation_id)
+                return
+            if waiting.id in tried:  # handled but still waiting: leave it to recovery
+                log.error("message %s is still waiting after it was handled", waiting.id)
+                return
+            tried.add(waiting.id)
+            await handle(waiting)
+
+    def _next_waiting(self, conversation_id: int) -> tuple[Message | None, bool]:
+        with self._sessions() as session:
+            waiting = pending.next_received(session, conversation_id=conversation_id)
+            if waiting is None:
+                return None, False
+            return waiting, get_conversation(session, conversation_id).state.with_people
+
+    async def _answer(self, message: Message) -> None:
+        await self._detect(message)
+        try:
+            await self._ask_bot(message)
+        except Exception as error:
+            log.exception("bot processing failed for message %s", message.id)
+            await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error=repr(error))
 
     def agents_available(self) -> bool:
         """Someone can take a conversation now: an agent is online (console open, presence
@@ -199,11 +241,6 @@ class ConversationFlow:
                 conversation_id=message.conversation_id,
                 language=language,
             )
-
-    def _status(self, message_id: int) -> MessageStatus | None:
-        with self._sessions() as session:
-            stored = get_message(session, message_id)
-            return None if stored is None else stored.status
 
     async def _ask_bot(self, message: Message) -> None:
         email, language = await asyncio.to_thread(self._contact_email_and_language, message)
@@ -263,25 +300,28 @@ class ConversationFlow:
         """Straight to the team's queue, not the bot (mail): the acknowledgement carries the
         ticket number and, when the knowledge base answers the question confidently, that
         answer."""
-        async with self._lock(message.conversation_id):
-            if await asyncio.to_thread(self._status, message.id) is not MessageStatus.RECEIVED:
-                return
-            await self._detect(message)
-            suggestion = await asyncio.to_thread(self._suggest, message.text)
-            notice = [
-                say(
-                    N_(
-                        "Thank you for writing. We have opened ticket {ticket} and our team will"
-                        " reply in this thread."
-                    )
+        if message.status is not MessageStatus.RECEIVED:
+            return
+        async with self._coordinator.lock(self._key(message.conversation_id)):
+            await self._drain(message.conversation_id, lambda m: self._notify_people(m, reason))
+
+    async def _notify_people(self, message: Message, reason: str) -> None:
+        await self._detect(message)
+        suggestion = await asyncio.to_thread(self._suggest, message.text)
+        notice = [
+            say(
+                N_(
+                    "Thank you for writing. We have opened ticket {ticket} and our team will"
+                    " reply in this thread."
                 )
+            )
+        ]
+        if suggestion:
+            notice += [
+                Say(N_("While you wait, this may answer your question:"), paragraph=True),
+                literal(suggestion),
             ]
-            if suggestion:
-                notice += [
-                    Say(N_("While you wait, this may answer your question:"), paragraph=True),
-                    literal(suggestion),
-                ]
-            await self._hand_off(message, reason, notice=notice)
+        await self._hand_off(message, reason, notice=notice)
 
     async def _hand_off(
         self,

@@ -7,6 +7,7 @@ import dataclasses
 import logging
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ from api.channels.base import Channel
 from api.channels.intake import ChannelIntake, Poller
 from api.channels.outbox import OutboxWorker
 from api.channels.registry import build_channels
+from api.coordination import Coordinator, LocalCoordinator
 from api.dialogue import ConversationFlow
 from api.i18n import LanguageDetector
 from api.live import Broker
@@ -26,6 +28,7 @@ from api.ratelimit import Networks, RateLimits, networks, rate_limits
 from api.settings import Settings
 from api.throttle import LoginGuard, MemoryThrottle
 from bot.actions import build_actions
+from handoff import pending
 from handoff.models import utcnow
 from handoff.sweep import sweep
 from retrieval.encoder import Encoder, open_encoder
@@ -34,6 +37,11 @@ from retrieval.replies import Item, Match, QuestionMemory
 from retrieval.search import KnowledgeBase, SearchResult, model_for_index
 
 log = logging.getLogger(__name__)
+# The sweep's lease: its holder keeps it while it sweeps; three missed intervals and another
+# hub takes it.
+SWEEP_JOB = "sweep"
+# Conversations a hub recovers side by side (each waits for Rasa).
+RECOVERY_AT_ONCE = 8
 
 
 @dataclass
@@ -152,6 +160,8 @@ class Hub:
     rasa: RasaClient
     knowledge: KnowledgeHolder
     channel_configs: dict[str, Any] = field(default_factory=dict)
+    # Locks and the sweep's lease: Redis with several hubs, this process alone without.
+    coordinator: Coordinator = field(default_factory=LocalCoordinator)
     flow: ConversationFlow = field(init=False)
     channels: dict[str, Channel] = field(init=False)
     intake: ChannelIntake = field(init=False)
@@ -174,10 +184,16 @@ class Hub:
             article_tags=self.knowledge.article_tags,
             suggest=self.knowledge.suggestion,
             detect_language=LanguageDetector().detect,
+            coordinator=self.coordinator,
         )
         self.channels = build_channels(self.channel_configs)
         self.intake = ChannelIntake(self.flow, self.channels, self)
-        self.outbox = OutboxWorker(self.flow, self.channels, interval=self.settings.outbox_interval)
+        self.outbox = OutboxWorker(
+            self.flow,
+            self.channels,
+            interval=self.settings.outbox_interval,
+            claim_seconds=self.settings.outbox_claim_seconds,
+        )
         self.executor = ActionExecutor()
         settings = self.settings
         self.limits = rate_limits(
@@ -203,15 +219,70 @@ class Hub:
         task.add_done_callback(self._tasks.discard)
 
     async def sweep_forever(self) -> None:
-        """SLA breaches, auto-close and automatic assignment, every `sweep_interval` s."""
+        """SLA breaches, auto-close and automatic assignment, every `sweep_interval` s, on
+        one hub of the fleet: the holder of the sweep's lease (with one hub, this one)."""
         while True:
             await asyncio.sleep(self.settings.sweep_interval)
+            await self.sweep_once()
+
+    def _sweep_lease(self) -> float:
+        return max(3 * self.settings.sweep_interval, 1.0)
+
+    async def sweep_once(self) -> bool:
+        """One interval's sweep if this hub leads; whether it did."""
+        try:
+            if not await self.coordinator.lead(SWEEP_JOB, self._sweep_lease()):
+                return False
+            # PRESENCE EXPIRY (issue 18, item 4): once handoff.agents has the connection
+            # records' expiry (the live helper's part), call it here, on the leader, in
+            # the sweep's pass: await self.flow.run(agent_accounts.expire_presence, ...).
+            purged = await self.flow.run(sweep, now=utcnow(), rules=self.settings.rules)
+            if purged:
+                await erase_trackers(self.rasa, purged)
+            return True
+        except Exception:  # the sweep must outlive a bad row, a locked database, Redis away
+            log.exception("ticket sweep failed")
+            return False
+
+    async def recover_forever(self) -> None:
+        """Customer messages left waiting by a hub that died, on every hub, every few s."""
+        interval = min(5.0, self.settings.recovery_seconds / 4)
+        while True:
+            await asyncio.sleep(interval)
             try:
-                purged = await self.flow.run(sweep, now=utcnow(), rules=self.settings.rules)
-                if purged:
-                    await erase_trackers(self.rasa, purged)
-            except Exception:  # the sweep must outlive a bad row or a locked database
-                log.exception("ticket sweep failed")
+                await self.recover_waiting()
+            except Exception:
+                log.exception("recovery of waiting messages failed")
+
+    async def recover_waiting(self) -> int:
+        """Conversations with a message stored over `recovery_seconds` ago and still
+        waiting whose lock is free: their messages are answered (or handed off) here, oldest
+        first. The lock and the status check make each one handled once."""
+        before = utcnow() - timedelta(seconds=self.settings.recovery_seconds)
+
+        def load() -> list[tuple[int, str]]:
+            with self.sessions() as session:
+                return pending.stale(session, before=before)
+
+        gate = asyncio.Semaphore(RECOVERY_AT_ONCE)
+
+        async def recover(conversation_id: int, channel_name: str) -> bool:
+            channel = self.channels.get(channel_name)
+            # A channel without a bot (mail) goes to people as its intake sends it.
+            bot = channel is None or channel.capabilities.bot
+            async with gate:
+                done = await self.flow.recover(
+                    conversation_id, to_people=None if bot else f"{channel_name}_received"
+                )
+            if done:
+                log.info("recovered the waiting messages of conversation %s", conversation_id)
+            return done
+
+        # Channel events stored but never turned into messages first: they become waiting
+        # messages (or handled ones) of their own.
+        await self.intake.recover(older_than=self.settings.recovery_seconds)
+        waiting = await asyncio.to_thread(load)
+        return sum(await asyncio.gather(*(recover(c, name) for c, name in waiting)))
 
     async def start_channels(self) -> None:
         """The outbox, the mailbox pollers, and the events a previous run left unprocessed."""
@@ -237,5 +308,9 @@ class Hub:
             task.cancel()
         await asyncio.gather(*self._forever, return_exceptions=True)
         self._forever.clear()
+        try:  # the sweep has stopped: another hub leads at once
+            await self.coordinator.resign(SWEEP_JOB)
+        except Exception:
+            log.exception("could not give the sweep's lease up; it expires on its own")
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)

@@ -140,12 +140,19 @@ class Settings(BaseSettings):
     # per-conversation locks, presence and the sweep's leader lease between them. Empty: one
     # hub on its own, everything in this process.
     redis_url: str = Field(default="", pattern=r"^(rediss?://\S+|unix://\S+)?$")
+    # A customer message still waiting this many seconds after it was stored, its
+    # conversation's lock free (its hub died mid-answer), is taken by any hub: answered or
+    # handed off within about this plus 5 s (README, production).
+    recovery_seconds: float = Field(default=20.0, gt=0)
 
     # Chat channels (channels.yml: an exact contract, see the README). Absent: only the
     # live channels, the widget and rasa-webchat.
     channels_file: Path = PROJECT_ROOT / "channels.yml"
     # How often the outbox looks for replies due to go out by a channel's API.
     outbox_interval: float = 1.0
+    # A hub claims a due delivery for this long while it sends it; a hub that died
+    # mid-send leaves the row to another after it.
+    outbox_claim_seconds: float = Field(default=120.0, gt=0)
 
     @model_validator(mode="after")
     def _derive_defaults(self) -> Settings:

@@ -4,6 +4,7 @@ into the customer's message in the conversation of its chat or thread."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -45,14 +46,15 @@ def record_event(
     return row, []
 
 
-def pending_events(session: Session, *, limit: int = 500) -> Sequence[InboundEvent]:
-    """Events stored but not processed (their hub stopped in between), oldest first."""
-    return session.scalars(
-        select(InboundEvent)
-        .where(InboundEvent.status == InboundStatus.RECEIVED)
-        .order_by(InboundEvent.id)
-        .limit(limit)
-    ).all()
+def pending_events(
+    session: Session, *, limit: int = 500, before: datetime | None = None
+) -> Sequence[InboundEvent]:
+    """Events stored but not processed (their hub stopped in between), oldest first; only
+    those received before `before` if given (younger ones may be in a live hub's hands)."""
+    query = select(InboundEvent).where(InboundEvent.status == InboundStatus.RECEIVED)
+    if before is not None:
+        query = query.where(InboundEvent.received_at < before)
+    return session.scalars(query.order_by(InboundEvent.id).limit(limit)).all()
 
 
 def conversation_for_thread(
@@ -122,8 +124,11 @@ def accept_event(
     its message again). The chat's conversation is found or opened, its customer filed
     under the channel's identity. Edits and notes (kind "note": a story reply, a reaction,
     a type the channel cannot show) are kept in the transcript as processed customer
-    messages, not asked again; an event of a kind we do not handle is marked ignored."""
-    row = session.get(InboundEvent, event_id)
+    messages, not asked again; an event of a kind we do not handle is marked ignored.
+
+    The row is locked (PostgreSQL: FOR UPDATE) so two hubs accepting one event at once
+    (one recovering it) take turns, and the second sees it processed."""
+    row = session.get(InboundEvent, event_id, with_for_update=True)
     if row is None:
         raise NotFound(f"inbound event {event_id} not found")
     if row.status is not InboundStatus.RECEIVED:
@@ -204,7 +209,7 @@ def accept_status(
     our sent message by the platform's id, `extra["status"]` is sent / delivered / read /
     failed): moves the message's delivery forward. A report on a message we do not know (a
     message sent outside Frontline) is kept, marked ignored."""
-    row = session.get(InboundEvent, event_id)
+    row = session.get(InboundEvent, event_id, with_for_update=True)
     if row is None:
         raise NotFound(f"inbound event {event_id} not found")
     if row.status is not InboundStatus.RECEIVED:

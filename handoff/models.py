@@ -220,7 +220,11 @@ class Conversation(Base):
 class Message(Base):
     __tablename__ = "messages"
     # A widget re-sends what it has no ack for; the same client_id must not store twice.
-    __table_args__ = (UniqueConstraint("conversation_id", "client_id"),)
+    # The index: every hub looks for messages left received (handoff/pending.py).
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "client_id"),
+        Index("ix_messages_status_created", "status", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)

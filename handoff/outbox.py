@@ -12,7 +12,7 @@ import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from handoff.errors import NotFound
@@ -60,6 +60,61 @@ def due(session: Session, *, now: datetime, limit: int = 50) -> Sequence[Deliver
         .limit(limit)
     ).all()
     return rows
+
+
+def claim_due(
+    session: Session, *, now: datetime, lease: timedelta, limit: int = 50
+) -> Sequence[Delivery]:
+    """`due`, claimed for this worker: the rows' next try moves `lease` ahead in this
+    transaction, so no other worker (another hub) takes them while this one sends them
+    outside it; the outcome (mark_sent / mark_retry / mark_failed) settles the row, and a
+    worker that died mid-send leaves it due again once the lease has passed.
+
+    PostgreSQL: the rows are locked FOR UPDATE SKIP LOCKED, so two workers claiming at once
+    take different rows without waiting. SQLite (one writer at a time): the conditional
+    UPDATE below is the claim; a row another worker claimed first is left out."""
+    heads = [row.id for row in due(session, now=now, limit=limit)]
+    if not heads:
+        return []
+    locked = session.scalars(
+        select(Delivery.id)
+        .where(Delivery.id.in_(heads))
+        .with_for_update(skip_locked=True)  # SQLite renders no FOR UPDATE; its writer lock
+    ).all()
+    claimed: list[int] = []
+    for delivery_id in locked:
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id)
+            .where(Delivery.status == DeliveryStatus.QUEUED)
+            .where(Delivery.next_attempt_at <= now)
+            .values(next_attempt_at=now + lease)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            claimed.append(delivery_id)
+    if not claimed:
+        return []
+    return session.scalars(
+        select(Delivery)
+        .where(Delivery.id.in_(claimed))
+        .order_by(Delivery.id)
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def release(
+    session: Session, *, delivery_ids: Sequence[int], now: datetime
+) -> tuple[int, list[Event]]:
+    """Claims given back unsent (the hub stops): the rows are due again at once."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(list(delivery_ids)))
+        .where(Delivery.status == DeliveryStatus.QUEUED)
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount), []  # type: ignore[attr-defined]
 
 
 def _delivery(session: Session, delivery_id: int) -> Delivery:

@@ -5,9 +5,11 @@ purging the texts of conversations past the retention limit (handoff/privacy.py)
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from handoff import agents, history, privacy, routing
 from handoff.events import Event, conversation_changed, queue_moved, ticket_event
@@ -42,15 +44,15 @@ def check_breaches(session: Session, *, now: datetime) -> tuple[list[Ticket], li
             and ticket.first_response_breached_at is None
             and ticket.first_response_due is not None
             and ticket.first_response_due < now
+            and _stamp(session, ticket, Ticket.first_response_breached_at, now)
         ):
-            ticket.first_response_breached_at = now
             breached.append("first_response")
         if (
             ticket.resolution_breached_at is None
             and ticket.resolution_due is not None
             and ticket.resolution_due < now
+            and _stamp(session, ticket, Ticket.resolution_breached_at, now)
         ):
-            ticket.resolution_breached_at = now
             breached.append("resolution")
         for target in breached:
             policy = rules.get(ticket.priority)
@@ -64,6 +66,26 @@ def check_breaches(session: Session, *, now: datetime) -> tuple[list[Ticket], li
             if escalated:
                 events += [conversation_changed(ticket.conversation_id), queue_moved()]
     return list(tickets), events
+
+
+def _stamp(
+    session: Session, ticket: Ticket, column: InstrumentedAttribute[Any], now: datetime
+) -> bool:
+    """Set a breach stamp only if it is still unset in the database: the conditional
+    UPDATE is the claim, so two sweeps at once (two hubs) raise a breach once. On
+    PostgreSQL the second waits for the first's row lock, re-reads the row and updates
+    nothing; on SQLite writers take turns."""
+    result = session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, column.is_(None))
+        .values({column.key: now})
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(ticket)  # another sweep raised it: see its stamp
+        return False
+    set_committed_value(ticket, column.key, now)  # what the database now holds
+    return True
 
 
 def _escalate(session: Session, ticket: Ticket, action: str, now: datetime) -> bool:

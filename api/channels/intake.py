@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from handoff import inbound
 from handoff.db import transaction
 from handoff.errors import InvalidInput
 from handoff.events import Event
-from handoff.models import Message
+from handoff.models import Message, utcnow
 from handoff.states import MessageStatus
 
 log = logging.getLogger(__name__)
@@ -157,12 +158,17 @@ class ChannelIntake:
             rules=self._flow.rules,
         )
 
-    async def recover(self) -> int:
-        """Events stored but never processed (the hub stopped in between)."""
+    async def recover(self, older_than: float | None = None) -> int:
+        """Events stored but never processed (their hub stopped in between): at start all
+        of them; in the hubs' periodic recovery, those stored over `older_than` s ago."""
+        before = None if older_than is None else utcnow() - timedelta(seconds=older_than)
 
         def load() -> list[tuple[str, int, dict[str, Any]]]:
             with self._flow.sessions() as session:
-                return [(r.channel, r.id, r.data) for r in inbound.pending_events(session)]
+                return [
+                    (r.channel, r.id, r.data)
+                    for r in inbound.pending_events(session, before=before)
+                ]
 
         pending = await asyncio.to_thread(load)
         for name, row_id, data in pending:

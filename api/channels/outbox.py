@@ -8,13 +8,14 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from api.channels.base import Button, Channel, OutboundMessage, Outcome, SendResult
 from api.dialogue import ConversationFlow
 from handoff import outbox
+from handoff.db import transaction
 from handoff.lookups import (
     inbound_events_of,
     last_customer_message_at,
@@ -56,10 +57,14 @@ class OutboxWorker:
         *,
         interval: float = 1.0,
         rates: Mapping[str, float] | None = None,
+        claim_seconds: float = 120.0,
     ) -> None:
         self._flow = flow
         self._channels = channels
         self._interval = interval
+        # Long enough for the rate limit's wait and the platform's answer: another hub
+        # takes a claimed row only after this (its claimer died mid-send).
+        self._lease = timedelta(seconds=claim_seconds)
         self._buckets = {
             name: _Bucket((rates or {}).get(name, DEFAULT_RATE), tokens=1.0, stamp=time.monotonic())
             for name in channels
@@ -74,15 +79,31 @@ class OutboxWorker:
             await asyncio.sleep(self._interval)
 
     async def deliver_due(self) -> int:
-        """One pass: the head of each conversation's queue, sent side by side."""
-        due = await asyncio.to_thread(self._load_due)
-        results = await asyncio.gather(*(self._deliver(d, m) for d, m in due))
+        """One pass: the head of each conversation's queue, claimed (so no other hub sends
+        it too), then sent side by side."""
+        due = await asyncio.to_thread(self._claim_due)
+        unsettled = {delivery_id for delivery_id, _ in due}
+
+        async def deliver(delivery_id: int, message: OutboundMessage | None) -> Outcome:
+            outcome = await self._deliver(delivery_id, message)
+            unsettled.discard(delivery_id)
+            return outcome
+
+        try:
+            results = await asyncio.gather(*(deliver(d, m) for d, m in due))
+        except asyncio.CancelledError:  # the hub stops: what was not sent is due again now
+            if unsettled:
+                await self._flow.run(
+                    outbox.release, delivery_ids=sorted(unsettled), now=datetime.now(UTC)
+                )
+            raise
         return sum(1 for r in results if r is Outcome.SENT)
 
-    def _load_due(self) -> list[tuple[int, OutboundMessage | None]]:
+    def _claim_due(self) -> list[tuple[int, OutboundMessage | None]]:
         out: list[tuple[int, OutboundMessage | None]] = []
-        with self._flow.sessions() as session:
-            for row in outbox.due(session, now=datetime.now(UTC)):
+        with transaction(self._flow.sessions) as session:
+            rows = outbox.claim_due(session, now=datetime.now(UTC), lease=self._lease)
+            for row in rows:
                 out.append((row.id, _outbound(session, row)))
         return out
 
