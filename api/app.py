@@ -10,8 +10,16 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from api import presence
+from api.bus import make_bus
 from api.channels.config import load_channels
-from api.exposure import make_private, public_bind_problems, rasa_problems, refuse
+from api.exposure import (
+    make_private,
+    public_bind_problems,
+    rasa_problems,
+    refuse,
+    shared_secret_problems,
+)
 from api.help_center.library import HelpLibrary
 from api.help_center.pages import Site
 from api.hub import Hub, KnowledgeHolder, load_knowledge
@@ -85,6 +93,7 @@ def create_app(
         try:
             with sessions() as session:
                 problems = public_bind_problems(settings, session) + rasa_problems(settings)
+            problems += shared_secret_problems(settings)
             refuse(problems, settings.host)
         except Exception:
             engine.dispose()
@@ -93,7 +102,7 @@ def create_app(
             settings=settings,
             engine=engine,
             sessions=sessions,
-            broker=Broker(sessions, settings.rules.calendar),
+            broker=Broker(sessions, settings.rules.calendar, bus=make_bus(settings.redis_url)),
             rasa=rasa
             or RasaClient(
                 settings.rasa_url, timeout=settings.rasa_timeout, api_key=settings.rasa_api_key
@@ -105,13 +114,16 @@ def create_app(
             "/"
         ) + settings.help_path
         ensure_demo_agent(hub)
-        with transaction(hub.sessions) as session:
-            agent_accounts.reset_presence(session)
+        # No fleet-wide reset of presence: other hubs' agents stay online. Connections this
+        # hub held before a crash expire (handoff/agents.expire_connections, in the sweep).
+        await hub.broker.bus.start(hub.broker.receive)
         app.state.hub = hub
+        hub.spawn_forever(presence.heartbeat_forever(hub))
         hub.spawn_forever(hub.sweep_forever())
         await hub.start_channels()
         yield
         await hub.drain()
+        await hub.broker.bus.stop()
         await hub.close_channels()
         await hub.rasa.aclose()
         engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import secrets
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,6 +153,9 @@ class Hub:
     rasa: RasaClient
     knowledge: KnowledgeHolder
     channel_configs: dict[str, Any] = field(default_factory=dict)
+    # This process among the hubs: its agents' console records carry it (api/presence.py).
+    # Fresh on every start, so what a crashed run held just expires.
+    hub_id: str = field(default_factory=lambda: secrets.token_hex(8))
     flow: ConversationFlow = field(init=False)
     channels: dict[str, Channel] = field(init=False)
     intake: ChannelIntake = field(init=False)

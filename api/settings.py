@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     # per-conversation locks, presence and the sweep's leader lease between them. Empty: one
     # hub on its own, everything in this process.
     redis_url: str = Field(default="", pattern=r"^(rediss?://\S+|unix://\S+)?$")
+    # Each open agents' console is a record in the database that its hub heartbeats this
+    # often; three missed heartbeats (a dead hub) and the record expires (handoff/presence.py).
+    presence_heartbeat_seconds: float = Field(default=10.0, gt=0)
 
     # Chat channels (channels.yml: an exact contract, see the README). Absent: only the
     # live channels, the widget and rasa-webchat.
