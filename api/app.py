@@ -117,6 +117,7 @@ def create_app(
         # No fleet-wide reset of presence: other hubs' agents stay online. Connections this
         # hub held before a crash expire (handoff/agents.expire_connections, in the sweep).
         await hub.broker.bus.start(hub.broker.receive)
+        await app.state.webchat.start()
         app.state.hub = hub
         hub.spawn_forever(presence.heartbeat_forever(hub))
         hub.spawn_forever(hub.sweep_forever())
@@ -124,6 +125,7 @@ def create_app(
         yield
         await hub.drain()
         await hub.broker.bus.stop()
+        await app.state.webchat.aclose()
         await hub.close_channels()
         await hub.rasa.aclose()
         engine.dispose()
@@ -164,7 +166,9 @@ def create_app(
 
     app.include_router(help.help_router(served_help, settings.help_path))
     app.mount("/static", pages.StaticAssets(directory=STATIC_DIR), name="static")
-    app.mount(socketio_channel.PATH, socketio_channel.asgi_app(app))  # rasa-webchat
+    app.mount(  # rasa-webchat
+        socketio_channel.PATH, socketio_channel.asgi_app(app, settings.redis_url)
+    )
     app.add_middleware(TextGuard)  # inside BodyLimit: NUL, surrogates, deep JSON -> 422
     login_limit = min(LOGIN_BODY_LIMIT, settings.max_body_bytes)
     app.add_middleware(

@@ -34,14 +34,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def redis_server(folder: Path) -> Iterator[str]:
-    """Start redis-server in `folder`; yields its URL; stops it (and waits) on exit."""
+def redis_server(folder: Path, port: int | None = None) -> Iterator[str]:
+    """Start redis-server in `folder` (on `port`, else a free one); yields its URL; stops it
+    (and waits) on exit."""
     configured = os.environ.get("FRONTLINE_TEST_REDIS_URL")
     if configured:
         yield configured
         return
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [
             REDIS_BIN,
