@@ -163,6 +163,10 @@ class WebchatChannel:
         self._ips: dict[str, str] = {}
         # Replay marks and issued session ids: shared by the hubs (api/webchat_memory.py).
         self.memory: WebchatMemory = LocalMemory()
+        self.sio.on("connect", self._connect)
+        self.sio.on("disconnect", self._disconnect)
+        self.sio.on("session_request", self._session_request)
+        self.sio.on("user_uttered", self._user_uttered)
 
     async def start(self) -> None:
         """With the app's lifespan: the memory shared with the other hubs, if any."""
@@ -184,10 +188,6 @@ class WebchatChannel:
                     await redis.aclose()
             manager.connected = False
             self.sio.manager_initialized = False  # started again by the next connection
-        self.sio.on("connect", self._connect)
-        self.sio.on("disconnect", self._disconnect)
-        self.sio.on("session_request", self._session_request)
-        self.sio.on("user_uttered", self._user_uttered)
 
     @property
     def hub(self) -> Hub:

@@ -23,7 +23,9 @@ def redis_available() -> str | None:
     if os.environ.get("FRONTLINE_TEST_REDIS_URL"):
         return None
     if shutil.which(REDIS_BIN) is None:
-        return f"{REDIS_BIN} not found: apt-get install redis-server (make test installs it as root)"
+        return (
+            f"{REDIS_BIN} not found: apt-get install redis-server (make test installs it as root)"
+        )
     return None
 
 
@@ -46,13 +48,20 @@ def redis_server(folder: Path, port: int | None = None) -> Iterator[str]:
     process = subprocess.Popen(
         [
             REDIS_BIN,
-            "--port", str(port),
-            "--bind", "127.0.0.1",
-            "--dir", str(folder),
-            "--save", "",
-            "--appendonly", "no",
-            "--daemonize", "no",
-            "--logfile", str(folder / "redis.log"),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(folder),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(folder / "redis.log"),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
