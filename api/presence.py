@@ -45,6 +45,8 @@ async def console_closed(hub: Hub, connection_id: str) -> None:
 
 
 async def heartbeat_forever(hub: Hub) -> None:
+    """Keep this hub's console records alive; then expire everyone's dead ones (idempotent,
+    so every hub may run it: a hub that restarted alone still sees its old records expire)."""
     while True:
         await asyncio.sleep(hub.settings.presence_heartbeat_seconds)
         try:
@@ -54,5 +56,6 @@ async def heartbeat_forever(hub: Hub) -> None:
                 lifetime=lifetime(hub),
                 now=utcnow(),
             )
+            await hub.flow.run(agent_accounts.expire_connections, now=utcnow())
         except Exception:  # a locked database must not end the heartbeats
             log.exception("agents' console heartbeat failed")

@@ -308,9 +308,10 @@ async def agents_socket(websocket: WebSocket) -> None:
         pass  # gone, a frame that is not JSON text, or closed by watch_session
     finally:
         hub.broker.unsubscribe_agent(queue, agent.id)
+        # The agent's last live console on any hub sets them offline (api/presence.py): in
+        # the background, so that it happens even when this handler is being cancelled.
+        hub.spawn(presence.console_closed(hub, connection_id))
         for task in (sender, watcher):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        # The agent's last live console on any hub sets them offline (api/presence.py).
-        await presence.console_closed(hub, connection_id)

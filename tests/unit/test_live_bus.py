@@ -13,8 +13,6 @@ from api.bus import BusMessage, LocalBus, RedisBus, decode, encode
 from handoff.events import message_created, queue_moved
 from tests.fakes.redis_server import free_port, redis_available, redis_server
 
-pytestmark = pytest.mark.timeout(60)
-
 
 def test_messages_round_trip_and_anything_else_is_refused() -> None:
     message = BusMessage("events", (message_created(3, 7), queue_moved()))

@@ -18,7 +18,6 @@ from tests.fakes.hub_client import agent_socket, hello, is_msg, login, make_clie
 from tests.fakes.rasa import FakeRasa
 
 SHARED = {"secret_key": "the same key on every hub", "action_token": "the same action token"}
-pytestmark = pytest.mark.timeout(90)  # a frame that never crosses fails, not hangs
 
 
 @contextmanager
@@ -165,6 +164,43 @@ def test_a_hub_heartbeats_its_consoles_so_they_never_expire_while_open(
                 offline, _ = agents.expire_connections(session, now=utcnow())
             assert offline == []
             assert client.get("/api/me", headers=headers).json()["presence"] == "online"
+
+
+def test_the_consoles_of_a_dead_hub_expire_and_their_agent_goes_offline(
+    tmp_path: Path, index_dir: Path, fake_rasa: FakeRasa, database_url: str
+) -> None:
+    from datetime import timedelta
+
+    from handoff import agents
+    from handoff.db import transaction
+    from handoff.models import utcnow
+
+    with make_client(
+        tmp_path,
+        index_dir,
+        fake_rasa,
+        database_url=database_url,
+        sweep_interval=3600,
+        presence_heartbeat_seconds=0.2,
+    ) as client:
+        headers = login(client)
+        hub = client.app.state.hub  # type: ignore[attr-defined]
+        me = client.get("/api/me", headers=headers).json()
+        # A console the agent had open on a hub that was killed: nobody heartbeats it.
+        with transaction(hub.sessions) as session:
+            agents.open_connection(
+                session,
+                agent_id=me["id"],
+                hub_id="killed",
+                connection_id="gone",
+                lifetime=timedelta(seconds=0.5),
+                now=utcnow(),
+            )
+        assert client.get("/api/me", headers=headers).json()["presence"] == "online"
+        deadline = time.monotonic() + 10
+        while client.get("/api/me", headers=headers).json()["presence"] != "offline":
+            assert time.monotonic() < deadline, "the dead hub's console never expired"
+            time.sleep(0.1)
 
 
 @pytest.mark.parametrize("missing", ["secret_key", "action_token"])

@@ -28,7 +28,6 @@ from tests.fakes.stack import free_port
 from tests.unit.test_webchat_channel import Webchat, WebchatRasa, api, webchat_conversations
 
 SHARED = {"secret_key": "the same key on every hub", "action_token": "the same action token"}
-pytestmark = pytest.mark.timeout(120)
 
 
 @contextmanager
