@@ -10,9 +10,17 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from api import presence
+from api.bus import make_bus
 from api.channels.config import load_channels
 from api.coordination import make_coordinator
-from api.exposure import make_private, public_bind_problems, rasa_problems, refuse
+from api.exposure import (
+    make_private,
+    public_bind_problems,
+    rasa_problems,
+    refuse,
+    shared_secret_problems,
+)
 from api.help_center.library import HelpLibrary
 from api.help_center.pages import Site
 from api.hub import Hub, KnowledgeHolder, load_knowledge
@@ -86,6 +94,7 @@ def create_app(
         try:
             with sessions() as session:
                 problems = public_bind_problems(settings, session) + rasa_problems(settings)
+            problems += shared_secret_problems(settings)
             refuse(problems, settings.host)
         except Exception:
             engine.dispose()
@@ -94,7 +103,7 @@ def create_app(
             settings=settings,
             engine=engine,
             sessions=sessions,
-            broker=Broker(sessions, settings.rules.calendar),
+            broker=Broker(sessions, settings.rules.calendar, bus=make_bus(settings.redis_url)),
             rasa=rasa
             or RasaClient(
                 settings.rasa_url, timeout=settings.rasa_timeout, api_key=settings.rasa_api_key
@@ -107,14 +116,19 @@ def create_app(
             "/"
         ) + settings.help_path
         ensure_demo_agent(hub)
-        with transaction(hub.sessions) as session:
-            agent_accounts.reset_presence(session)
+        # No fleet-wide reset of presence: other hubs' agents stay online. Connections this
+        # hub held before a crash expire (handoff/agents.expire_connections, in the sweep).
+        await hub.broker.bus.start(hub.broker.receive)
+        await app.state.webchat.start()
         app.state.hub = hub
+        hub.spawn_forever(presence.heartbeat_forever(hub))
         hub.spawn_forever(hub.sweep_forever())
         hub.spawn_forever(hub.recover_forever())
         await hub.start_channels()
         yield
         await hub.drain()
+        await hub.broker.bus.stop()
+        await app.state.webchat.aclose()
         await hub.close_channels()
         await hub.rasa.aclose()
         await hub.coordinator.aclose()
@@ -156,7 +170,9 @@ def create_app(
 
     app.include_router(help.help_router(served_help, settings.help_path))
     app.mount("/static", pages.StaticAssets(directory=STATIC_DIR), name="static")
-    app.mount(socketio_channel.PATH, socketio_channel.asgi_app(app))  # rasa-webchat
+    app.mount(  # rasa-webchat
+        socketio_channel.PATH, socketio_channel.asgi_app(app, settings.redis_url)
+    )
     app.add_middleware(TextGuard)  # inside BodyLimit: NUL, surrogates, deep JSON -> 422
     login_limit = min(LOGIN_BODY_LIMIT, settings.max_body_bytes)
     app.add_middleware(

@@ -94,6 +94,35 @@ def rasa_problems(settings: Settings) -> list[str]:
     ]
 
 
+def shared_secret_problems(settings: Settings) -> list[str]:
+    """Several hubs (FRONTLINE_REDIS_URL) must share their secrets: a visitor token signed
+    by one hub is checked by another, and Rasa's action calls reach any of them. A key each
+    machine generates for itself in var/ would work on one hub and fail on the others."""
+    if not settings.redis_url:
+        return []
+    missing = [
+        f"FRONTLINE_{name.upper()} is not set, so each hub would use its own generated "
+        f"{file} ({what}): set it to the same random value (e.g. `openssl rand -base64 48`) "
+        "on every hub"
+        for name, file, what, value in (
+            (
+                "secret_key",
+                "var/secret_key",
+                "visitor tokens signed on one hub fail on another",
+                settings.secret_key,
+            ),
+            (
+                "action_token",
+                "var/action_token",
+                "Rasa's action calls fail on other hubs",
+                settings.action_token,
+            ),
+        )
+        if not value.get_secret_value()
+    ]
+    return [f"FRONTLINE_REDIS_URL says several hubs share the work, but {m}" for m in missing]
+
+
 def refuse(problems: list[str], host: str) -> None:
     if problems:
         where = f"on {host}" if not is_loopback(host) else "as configured"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import secrets
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -162,6 +163,9 @@ class Hub:
     channel_configs: dict[str, Any] = field(default_factory=dict)
     # Locks and the sweep's lease: Redis with several hubs, this process alone without.
     coordinator: Coordinator = field(default_factory=LocalCoordinator)
+    # This process among the hubs: its agents' console records carry it (api/presence.py).
+    # Fresh on every start, so what a crashed run held just expires.
+    hub_id: str = field(default_factory=lambda: secrets.token_hex(8))
     flow: ConversationFlow = field(init=False)
     channels: dict[str, Channel] = field(init=False)
     intake: ChannelIntake = field(init=False)
@@ -233,9 +237,7 @@ class Hub:
         try:
             if not await self.coordinator.lead(SWEEP_JOB, self._sweep_lease()):
                 return False
-            # PRESENCE EXPIRY (issue 18, item 4): once handoff.agents has the connection
-            # records' expiry (the live helper's part), call it here, on the leader, in
-            # the sweep's pass: await self.flow.run(agent_accounts.expire_presence, ...).
+            # Presence expiry runs on every hub after its heartbeat (api/presence.py).
             purged = await self.flow.run(sweep, now=utcnow(), rules=self.settings.rules)
             if purged:
                 await erase_trackers(self.rasa, purged)

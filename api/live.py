@@ -1,7 +1,7 @@
 """Live updates: fans committed events out to open widgets and agent consoles.
 
-One process keeps its subscribers in memory. (Several hub replicas would relay events
-through Redis pub/sub; the Broker is the seam where that goes.)
+Each process keeps its own subscribers in memory and delivers to them itself; the bus
+(api/bus.py) tells the other hubs, whose Brokers build the frames for theirs.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import serializers
+from api.bus import Bus, BusMessage, LocalBus
 from api.frames import (
     AgentFrame,
     AgentMessageFrame,
@@ -45,8 +46,14 @@ def state_frame(widget: WidgetConversation) -> StateFrame:
 
 
 class Broker:
-    def __init__(self, sessions: sessionmaker[Session], calendar: Calendar | None = None) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        calendar: Calendar | None = None,
+        bus: Bus | None = None,
+    ) -> None:
         self._sessions = sessions
+        self.bus: Bus = bus or LocalBus()
         self._calendar = calendar or Calendar()
         self._widgets: dict[int, set[asyncio.Queue[WidgetLiveFrame]]] = defaultdict(set)
         self._agents: set[asyncio.Queue[AgentFrame]] = set()
@@ -84,13 +91,30 @@ class Broker:
 
     def send_to_widget(self, conversation_id: int, frame: WidgetLiveFrame) -> None:
         """A transient frame (e.g. typing) to the conversation's open widgets; not stored."""
-        for queue in list(self._widgets.get(conversation_id, ())):
-            queue.put_nowait(frame)
+        self._to_widgets(conversation_id, frame)
+        self.bus.relay(BusMessage("widget", conversation_id=conversation_id, frame=dict(frame)))
 
     def send_to_agents(self, frame: AgentFrame) -> None:
         """A transient frame to every open console; not stored."""
+        self._to_agents(frame)
+        self.bus.relay(BusMessage("agents", frame=dict(frame)))
+
+    def _to_widgets(self, conversation_id: int, frame: WidgetLiveFrame) -> None:
+        for queue in list(self._widgets.get(conversation_id, ())):
+            queue.put_nowait(frame)
+
+    def _to_agents(self, frame: AgentFrame) -> None:
         for queue in list(self._agents):
             queue.put_nowait(frame)
+
+    async def receive(self, message: BusMessage) -> None:
+        """What another hub relayed: events become frames for this hub's subscribers."""
+        if message.target == "events":
+            await self._deliver(list(message.events))
+        elif message.target == "widget" and message.frame is not None:
+            self._to_widgets(message.conversation_id, message.frame)  # type: ignore[arg-type]
+        elif message.target == "agents" and message.frame is not None:
+            self._to_agents(message.frame)  # type: ignore[arg-type]
 
     def widget_conversations(self) -> list[int]:
         """Conversations with an open widget (to tell queued ones their new position)."""
@@ -107,6 +131,12 @@ class Broker:
         unique = list(dict.fromkeys(events))
         if not unique:
             return
+        self.bus.relay(BusMessage("events", tuple(unique)))
+        await self._deliver(unique)
+
+    async def _deliver(self, unique: list[Event]) -> None:
+        if not unique or not (self._widgets or self._agents):
+            return  # nobody here to tell: no need to read anything
         try:
             deliveries = await asyncio.to_thread(self._frames, unique)
         except Exception:  # a failed broadcast must never fail the operation that committed
@@ -114,11 +144,9 @@ class Broker:
             return
         for conversation_id, widget_frame, agent_frame in deliveries:
             if widget_frame is not None:
-                for queue in list(self._widgets.get(conversation_id, ())):
-                    queue.put_nowait(widget_frame)
+                self._to_widgets(conversation_id, widget_frame)
             if agent_frame is not None:
-                for console in list(self._agents):
-                    console.put_nowait(agent_frame)
+                self._to_agents(agent_frame)
 
     def _frames(self, events: list[Event]) -> list[Delivery]:
         out: list[Delivery] = []

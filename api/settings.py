@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     # conversation's lock free (its hub died mid-answer), is taken by any hub: answered or
     # handed off within about this plus 5 s (README, production).
     recovery_seconds: float = Field(default=20.0, gt=0)
+    # Each open agents' console is a record in the database that its hub heartbeats this
+    # often; three missed heartbeats (a dead hub) and the record expires (handoff/presence.py).
+    presence_heartbeat_seconds: float = Field(default=10.0, gt=0)
 
     # Chat channels (channels.yml: an exact contract, see the README). Absent: only the
     # live channels, the widget and rasa-webchat.

@@ -11,11 +11,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from handoff import presence as connections
 from handoff import routing
 from handoff.errors import InvalidInput, NotAllowed, NotFound
 from handoff.events import Event, agent_changed
 from handoff.lookups import team_named
-from handoff.models import Agent, AgentSession, utcnow
+from handoff.models import Agent, AgentConnection, AgentSession, utcnow
 from handoff.passwords import check_password
 from handoff.states import AgentRole, Presence
 
@@ -241,21 +242,98 @@ def set_presence(
     return agent, events
 
 
-def online_count(session: Session) -> int:
+def online_count(session: Session, now: datetime | None = None) -> int:
+    """Active agents online, leaving out those whose consoles all expired (a dead hub)."""
     return (
         session.scalar(
             select(func.count())
             .select_from(Agent)
             .where(Agent.is_active, Agent.presence == Presence.ONLINE)
+            .where(Agent.id.not_in(connections.stranded_agent_ids(now or utcnow())))
         )
         or 0
     )
 
 
-def reset_presence(session: Session) -> tuple[None, list[Event]]:
-    """At start-up nobody is connected yet, whatever the last run left behind."""
-    session.execute(update(Agent).values(presence=Presence.OFFLINE))
-    return None, []
+def open_connection(
+    session: Session,
+    *,
+    agent_id: int,
+    hub_id: str,
+    connection_id: str,
+    lifetime: timedelta,
+    now: datetime | None = None,
+) -> tuple[AgentConnection, list[Event]]:
+    """An agents' console opened on `hub_id`: its record, live for `lifetime` unless the hub
+    heartbeats it; it brings an offline agent online (an away one stays away)."""
+    now = now or utcnow()
+    record = AgentConnection(
+        agent_id=agent_id,
+        hub_id=hub_id,
+        connection_id=connection_id,
+        opened_at=now,
+        heartbeat_at=now,
+        expires_at=now + lifetime,
+    )
+    session.add(record)
+    session.flush()
+    _, events = set_presence(
+        session, agent_id=agent_id, presence=Presence.ONLINE, only_from=Presence.OFFLINE
+    )
+    return record, events
+
+
+def close_connection(
+    session: Session, *, connection_id: str, now: datetime | None = None
+) -> tuple[bool, list[Event]]:
+    """A console closed: its record goes; the agent's last live one sets them offline (their
+    conversations stay theirs). True when the agent went offline."""
+    now = now or utcnow()
+    record = session.scalar(
+        select(AgentConnection).where(AgentConnection.connection_id == connection_id)
+    )
+    if record is None:
+        return False, []  # expired and swept already
+    agent_id = record.agent_id
+    session.delete(record)
+    session.flush()
+    if session.scalar(connections.live_agent_ids(now).where(AgentConnection.agent_id == agent_id)):
+        return False, []  # another console of theirs, on this hub or another
+    _, events = set_presence(session, agent_id=agent_id, presence=Presence.OFFLINE)
+    return bool(events), events
+
+
+def heartbeat_connections(
+    session: Session, *, hub_id: str, lifetime: timedelta, now: datetime | None = None
+) -> tuple[int, list[Event]]:
+    """The hub `hub_id` still holds its consoles: their records live `lifetime` longer."""
+    now = now or utcnow()
+    result = session.execute(
+        update(AgentConnection)
+        .where(AgentConnection.hub_id == hub_id)
+        .values(heartbeat_at=now, expires_at=now + lifetime)
+    )
+    return int(getattr(result, "rowcount", 0) or 0), []
+
+
+def expire_connections(session: Session, *, now: datetime) -> tuple[list[int], list[Event]]:
+    """The periodic expiry step (once per interval across the fleet; idempotent): agents
+    whose consoles all expired (their hub died) go offline, and expired records are deleted.
+    Returns the ids of the agents set offline."""
+    stranded = sorted(connections.stranded(session, now))
+    session.execute(delete(AgentConnection).where(AgentConnection.expires_at < now))
+    offline: list[int] = []
+    events: list[Event] = []
+    for agent_id in stranded:
+        agent = session.get(Agent, agent_id)
+        if agent is None or agent.presence is Presence.OFFLINE:
+            continue
+        agent.presence = Presence.OFFLINE
+        agent.presence_at = now
+        offline.append(agent_id)
+        events.append(agent_changed(agent_id))
+    session.flush()
+    return offline, events
 
 
 def update_agent(

@@ -175,6 +175,23 @@ class AgentSession(Base):
     agent: Mapped[Agent] = relationship()
 
 
+class AgentConnection(Base):
+    """One open agents' console socket, on one hub. The hub heartbeats its records; a record
+    past `expires_at` is a console whose hub died (nobody closed it), and the agent is offline
+    once none of theirs is live (handoff/agents.py)."""
+
+    __tablename__ = "agent_connections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    hub_id: Mapped[str] = mapped_column(String(64), index=True)
+    connection_id: Mapped[str] = mapped_column(String(64), unique=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Written by the hub that heartbeats (its interval times 3), so readers need no setting.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class Conversation(Base):
     __tablename__ = "conversations"
     # A chat on a platform (a Telegram chat, an email thread) is one conversation.

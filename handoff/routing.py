@@ -14,11 +14,12 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from handoff import history
+from handoff import presence as connections
 from handoff.errors import NotAllowed, NotFound
 from handoff.events import Event, conversation_changed, message_created, queue_moved
 from handoff.lookups import active_ticket, get_agent
 from handoff.messages import add_message
-from handoff.models import Agent, Conversation, Team, Ticket
+from handoff.models import Agent, Conversation, Team, Ticket, utcnow
 from handoff.states import (
     AssignmentMode,
     ConversationState,
@@ -71,9 +72,17 @@ def loads(session: Session, agent_ids: list[int]) -> dict[int, int]:
     return counts
 
 
+def online_members(session: Session, team: Team) -> list[Agent]:
+    """Active members who are online, except those whose consoles all expired (their hub
+    died: handoff/presence.py)."""
+    online = [a for a in team.members if a.is_active and a.presence is Presence.ONLINE]
+    gone = connections.stranded(session, utcnow()) if online else set()
+    return [a for a in online if a.id not in gone]
+
+
 def available(session: Session, team: Team) -> list[tuple[Agent, int]]:
     """Online members with room for another conversation, with their current load."""
-    online = [a for a in team.members if a.is_active and a.presence is Presence.ONLINE]
+    online = online_members(session, team)
     load = loads(session, [a.id for a in online])
     return [(a, load[a.id]) for a in online if load[a.id] < a.capacity]
 
@@ -220,7 +229,7 @@ def estimated_wait(session: Session, ticket: Ticket, place: int) -> timedelta | 
     team = ticket.team
     if team is None:
         return None
-    online = [a for a in team.members if a.is_active and a.presence is Presence.ONLINE]
+    online = online_members(session, team)
     if not online:
         return None
     load = loads(session, [a.id for a in online])

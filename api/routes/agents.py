@@ -10,7 +10,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
-from api import inputs, schemas, serializers
+from api import inputs, presence, schemas, serializers
 from api.channels.base import Capabilities
 from api.channels.registry import capabilities_of
 from api.hub import Hub
@@ -21,7 +21,7 @@ from handoff import agent_actions, contacts, lookups
 from handoff import agents as agent_accounts
 from handoff.messages import MAX_MESSAGE_CHARS
 from handoff.models import Message
-from handoff.states import ConversationState, Presence
+from handoff.states import ConversationState
 
 router = APIRouter(prefix="/api", tags=["agents"])
 socket_router = APIRouter()
@@ -280,7 +280,7 @@ async def agents_socket(websocket: WebSocket) -> None:
         {"type": "ready", "agent": {"id": agent.id, "name": agent.name, "role": agent.role}}
     )
     queue = hub.broker.subscribe_agent(agent.id)
-    await _presence_on_connect(hub, agent)
+    connection_id = await presence.console_opened(hub, agent.id)
     watcher = asyncio.create_task(auth.watch_session(websocket, hub, token))
 
     async def forward() -> None:
@@ -307,29 +307,11 @@ async def agents_socket(websocket: WebSocket) -> None:
     except (WebSocketDisconnect, ValueError, KeyError, RuntimeError):
         pass  # gone, a frame that is not JSON text, or closed by watch_session
     finally:
-        last = hub.broker.unsubscribe_agent(queue, agent.id)
+        hub.broker.unsubscribe_agent(queue, agent.id)
+        # The agent's last live console on any hub sets them offline (api/presence.py): in
+        # the background, so that it happens even when this handler is being cancelled.
+        hub.spawn(presence.console_closed(hub, connection_id))
         for task in (sender, watcher):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if last:
-            await _presence_on_disconnect(hub, agent)
-
-
-async def _presence_on_connect(hub: Hub, agent: AgentRef) -> None:
-    """Opening the console brings an offline agent online (an away one stays away)."""
-
-    await hub.flow.run(
-        agent_accounts.set_presence,
-        agent_id=agent.id,
-        presence=Presence.ONLINE,
-        only_from=Presence.OFFLINE,
-    )
-
-
-async def _presence_on_disconnect(hub: Hub, agent: AgentRef) -> None:
-    """The last console closed: the agent is offline (their conversations stay theirs)."""
-    with contextlib.suppress(Exception):
-        await hub.flow.run(
-            agent_accounts.set_presence, agent_id=agent.id, presence=Presence.OFFLINE
-        )

@@ -8,16 +8,22 @@ replies and system notices in the same chat. Protocol: docs/protocol.md.
 The socket.io session id is the conversation's `public_token` (channel "webchat"): the hub
 issues it in `session_confirm`, rasa-webchat keeps it in the browser's storage and sends it
 again in `session_request` to resume the conversation.
+
+Several hubs (FRONTLINE_REDIS_URL): python-socketio's AsyncRedisManager carries emits to a
+client connected to another hub; the conversation is found again from the session id in the
+database, and what outlives a connection (replay marks, issued session ids) is in Redis
+(api/webchat_memory.py). Per-connection state (`_links`, `_locks`, `_ips`) stays here: a
+socket.io connection lives on one hub, and its live frames come through this hub's Broker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
 import re
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +37,7 @@ from api import serializers
 from api.frames import BotUttered, MessageData, QuickReply, WidgetLiveFrame
 from api.hub import Hub
 from api.ratelimit import TokenBucket, client_ip
+from api.webchat_memory import LocalMemory, WebchatMemory, make_memory
 from handoff import intake, lookups
 from handoff.client_metadata import MetadataRefused, client_metadata, primary_language
 from handoff.errors import InvalidInput, NotFound
@@ -45,8 +52,7 @@ PATH = "/socket.io"  # Rasa's default `socketio_path`, and rasa-webchat's defaul
 # messages; only the payloads of the bot's latest buttons reach Rasa as intents.
 INTENT_PAYLOAD = re.compile(r"^/[A-Za-z_][\w.-]*(\{.*\})?$", re.DOTALL)
 NOT_OFFERED = "That choice is not offered any more; please type your question instead."
-# Conversations whose last delivered message is remembered, for catching up on reconnects.
-REMEMBERED = 10_000
+SOCKETIO_CHANNEL = "frontline:socketio"  # AsyncRedisManager's pub/sub channel
 
 # Every ASCII character Markdown (remark, in rasa-webchat) treats as syntax, escaped with a
 # backslash; "&" and "<" become entities, so no entity, HTML tag or autolink can form.
@@ -135,12 +141,18 @@ class _Link:
 class WebchatChannel:
     """The socket.io server; handlers find the hub on the FastAPI app at event time."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI, redis_url: str = "") -> None:
         self._app = app
+        self._redis_url = redis_url
         # Like Rasa's channel, any site may embed the chat: the socket carries no cookie,
         # and the session id it sends is the only key to a conversation.
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
+            client_manager=(
+                socketio.AsyncRedisManager(redis_url, channel=SOCKETIO_CHANNEL)
+                if redis_url
+                else None
+            ),
             cors_allowed_origins="*",
             cors_credentials=False,
             logger=False,
@@ -148,15 +160,34 @@ class WebchatChannel:
         )
         self._links: dict[str, _Link] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._delivered: OrderedDict[int, int] = OrderedDict()
         self._ips: dict[str, str] = {}
-        # Session ids issued but not yet used by a first message: a reconnect resumes them
-        # without taking another new-conversation token.
-        self._issued: OrderedDict[str, None] = OrderedDict()
+        # Replay marks and issued session ids: shared by the hubs (api/webchat_memory.py).
+        self.memory: WebchatMemory = LocalMemory()
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._disconnect)
         self.sio.on("session_request", self._session_request)
         self.sio.on("user_uttered", self._user_uttered)
+
+    async def start(self) -> None:
+        """With the app's lifespan: the memory shared with the other hubs, if any."""
+        if self._redis_url:
+            self.memory = make_memory(self._redis_url)
+
+    async def aclose(self) -> None:
+        await self.memory.aclose()
+        self.memory = LocalMemory()
+        manager = self.sio.manager
+        listener = getattr(manager, "thread", None)  # AsyncRedisManager's pub/sub listener
+        if isinstance(listener, asyncio.Task):
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await listener
+            redis = getattr(manager, "redis", None)
+            if redis is not None:
+                with contextlib.suppress(Exception):
+                    await redis.aclose()
+            manager.connected = False
+            self.sio.manager_initialized = False  # started again by the next connection
 
     @property
     def hub(self) -> Hub:
@@ -241,7 +272,7 @@ class WebchatChannel:
 
         return await self.hub.flow.write(operation)
 
-    def _issue(self, sid: str) -> str:
+    async def _issue(self, sid: str) -> str:
         """A new session id, if the client's address may start a conversation now."""
         wait = self.hub.limits.conversations.take(self._ips.get(sid, "unknown"))
         if wait > 0:
@@ -250,9 +281,7 @@ class WebchatChannel:
                 f" {max(1, math.ceil(wait))} s"
             )
         session_id = intake.new_public_token()
-        self._issued[session_id] = None
-        while len(self._issued) > REMEMBERED:
-            self._issued.popitem(last=False)
+        await self.memory.issue(session_id)
         return session_id
 
     def _last_id(self, conversation_id: int) -> int:
@@ -265,19 +294,19 @@ class WebchatChannel:
         found = await asyncio.to_thread(self._find, requested) if requested else None
         conversation_id: int | None
         if found is None:
-            # Nothing is stored until the first message (`_receive`); a session id this
-            # process issued and nobody used yet is resumed without a new token.
-            if requested is not None and requested in self._issued:
+            # Nothing is stored until the first message (`_receive`); a session id a hub
+            # issued and nobody used yet is resumed without a new token.
+            if requested is not None and await self.memory.was_issued(requested):
                 session_id = requested
             else:
-                session_id = self._issue(sid)
+                session_id = await self._issue(sid)
             conversation_id = None
             baseline = 0
         else:
             conversation_id, session_id = found
-            # Replay what this process sent since this conversation's last delivery; after a
-            # restart nothing is known, and the client keeps its own history.
-            known = self._delivered.get(conversation_id)
+            # Replay what was stored since this conversation's last delivery by any hub;
+            # when nothing is known (one hub restarted) the client keeps its own history.
+            known = await self.memory.delivered(conversation_id)
             baseline = (
                 known
                 if known is not None
@@ -342,7 +371,7 @@ class WebchatChannel:
         if link.conversation_id is None:
             if INTENT_PAYLOAD.match(text.strip()):
                 return  # rasa-webchat's initPayload: not the customer's words, nothing to store
-            self._issued.pop(link.session_id, None)
+            await self.memory.forget_issued(link.session_id)
             self._follow(sid, link, await self._create(link.session_id))
         assert link.conversation_id is not None
         body, button, started = await asyncio.to_thread(self._choice, link.conversation_id, text)
@@ -402,15 +431,12 @@ class WebchatChannel:
             await self._utter(sid, bot_uttered(message))
         if link.conversation_id is None:
             return
-        self._delivered[link.conversation_id] = max(
-            message_id, self._delivered.get(link.conversation_id, 0)
-        )
-        self._delivered.move_to_end(link.conversation_id)
-        while len(self._delivered) > REMEMBERED:
-            self._delivered.popitem(last=False)
+        await self.memory.note_delivered(link.conversation_id, message_id)
 
 
-def asgi_app(app: FastAPI) -> socketio.ASGIApp:
-    """The channel as an ASGI app to mount at PATH (the mount does the routing)."""
-    channel = WebchatChannel(app)
+def asgi_app(app: FastAPI, redis_url: str = "") -> socketio.ASGIApp:
+    """The channel as an ASGI app to mount at PATH (the mount does the routing); the
+    channel itself is `app.state.webchat` (started and closed by the app's lifespan)."""
+    channel = WebchatChannel(app, redis_url)
+    app.state.webchat = channel
     return socketio.ASGIApp(channel.sio, socketio_path=None)

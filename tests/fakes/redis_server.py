@@ -23,7 +23,9 @@ def redis_available() -> str | None:
     if os.environ.get("FRONTLINE_TEST_REDIS_URL"):
         return None
     if shutil.which(REDIS_BIN) is None:
-        return f"{REDIS_BIN} not found: apt-get install redis-server (make test does, as root)"
+        return (
+            f"{REDIS_BIN} not found: apt-get install redis-server (make test installs it as root)"
+        )
     return None
 
 
@@ -34,24 +36,32 @@ def free_port() -> int:
 
 
 @contextmanager
-def redis_server(folder: Path) -> Iterator[str]:
-    """Start redis-server in `folder`; yields its URL; stops it (and waits) on exit."""
+def redis_server(folder: Path, port: int | None = None) -> Iterator[str]:
+    """Start redis-server in `folder` (on `port`, else a free one); yields its URL; stops it
+    (and waits) on exit."""
     configured = os.environ.get("FRONTLINE_TEST_REDIS_URL")
     if configured:
         yield configured
         return
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [
             REDIS_BIN,
-            "--port", str(port),
-            "--bind", "127.0.0.1",
-            "--dir", str(folder),
-            "--save", "",
-            "--appendonly", "no",
-            "--daemonize", "no",
-            "--logfile", str(folder / "redis.log"),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(folder),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(folder / "redis.log"),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -2,7 +2,7 @@
 received (their hub died) every few seconds, and that must not scan the table
 
 Revision ID: 0009
-Revises: 0007 (on this branch; 0008 after the merge with 0008_agent_connections)
+Revises: 0008
 Create Date: 2026-12-01 04:20:00
 """
 from collections.abc import Sequence
@@ -11,9 +11,7 @@ from alembic import op
 
 
 revision: str = '0009'
-# MERGE NOTE: '0008' (0008_agent_connections, the live helper's) once both are on main; on
-# the work branch alone there is no 0008, so the chain runs 0007 -> 0009 here.
-down_revision: str | None = '0007'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
