@@ -9,8 +9,7 @@ one script, each tokenised its own way:
   bigram still matches when the words do not;
 - Arabic script (Persian, Arabic, Urdu...): words at spaces and punctuation; the zero-width
   non-joiner (ZWNJ), which writers use or leave out between a word and its affixes
-  (می‌خواهم, کتاب‌ها), splits there, so both spellings share the stem; a word written with
-  its affixes attached (میخواهم, کتابها) adds its stem as a second word (`persian_tokens`);
+  (می‌خواهم, کتاب‌ها), splits there, so both spellings share the stem;
 - everything else (Latin, Cyrillic, Greek, digits...): lower-cased words, English stop words
   dropped and a light English plural/-ing fold, as before.
 
@@ -36,18 +35,9 @@ STOP_EN = frozenset(
 STOP_FA = frozenset(
     (
         "و در به از که این آن را با برای است هست یک تا من تو ما شما او می نمی ها های "
-        "چطور چگونه چه چی کنم کنید کن شود می‌شود آیا هم یا بر "
-        # the plural with a pronoun, after a ZWNJ (کتاب‌هایم): the stem is the word
-        "هایی هایم هایت هایش هایمان هایتان هایشان"
+        "چطور چگونه چه چی کنم کنید کن شود می‌شود آیا هم یا بر"
     ).split()
 )
-# Persian affixes a writer attaches to the word, or separates with a ZWNJ or a space: the
-# verbal prefixes (present and continuous, and their negation) and the plural suffixes.
-# Longest first. What is left keeps two letters after a prefix (verb stems are short: شه,
-# دم) and three before a suffix (تنها, "alone", is no plural of تن).
-PERSIAN_PREFIXES = ("نمی", "می")
-PERSIAN_SUFFIXES = ("هایشان", "هایتان", "هایمان", "هایی", "هایم", "هایت", "هایش", "های", "ها")
-PERSIAN_MIN_STEM = {"prefix": 2, "suffix": 3}
 STOP_ZH = frozenset(
     "的 了 吗 呢 吧 啊 我 你 是 在 有 和 就 都 也 要 会 能 怎么 如何 什么 请 一个 这个 那个".split()
 )
@@ -80,30 +70,13 @@ def tokenize(text: str) -> list[str]:
         if kind == "han":
             tokens += han_tokens(value)
         elif kind == "arabic":
-            tokens += persian_tokens(value)
+            if value not in STOP_FA:
+                tokens.append(value)
         elif kind == "nospace":
             tokens += bigrams(value)
         elif value not in STOP_EN:
             tokens.append(stem_en(value))
     return tokens
-
-
-def persian_tokens(word: str) -> list[str]:
-    """The word, and its stem when affixes are attached to it (میخواهم: خواهم; کتابها:
-    کتاب), so it matches the same word written with a ZWNJ or a space. The word itself
-    stays: a stem is only ever an extra match, never a lost one."""
-    if word in STOP_FA:
-        return []
-    stem = word
-    for prefix in PERSIAN_PREFIXES:
-        if stem.startswith(prefix) and len(stem) - len(prefix) >= PERSIAN_MIN_STEM["prefix"]:
-            stem = stem[len(prefix) :]
-            break
-    for suffix in PERSIAN_SUFFIXES:
-        if stem.endswith(suffix) and len(stem) - len(suffix) >= PERSIAN_MIN_STEM["suffix"]:
-            stem = stem[: -len(suffix)]
-            break
-    return [word] if stem == word or stem in STOP_FA else [word, stem]
 
 
 def han_tokens(run: str) -> list[str]:
