@@ -182,12 +182,14 @@ def test_the_console_in_the_agents_language(
 
 
 @pytest.mark.parametrize(
-    ("locale", "dir", "overall", "containment", "role_header", "active"),
+    ("locale", "dir", "overall", "containment", "role_header", "active", "pages"),
     [
-        ("fa-IR", "rtl", "کل", "حل‌شده به دست ربات", "نقش", "فعال"),
-        ("zh-CN", "ltr", "总体", "机器人解决率", "角色", "已启用"),
+        ("fa-IR", "rtl", "کل", "حل‌شده به دست ربات", "نقش", "فعال",
+         ("مقاله‌ها", "پالایش بر اساس عنوان، برچسب یا زبان", "کمبودهای پایگاه دانش")),  # noqa: RUF001
+        ("zh-CN", "ltr", "总体", "机器人解决率", "角色", "已启用",
+         ("文章", "按标题、标签或语言筛选", "知识缺口")),
     ],
-)
+)  # fmt: skip
 def test_the_dashboard_and_the_agents_page_in_the_agents_language(
     stack: Stack,
     browser: Any,
@@ -197,11 +199,13 @@ def test_the_dashboard_and_the_agents_page_in_the_agents_language(
     containment: str,
     role_header: str,
     active: str,
+    pages: tuple[str, str, str],
 ) -> None:
     """The console's other pages take the same interface language (the browser's, or the
     menu's) and direction as the console: static headings, figures' names, table headers
     and the texts the page builds from the hub's data."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    articles, t_filter, gaps = pages
     short = locale.split("-")[0]
     context = browser.new_context(viewport={"width": 1300, "height": 900}, locale=locale)
     page = context.new_page()
@@ -235,11 +239,21 @@ def test_the_dashboard_and_the_agents_page_in_the_agents_language(
         assert me.locator("td.status").inner_text() == active
         page.screenshot(path=str(ARTIFACTS / f"admin-agents-{short}.png"))
 
+        # The knowledge-base editor and the knowledge gaps: their headings and placeholders.
+        page.goto(f"{stack.hub_url}/console/kb")
+        page.locator("#articles li").first.wait_for()
+        assert page.locator("#articles-title").inner_text() == articles
+        assert page.get_attribute("#filter", "placeholder") == t_filter
+        page.goto(f"{stack.hub_url}/console/gaps")
+        page.locator("#summary:not(:empty)").wait_for()
+        assert page.locator("#page h2").first.inner_text() == gaps
+        page.screenshot(path=str(ARTIFACTS / f"knowledge-gaps-{short}.png"))
+
         # The menu switches back to English, for these pages as for the console.
         page.select_option("#console-lang", "en")
         page.wait_for_function("() => document.documentElement.dir === 'ltr'")
-        page.locator("#agents td.status", has_text="active").first.wait_for()
-        assert page.locator("#page h2").first.inner_text() == "Agents"
+        page.locator("#summary:not(:empty)").wait_for()
+        assert page.locator("#page h2").first.inner_text() == "Knowledge gaps"
         assert errors == []
     finally:
         context.close()
