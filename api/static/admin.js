@@ -4,6 +4,10 @@
 import { api } from "./lib/api.js";
 import { startAdminPage } from "./lib/admin-page.js";
 import { $, h, showError } from "./lib/dom.js";
+import { applyLanguage, t } from "./lib/i18n.js";
+
+// The page in the agent's language (lib/i18n.js) before anything else is drawn.
+applyLanguage($("console-lang"));
 
 const ROLES = ["agent", "lead", "admin"];
 let me = null;
@@ -15,9 +19,9 @@ function act(promise, done) {
 
 function roleSelect(agent) {
   const select = h("select", {
-    "aria-label": "Role of " + agent.email,
+    "aria-label": t("Role of {email}", { email: agent.email }),
     onchange: () => act(api("PATCH", "/api/agents/" + agent.id, { role: select.value })),
-  }, ROLES.map((r) => h("option", { value: r, selected: r === agent.role }, r)));
+  }, ROLES.map((r) => h("option", { value: r, selected: r === agent.role }, t(r))));
   select.disabled = !agent.is_active;
   return select;
 }
@@ -25,13 +29,13 @@ function roleSelect(agent) {
 function resetPassword(agent) {
   const input = h("input", {
     type: "password", autocomplete: "new-password",
-    "aria-label": "New password for " + agent.email, placeholder: "new password",
+    "aria-label": t("New password for {email}", { email: agent.email }), placeholder: t("new password"),
   });
   const button = h("button", {
     type: "button",
     onclick: () => act(api("POST", "/api/agents/" + agent.id + "/password", { password: input.value }),
-      () => { input.value = ""; $("new-status").textContent = "Password reset for " + agent.email + "."; }),
-  }, "Reset password");
+      () => { input.value = ""; $("new-status").textContent = t("Password reset for {email}.", { email: agent.email }); }),
+  }, t("Reset password"));
   return h("span", { class: "inline-form" }, input, button);
 }
 
@@ -39,21 +43,21 @@ function activeButton(agent) {
   const label = agent.is_active ? "Deactivate" : "Activate";
   return h("button", {
     type: "button",
-    "aria-label": label + " " + agent.email,
+    "aria-label": t(label + " {email}", { email: agent.email }),
     onclick: () => {
-      if (agent.is_active && !window.confirm("Deactivate " + agent.email + "? They are signed out at once.")) return;
+      if (agent.is_active && !window.confirm(t("Deactivate {email}? They are signed out at once.", { email: agent.email }))) return;
       act(api("PATCH", "/api/agents/" + agent.id, { is_active: !agent.is_active }));
     },
-  }, label);
+  }, t(label));
 }
 
 function render(agents) {
-  const head = h("tr", null, ["Name", "Email", "Role", "Status", "Actions"].map((t) => h("th", { scope: "col" }, t)));
+  const head = h("tr", null, ["Name", "Email", "Role", "Status", "Actions"].map((x) => h("th", { scope: "col" }, t(x))));
   const rows = agents.map((a) => h("tr", { "data-email": a.email, class: a.is_active ? null : "inactive" },
-    h("td", null, a.name + (me && a.id === me.id ? " (you)" : "")),
+    h("td", null, me && a.id === me.id ? t("{name} (you)", { name: a.name }) : a.name),
     h("td", null, a.email),
     h("td", null, roleSelect(a)),
-    h("td", { class: "status" }, a.is_active ? "active" : "deactivated"),
+    h("td", { class: "status" }, t(a.is_active ? "active" : "deactivated")),
     h("td", null, activeButton(a), " ", a.is_active ? resetPassword(a) : null),
   ));
   $("agents").replaceChildren(h("thead", null, head), h("tbody", null, rows));
@@ -74,7 +78,7 @@ $("new-agent").addEventListener("submit", (ev) => {
   };
   act(api("POST", "/api/agents", body), (created) => {
     $("new-agent").reset();
-    $("new-status").textContent = "Created " + created.email + ".";
+    $("new-status").textContent = t("Created {email}.", { email: created.email });
     return load();
   });
 });

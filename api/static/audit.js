@@ -4,6 +4,10 @@
 import { api } from "./lib/api.js";
 import { startAdminPage } from "./lib/admin-page.js";
 import { $, h, showError } from "./lib/dom.js";
+import { applyLanguage, t } from "./lib/i18n.js";
+
+// The page in the agent's language (lib/i18n.js) before anything else is drawn.
+applyLanguage($("console-lang"));
 
 let next = null;
 
@@ -41,7 +45,7 @@ function load(append) {
   api("GET", query(append ? next : null)).then((page) => {
     const table = $("audit");
     if (!append) {
-      const head = h("tr", null, ["When", "Who", "Action", "Target", "Detail", "From"].map((t) => h("th", { scope: "col" }, t)));
+      const head = h("tr", null, ["When", "Who", "Action", "Target", "Detail", "From"].map((x) => h("th", { scope: "col" }, t(x))));
       table.replaceChildren(h("thead", null, head), h("tbody"));
     }
     table.querySelector("tbody").append(...page.entries.map(row));

@@ -2,8 +2,12 @@
 // figures, tables and an inline SVG chart. Everything from the hub is rendered as text.
 
 import { api, getToken, onSessionEnd, setToken, signOut } from "./lib/api.js";
-import { $, h, showError, svg as s } from "./lib/dom.js";
+import { $, h, ltr, showError, svg as s } from "./lib/dom.js";
+import { applyLanguage, t, tParts } from "./lib/i18n.js";
 import { PRIORITIES, reasonTitle } from "./lib/labels.js";
+
+// The page in the agent's language (lib/i18n.js) before anything else is drawn.
+applyLanguage($("console-lang"));
 
 const DASH = "—";
 let loading = 0;
@@ -124,7 +128,7 @@ $("csv").addEventListener("click", () => {
 
 async function load() {
   const mine = ++loading;
-  $("range").textContent = "Loading…";
+  $("range").textContent = t("Loading…");
   try {
     const report = await api("GET", "/api/reports?" + query());
     if (mine !== loading) return;
@@ -144,9 +148,10 @@ function figure(path, text) {
   return h("span", { "data-figure": path }, text);
 }
 
+// `name` is the English name (data-metric, what tests and scripts find); shown translated.
 function card(name, path, value, sub) {
   return h("dl", { class: "card", "data-metric": name },
-    h("dt", null, name),
+    h("dt", null, t(name)),
     h("dd", null, figure(path, value), sub ? h("span", { class: "sub" }, sub) : null));
 }
 
@@ -158,29 +163,35 @@ function renderCards(m) {
   $("cards").replaceChildren(
     card("Conversations", "conversations", int(m.conversations)),
     card("Bot containment", "containment_rate", pct(m.containment_rate),
-      [figure("bot_contained", int(m.bot_contained)), " contained by the bot"]),
+      tParts("{n} contained by the bot", { n: figure("bot_contained", int(m.bot_contained)) })),
     card("Hand-off rate", "handoff_rate", pct(m.handoff_rate),
-      [figure("handoffs", int(m.handoffs)), " hand-offs"]),
+      tParts("{n} hand-offs", { n: figure("handoffs", int(m.handoffs)) })),
     card("CSAT", "csat.mean", num(csat.mean),
-      [figure("csat.responses", int(csat.responses)), " response(s) · satisfied ",
-        figure("csat.satisfied_share", pct(csat.satisfied_share))]),
+      tParts("{n} response(s) · satisfied {share}", {
+        n: figure("csat.responses", int(csat.responses)),
+        share: figure("csat.satisfied_share", pct(csat.satisfied_share)),
+      })),
     card("First response", "first_response.mean_seconds", secs(fr.mean_seconds),
-      ["p90 ", figure("first_response.p90_seconds", secs(fr.p90_seconds)), " · within SLA ",
-        figure("first_response.within_sla_share", pct(fr.within_sla_share))]),
+      tParts("p90 {p90} · within SLA {share}", {
+        p90: figure("first_response.p90_seconds", secs(fr.p90_seconds)),
+        share: figure("first_response.within_sla_share", pct(fr.within_sla_share)),
+      })),
     card("Resolution time", "resolution.mean_seconds", secs(res.mean_seconds),
-      ["p90 ", figure("resolution.p90_seconds", secs(res.p90_seconds)), " · ",
-        figure("resolution.count", int(res.count)), " resolved"]),
+      tParts("p90 {p90} · {n} resolved", {
+        p90: figure("resolution.p90_seconds", secs(res.p90_seconds)),
+        n: figure("resolution.count", int(res.count)),
+      })),
     card("SLA attainment", "sla_attainment.overall", pct(sla.share),
-      sla.tickets + " ticket(s) with a known outcome"),
+      t("{n} ticket(s) with a known outcome", { n: sla.tickets })),
     card("First contact resolution", "fcr_rate", pct(m.fcr_rate)),
     card("Reopen rate", "reopen_rate", pct(m.reopen_rate)));
 }
 
 function table(id, headers, rows, empty) {
-  const thead = h("thead", null, h("tr", null, headers.map((x) => h("th", { scope: "col" }, x))));
+  const thead = h("thead", null, h("tr", null, headers.map((x) => h("th", { scope: "col" }, t(x)))));
   const body = rows.length
     ? rows.map((r) => h("tr", null, r.map((cell, i) => (i === 0 ? h("th", { scope: "row" }, cell) : h("td", null, cell)))))
-    : [h("tr", null, h("td", { colspan: String(headers.length), class: "muted" }, empty || "Nothing in this range."))];
+    : [h("tr", null, h("td", { colspan: String(headers.length), class: "muted" }, t(empty || "Nothing in this range.")))];
   $(id).replaceChildren(thead, h("tbody", null, body));
 }
 
@@ -188,16 +199,16 @@ function renderTables(report) {
   const m = report.overall || {};
   const reasons = m.handoff_by_reason || {};
   table("reasons", ["Reason", "Hand-offs", "Rate"],
-    Object.keys(reasons).sort().map((r) => [reasonTitle(r), int(reasons[r].count), pct(reasons[r].rate)]));
+    Object.keys(reasons).sort().map((r) => [t(reasonTitle(r)), int(reasons[r].count), pct(reasons[r].rate)]));
   const sla = m.sla_attainment || {};
   const order = PRIORITIES.concat(Object.keys(sla).filter((p) => PRIORITIES.indexOf(p) < 0));
   table("sla", ["Priority", "Tickets", "Met", "Share"],
-    order.filter((p) => sla[p]).map((p) => [p, int(sla[p].tickets), int(sla[p].met), pct(sla[p].share)]));
+    order.filter((p) => sla[p]).map((p) => [t(p), int(sla[p].tickets), int(sla[p].met), pct(sla[p].share)]));
 
   const groups = report.groups || [];
   $("groups-box").hidden = !report.by;
   if (report.by) {
-    $("groups-title").textContent = "By " + report.by;
+    $("groups-title").textContent = t("By {group}", { group: t(report.by) });
     table("groups", [report.by, "Conversations", "Containment", "Hand-off rate", "First response (mean)",
       "Within SLA", "Resolution (mean)", "SLA attainment", "CSAT", "FCR", "Reopen"],
     groups.map((g) => [String(g.key), int(g.conversations), pct(g.containment_rate), pct(g.handoff_rate),
@@ -210,8 +221,8 @@ function renderTables(report) {
   table("not-helpful", ["Question", "Times"],
     (report.top_not_helpful || []).map((q) => [q.question, int(q.count)]), "No answer was marked unhelpful.");
   const help = report.help_center || { views: 0, helpful: 0, not_helpful: 0, articles: [] };
-  $("help-summary").textContent = int(help.views) + " article views; " + int(help.helpful) + " helpful, "
-    + int(help.not_helpful) + " not helpful.";
+  $("help-summary").textContent = t("{views} article views; {helpful} helpful, {not_helpful} not helpful.",
+    { views: int(help.views), helpful: int(help.helpful), not_helpful: int(help.not_helpful) });
   table("help-articles", ["Article", "Views", "Helpful", "Not helpful"],
     help.articles.map((a) => [a.article_id, int(a.views), int(a.helpful), int(a.not_helpful)]), "Nobody read the help center in this period.");
   table("series-table", ["Day", "Conversations", "Bot containment", "SLA attainment"],
@@ -231,10 +242,12 @@ function renderChart(series) {
   const n = series.length;
   const svg = s("svg", {
     viewBox: "0 0 " + W + " " + H, role: "img", "aria-labelledby": "chart-title chart-desc",
+    direction: "ltr", // axes and anchors as drawn, also on a right-to-left page
   });
   svg.append(s("desc", { id: "chart-desc" }, n
-    ? "Daily conversations as bars, bot containment and SLA attainment as lines, from " + series[0].date + " to " + series[n - 1].date + "."
-    : "No days in range."));
+    ? t("Daily conversations as bars, bot containment and SLA attainment as lines, from {start} to {end}.",
+      { start: series[0].date, end: series[n - 1].date })
+    : t("No days in range.")));
   if (!n) {
     $("chart").replaceChildren(svg);
     return;
@@ -260,8 +273,8 @@ function renderChart(series) {
     const rect = s("rect", {
       x: x(i) - bw / 2, y: yCount(v), width: bw, height: Math.max(0, T + plotH - yCount(v)), fill: "#9fb3c8", rx: 2,
     });
-    rect.append(s("title", null, d.date + ": " + v + " conversation(s), containment " + pct(d.containment_rate)
-      + ", SLA attainment " + pct(d.sla_attainment)));
+    rect.append(s("title", null, t("{date}: {n} conversation(s), containment {containment}, SLA attainment {sla}",
+      { date: d.date, n: v, containment: pct(d.containment_rate), sla: pct(d.sla_attainment) })));
     bars.append(rect);
   });
   svg.append(bars);
@@ -277,14 +290,14 @@ function renderChart(series) {
       d += (pen ? "L" : "M") + x(i).toFixed(1) + " " + yRate(v).toFixed(1) + " ";
       pen = true;
       const dot = s("circle", { cx: x(i), cy: yRate(v), r: 3, fill: color });
-      dot.append(s("title", null, p.date + ": " + label + " " + pct(v)));
+      dot.append(s("title", null, t(label, { date: p.date, value: pct(v) })));
       g.append(dot);
     });
     if (d) g.prepend(s("path", { d: d.trim(), fill: "none", stroke: color, "stroke-width": 2 }));
     svg.append(g);
   }
-  line("containment_rate", "#2e7d32", "bot containment");
-  line("sla_attainment", "#d9822b", "SLA attainment");
+  line("containment_rate", "#2e7d32", "{date}: bot containment {value}");
+  line("sla_attainment", "#d9822b", "{date}: SLA attainment {value}");
 
   const axis = s("g", { class: "x-axis" });
   axis.append(s("line", { x1: L, x2: W - R, y1: T + plotH, y2: T + plotH, stroke: "#9aa5b1" }));
@@ -300,7 +313,8 @@ function renderChart(series) {
 
 function render(report) {
   const range = report.range || {};
-  $("range").textContent = "Showing " + (range.start || "?") + " to " + (range.end || "?") + " (UTC days)";
+  $("range").replaceChildren(...tParts("Showing {start} to {end} (UTC days)",
+    { start: ltr(range.start || "?"), end: ltr(range.end || "?") }));
   renderCards(report.overall || {});
   renderChart(report.series || []);
   renderTables(report);

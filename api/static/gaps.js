@@ -4,23 +4,28 @@
 
 import { api } from "./lib/api.js";
 import { startAdminPage } from "./lib/admin-page.js";
-import { $, h, showError } from "./lib/dom.js";
+import { $, h, ltr, showError } from "./lib/dom.js";
+import { applyLanguage, t, tParts } from "./lib/i18n.js";
+
+// The page in the agent's language (lib/i18n.js) before anything else is drawn.
+applyLanguage($("console-lang"));
 
 const KIND_LABELS = { no_answer: "no answer", clarified: "choices, then a person", not_helpful: "didn't help" };
 
 function mix(counts) {
-  return Object.keys(counts || {}).map((k) => (KIND_LABELS[k] || k) + " " + counts[k]).join(", ");
+  return Object.keys(counts || {}).map((k) => (KIND_LABELS[k] ? t(KIND_LABELS[k]) : k) + " " + counts[k]).join(", ");
 }
 
 function addPhrasings(suggestion, boxes, button, result) {
   const questions = boxes.filter((b) => b.checked).map((b) => b.value);
   if (!questions.length) return;
   button.disabled = true;
-  result.textContent = "Adding and rebuilding the index…";
+  result.textContent = t("Adding and rebuilding the index…");
   api("POST", "/api/kb/gaps/phrasings", { article_id: suggestion.article_id, questions, lang: suggestion.lang }).then((done) => {
-    result.textContent = done.added.length
-      ? "Added " + done.added.length + " phrasing(s) to " + suggestion.title + (done.index_rebuilt ? "; the bot uses them now." : ".")
-      : "Nothing new to add.";
+    const added = { n: done.added.length, title: suggestion.title };
+    result.textContent = !done.added.length ? t("Nothing new to add.")
+      : done.index_rebuilt ? t("Added {n} phrasing(s) to {title}; the bot uses them now.", added)
+        : t("Added {n} phrasing(s) to {title}.", added);
   }, (err) => { button.disabled = false; result.textContent = ""; showError(err.message); });
 }
 
@@ -29,32 +34,34 @@ function suggestionBlock(suggestion) {
     const boxes = suggestion.questions.map((q) => h("input", { type: "checkbox", value: q, checked: true }));
     const result = h("p", { class: "muted", role: "status" });
     const button = h("button", { type: "button", class: "add-phrasings" },
-      "Add " + suggestion.questions.length + " phrasing(s) to “" + suggestion.title + "”");
+      t("Add {n} phrasing(s) to “{title}”", { n: suggestion.questions.length, title: suggestion.title }));
     button.addEventListener("click", () => addPhrasings(suggestion, boxes, button, result));
     return h("div", { class: "gap-suggestion" },
-      h("h4", null, "Suggestion: these phrasings belong to “" + suggestion.title + "”"),
+      h("h4", null, t("Suggestion: these phrasings belong to “{title}”", { title: suggestion.title })),
       h("ul", { class: "plain-list" }, boxes.map((box) => h("li", null, h("label", null, box, " " + box.value)))),
       button, result);
   }
-  const draft = h("textarea", { class: "gap-draft", rows: "10", readonly: true, "aria-label": "Draft article" });
+  const draft = h("textarea", { class: "gap-draft", rows: "10", readonly: true, "aria-label": t("Draft article") });
   draft.value = suggestion.draft;
   return h("div", { class: "gap-suggestion" },
-    h("h4", null, "Suggestion: a new article"),
-    h("p", { class: "hint" }, "A draft with the customers' questions and what agents answered: save it as a .md file in the knowledge base and write the answer."),
+    h("h4", null, t("Suggestion: a new article")),
+    h("p", { class: "hint" }, t("A draft with the customers' questions and what agents answered: save it as a .md file in the knowledge base and write the answer.")),
     draft);
 }
 
 function topicItem(topic) {
   return h("li", { class: "gap-topic" },
     h("h3", null, topic.examples[0]),
-    h("p", { class: "muted" }, topic.size + " question(s): " + mix(topic.kinds)),
-    h("p", { class: "muted" }, "Channels: " + Object.entries(topic.channels).map((e) => e[0] + " " + e[1]).join(", ")
-      + " · languages: " + Object.entries(topic.languages).map((e) => e[0] + " " + e[1]).join(", ")
-      + " · tickets: " + topic.tickets.slice(0, 10).map((t) => "#" + t).join(", ")),
+    h("p", { class: "muted" }, t("{n} question(s): {mix}", { n: topic.size, mix: mix(topic.kinds) })),
+    h("p", { class: "muted" }, t("Channels: {channels} · languages: {languages} · tickets: {tickets}", {
+      channels: Object.entries(topic.channels).map((e) => e[0] + " " + e[1]).join(", "),
+      languages: Object.entries(topic.languages).map((e) => e[0] + " " + e[1]).join(", "),
+      tickets: topic.tickets.slice(0, 10).map((n) => "#" + n).join(", "),
+    })),
     topic.examples.length > 1
       ? h("ul", { class: "plain-list" }, topic.examples.slice(1).map((q) => h("li", null, q))) : null,
     topic.agent_answers.length
-      ? h("details", null, h("summary", null, "What agents answered (" + topic.agent_answers.length + ")"),
+      ? h("details", null, h("summary", null, t("What agents answered ({n})", { n: topic.agent_answers.length })),
         h("ul", { class: "plain-list" }, topic.agent_answers.map((a) => h("li", null, a))))
       : null,
     suggestionBlock(topic.suggestion));
@@ -65,17 +72,20 @@ function load() {
   const params = new URLSearchParams();
   if ($("f-since").value) params.set("since", $("f-since").value);
   if ($("f-until").value) params.set("until", $("f-until").value);
-  $("status").textContent = "Grouping…";
+  $("status").textContent = t("Grouping…");
   api("GET", "/api/kb/gaps?" + params.toString()).then((report) => {
     $("status").textContent = "";
-    $("summary").textContent = report.questions + " unsettled question(s) since " + report.since
-      + (report.until ? " until " + report.until : "") + ", in " + report.topics.length + " topic(s).";
+    const counts = { n: report.questions, since: ltr(report.since), until: ltr(report.until), topics: report.topics.length };
+    $("summary").replaceChildren(...tParts(report.until
+      ? "{n} unsettled question(s) since {since} until {until}, in {topics} topic(s)."
+      : "{n} unsettled question(s) since {since}, in {topics} topic(s).", counts));
     $("topics").replaceChildren(...report.topics.map(topicItem));
     const unhelpful = report.help_articles_not_helpful || [];
     $("help-articles").replaceChildren(...(unhelpful.length
       ? unhelpful.map((a) => h("li", null, h("a", { href: "/help/articles/" + encodeURIComponent(a.article_id) }, a.article_id),
-        " · " + a.not_helpful + " of " + (a.helpful + a.not_helpful) + " votes: not helpful · " + a.views + " views"))
-      : [h("li", { class: "muted" }, "None in this period.")]));
+        t(" · {n} of {total} votes: not helpful · {views} views",
+          { n: a.not_helpful, total: a.helpful + a.not_helpful, views: a.views })))
+      : [h("li", { class: "muted" }, t("None in this period."))]));
   }, (err) => { $("status").textContent = ""; showError(err.message); });
 }
 

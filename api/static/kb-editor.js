@@ -6,7 +6,11 @@
 import { api } from "./lib/api.js";
 import { startAdminPage } from "./lib/admin-page.js";
 import { $, h, showError } from "./lib/dom.js";
+import { applyLanguage, t } from "./lib/i18n.js";
 import { render } from "./lib/markdown.js";
+
+// The page in the agent's language (lib/i18n.js) before anything else is drawn.
+applyLanguage($("console-lang"));
 
 let articles = [];
 let current = null; // {id, lang} of the article in the form, null for a new one
@@ -42,7 +46,7 @@ function fill(a) {
   $("f-tags").value = (a.tags || []).join(", ");
   $("f-questions").value = (a.questions || []).join("\n");
   $("f-body").value = a.body || "";
-  $("save-status").textContent = a.path ? "File: " + a.path : "";
+  $("save-status").textContent = a.path ? t("File: {path}", { path: a.path }) : "";
   $("edit").hidden = false;
   preview();
 }
@@ -53,8 +57,8 @@ function loadHistory() {
   return api("GET", "/api/kb/articles/" + encodeURIComponent(current.id) + "/history" + q).then((data) => {
     $("history").replaceChildren(...(data.revisions.length ? data.revisions.map((r) => h("li", null,
       new Date(r.at).toLocaleString() + " · " + (r.author || "—") + " · " + r.action + " ",
-      h("button", { type: "button", class: "linkish", onclick: () => restore(r.id) }, "Restore this version")))
-      : [h("li", { class: "muted" }, "No changes made here yet (edits of the file on the server are not listed).")]));
+      h("button", { type: "button", class: "linkish", onclick: () => restore(r.id) }, t("Restore this version"))))
+      : [h("li", { class: "muted" }, t("No changes made here yet (edits of the file on the server are not listed)."))]));
   });
 }
 
@@ -66,8 +70,8 @@ function open(id, lang) {
 }
 
 function saved(result) {
-  $("save-status").textContent = !result.changed ? "No change."
-    : result.index_rebuilt ? "Published: the bot and the help center answer with it now." : "Saved.";
+  $("save-status").textContent = t(!result.changed ? "No change."
+    : result.index_rebuilt ? "Published: the bot and the help center answer with it now." : "Saved.");
   return loadList().then(loadHistory);
 }
 
@@ -78,13 +82,13 @@ function publish(ev) {
   const lang = $("f-lang").value.trim() || "en";
   const body = {
     title: $("f-title").value, body: $("f-body").value, questions: lines($("f-questions").value),
-    tags: $("f-tags").value.split(",").map((t) => t.trim()).filter(Boolean), url: $("f-url").value.trim() || null,
+    tags: $("f-tags").value.split(",").map((tag) => tag.trim()).filter(Boolean), url: $("f-url").value.trim() || null,
   };
-  $("save-status").textContent = "Checking and publishing…";
+  $("save-status").textContent = t("Checking and publishing…");
   $("publish").disabled = true;
   api("PUT", "/api/kb/articles/" + encodeURIComponent(id) + "?lang=" + encodeURIComponent(lang), body)
     .then((result) => { current = { id, lang }; $("f-id").readOnly = true; $("f-lang").readOnly = true; return saved(result); },
-      (err) => { $("save-status").textContent = ""; showError("Not published: " + err.message); })
+      (err) => { $("save-status").textContent = ""; showError(t("Not published: {error}", { error: err.message })); })
     .finally(() => { $("publish").disabled = false; });
 }
 
@@ -101,7 +105,7 @@ function tryIt(ev) {
   api("GET", "/api/kb/search?q=" + encodeURIComponent(q)).then((r) => {
     const best = r.hits[0];
     $("try-result").replaceChildren(
-      h("p", null, "Decision: " + r.decision + " (confidence " + r.confidence.toFixed(2) + ")"),
+      h("p", null, t("Decision: {decision} (confidence {confidence})", { decision: t(r.decision), confidence: r.confidence.toFixed(2) })),
       h("ol", { class: "plain-list" }, r.hits.slice(0, 3).map((hit) => h("li", null,
         hit.title + (hit.section ? " › " + hit.section : "") + " · " + hit.score.toFixed(2)))),
       best ? h("p", { class: "muted" }, best.snippet) : null);

@@ -17,30 +17,21 @@ from retrieval.index import Hit
 from retrieval.languages import fallback_note
 from retrieval.search import SearchResult
 
-NO_ANSWER = (
-    "I'm not sure I have the right answer for that. Could you say it another way? "
-    'If you would rather talk to a person, just say "talk to a person".'
-)
-CLARIFY = "I found a few articles that might help. Which one is closest to your question?"
-DID_IT_HELP = "Did this help?"
-ANOTHER = "Here is another article that might help:"
-OFFER_PERSON = "Sorry that didn't help. Would you like to talk to a person from our team?"
-FRUSTRATED = (
-    "I'm sorry this is frustrating. I can bring in a person from our support team right away."
-)
-URGENT = "That sounds urgent. I'm bringing in a person from our team now, with high priority."
-GIVE_UP = "I still can't find the right answer, so I'm bringing in a person from our team."
+# The bot's words are responses in domain.yml, with a variation per language (the `language`
+# slot) and their buttons; `say` (handoff.py) sends either a response or literal words.
+NO_ANSWER = "utter_kb_no_answer"
+CLARIFY = "utter_kb_clarify"
+DID_IT_HELP = "utter_kb_did_it_help"  # with Yes (/helpful) and No (/not_helpful)
+ANOTHER = "utter_kb_another"
+HELPED = "utter_kb_helped"
+OFFER_PERSON = "utter_kb_offer_person"  # with "Talk to a person" (/request_human), "No" (/deny)
+FRUSTRATED = "utter_kb_frustrated"  # the same two buttons
+URGENT = "utter_handoff_urgent"
+GIVE_UP = "utter_handoff_give_up"
+YES_ANYTHING_ELSE = "utter_yes_anything_else"
+NO_ASK_ANYTHING = "utter_no_ask_anything"
 # Two misses in a row (no confident answer, or "No, that didn't help") mean a person.
 MAX_FAILURES = 2
-
-FEEDBACK_BUTTONS = [
-    {"title": "Yes", "payload": "/helpful"},
-    {"title": "No", "payload": "/not_helpful"},
-]
-PERSON_BUTTONS = [
-    {"title": "Talk to a person", "payload": "/request_human"},
-    {"title": "No, thanks", "payload": "/deny"},
-]
 
 
 class KnowledgeSource(Protocol):
@@ -83,17 +74,17 @@ def give_answer(
     lead: str | None = None,
     language: str | None = None,
 ) -> None:
-    """The answer, after `lead`; with a one-line note in the customer's `language` when
-    the article has no translation in it and is shown in another language."""
+    """The answer, after the response `lead`; with a one-line note in the customer's
+    `language` when the article has no translation in it and is shown in another language."""
     if lead:
-        dispatcher.utter_message(text=lead)
+        dispatcher.utter_message(response=lead)
     note = fallback_note(language, hit.lang)
     if note:
         dispatcher.utter_message(text=note)
     dispatcher.utter_message(
         text=answer_text(hit), json_message=payloads.search_outcome(result, shown=[hit])
     )
-    dispatcher.utter_message(text=DID_IT_HELP, buttons=FEEDBACK_BUTTONS)
+    dispatcher.utter_message(response=DID_IT_HELP)
 
 
 class ActionAnswerFromKB(Action):
@@ -113,7 +104,7 @@ class ActionAnswerFromKB(Action):
         if triggers.is_urgent(question):
             return request_person(dispatcher, tracker, URGENT, "urgent", "high")
         if triggers.is_frustrated(question, previous_user_texts(tracker)):
-            dispatcher.utter_message(text=FRUSTRATED, buttons=PERSON_BUTTONS)
+            dispatcher.utter_message(response=FRUSTRATED)
             return [SlotSet("awaiting_feedback", False)]
         language = customer_language(tracker)
         # Encoding is CPU work: keep it off the event loop that also serves the widgets.
@@ -130,7 +121,7 @@ class ActionAnswerFromKB(Action):
             ]
         if result.decision == "clarify":
             dispatcher.utter_message(
-                text=CLARIFY,
+                response=CLARIFY,
                 buttons=[payloads.choice_button(h) for h in result.candidates],
                 json_message=payloads.search_outcome(result, shown=result.candidates),
             )
@@ -141,7 +132,7 @@ class ActionAnswerFromKB(Action):
         if missed >= MAX_FAILURES:
             dispatcher.utter_message(json_message=payloads.search_outcome(result))
             return request_person(dispatcher, tracker, GIVE_UP, "low_confidence")
-        dispatcher.utter_message(text=NO_ANSWER, json_message=payloads.search_outcome(result))
+        dispatcher.utter_message(response=NO_ANSWER, json_message=payloads.search_outcome(result))
         return [SlotSet("kb_failures", missed), SlotSet("awaiting_feedback", False)]
 
     def _answer_choice(
@@ -151,7 +142,7 @@ class ActionAnswerFromKB(Action):
         language = customer_language(tracker)
         hit = self._knowledge.article(str(article_id), language) if article_id else None
         if hit is None:
-            dispatcher.utter_message(text=NO_ANSWER)
+            dispatcher.utter_message(response=NO_ANSWER)
             return []
         offered = list(tracker.get_slot("kb_offered") or [])
         # The customer picked it: that choice is the confidence.
@@ -181,15 +172,11 @@ class ActionFeedback(Action):
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         positive = intent in ("helpful", "affirm")
         if not tracker.get_slot("awaiting_feedback") and intent in ("affirm", "deny"):
-            dispatcher.utter_message(
-                text="Great! What else can I help with?"
-                if positive
-                else 'OK. Ask me anything else, or say "talk to a person" at any time.'
-            )
+            dispatcher.utter_message(response=YES_ANYTHING_ELSE if positive else NO_ASK_ANYTHING)
             return []
         if positive:
             dispatcher.utter_message(
-                text="Glad it helped! Is there anything else I can help with?",
+                response=HELPED,
                 json_message={payloads.KEY: {"kind": "feedback", "helpful": True}},
             )
             return [SlotSet("kb_failures", 0), SlotSet("awaiting_feedback", False)]
@@ -215,5 +202,5 @@ class ActionFeedback(Action):
                     SlotSet("kb_offered", rest),
                     SlotSet("kb_shown", [*shown, article_id]),
                 ]
-        dispatcher.utter_message(text=OFFER_PERSON, buttons=PERSON_BUTTONS)
+        dispatcher.utter_message(response=OFFER_PERSON)
         return [SlotSet("kb_failures", missed), SlotSet("awaiting_feedback", False)]

@@ -7,12 +7,13 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from tests.fakes.bot_responses import variation
 from tests.fakes.channel_checks import conversation as channel_conversation
 from tests.fakes.channel_checks import eventually
 from tests.fakes.paths import ROOT
 from tests.fakes.stack import Stack
 from tests.fakes.telegram_api import FakeTelegramApi, post_update, text_update
-from tests.fakes.widget_client import WidgetClient, conversation
+from tests.fakes.widget_client import WidgetClient, choose, conversation
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("agent_online")]
 
@@ -86,6 +87,40 @@ def test_a_product_question_goes_to_the_knowledge_base_not_a_control_intent(
         reply = widget.next_message("bot")
         assert reply["text"] not in control_responses(), reply
         assert conversation(stack, widget)["conversation"]["state"] == "bot"
+    finally:
+        widget.close()
+
+
+@pytest.mark.parametrize(
+    ("language", "question"),
+    [
+        ("zh", "我忘记密码了，怎么重置？"),  # noqa: RUF001
+        ("fa", "رمز عبورم را فراموش کرده‌ام، چطور بازنشانی کنم؟"),
+    ],
+)
+def test_a_knowledge_base_answer_is_followed_up_in_the_customers_language(
+    stack: Stack, language: str, question: str
+) -> None:
+    """The answer from the article in the customer's language, then "did this help?" and its
+    buttons in that language (payloads unchanged, so the hub accepts the press), then what
+    follows a "no" in that language too."""
+    widget = WidgetClient(stack.widget_ws, language=language)
+    try:
+        widget.say(question)
+        answer = widget.next_message("bot")
+        assert answer["sources"][0]["article_id"] == "reset-password", answer
+        asked = widget.next_message("bot")
+        expected = variation("utter_kb_did_it_help", language)
+        assert asked["text"] == expected["text"] != variation("utter_kb_did_it_help")["text"]
+        pairs = [(b["title"], b["payload"]) for b in asked["buttons"]]
+        assert pairs == [(b["title"], b["payload"]) for b in expected["buttons"]]
+        no = next(b for b in asked["buttons"] if b["payload"] == "/not_helpful")
+        assert choose(widget, no)["type"] == "ack"
+        after = widget.next_message("bot")["text"]
+        assert after in {
+            variation("utter_kb_another", language)["text"],
+            variation("utter_kb_offer_person", language)["text"],
+        }, after
     finally:
         widget.close()
 

@@ -179,3 +179,81 @@ def test_the_console_in_the_agents_language(
         httpx.post(
             f"{stack.hub_url}/api/conversations/{cid}/takeover", headers=agent_headers(stack)
         )
+
+
+@pytest.mark.parametrize(
+    ("locale", "dir", "overall", "containment", "role_header", "active", "pages"),
+    [
+        ("fa-IR", "rtl", "کل", "حل‌شده به دست ربات", "نقش", "فعال",
+         ("مقاله‌ها", "پالایش بر اساس عنوان، برچسب یا زبان", "کمبودهای پایگاه دانش")),  # noqa: RUF001
+        ("zh-CN", "ltr", "总体", "机器人解决率", "角色", "已启用",
+         ("文章", "按标题、标签或语言筛选", "知识缺口")),
+    ],
+)  # fmt: skip
+def test_the_dashboard_and_the_agents_page_in_the_agents_language(
+    stack: Stack,
+    browser: Any,
+    locale: str,
+    dir: str,
+    overall: str,
+    containment: str,
+    role_header: str,
+    active: str,
+    pages: tuple[str, str, str],
+) -> None:
+    """The console's other pages take the same interface language (the browser's, or the
+    menu's) and direction as the console: static headings, figures' names, table headers
+    and the texts the page builds from the hub's data."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    articles, t_filter, gaps = pages
+    short = locale.split("-")[0]
+    context = browser.new_context(viewport={"width": 1300, "height": 900}, locale=locale)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{stack.hub_url}/console/dashboard")
+        page.fill("#login-email", stack.settings.demo_agent_email)
+        page.fill("#login-password", stack.settings.demo_agent_password)
+        page.click("#login-form button[type=submit]")
+        page.locator("[data-figure='conversations']").wait_for()
+        html = page.locator("html")
+        assert html.get_attribute("dir") == dir and direction(page.locator("body")) == dir
+        assert html.get_attribute("lang") == ("zh-CN" if short == "zh" else short)
+        assert page.locator("#dash h2").first.inner_text() == overall
+        card = page.locator(".card[data-metric='Bot containment'] dt")
+        assert card.inner_text() == containment
+        assert direction(page.locator("#chart svg")) == "ltr"  # the chart is drawn left to right
+        # Dates inside a sentence keep their order (2026-11-02, not 02-11-2026 in Persian).
+        start = page.locator("#range bdi").first
+        assert direction(start) == "ltr" and start.inner_text() == page.input_value("#start")
+        assert page.input_value("#console-lang") == ("zh-CN" if short == "zh" else short)
+        page.screenshot(path=str(ARTIFACTS / f"dashboard-{short}.png"))
+
+        page.goto(f"{stack.hub_url}/console/admin")  # same tab: still signed in
+        me = page.locator(f"#agents tr[data-email='{stack.settings.demo_agent_email}']")
+        me.wait_for()
+        assert page.locator("html").get_attribute("dir") == dir
+        assert role_header in page.locator("#agents thead").inner_text()
+        assert me.locator("td.status").inner_text() == active
+        page.screenshot(path=str(ARTIFACTS / f"admin-agents-{short}.png"))
+
+        # The knowledge-base editor and the knowledge gaps: their headings and placeholders.
+        page.goto(f"{stack.hub_url}/console/kb")
+        page.locator("#articles li").first.wait_for()
+        assert page.locator("#articles-title").inner_text() == articles
+        assert page.get_attribute("#filter", "placeholder") == t_filter
+        page.goto(f"{stack.hub_url}/console/gaps")
+        page.locator("#summary:not(:empty)").wait_for()
+        assert page.locator("#page h2").first.inner_text() == gaps
+        page.screenshot(path=str(ARTIFACTS / f"knowledge-gaps-{short}.png"))
+
+        # The menu switches back to English, for these pages as for the console.
+        page.select_option("#console-lang", "en")
+        page.wait_for_function("() => document.documentElement.dir === 'ltr'")
+        page.locator("#summary:not(:empty)").wait_for()
+        assert page.locator("#page h2").first.inner_text() == "Knowledge gaps"
+        assert errors == []
+    finally:
+        context.close()

@@ -12,6 +12,7 @@ from rasa_sdk.executor import ActionExecutor
 from bot.actions import build_actions, triggers
 from retrieval.index import Hit
 from retrieval.search import SearchResult
+from tests.fakes.bot_responses import said
 
 HIT = Hit(
     "reset-password",
@@ -98,7 +99,7 @@ def test_confident_answer_carries_its_source_and_asks_if_it_helped() -> None:
         "I forgot my password",
         search=lambda q: SearchResult(q, "answer", 0.82, [HIT, OTHER]),
     )
-    answer, question = out["responses"]
+    answer, question = said(out)
     # Paragraphs joined: Rasa's REST channel would split the answer at blank lines.
     assert answer["text"] == "Choose Forgot password.\nThen check your email."
     payload = answer["custom"]["frontline"]
@@ -125,7 +126,7 @@ def test_confident_answer_carries_its_source_and_asks_if_it_helped() -> None:
 def test_no_confident_answer_says_so_then_hands_over_on_the_second_miss() -> None:
     miss = lambda q: SearchResult(q, "escalate", 0.2, [HIT])  # noqa: E731
     first = run("action_answer_from_kb", "zzz", search=miss)
-    assert "not sure" in first["responses"][0]["text"]
+    assert "not sure" in said(first)[0]["text"]
     assert ours(first)[0]["kind"] == "no_answer" and "sources" not in ours(first)[0]
     assert ours(first)[0]["candidates"][0]["article_id"] == "reset-password"
     assert slots(first)["kb_failures"] == 1
@@ -139,7 +140,8 @@ def test_clarify_offers_the_candidates_as_buttons() -> None:
         "pw",
         search=lambda q: SearchResult(q, "clarify", 0.4, [HIT, OTHER], [HIT, OTHER]),
     )
-    [response] = out["responses"]
+    [response] = said(out)
+    assert "Which one" in response["text"]
     assert [b["title"] for b in response["buttons"]] == ["Reset your password", "Account locked"]
     assert response["buttons"][0]["payload"] == '/choose_article{"article_id": "reset-password"}'
     assert response["custom"]["frontline"]["kind"] == "clarify"
@@ -160,7 +162,7 @@ def test_picking_a_candidate_answers_with_that_article() -> None:
     assert ours(out)[0]["sources"][0]["article_id"] == "reset-password"
     unknown = [{"entity": "article_id", "value": "nope"}]
     out = run("action_answer_from_kb", "/choose_article", intent="choose_article", entities=unknown)
-    assert "not sure" in out["responses"][0]["text"]
+    assert "not sure" in said(out)[0]["text"]
 
 
 @pytest.mark.parametrize(
@@ -186,7 +188,8 @@ def test_urgent_words_hand_over_at_once_with_high_priority(text: str) -> None:
 )
 def test_frustration_offers_a_person(text: str, earlier: list[str]) -> None:
     out = run("action_answer_from_kb", text, earlier=earlier)
-    [response] = out["responses"]
+    [response] = said(out)
+    assert "frustrating" in response["text"]
     assert [b["payload"] for b in response["buttons"]] == ["/request_human", "/deny"]
 
 
@@ -198,7 +201,7 @@ def test_not_helpful_offers_the_next_article_then_a_person() -> None:
         "kb_shown": ["reset-password"],
     }
     out = run("action_feedback", "/not_helpful", intent="not_helpful", slots=state)
-    texts = [r.get("text") for r in out["responses"]]
+    texts = [r.get("text") for r in said(out)]
     assert "another article" in texts[0] and texts[1] == "Wait 15 minutes."
     assert slots(out)["kb_shown"] == ["reset-password", "account-locked"]
     again = run("action_feedback", "no", intent="deny", slots={**state, **slots(out)})
@@ -208,12 +211,14 @@ def test_not_helpful_offers_the_next_article_then_a_person() -> None:
 def test_no_next_article_offers_a_person() -> None:
     state = {"awaiting_feedback": True, "kb_failures": 0, "kb_offered": [], "kb_shown": ["x"]}
     out = run("action_feedback", "/not_helpful", intent="not_helpful", slots=state)
-    assert out["responses"][-1]["buttons"][0]["payload"] == "/request_human"
+    offer = said(out)[-1]
+    assert "talk to a person" in offer["text"]
+    assert [b["payload"] for b in offer["buttons"]] == ["/request_human", "/deny"]
 
 
 def test_yes_is_feedback_only_after_an_answer() -> None:
     out = run("action_feedback", "yes", intent="affirm", slots={"awaiting_feedback": True})
-    assert "Glad it helped" in out["responses"][0]["text"]
+    assert "Glad it helped" in said(out)[0]["text"]
     assert ours(out) == [{"kind": "feedback", "helpful": True}]
     plain = run("action_feedback", "yes", intent="affirm", slots={"awaiting_feedback": False})
     assert ours(plain) == []

@@ -4,6 +4,7 @@
 
 import { api, getToken, onSessionEnd, setToken, signOut } from "./api.js";
 import { $, showError } from "./dom.js";
+import { t } from "./i18n.js";
 
 function signedOut() {
   setToken(null);
@@ -25,9 +26,9 @@ export function startAdminPage(onReady, role = "admin") {
     $("me").textContent = me.name;
     if (allowed.indexOf(me.role) < 0) {
       $("page").hidden = true;
-      showError(role === "lead"
+      showError(t(role === "lead"
         ? "This page is for leads and admins."
-        : "This page is for admins. Ask an admin if you need something changed.");
+        : "This page is for admins. Ask an admin if you need something changed."));
       return;
     }
     for (const link of document.querySelectorAll("[data-admin]")) link.hidden = me.role !== "admin";

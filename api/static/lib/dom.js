@@ -22,6 +22,12 @@ export function h(tag, attrs, ...kids) {
   return node;
 }
 
+// A value that reads left to right on any page (a date, an id), isolated from the text
+// around it: in a Persian sentence, "2026-11-02" would otherwise show as "02-11-2026".
+export function ltr(text) {
+  return h("bdi", { dir: "ltr" }, text);
+}
+
 const SVG = "http://www.w3.org/2000/svg";
 
 // An SVG element with its attributes and, optionally, its text.

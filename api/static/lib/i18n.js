@@ -7,6 +7,8 @@
 // Customer and bot texts are never translated here: they show as written, each in its own
 // direction (dir="auto").
 
+import { PAGES } from "./i18n-pages.js";
+
 const STORE_KEY = "frontline.console.lang";
 export const LANGUAGES = [
   { code: "en", label: "English", dir: "ltr" },
@@ -300,12 +302,19 @@ function chosen() {
 
 export const LANG = chosen();
 export const DIR = (LANGUAGES.find((l) => l.code === LANG) || LANGUAGES[0]).dir;
-const WORDS = TABLE[LANG] || {};
+const WORDS = { ...(TABLE[LANG] || {}), ...(PAGES[LANG] || {}) };
 
 // `text` in the console's language, with {name} placeholders filled from `vars`.
 export function t(text, vars) {
   const own = Object.prototype.hasOwnProperty.call(WORDS, text) ? WORDS[text] : text;
   return own.replace(/\{(\w+)\}/g, (whole, name) => (vars && vars[name] !== undefined ? String(vars[name]) : whole));
+}
+
+// `text` in the console's language as a list of strings and nodes: each {name} placeholder
+// becomes `parts[name]` (an element, e.g. a figure, or a string), for h() to append as kids.
+export function tParts(text, parts) {
+  return t(text).split(/\{(\w+)\}/).map((piece, i) => (i % 2 ? (parts && parts[piece] !== undefined ? parts[piece] : "{" + piece + "}") : piece))
+    .filter((piece) => piece !== "");
 }
 
 // A language tag ("zh", "fa-IR") as its name in the console's language ("中文", "Persian").
@@ -321,7 +330,8 @@ export function languageName(tag) {
 
 const ATTRIBUTES = ["placeholder", "aria-label", "title", "label"];
 
-// Translate the static texts under `root`: text nodes whose whole (trimmed) text is a key,
+// Translate the static texts under `root`: text nodes whose whole text is a key (spaces
+// around it kept, runs of white space inside read as one: a paragraph may wrap in the HTML),
 // and the ATTRIBUTES.
 export function translateTree(root) {
   if (LANG === "en") return;
@@ -329,9 +339,10 @@ export function translateTree(root) {
   const nodes = [];
   while (walker.nextNode()) nodes.push(walker.currentNode);
   for (const node of nodes) {
-    const key = node.nodeValue.trim();
+    const text = node.nodeValue.trim();
+    const key = text.replace(/\s+/g, " ");
     if (key && Object.prototype.hasOwnProperty.call(WORDS, key)) {
-      node.nodeValue = node.nodeValue.replace(key, WORDS[key]);
+      node.nodeValue = node.nodeValue.replace(text, WORDS[key]);
     }
   }
   for (const el of root.querySelectorAll("*")) {
