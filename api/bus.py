@@ -41,6 +41,7 @@ CHANNEL = "frontline:live"
 QUEUE_LIMIT = 10_000  # messages waiting for Redis; beyond that the oldest are dropped
 BACKOFF_FIRST = 0.1
 BACKOFF_MAX = 5.0
+STOP_WAIT = 2.0  # seconds the shutdown waits for a connection to close
 _EVENT_FIELDS = {f.name for f in fields(Event)}
 
 Target = Literal["events", "widget", "agents"]
@@ -156,11 +157,11 @@ class RedisBus:
         self._outgoing.put_nowait(data)
 
     async def stop(self) -> None:
+        """Cancels the tasks; a Redis that does not answer cannot hold up the shutdown."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_WAIT)
         self._tasks = []
 
     async def flush(self, timeout: float = 5.0) -> None:
@@ -206,7 +207,7 @@ class RedisBus:
                 backoff = min(BACKOFF_MAX, backoff * 2)
             finally:
                 with contextlib.suppress(Exception):
-                    await client.aclose()
+                    await asyncio.wait_for(client.aclose(), STOP_WAIT)
 
     async def _listen(self, handler: Handler) -> None:
         backoff = BACKOFF_FIRST
@@ -238,9 +239,9 @@ class RedisBus:
                 backoff = min(BACKOFF_MAX, backoff * 2)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await asyncio.wait_for(pubsub.aclose(), STOP_WAIT)  # type: ignore[no-untyped-call]
                 with contextlib.suppress(Exception):
-                    await client.aclose()
+                    await asyncio.wait_for(client.aclose(), STOP_WAIT)
 
     async def _handle(self, handler: Handler, data: str | bytes) -> None:
         try:
