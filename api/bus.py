@@ -132,7 +132,7 @@ class RedisBus:
         self._outgoing: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)
         self._tasks: list[asyncio.Task[None]] = []
         self._subscribed = asyncio.Event()
-        self.dropped = 0
+        self.dropped = 0  # live updates that never reached Redis
 
     async def start(self, handler: Handler, *, ready_within: float = 5.0) -> None:
         """Subscribes before returning (up to `ready_within` s: a Redis that is down does
@@ -164,16 +164,6 @@ class RedisBus:
             await asyncio.wait(self._tasks, timeout=STOP_WAIT)
         self._tasks = []
 
-    async def flush(self, timeout: float = 5.0) -> None:
-        """Wait until every queued message has been handed to Redis (tests, shutdown)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not self._outgoing.empty() or self._sending:
-            if asyncio.get_running_loop().time() > deadline:
-                return
-            await asyncio.sleep(0.01)
-
-    _sending = False
-
     async def _send(self) -> None:
         backoff = BACKOFF_FIRST
         while True:
@@ -181,7 +171,6 @@ class RedisBus:
             try:
                 while True:
                     data = await self._outgoing.get()
-                    self._sending = True
                     try:
                         await client.publish(self.channel, data)
                     except (RedisError, OSError):
@@ -194,8 +183,6 @@ class RedisBus:
                         except (RedisError, OSError):
                             self.dropped += 1
                             raise
-                    finally:
-                        self._sending = False
                     backoff = BACKOFF_FIRST
             except asyncio.CancelledError:
                 raise
