@@ -41,6 +41,7 @@ CHANNEL = "frontline:live"
 QUEUE_LIMIT = 10_000  # messages waiting for Redis; beyond that the oldest are dropped
 BACKOFF_FIRST = 0.1
 BACKOFF_MAX = 5.0
+STOP_WAIT = 2.0  # seconds the shutdown waits for a connection to close
 _EVENT_FIELDS = {f.name for f in fields(Event)}
 
 Target = Literal["events", "widget", "agents"]
@@ -131,7 +132,7 @@ class RedisBus:
         self._outgoing: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)
         self._tasks: list[asyncio.Task[None]] = []
         self._subscribed = asyncio.Event()
-        self.dropped = 0
+        self.dropped = 0  # live updates that never reached Redis
 
     async def start(self, handler: Handler, *, ready_within: float = 5.0) -> None:
         """Subscribes before returning (up to `ready_within` s: a Redis that is down does
@@ -156,22 +157,12 @@ class RedisBus:
         self._outgoing.put_nowait(data)
 
     async def stop(self) -> None:
+        """Cancels the tasks; a Redis that does not answer cannot hold up the shutdown."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_WAIT)
         self._tasks = []
-
-    async def flush(self, timeout: float = 5.0) -> None:
-        """Wait until every queued message has been handed to Redis (tests, shutdown)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not self._outgoing.empty() or self._sending:
-            if asyncio.get_running_loop().time() > deadline:
-                return
-            await asyncio.sleep(0.01)
-
-    _sending = False
 
     async def _send(self) -> None:
         backoff = BACKOFF_FIRST
@@ -180,7 +171,6 @@ class RedisBus:
             try:
                 while True:
                     data = await self._outgoing.get()
-                    self._sending = True
                     try:
                         await client.publish(self.channel, data)
                     except (RedisError, OSError):
@@ -193,8 +183,6 @@ class RedisBus:
                         except (RedisError, OSError):
                             self.dropped += 1
                             raise
-                    finally:
-                        self._sending = False
                     backoff = BACKOFF_FIRST
             except asyncio.CancelledError:
                 raise
@@ -206,7 +194,7 @@ class RedisBus:
                 backoff = min(BACKOFF_MAX, backoff * 2)
             finally:
                 with contextlib.suppress(Exception):
-                    await client.aclose()
+                    await asyncio.wait_for(client.aclose(), STOP_WAIT)
 
     async def _listen(self, handler: Handler) -> None:
         backoff = BACKOFF_FIRST
@@ -238,9 +226,9 @@ class RedisBus:
                 backoff = min(BACKOFF_MAX, backoff * 2)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await asyncio.wait_for(pubsub.aclose(), STOP_WAIT)  # type: ignore[no-untyped-call]
                 with contextlib.suppress(Exception):
-                    await client.aclose()
+                    await asyncio.wait_for(client.aclose(), STOP_WAIT)
 
     async def _handle(self, handler: Handler, data: str | bytes) -> None:
         try:

@@ -174,18 +174,18 @@ class WebchatChannel:
             self.memory = make_memory(self._redis_url)
 
     async def aclose(self) -> None:
-        await self.memory.aclose()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.memory.aclose(), 2)
         self.memory = LocalMemory()
         manager = self.sio.manager
         listener = getattr(manager, "thread", None)  # AsyncRedisManager's pub/sub listener
         if isinstance(listener, asyncio.Task):
             listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await listener
+            await asyncio.wait([listener], timeout=2)  # a silent Redis cannot hold up shutdown
             redis = getattr(manager, "redis", None)
             if redis is not None:
                 with contextlib.suppress(Exception):
-                    await redis.aclose()
+                    await asyncio.wait_for(redis.aclose(), 2)
             manager.connected = False
             self.sio.manager_initialized = False  # started again by the next connection
 
