@@ -211,6 +211,7 @@ def test_two_hubs_behind_haproxy_lose_nothing(cluster: Cluster) -> None:
             for i in range(CONVERSATIONS):
                 pool.submit(ask, cluster.lb_url, QUESTIONS[i % len(QUESTIONS)], traffic, kill)
         assert kill.is_set(), "hub B was never killed: too little traffic"
+        assert traffic.reconnected > 0, "no widget was on hub B when it died"
         assert not traffic.errors, traffic.errors
         assert len(traffic.acked) == CONVERSATIONS
 
