@@ -92,7 +92,8 @@ def main() -> None:
             timeout=30,
         ).json()["token"]
         headers = {"Authorization": f"Bearer {token}"}
-        console = connect(hub_a.replace("http://", "ws://") + "/ws/agents")
+        # Never read here: no keepalive pings to leave unanswered.
+        console = connect(hub_a.replace("http://", "ws://") + "/ws/agents", ping_interval=None)
         console.send(json.dumps({"type": "auth", "token": token}))
         asyncio.run(drive_widget(ws(cluster.lb_url), 2, 3))  # warm-up
         same = live_latency(hub_a, hub_a, headers)
