@@ -20,8 +20,34 @@ _INSULT = re.compile(
 )
 
 
+# Chinese has no spaces between words, so no \b: these are whole words on their own.
+_URGENT_ZH = re.compile(
+    r"宕机|挂了|瘫痪|服务中断|全部中断|数据丢失|数据丢了|数据没了|数据被删"
+    r"|被黑|黑客|被入侵|泄露|安全漏洞|勒索|扣款两次|重复扣款|扣了两次|付款失败|支付失败"
+    r"|律师|起诉"
+)
+# Not a bare 没用: "我还没用过" is "I have not used it yet".
+_INSULT_ZH = re.compile(r"垃圾|真没用|太没用|毫无用处|废物|太差|烂透|最差|白痴|气死")
+# Persian: words apart by spaces (the zero-width non-joiner read as one, see _persian).
+_URGENT_FA = re.compile(
+    r"(از کار افتاده|قطع (است|شده|شد)|سرور (قطع|خوابیده)|داده ها (پاک|حذف) شد"
+    r"|اطلاعات (پاک|حذف) شد|اطلاعات از دست رفت|داده ها از دست رفت|هک شد|هک شده|نشت اطلاعات"
+    r"|دو بار (کسر|کم|برداشت)|پرداخت ناموفق|پرداخت انجام نشد|وکیل|شکایت قانونی)"
+)
+_INSULT_FA = re.compile(r"(مزخرف|بی فایده|افتضاح|احمق|آشغال|بدترین|به درد نخور)")
+
+
+def _persian(text: str) -> str:
+    """Persian as the patterns spell it: Arabic yeh/kaf as Persian, the zero-width
+    non-joiner (می‌خواهم, داده‌ها) and runs of spaces as one space."""
+    text = text.replace("\u064a", "\u06cc").replace("\u0643", "\u06a9")
+    return " ".join(text.replace("\u200c", " ").split())
+
+
 def is_urgent(text: str) -> bool:
-    return bool(_URGENT.search(text))
+    return bool(
+        _URGENT.search(text) or _URGENT_ZH.search(text) or _URGENT_FA.search(_persian(text))
+    )
 
 
 def is_shouting(text: str) -> bool:
@@ -33,4 +59,5 @@ def is_frustrated(text: str, previous_texts: list[str]) -> bool:
     """Insults, shouting, or the same message again (the bot's answers are not landing)."""
     normalised = " ".join(text.lower().split())
     repeated = any(" ".join(p.lower().split()) == normalised for p in previous_texts[-3:])
-    return bool(_INSULT.search(text)) or is_shouting(text) or (repeated and len(normalised) > 3)
+    insult = _INSULT.search(text) or _INSULT_ZH.search(text) or _INSULT_FA.search(_persian(text))
+    return bool(insult) or is_shouting(text) or (repeated and len(normalised) > 3)

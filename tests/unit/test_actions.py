@@ -171,6 +171,11 @@ def test_picking_a_candidate_answers_with_that_article() -> None:
         "Our whole team is down, outage since 9am",
         "I think my account was hacked",
         "payment failed twice",
+        "我们的系统宕机了，所有人都用不了",  # our system is down, nobody can use it
+        "我的账号被黑了",  # my account was hacked
+        "سرور ما از کار افتاده است",  # our server is down
+        "حساب من هک شده",  # my account was hacked
+        "پول را دو بار کسر کردید",  # you charged the money twice
     ],
 )
 def test_urgent_words_hand_over_at_once_with_high_priority(text: str) -> None:
@@ -184,6 +189,8 @@ def test_urgent_words_hand_over_at_once_with_high_priority(text: str) -> None:
         ("this bot is useless", []),
         ("WHY DOES NOTHING WORK HERE", []),
         ("how do I export", ["how do I export"]),
+        ("这个机器人真没用", []),  # this bot is useless
+        ("این ربات به درد نخور است", []),  # this bot is useless
     ],
 )
 def test_frustration_offers_a_person(text: str, earlier: list[str]) -> None:
