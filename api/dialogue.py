@@ -210,20 +210,28 @@ class ConversationFlow:
             log.exception("bot processing failed for message %s", message.id)
             await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error=repr(error))
 
-    def agents_available(self) -> bool:
+    def agents_available(self, session: Session | None = None) -> bool:
         """Someone can take a conversation now: an agent is online (console open, presence
         online), within business hours."""
         now = datetime.now(UTC)
         in_hours = self._hours is None or self._hours.is_open(now)
         if not in_hours or not self._rules.calendar.is_open(now):
             return False
-        with self._sessions() as session:
+        if session is not None:
             return agent_accounts.online_count(session) > 0
+        with self._sessions() as own:
+            return agent_accounts.online_count(own) > 0
 
-    def _contact_email_and_language(self, message: Message) -> tuple[str | None, str]:
+    def _bot_context(self, message: Message) -> tuple[str | None, str, bool]:
+        """What Rasa is told besides the text, in one read: the contact's email, the
+        conversation's language, whether people are available."""
         with self._sessions() as session:
             conversation = get_conversation(session, message.conversation_id)
-            return conversation.contact.email, conversation.language
+            return (
+                conversation.contact.email,
+                conversation.language,
+                self.agents_available(session),
+            )
 
     def _detectable(self, message: Message) -> bool:
         with self._sessions() as session:
@@ -243,7 +251,7 @@ class ConversationFlow:
             )
 
     async def _ask_bot(self, message: Message) -> None:
-        email, language = await asyncio.to_thread(self._contact_email_and_language, message)
+        email, language, available = await asyncio.to_thread(self._bot_context, message)
         try:
             raw = await self._rasa.send(
                 f"conversation-{message.conversation_id}",
@@ -257,7 +265,7 @@ class ConversationFlow:
                     **message.payload.get("metadata", {}),
                     "conversation_id": message.conversation_id,
                     "message_id": message.id,
-                    "agents_available": await asyncio.to_thread(self.agents_available),
+                    "agents_available": available,
                     "contact_email": email,
                     # The bot answers in it (bot/actions/language.py picks the responses); the
                     # site's own "language" key, if any, passes through untouched.

@@ -440,7 +440,8 @@ def test_the_hub_coordinates_through_redis_when_configured(
 
     rasa = FakeRasa()
     key = "a-shared-secret-key-of-the-whole-fleet-0123456789"
-    with make_client(tmp_path, index_dir, rasa, redis_url=redis_url, secret_key=key) as client:
+    secrets = {"secret_key": key, "action_token": key[::-1]}  # required with Redis
+    with make_client(tmp_path, index_dir, rasa, redis_url=redis_url, **secrets) as client:
         hub = client.app.state.hub  # type: ignore[attr-defined]
         assert isinstance(hub.coordinator, RedisCoordinator)
         assert isinstance(hub.flow._coordinator, RedisCoordinator)
