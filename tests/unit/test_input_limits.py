@@ -4,6 +4,8 @@ are bounded, and one client cannot flood the hub with conversations or messages.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -155,6 +157,7 @@ def test_a_500_frame_burst_stores_at_most_25_and_the_rest_get_rate(
 ) -> None:
     with client.websocket_connect("/ws/widget") as ws:
         hello(ws)
+        began = time.monotonic()
         for i in range(500):
             ws.send_json({"type": "message", "text": f"flood {i}", "client_id": f"f{i}"})
         acks: list[str] = []
@@ -166,10 +169,13 @@ def test_a_500_frame_burst_stores_at_most_25_and_the_rest_get_rate(
             elif frame["type"] == "error":
                 assert frame["code"] == "rate" and frame["retry_after"] >= 1
                 rated.append(frame["client_id"])
-    assert len(acks) <= 25 and len(rated) >= 475
+    # The bucket holds 20 and refills 5 a second: a slow machine taking longer over the 500
+    # frames legitimately lets a few more through, never more than that.
+    allowed = max(25, 20 + math.ceil(5 * (time.monotonic() - began)))
+    assert len(acks) <= allowed and len(rated) >= 500 - allowed
     assert set(acks).isdisjoint(rated)
     stored = count(database_url, Message)
-    assert stored <= 25 + 25  # customers' messages, plus at most one bot reply each
+    assert stored <= 2 * allowed  # customers' messages, plus at most one bot reply each
 
 
 def test_token_buckets_and_the_limiter_seam() -> None:

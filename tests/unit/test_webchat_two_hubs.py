@@ -25,7 +25,7 @@ from api.settings import Settings
 from retrieval.search import KnowledgeBase
 from tests.fakes import HashingEncoder
 from tests.fakes.stack import free_port
-from tests.unit.test_webchat_channel import Webchat, WebchatRasa, api, webchat_conversations
+from tests.fakes.webchat_client import Webchat, WebchatRasa, api, webchat_conversations
 
 SHARED = {"secret_key": "the same key on every hub", "action_token": "the same action token"}
 
