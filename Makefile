@@ -123,7 +123,7 @@ test: setup chromium services webchat axe lint
 	$(FRONTLINE) kb build
 	$(FRONTLINE) bot train
 	$(FRONTLINE) bot test
-	$(VENV)/bin/pytest --durations=20
+	.ci/pytest-two.sh
 
 unit: $(APP_STAMP)
 	$(VENV)/bin/pytest -m "not integration and not real_model"
