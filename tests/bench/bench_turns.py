@@ -156,8 +156,8 @@ def start_hub(
     settings: Settings, port: int, rasa_url: str, token: str, log: Path
 ) -> subprocess.Popen[bytes]:
     env = {
-        "FRONTLINE_ACTION_TOKEN": token,
         **os.environ,
+        "FRONTLINE_ACTION_TOKEN": token,  # the same one is given to Rasa below
         "FRONTLINE_VAR_DIR": str(settings.var_dir),
         "FRONTLINE_INDEX_DIR": str(settings.index_path),
         "FRONTLINE_MODELS_DIR": str(settings.models_path),

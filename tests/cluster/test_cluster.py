@@ -99,7 +99,7 @@ class Traffic:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def ask(lb_url: str, question: str, traffic: Traffic, kill: threading.Event) -> None:
+def ask(lb_url: str, question: str, traffic: Traffic) -> None:
     """One customer: a question, its answer; a dropped socket reconnects (through HAProxy,
     with the visitor's token) and re-sends what was not acknowledged, as the widget does."""
     client_id = f"cluster-{threading.get_ident()}-{time.monotonic_ns()}"
@@ -209,7 +209,7 @@ def test_two_hubs_behind_haproxy_lose_nothing(cluster: Cluster) -> None:
         threading.Thread(target=killer, daemon=True).start()
         with ThreadPoolExecutor(max_workers=16) as pool:
             for i in range(CONVERSATIONS):
-                pool.submit(ask, cluster.lb_url, QUESTIONS[i % len(QUESTIONS)], traffic, kill)
+                pool.submit(ask, cluster.lb_url, QUESTIONS[i % len(QUESTIONS)], traffic)
         assert kill.is_set(), "hub B was never killed: too little traffic"
         assert traffic.reconnected > 0, "no widget was on hub B when it died"
         assert not traffic.errors, traffic.errors

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.fakes.stack import free_port
+
 REDIS_BIN = os.environ.get("FRONTLINE_REDIS_SERVER", "redis-server")
 
 
@@ -27,12 +29,6 @@ def redis_available() -> str | None:
             f"{REDIS_BIN} not found: apt-get install redis-server (make test installs it as root)"
         )
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

@@ -11,7 +11,8 @@ import pytest
 
 from api.bus import BusMessage, LocalBus, RedisBus, decode, encode
 from handoff.events import message_created, queue_moved
-from tests.fakes.redis_server import free_port, redis_available, redis_server
+from tests.fakes.redis_server import redis_available, redis_server
+from tests.fakes.stack import free_port
 
 
 def test_messages_round_trip_and_anything_else_is_refused() -> None:
