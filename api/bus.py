@@ -33,6 +33,7 @@ from typing import Any, Literal, Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from api.stopping import cancel_and_wait
 from handoff.events import Event
 
 log = logging.getLogger(__name__)
@@ -158,10 +159,7 @@ class RedisBus:
 
     async def stop(self) -> None:
         """Cancels the tasks; a Redis that does not answer cannot hold up the shutdown."""
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=STOP_WAIT)
+        await cancel_and_wait(self._tasks, timeout=STOP_WAIT)
         self._tasks = []
 
     async def _send(self) -> None:

@@ -11,13 +11,14 @@ has expired.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
+
+from api.stopping import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +149,13 @@ class RedisCoordinator:
     async def _held(self, key: str, token: str) -> AsyncIterator[None]:
         """Renew the lock while the body runs (a third of the ttl apart), then release it."""
 
+        held = True
+
         async def renew() -> None:
-            while True:
+            while held:  # besides the cancellation, which Python 3.11 can lose (api/stopping.py)
                 await asyncio.sleep(self._lock_ttl / 3)
+                if not held:
+                    return
                 try:
                     ttl = int(self._lock_ttl * 1000)
                     if not await self._renew(keys=[key], args=[token, ttl]):
@@ -163,9 +168,8 @@ class RedisCoordinator:
         try:
             yield
         finally:
-            renewal.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewal
+            held = False
+            await cancel_and_wait([renewal])
             try:
                 await self._release(keys=[key], args=[token])
             except Exception:  # it expires on its own

@@ -27,6 +27,7 @@ from api.live import Broker
 from api.rasa_client import RasaClient, erase_trackers
 from api.ratelimit import Networks, RateLimits, networks, rate_limits
 from api.settings import Settings
+from api.stopping import cancel_and_wait
 from api.throttle import LoginGuard, MemoryThrottle
 from bot.actions import build_actions
 from handoff import pending
@@ -306,9 +307,7 @@ class Hub:
 
     async def drain(self) -> None:
         """Wait for background work (on shutdown, so no customer message is left half-done)."""
-        for task in self._forever:
-            task.cancel()
-        await asyncio.gather(*self._forever, return_exceptions=True)
+        await cancel_and_wait(self._forever)
         self._forever.clear()
         try:  # the sweep has stopped: another hub leads at once
             await self.coordinator.resign(SWEEP_JOB)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import datetime
 from typing import Any, Literal
 
@@ -17,6 +16,7 @@ from api.hub import Hub
 from api.routes import auth
 from api.routes.deps import AgentRef, audited, current_agent, get_hub, socket_hub
 from api.routes.params import BodyId, PathId, limit_query
+from api.stopping import cancel_and_wait
 from handoff import agent_actions, contacts, lookups
 from handoff import agents as agent_accounts
 from handoff.messages import MAX_MESSAGE_CHARS
@@ -311,7 +311,7 @@ async def agents_socket(websocket: WebSocket) -> None:
         # The agent's last live console on any hub sets them offline (api/presence.py): in
         # the background, so that it happens even when this handler is being cancelled.
         hub.spawn(presence.console_closed(hub, connection_id))
+        await cancel_and_wait([sender, watcher])
         for task in (sender, watcher):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            if not task.cancelled():
+                task.exception()  # retrieved: a failed sender is the closed socket's, no news

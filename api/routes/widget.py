@@ -9,7 +9,6 @@ that user's contact, and a returning user resumes their latest open conversation
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -25,6 +24,7 @@ from api.frames import WelcomeFrame, WidgetFrame, WidgetLiveFrame
 from api.hub import Hub
 from api.ratelimit import client_ip
 from api.routes.deps import socket_hub
+from api.stopping import cancel_and_wait
 from api.widget_auth import Identity, Refused, sign_token, verify_identity, verify_token
 from handoff import intake, lookups
 from handoff.client_metadata import primary_language
@@ -304,9 +304,7 @@ class _Socket:
         if self.conversation_id is not None and self.queue is not None:
             self.hub.broker.unsubscribe_widget(self.conversation_id, self.queue)
         if self.sender is not None:
-            self.sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.sender
+            await cancel_and_wait([self.sender])
 
     async def conversation(self, frame: dict[str, Any]) -> int:
         """The conversation the message goes to, created now if this is the first one."""
