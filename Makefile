@@ -116,13 +116,11 @@ $(AXE_JS):
 run: setup
 	$(FRONTLINE) run
 
-# The README's test command: builds the index and trains the bot when their inputs changed,
-# validates the bot's data and runs its test stories, then the unit and integration tests
-# (the latter start the real Rasa server).
+# The README's test command: builds the index when its inputs changed, then (.ci/pytest-two.sh)
+# the unit tests beside training the bot when its data changed, validating its data and
+# running its test stories, then the integration tests (which start the real Rasa server).
 test: setup chromium services webchat axe lint
 	$(FRONTLINE) kb build
-	$(FRONTLINE) bot train
-	$(FRONTLINE) bot test
 	.ci/pytest-two.sh
 
 unit: $(APP_STAMP)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test suite as two pytest processes side by side (`make test` runs this):
-#   tests/unit                          CPU-bound, on one core
+#   tests/unit                          CPU-bound, on one core; started first, while the bot
+#                                       is trained and its stories tested (they need no bot)
 #   tests/integration + tests/cluster   mostly waiting on Rasa, Chromium, sockets and servers
 # Together they keep this 2-core machine busy instead of taking turns, which keeps `.ci/run`
 # under its 30 minutes. With FRONTLINE_TEST_DATABASE_URL set, the second process gets a
@@ -34,8 +35,15 @@ fi
 
 "$PYTEST" tests/unit --durations=15 "$@" >"$LOG" 2>&1 &
 unit=$!
-FRONTLINE_TEST_DATABASE_URL="$second_url" "$PYTEST" tests/integration tests/cluster --durations=15 "$@"
-slow=$?
+# The bot the integration tests talk to: trained when its data changed, validated, its
+# stories run (`frontline bot test`); a failure there is the run's failure.
+if .venv/bin/frontline bot train && .venv/bin/frontline bot test; then
+  FRONTLINE_TEST_DATABASE_URL="$second_url" "$PYTEST" tests/integration tests/cluster --durations=15 "$@"
+  slow=$?
+else
+  echo "error: the bot did not train or its tests failed; integration tests not run" >&2
+  slow=1
+fi
 wait "$unit"
 fast=$?
 echo
