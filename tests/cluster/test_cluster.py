@@ -9,6 +9,7 @@ handed off, the agent who was online stayed online, and every SLA breach was rai
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -22,7 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from handoff.models import Agent, Message, Ticket, TicketEvent
 from handoff.states import MessageRole, MessageStatus, Presence
@@ -100,14 +101,24 @@ class Traffic:
 
 
 def ask(lb_url: str, question: str, traffic: Traffic) -> None:
-    """One customer: a question, its answer; a dropped socket reconnects (through HAProxy,
-    with the visitor's token) and re-sends what was not acknowledged, as the widget does."""
+    """One customer: a question, its answer. A socket that fails (to open, as HAProxy meets
+    the hub that just died, or later) reconnects through HAProxy with the visitor's token
+    and re-sends what was not acknowledged, as the widget does."""
     client_id = f"cluster-{threading.get_ident()}-{time.monotonic_ns()}"
-    widget = WidgetClient(ws(lb_url))
-    token = widget.token
+    widget: WidgetClient | None = None
+    token: str | None = None
     acked = False
     for attempt in range(6):
         try:
+            if widget is None:
+                widget = WidgetClient(ws(lb_url), token=token)
+                token = widget.token
+                if attempt:
+                    with traffic.lock:
+                        traffic.reconnected += 1
+                if acked:
+                    widget.close()
+                    return  # stored: the database check below says whether it was answered
             if not acked:
                 widget.ws.send(
                     json.dumps({"type": "message", "text": question, "client_id": client_id})
@@ -126,20 +137,16 @@ def ask(lb_url: str, question: str, traffic: Traffic) -> None:
             )
             widget.close()
             return
-        except (ConnectionClosed, OSError, AssertionError) as error:
+        except (WebSocketException, OSError, AssertionError) as error:
+            if widget is not None:
+                with contextlib.suppress(WebSocketException, OSError):
+                    widget.close()
+                widget = None
             if attempt == 5:
                 with traffic.lock:
                     traffic.errors.append(f"{question!r}: {error!r}")
                 return
             time.sleep(1 + attempt)
-            try:
-                widget = WidgetClient(ws(lb_url), token=token)
-            except (ConnectionClosed, OSError, AssertionError):
-                continue
-            with traffic.lock:
-                traffic.reconnected += 1
-            if acked:
-                return  # stored: the database check below says whether it was answered
 
 
 def test_two_hubs_behind_haproxy_lose_nothing(cluster: Cluster) -> None:
@@ -208,8 +215,12 @@ def test_two_hubs_behind_haproxy_lose_nothing(cluster: Cluster) -> None:
 
         threading.Thread(target=killer, daemon=True).start()
         with ThreadPoolExecutor(max_workers=16) as pool:
-            for i in range(CONVERSATIONS):
+            customers = [
                 pool.submit(ask, cluster.lb_url, QUESTIONS[i % len(QUESTIONS)], traffic)
+                for i in range(CONVERSATIONS)
+            ]
+        for done in customers:
+            done.result()  # a customer's unexpected error fails the test here, not silently
         assert kill.is_set(), "hub B was never killed: too little traffic"
         assert traffic.reconnected > 0, "no widget was on hub B when it died"
         assert not traffic.errors, traffic.errors
