@@ -95,19 +95,21 @@ def test_one_leader_at_a_time_and_a_takeover_when_it_stops(redis_url: str) -> No
     async def main() -> None:
         a, b = fleet(redis_url)
         try:
-            assert await a.lead("sweep", 0.5)
-            assert not await b.lead("sweep", 0.5)
-            for _ in range(4):  # a renews every interval: it keeps leading past the ttl
-                await asyncio.sleep(0.2)
-                assert await a.lead("sweep", 0.5)
-                assert not await b.lead("sweep", 0.5)
+            # Leases far longer than a loaded machine's pauses; renewed every fifth of one.
+            ttl = 1.5
+            assert await a.lead("sweep", ttl)
+            assert not await b.lead("sweep", ttl)
+            for _ in range(7):  # a renews every interval: it keeps leading past the ttl
+                await asyncio.sleep(0.3)
+                assert await a.lead("sweep", ttl)
+                assert not await b.lead("sweep", ttl)
             # a stops (no renewal): b takes over once the lease has expired.
-            await asyncio.sleep(0.6)
-            assert await b.lead("sweep", 0.5)
-            assert not await a.lead("sweep", 0.5)
+            await asyncio.sleep(ttl + 0.2)
+            assert await b.lead("sweep", ttl)
+            assert not await a.lead("sweep", ttl)
             # b resigns (a clean shutdown): a leads at once.
             await b.resign("sweep")
-            assert await a.lead("sweep", 0.5)
+            assert await a.lead("sweep", ttl)
         finally:
             await a.aclose()
             await b.aclose()

@@ -110,7 +110,7 @@ def test_a_claim_whose_worker_died_is_taken_over_after_its_lease(database_url: s
     engine = make_engine(database_url)
     try:
         with transaction(make_sessionmaker(engine)) as session:  # a worker claims, then dies
-            claimed = outbox.claim_due(session, now=datetime.now(UTC), lease=timedelta(seconds=0.6))
+            claimed = outbox.claim_due(session, now=datetime.now(UTC), lease=timedelta(seconds=2))
             assert len(claimed) == 2
     finally:
         engine.dispose()
@@ -118,8 +118,8 @@ def test_a_claim_whose_worker_died_is_taken_over_after_its_lease(database_url: s
     other = worker(database_url, channel)
 
     async def main() -> tuple[int, int]:
-        during = await other.deliver_due()
-        await asyncio.sleep(0.8)
+        during = await other.deliver_due()  # within the lease: long past a loaded pause
+        await asyncio.sleep(2.2)
         return during, await other.deliver_due()
 
     assert asyncio.run(main()) == (0, 2)

@@ -153,13 +153,13 @@ def test_a_hub_heartbeats_its_consoles_so_they_never_expire_while_open(
         fake_rasa,
         database_url=database_url,
         sweep_interval=3600,
-        presence_heartbeat_seconds=0.2,
+        presence_heartbeat_seconds=0.5,
     ) as client:
         headers = login(client)
         hub = client.app.state.hub  # type: ignore[attr-defined]
         with agent_socket(client, token_of(headers)) as console:
             until(console, lambda f: f.get("type") == "presence")
-            time.sleep(1.5)  # more than the records' lifetime (3 heartbeats: 0.6 s)
+            time.sleep(3.5)  # more than the records' lifetime (3 heartbeats: 1.5 s)
             with transaction(hub.sessions) as session:
                 offline, _ = agents.expire_connections(session, now=utcnow())
             assert offline == []
