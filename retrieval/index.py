@@ -178,6 +178,16 @@ def embed_entries(
     return np.asarray(rows, dtype=np.float32), len(missing)
 
 
+def _top(probabilities: np.ndarray, k: int) -> np.ndarray:
+    """The `k` most probable articles, most probable first (a partial sort: at 10k articles
+    a full one costs a tenth of a millisecond per query)."""
+    if k >= len(probabilities):
+        return np.argsort(-probabilities)
+    chosen = np.argpartition(-probabilities, k)[:k]
+    ordered: np.ndarray = chosen[np.argsort(-probabilities[chosen], kind="stable")]
+    return ordered
+
+
 def _faiss_index(vectors: np.ndarray) -> Any:
     import faiss
 
@@ -195,8 +205,16 @@ def _faiss_index(vectors: np.ndarray) -> Any:
         )
         index.train(vectors)
         index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 64
     index.add(vectors)
+    return _searching(index)
+
+
+def _searching(index: Any) -> Any:
+    """The graph's search breadth: the passages' depth is enough, since an article whose
+    entries the approximate search misses is compared with its own entries exactly
+    (`_best_entries`); 64 cost twice the time at 100k entries for nothing more."""
+    if hasattr(index, "hnsw"):
+        index.hnsw.efSearch = PASSAGE_DEPTH
     return index
 
 
@@ -381,7 +399,7 @@ class KnowledgeIndex:
         in `language` when it has that translation, else in its primary language."""
         query_vector = np.asarray(query_vector, dtype=np.float32)
         probabilities, lexical = self._scores(query, query_vector)
-        top = np.argsort(-probabilities)[:k]
+        top = _top(probabilities, k)
         passages = self._best_entries(query_vector, set(top.tolist()))
         hits = []
         for article in top:
@@ -483,12 +501,19 @@ class KnowledgeIndex:
             article = int(self.entry_article[entry_id])
             if article in articles and article not in found:
                 found[article] = (int(entry_id), float(score))
-        for article in articles - found.keys():
-            # Not among the nearest entries: compare with its own entries directly.
-            start, end = int(self.article_starts[article]), int(self.article_ends[article])
-            sims = np.asarray(self.vectors[start:end]) @ query_vector
-            best = int(np.argmax(sims))
-            found[article] = (start + best, float(sims[best]))
+        rest = sorted(articles - found.keys())
+        if rest:
+            # Not among the nearest entries: compare with their own entries directly, in
+            # one product (one memory-mapped read instead of one per article).
+            spans = [(int(self.article_starts[a]), int(self.article_ends[a])) for a in rest]
+            rows = np.concatenate([np.arange(start, end) for start, end in spans])
+            sims = np.asarray(self.vectors[rows], dtype=np.float32) @ query_vector
+            offset = 0
+            for article, (start, end) in zip(rest, spans, strict=True):
+                own = sims[offset : offset + end - start]
+                best = int(np.argmax(own))
+                found[article] = (start + best, float(own[best]))
+                offset += end - start
         return found
 
     # -- persistence -------------------------------------------------------------------
@@ -554,7 +579,7 @@ class KnowledgeIndex:
             entries,
             # Memory-mapped: read only for incremental rebuilds and an article's own rows.
             np.load(version / "vectors.npy", mmap_mode="r"),
-            faiss.read_index(str(version / "vectors.faiss")),
+            _searching(faiss.read_index(str(version / "vectors.faiss"))),
             LexicalIndex.load(version),
             model["weights"],
             model["bias"],

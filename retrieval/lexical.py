@@ -50,7 +50,15 @@ class LexicalIndex:
         columns = sorted({self.vocabulary[w] for w in tokenize(query) if w in self.vocabulary})
         if not columns:
             return None
-        return np.asarray(self.matrix[:, columns].sum(axis=1), dtype=np.float32).ravel()
+        # The query's columns' postings added up per entry, read straight from the CSC
+        # arrays (slicing the matrix would copy them into a new one first).
+        pointer, rows, weights = self.matrix.indptr, self.matrix.indices, self.matrix.data
+        spans = [slice(pointer[c], pointer[c + 1]) for c in columns]
+        return np.bincount(
+            np.concatenate([rows[s] for s in spans]),
+            weights=np.concatenate([weights[s] for s in spans]),
+            minlength=self.matrix.shape[0],
+        ).astype(np.float32)
 
     def save(self, folder: Path) -> None:
         sparse.save_npz(folder / "lexical.npz", self.matrix.tocsr())

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from retrieval.index import POINTER, SNIPPET_CHARACTERS, KnowledgeIndex, current_version
@@ -157,3 +158,33 @@ def test_a_running_knowledge_base_picks_up_a_new_build(tmp_path: Path) -> None:
     assert kb.reload_if_published(every=0)
     assert kb.index.manifest["articles"] == 3
     assert kb.search("what is gamma").hits[0].article_id == "c"
+
+
+def test_the_top_articles_are_the_full_sorts_first_k() -> None:
+    from retrieval.index import _top
+
+    rng = np.random.default_rng(7)
+    for size, k in ((1, 5), (5, 5), (40, 5), (10_000, 5), (300, 1)):
+        probabilities = rng.random(size)
+        assert _top(probabilities, k).tolist() == np.argsort(-probabilities)[:k].tolist()
+
+
+def test_bm25_scores_are_the_query_columns_summed() -> None:
+    from retrieval.lexical import LexicalIndex
+    from retrieval.tokenize import tokenize
+
+    texts = [
+        "reset my password",
+        "password reset link expired",
+        "export invoices to csv",
+        "invoice for last month",
+    ]
+    lexical = LexicalIndex.build(texts)
+    for query in ("password reset", "invoice export", "invoices password csv"):
+        columns = sorted({lexical.vocabulary[w] for w in tokenize(query)})
+        expected = np.asarray(lexical.matrix[:, columns].sum(axis=1)).ravel()
+        scores = lexical.scores(query)
+        assert scores is not None
+        assert np.allclose(scores, expected)
+        assert scores.shape == (len(texts),)
+    assert lexical.scores("weather tomorrow") is None
