@@ -10,6 +10,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -75,6 +76,20 @@ def rasa_text(message: Message) -> str:
     if isinstance(button, str):
         return button
     return re.sub(r"^[\s/]+", "", message.text) or "?"
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The oldest message a conversation has waiting, and what its turn needs to know, read
+    at once: whether people have the conversation, whether its language may still be
+    detected, and what Rasa is told besides the text."""
+
+    message: Message
+    with_people: bool
+    detectable: bool
+    email: str | None
+    language: str
+    agents_available: bool
 
 
 class ConversationFlow:
@@ -177,35 +192,47 @@ class ConversationFlow:
             return True
 
     async def _drain(
-        self, conversation_id: int, handle: Callable[[Message], Awaitable[None]]
+        self, conversation_id: int, handle: Callable[[Waiting], Awaitable[None]]
     ) -> None:
         """With the lock held: each waiting message, oldest first, until none is left. A
         conversation that went to people meanwhile takes the rest as they are."""
         tried: set[int] = set()
         while True:
-            waiting, with_people = await asyncio.to_thread(self._next_waiting, conversation_id)
+            waiting = await asyncio.to_thread(self._next_waiting, conversation_id)
             if waiting is None:
                 return
-            if with_people:
+            if waiting.with_people:
                 await self.run(pending.route_waiting_to_people, conversation_id=conversation_id)
                 return
-            if waiting.id in tried:  # handled but still waiting: leave it to recovery
-                log.error("message %s is still waiting after it was handled", waiting.id)
+            if waiting.message.id in tried:  # handled but still waiting: leave it to recovery
+                log.error("message %s is still waiting after it was handled", waiting.message.id)
                 return
-            tried.add(waiting.id)
+            tried.add(waiting.message.id)
             await handle(waiting)
 
-    def _next_waiting(self, conversation_id: int) -> tuple[Message | None, bool]:
+    def _next_waiting(self, conversation_id: int) -> Waiting | None:
+        """One read per turn (each read is a session and a hop to a worker thread)."""
         with self._sessions() as session:
-            waiting = pending.next_received(session, conversation_id=conversation_id)
-            if waiting is None:
-                return None, False
-            return waiting, get_conversation(session, conversation_id).state.with_people
+            message = pending.next_received(session, conversation_id=conversation_id)
+            if message is None:
+                return None
+            conversation = get_conversation(session, conversation_id)
+            if conversation.state.with_people:
+                return Waiting(message, True, False, None, conversation.language, False)
+            return Waiting(
+                message,
+                with_people=False,
+                detectable=languages.language_detectable(session, conversation_id=conversation_id),
+                email=conversation.contact.email,
+                language=conversation.language,
+                agents_available=self.agents_available(session),
+            )
 
-    async def _answer(self, message: Message) -> None:
-        await self._detect(message)
+    async def _answer(self, waiting: Waiting) -> None:
+        message = waiting.message
+        language = await self._detect(waiting)
         try:
-            await self._ask_bot(message)
+            await self._ask_bot(message, waiting, language)
         except Exception as error:
             log.exception("bot processing failed for message %s", message.id)
             await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error=repr(error))
@@ -222,36 +249,25 @@ class ConversationFlow:
         with self._sessions() as own:
             return agent_accounts.online_count(own) > 0
 
-    def _bot_context(self, message: Message) -> tuple[str | None, str, bool]:
-        """What Rasa is told besides the text, in one read: the contact's email, the
-        conversation's language, whether people are available."""
-        with self._sessions() as session:
-            conversation = get_conversation(session, message.conversation_id)
-            return (
-                conversation.contact.email,
-                conversation.language,
-                self.agents_available(session),
-            )
-
-    def _detectable(self, message: Message) -> bool:
-        with self._sessions() as session:
-            return languages.language_detectable(session, conversation_id=message.conversation_id)
-
-    async def _detect(self, message: Message) -> None:
+    async def _detect(self, waiting: Waiting) -> str:
         """The customer's first messages may set the conversation's language (before the bot
-        answers and before routing reads it), unless it was chosen explicitly."""
-        if not await asyncio.to_thread(self._detectable, message):
-            return
+        answers and before routing reads it), unless it was chosen explicitly. The
+        conversation's language afterwards."""
+        if not waiting.detectable:
+            return waiting.language
+        message = waiting.message
         language = await asyncio.to_thread(self._detect_language, message.text)
-        if language is not None:
-            await self.run(
-                languages.adopt_detected_language,
-                conversation_id=message.conversation_id,
-                language=language,
-            )
+        if language is None:
+            return waiting.language
+        conversation = await self.run(
+            languages.adopt_detected_language,
+            conversation_id=message.conversation_id,
+            language=language,
+        )
+        return conversation.language
 
-    async def _ask_bot(self, message: Message) -> None:
-        email, language, available = await asyncio.to_thread(self._bot_context, message)
+    async def _ask_bot(self, message: Message, waiting: Waiting, language: str) -> None:
+        email, available = waiting.email, waiting.agents_available
         try:
             raw = await self._rasa.send(
                 f"conversation-{message.conversation_id}",
@@ -313,8 +329,9 @@ class ConversationFlow:
         async with self._coordinator.lock(self._key(message.conversation_id)):
             await self._drain(message.conversation_id, lambda m: self._notify_people(m, reason))
 
-    async def _notify_people(self, message: Message, reason: str) -> None:
-        await self._detect(message)
+    async def _notify_people(self, waiting: Waiting, reason: str) -> None:
+        message = waiting.message
+        await self._detect(waiting)
         suggestion = await asyncio.to_thread(self._suggest, message.text)
         notice = [
             say(
