@@ -243,9 +243,14 @@ def receive_customer_message(
         payload["metadata"] = dict(metadata)
     status = MessageStatus.PROCESSED if conversation.state.with_people else MessageStatus.RECEIVED
     message = add_message(
-        session, conversation, MessageRole.CUSTOMER, body, status=status, payload=payload
+        session,
+        conversation,
+        MessageRole.CUSTOMER,
+        body,
+        status=status,
+        payload=payload,
+        client_id=client_id or None,
     )
-    message.client_id = client_id or None
     events += [message_created(conversation.id, message.id), conversation_changed(conversation.id)]
     return message, events
 

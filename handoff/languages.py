@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from handoff.events import Event, conversation_changed
 from handoff.lookups import get_conversation
-from handoff.models import Conversation
+from handoff.models import Conversation, Message, Ticket
 from handoff.states import MessageRole
 
 # default: nobody said (English); hint: the browser's or page's language; explicit: the
@@ -24,10 +25,22 @@ def language_detectable(session: Session, *, conversation_id: int) -> bool:
     """Whether the conversation's language may still come from what the customer writes:
     nobody chose it explicitly, no ticket was routed by it, and it is early on."""
     conversation = get_conversation(session, conversation_id)
-    if conversation.language_source == "explicit" or conversation.tickets:
+    if conversation.language_source == "explicit":
         return False
-    written = sum(1 for m in conversation.messages if m.role is MessageRole.CUSTOMER)
-    return written <= DETECT_WITHIN
+    # Asked on every turn: counted in SQL, at most one past the bound, rather than loading
+    # the conversation's messages and tickets.
+    if session.scalar(select(Ticket.id).where(Ticket.conversation_id == conversation_id).limit(1)):
+        return False
+    written = session.scalar(
+        select(func.count()).select_from(
+            select(Message.id)
+            .where(Message.conversation_id == conversation_id)
+            .where(Message.role == MessageRole.CUSTOMER)
+            .limit(DETECT_WITHIN + 1)
+            .subquery()
+        )
+    )
+    return (written or 0) <= DETECT_WITHIN
 
 
 # The writing system of a language (primary subtag); any other is taken as Latin script.

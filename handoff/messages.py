@@ -39,9 +39,12 @@ def add_message(
     status: MessageStatus = MessageStatus.PROCESSED,
     payload: dict[str, Any] | None = None,
     agent: Agent | None = None,
+    client_id: str | None = None,
+    flush: bool = True,
 ) -> Message:
     """Append a message. The hub's own notices come as `Say` parts (handoff.texts): stored in
-    English with the parts, which the hub renders in the conversation's language."""
+    English with the parts, which the hub renders in the conversation's language. Flushed
+    (it has its id) unless `flush` is False: the caller flushes several at once."""
     if not isinstance(text, str):
         payload = {**(payload or {}), PAYLOAD_KEY: to_payload(text)}
         text = render(text)
@@ -52,6 +55,7 @@ def add_message(
         status=status,
         payload=payload or {},
         agent=agent,
+        client_id=client_id,
     )
     session.add(message)
     conversation.updated_at = utcnow()
@@ -61,7 +65,8 @@ def add_message(
         session.add(
             Delivery(message=message, conversation=conversation, channel=conversation.channel)
         )
-    session.flush()
+    if flush:
+        session.flush()
     return message
 
 

@@ -39,9 +39,13 @@ def record_bot_replies(
         if answering_message_id is not None:
             # Which message this answers: the customer may have written again meanwhile.
             payload["in_reply_to"] = answering_message_id
-        message = add_message(session, conversation, MessageRole.BOT, reply.text, payload=payload)
-        stored.append(message)
-        events.append(message_created(conversation.id, message.id))
+        stored.append(
+            add_message(
+                session, conversation, MessageRole.BOT, reply.text, payload=payload, flush=False
+            )
+        )
+    session.flush()  # once for all the replies: their ids for the events
+    events += [message_created(conversation.id, message.id) for message in stored]
     settle(session, answering_message_id, MessageStatus.PROCESSED)
     if replies:
         events.append(conversation_changed(conversation.id))

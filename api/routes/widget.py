@@ -12,12 +12,13 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
 
 from api import inputs, serializers
 from api.frames import WelcomeFrame, WidgetFrame, WidgetLiveFrame
@@ -64,7 +65,7 @@ def contact_form(conversation: Conversation) -> str | None:
     or agent message, or a knowledge-base answer, after the bot's request)."""
     if conversation.state is not ConversationState.BOT:
         return None
-    for message in reversed(conversation.messages[-50:]):
+    for message in _latest_messages(conversation, 50):
         if message.role in (MessageRole.SYSTEM, MessageRole.AGENT):
             return None
         if message.role is MessageRole.BOT:
@@ -73,6 +74,32 @@ def contact_form(conversation: Conversation) -> str | None:
             if "decision" in message.payload:
                 return None
     return None
+
+
+def _latest_messages(conversation: Conversation, most: int) -> Iterator[Message]:
+    """The conversation's messages, newest first, at most `most`: read a few at a time
+    (contact_form is asked after every turn and usually decides on the first one or two),
+    not the whole conversation."""
+    session = object_session(conversation)
+    if session is None or conversation.id is None:
+        yield from reversed(conversation.messages[-most:])
+        return
+    seen = 0
+    before: int | None = None
+    first = min(5, most)
+    for batch in (first, most - first):
+        if batch <= 0:
+            return
+        query = select(Message).where(Message.conversation_id == conversation.id)
+        if before is not None:
+            query = query.where(Message.id < before)
+        rows = session.scalars(query.order_by(Message.id.desc()).limit(batch)).all()
+        for message in rows:
+            yield message
+            seen += 1
+            before = message.id
+        if len(rows) < batch or seen >= most:
+            return
 
 
 def _verified(contact: Contact) -> bool:

@@ -253,3 +253,28 @@ def test_bot_attempts_pair_answers_with_the_question_they_answer(session: Sessio
         session, conversation_id=conversation.id, reason="customer_request"
     )
     assert ticket.bot_attempts[0]["question"] == "How do I export?"
+
+
+def test_the_contact_form_state_reads_back_past_the_customers_latest_messages(
+    session: Session,
+) -> None:
+    from api.routes.widget import contact_form
+    from handoff.lookups import get_conversation
+
+    conversation, _ = intake.open_conversation(session, channel="widget")
+    intake.receive_customer_message(session, conversation_id=conversation.id, text="hello")
+    replies.record_bot_replies(
+        session,
+        conversation_id=conversation.id,
+        replies=[replies.BotReply("Nobody is online; your email?", {"form": "contact"})],
+    )
+    # More customer messages than the first few rows read: the request is found further back.
+    for n in range(7):
+        intake.receive_customer_message(session, conversation_id=conversation.id, text=f"x {n}")
+    assert contact_form(get_conversation(session, conversation.id)) == "contact"
+    replies.record_bot_replies(
+        session,
+        conversation_id=conversation.id,
+        replies=[replies.BotReply("Here is the answer", {"decision": "answer"})],
+    )
+    assert contact_form(get_conversation(session, conversation.id)) is None
