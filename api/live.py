@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +32,17 @@ from handoff.states import ConversationState
 
 log = logging.getLogger(__name__)
 Delivery = tuple[int, WidgetLiveFrame | None, AgentFrame | None]
+
+
+@dataclass(frozen=True)
+class Listening:
+    """Who this hub has to build frames for: agents' consoles at all, and the conversations
+    with an open widget (None: every conversation)."""
+
+    agents: bool
+    widgets: frozenset[int] | None
+
+
 """(conversation id, frame for its widgets, frame for every console)."""
 
 
@@ -137,8 +149,11 @@ class Broker:
     async def _deliver(self, unique: list[Event]) -> None:
         if not unique or not (self._widgets or self._agents):
             return  # nobody here to tell: no need to read anything
+        # Who listens, read on the loop (the worker thread must not iterate these): frames
+        # nobody here would receive are not built.
+        listening = Listening(agents=bool(self._agents), widgets=frozenset(self._widgets))
         try:
-            deliveries = await asyncio.to_thread(self._frames, unique)
+            deliveries = await asyncio.to_thread(self._frames, unique, listening)
         except Exception:  # a failed broadcast must never fail the operation that committed
             log.exception("could not build live frames for %s", unique)
             return
@@ -148,7 +163,8 @@ class Broker:
             if agent_frame is not None:
                 self._to_agents(agent_frame)
 
-    def _frames(self, events: list[Event]) -> list[Delivery]:
+    def _frames(self, events: list[Event], listening: Listening | None = None) -> list[Delivery]:
+        listening = listening or Listening(agents=True, widgets=None)
         out: list[Delivery] = []
         with self._sessions() as session:
             for event in events:
@@ -168,14 +184,18 @@ class Broker:
                     conversation = session.get(Conversation, event.conversation_id)
                     if conversation is None:
                         continue
-                    widget = serializers.widget_conversation(conversation, session)
-                    summary: ConversationFrame = {
-                        "type": "conversation",
-                        "conversation": serializers.conversation_summary(
-                            session, conversation, self._calendar
-                        ),
-                    }
-                    out.append((event.conversation_id, state_frame(widget), summary))
+                    state = None
+                    if listening.widgets is None or event.conversation_id in listening.widgets:
+                        state = state_frame(serializers.widget_conversation(conversation, session))
+                    summary: ConversationFrame | None = None
+                    if listening.agents:  # the summary is a few reads: only for consoles
+                        summary = {
+                            "type": "conversation",
+                            "conversation": serializers.conversation_summary(
+                                session, conversation, self._calendar
+                            ),
+                        }
+                    out.append((event.conversation_id, state, summary))
                 elif event.kind == "queue":
                     out += self._queue_frames(session)
                 elif event.kind == "note" and event.note_id is not None:
