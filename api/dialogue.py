@@ -218,7 +218,14 @@ class ConversationFlow:
                 return None
             conversation = get_conversation(session, conversation_id)
             if conversation.state.with_people:
-                return Waiting(message, True, False, None, conversation.language, False)
+                return Waiting(
+                    message,
+                    with_people=True,
+                    detectable=False,
+                    email=None,
+                    language=conversation.language,
+                    agents_available=False,
+                )
             return Waiting(
                 message,
                 with_people=False,
@@ -232,7 +239,7 @@ class ConversationFlow:
         message = waiting.message
         language = await self._detect(waiting)
         try:
-            await self._ask_bot(message, waiting, language)
+            await self._ask_bot(waiting, language)
         except Exception as error:
             log.exception("bot processing failed for message %s", message.id)
             await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error=repr(error))
@@ -266,8 +273,8 @@ class ConversationFlow:
         )
         return conversation.language
 
-    async def _ask_bot(self, message: Message, waiting: Waiting, language: str) -> None:
-        email, available = waiting.email, waiting.agents_available
+    async def _ask_bot(self, waiting: Waiting, language: str) -> None:
+        message, email, available = waiting.message, waiting.email, waiting.agents_available
         try:
             raw = await self._rasa.send(
                 f"conversation-{message.conversation_id}",

@@ -32,6 +32,7 @@ from handoff.states import ConversationState
 
 log = logging.getLogger(__name__)
 Delivery = tuple[int, WidgetLiveFrame | None, AgentFrame | None]
+"""(conversation id, frame for its widgets, frame for every console)."""
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,6 @@ class Listening:
 
     agents: bool
     widgets: frozenset[int] | None
-
-
-"""(conversation id, frame for its widgets, frame for every console)."""
 
 
 def state_frame(widget: WidgetConversation) -> StateFrame:

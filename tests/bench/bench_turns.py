@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,8 +154,16 @@ async def idle_and_active(url: str, hub_pid: int) -> tuple[Turns, float, int]:
 
 
 def start_hub(
-    settings: Settings, port: int, rasa_url: str, token: str, log: Path
+    settings: Settings,
+    port: int,
+    rasa_url: str,
+    token: str,
+    log: Path,
+    *,
+    command: Sequence[str] = (),
+    extra_env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
+    """`frontline hub` (or `command` + `hub ...`, e.g. a traced hub) on `port`, once healthy."""
     env = {
         **os.environ,
         "FRONTLINE_ACTION_TOKEN": token,  # the same one is given to Rasa below
@@ -169,11 +178,13 @@ def start_hub(
         "FRONTLINE_MESSAGES_PER_SECOND": "1000",
         "FRONTLINE_MESSAGES_BURST": "1000",
         "FRONTLINE_CHANNELS_FILE": str(settings.var_dir / "channels.yml"),
+        **(extra_env or {}),
     }
+    launcher = list(command) or [str(ROOT / ".venv" / "bin" / "frontline")]
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "frontline"), "hub", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
+            [*launcher, "hub", "--port", str(port)],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:

@@ -23,7 +23,6 @@ import functools
 import json
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -160,13 +159,10 @@ def report(trace: Path, turns: int) -> None:
 
 
 def main() -> None:
-    import httpx
-
     from api import rasa_process
     from api.settings import Settings
     from tests.bench.bench_rasa import drive
-    from tests.bench.bench_turns import KB_QUESTIONS, drive_widget
-    from tests.fakes.paths import ROOT
+    from tests.bench.bench_turns import KB_QUESTIONS, drive_widget, start_hub
     from tests.fakes.stack import free_port
 
     settings = Settings()
@@ -178,31 +174,14 @@ def main() -> None:
     hub_port, rasa_port = free_port(), free_port()
     rasa_url = f"http://127.0.0.1:{rasa_port}"
     token = secrets.token_urlsafe(32)
-    env = {
-        **os.environ,
-        TRACE_ENV: str(trace),
-        "FRONTLINE_ACTION_TOKEN": token,
-        "FRONTLINE_VAR_DIR": str(var),
-        "FRONTLINE_INDEX_DIR": str(settings.index_path),
-        "FRONTLINE_MODELS_DIR": str(settings.models_path),
-        "FRONTLINE_RASA_URL": rasa_url,
-        "FRONTLINE_RASA_TIMEOUT": "60",
-        "FRONTLINE_CHANNELS_FILE": str(var / "channels.yml"),
-    }
-    command = [sys.executable, "-m", "tests.bench.trace_turn", "hub", "--port", str(hub_port)]
-    with (var / "hub.log").open("ab") as log:
-        hub = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    hub = start_hub(
+        Settings(var_dir=var, index_dir=settings.index_path, models_dir=settings.models_path),
+        hub_port, rasa_url, token, var / "hub.log",
+        command=[sys.executable, "-m", "tests.bench.trace_turn"],
+        extra_env={TRACE_ENV: str(trace)},
+    )  # fmt: skip
     rasa = None
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{hub_port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the hub did not start (see {var / 'hub.log'})") from None
-                time.sleep(0.3)
         rasa = rasa_process.start_server(
             rasa_bin=settings.rasa_bin, model=ours, bot_dir=settings.bot_dir, host="127.0.0.1",
             port=rasa_port, action_endpoint_url=f"http://127.0.0.1:{hub_port}/actions/webhook",
