@@ -290,7 +290,7 @@ class ConversationFlow:
                     "message_id": message.id,
                     "agents_available": available,
                     "contact_email": email,
-                    # The bot answers in it (bot/actions/language.py picks the responses); the
+                    # The bot answers in it (bot/conversation_language.py sets the slot the responses follow); the
                     # site's own "language" key, if any, passes through untouched.
                     "conversation_language": language,
                 },

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from api.settings import Settings
 
 # What the trained model depends on; a change to any of them means a new model.
-TRAINING_INPUTS = ("config.yml", "domain.yml", "data")
+TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "conversation_language.py", "languages.py")
 CONSTRAINTS = "constraints-rasa.txt"
 
 
@@ -106,14 +106,19 @@ def rasa_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "PYTHONWARNINGS": "ignore",
+            # The bot's own NLU component (bot/conversation_language.py) imports as `bot.`.
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
+            ),
         }
     )
     env.update(extra or {})
     return env
 
 
-# Rasa's command line with a per-turn cost removed (bot/rasa_server.py, docs/performance.md).
-RASA_SERVER = Path(__file__).resolve().parent.parent / "bot" / "rasa_server.py"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Rasa's command line with per-turn costs removed (bot/rasa_server.py, docs/performance.md).
+RASA_SERVER = PROJECT_ROOT / "bot" / "rasa_server.py"
 
 
 def rasa_command(rasa_bin: Path) -> list[str]:

@@ -3,7 +3,6 @@ get what they need passed in, and signal the hub through `custom` payloads."""
 
 from bot.actions.handoff import ActionHandoff, ValidateEmailForm
 from bot.actions.knowledge import ActionAnswerFromKB, ActionFeedback, KnowledgeSource
-from bot.actions.language import ActionSetLanguage
 
 
 def build_actions(knowledge: KnowledgeSource) -> list[object]:
@@ -13,7 +12,6 @@ def build_actions(knowledge: KnowledgeSource) -> list[object]:
         ActionFeedback(knowledge),
         ActionHandoff(),
         ValidateEmailForm(),
-        ActionSetLanguage(),
     ]
 
 
@@ -21,7 +19,6 @@ __all__ = [
     "ActionAnswerFromKB",
     "ActionFeedback",
     "ActionHandoff",
-    "ActionSetLanguage",
     "KnowledgeSource",
     "build_actions",
 ]

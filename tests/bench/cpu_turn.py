@@ -112,10 +112,12 @@ def main() -> None:
 
         runs = {
             "rasa init bot, scripted (anchor)": (
-                straight(anchor_url, DEFAULT_BOT_MESSAGES), {"rasa": anchor.pid}
+                straight(anchor_url, DEFAULT_BOT_MESSAGES),
+                {"rasa": anchor.pid},
             ),
             "KB question straight to Rasa": (
-                straight(rasa_url, KB_QUESTIONS), {"rasa": rasa.pid, "hub": hub.pid}
+                straight(rasa_url, KB_QUESTIONS),
+                {"rasa": rasa.pid, "hub": hub.pid},
             ),
             "KB question through the widget": (widget, {"rasa": rasa.pid, "hub": hub.pid}),
         }

@@ -101,3 +101,33 @@ def test_action_calls_carry_the_latest_turns_and_events_resolve_as_in_rasa() -> 
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), (
         result.stdout[-2000:] + result.stderr[-2000:]
     )
+
+
+COMPONENT_CHECK = """
+from rasa.shared.nlu.training_data.message import Message
+from bot.conversation_language import ConversationLanguage
+
+component = ConversationLanguage.create({}, None, None, None)
+said = Message(data={"text": "你好", "metadata": {"conversation_language": "zh-CN"}})
+silent = Message(data={"text": "hi", "metadata": {}})
+component.process([said, silent])
+assert [(e["entity"], e["value"]) for e in said.get("entities")] == [("language", "zh")]
+assert said.as_dict_nlu()["entities"][0]["value"] == "zh"
+assert not silent.get("entities")
+print("ok")
+"""
+
+
+def test_the_bots_nlu_component_loads_in_rasas_environment() -> None:
+    """bot/conversation_language.py imports as Rasa runs it (PYTHONPATH from rasa_environment)
+    and turns the hub's conversation_language into the `language` entity."""
+    from api.rasa_process import rasa_environment
+
+    command = rasa_command(Settings().rasa_bin)
+    result = subprocess.run(
+        [command[0], "-c", COMPONENT_CHECK], capture_output=True, text=True, timeout=240,
+        check=False, env=rasa_environment(), cwd="/",
+    )  # fmt: skip
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), (
+        result.stdout[-2000:] + result.stderr[-2000:]
+    )

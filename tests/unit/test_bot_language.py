@@ -12,7 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.knowledge import ActionAnswerFromKB
-from bot.actions.language import BOT_LANGUAGES, ActionSetLanguage, bot_language
+from bot.languages import BOT_LANGUAGES, bot_language, language_entity
 from retrieval.index import Hit
 from retrieval.search import SearchResult
 from tests.fakes.bot_responses import domain_responses, said, variation
@@ -28,28 +28,25 @@ def test_the_bot_speaks_the_conversations_language_or_english(raw: object, expec
     assert bot_language(raw) == expected
 
 
-def run(metadata: dict[str, Any] | None, slot: str | None) -> list[dict[str, Any]]:
-    tracker = Tracker(
-        "c",
-        {"language": slot},
-        {"text": "你好", "intent": {"name": "greet"}, "entities": [], "metadata": metadata},
-        [],
-        False,
-        None,
-        {},
-        "action_listen",
-    )
-    return asyncio.run(ActionSetLanguage().run(CollectingDispatcher(), tracker, {}))
-
-
 def test_the_slot_follows_the_hubs_conversation_language() -> None:
-    assert run({"conversation_language": "zh-CN"}, "en") == [
-        {"event": "slot", "timestamp": None, "name": "language", "value": "zh"}
-    ]
-    assert run({"conversation_language": "zh"}, "zh") == []  # unchanged: no event
+    entity = language_entity({"conversation_language": "zh-CN"})
+    assert entity is not None and (entity["entity"], entity["value"]) == ("language", "zh")
+    assert language_entity({"conversation_language": "de"})["value"] == "en"  # type: ignore[index]
     # The site's own "language" key is not the hub's word; without the hub's, keep the slot.
-    assert run({"language": "fa"}, "en") == []
-    assert run(None, "fa") == []
+    assert language_entity({"language": "fa"}) is None
+    assert language_entity(None) is None
+    assert language_entity("zh") is None
+
+
+def test_the_language_entity_fills_the_slot_and_nothing_else() -> None:
+    domain = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text(encoding="utf-8"))
+    assert domain["slots"]["language"]["mappings"] == [
+        {"type": "from_entity", "entity": "language"}
+    ]
+    assert {"language": {"influence_conversation": False}} in domain["entities"]
+    config = yaml.safe_load((ROOT / "bot" / "config.yml").read_text(encoding="utf-8"))
+    names = [step["name"] for step in config["pipeline"]]
+    assert "bot.conversation_language.ConversationLanguage" in names
 
 
 def test_every_response_has_a_variation_in_each_language_the_bot_speaks() -> None:

@@ -220,7 +220,7 @@ def test_custom_data_reaches_rasa_as_metadata_and_sets_the_language(
     assert chat.next() == {"text": ANSWER}
     chat.close()
     hub_keys = {"conversation_id", "message_id", "agents_available", "contact_email", "language"}
-    hub_keys |= {"conversation_language"}  # the bot answers in it (bot/actions/language.py)
+    hub_keys |= {"conversation_language"}  # the bot answers in it (bot/languages.py)
     assert [set(m) for m in webchat_rasa.metadata] == [
         hub_keys | {"plan"},
         hub_keys,
