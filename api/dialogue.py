@@ -290,8 +290,8 @@ class ConversationFlow:
                     "message_id": message.id,
                     "agents_available": available,
                     "contact_email": email,
-                    # The bot answers in it (bot/conversation_language.py sets the slot the responses follow); the
-                    # site's own "language" key, if any, passes through untouched.
+                    # The bot answers in it (bot/conversation_language.py fills the slot the
+                    # responses follow); the site's own "language" key passes through untouched.
                     "conversation_language": language,
                 },
             )
