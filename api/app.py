@@ -131,6 +131,7 @@ def create_app(
         await app.state.webchat.aclose()
         await hub.close_channels()
         await hub.rasa.aclose()
+        hub.knowledge.close()
         await hub.coordinator.aclose()
         engine.dispose()
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.coordination import Coordinator, LocalCoordinator
 from api.live import Broker
 from api.rasa_client import RasaClient, RasaUnavailable
+from bot.actions.knowledge import metadata_language
 from handoff import agents as agent_accounts
 from handoff import intake, languages, pending, tickets
 from handoff.db import transaction
@@ -103,6 +104,7 @@ class ConversationFlow:
         rules: Rules = DEFAULT_RULES,
         article_tags: Callable[[], Mapping[str, Sequence[str]]] | None = None,
         suggest: Callable[[str], str | None] | None = None,
+        search_ahead: Callable[[str, str | None], None] | None = None,
         detect_language: Callable[[str], str | None] | None = None,
         coordinator: Coordinator | None = None,
     ) -> None:
@@ -113,6 +115,7 @@ class ConversationFlow:
         self._rules = rules
         self._article_tags = article_tags or dict
         self._suggest = suggest or (lambda _question: None)
+        self._search_ahead = search_ahead or (lambda _question, _language: None)
         self._detect_language = detect_language or (lambda _text: None)
         # One message at a time per conversation, across hubs, so replies keep their order
         # and a hand-off cannot race the bot's answer to an earlier message.
@@ -275,26 +278,26 @@ class ConversationFlow:
 
     async def _ask_bot(self, waiting: Waiting, language: str) -> None:
         message, email, available = waiting.message, waiting.email, waiting.agents_available
+        text = rasa_text(message)
+        metadata = {
+            # The conversation's language, unless the client's metadata names a more
+            # precise one ("fr-CA"): the bot answers from the knowledge base in it when the
+            # article is translated (bot/actions/knowledge.py).
+            "language": language,
+            # The client's metadata next: the hub's own keys below always win.
+            **message.payload.get("metadata", {}),
+            "conversation_id": message.conversation_id,
+            "message_id": message.id,
+            "agents_available": available,
+            "contact_email": email,
+            # The bot answers in it (bot/conversation_language.py fills the slot the
+            # responses follow); the site's own "language" key passes through untouched.
+            "conversation_language": language,
+        }
+        if not text.startswith("/"):  # words, not a button's intent: the KB may be asked
+            self._search_ahead(text, metadata_language(metadata))
         try:
-            raw = await self._rasa.send(
-                f"conversation-{message.conversation_id}",
-                rasa_text(message),
-                {
-                    # The conversation's language, unless the client's metadata names a more
-                    # precise one ("fr-CA"): the bot answers from the knowledge base in it
-                    # when the article is translated (bot/actions/knowledge.py).
-                    "language": language,
-                    # The client's metadata next: the hub's own keys below always win.
-                    **message.payload.get("metadata", {}),
-                    "conversation_id": message.conversation_id,
-                    "message_id": message.id,
-                    "agents_available": available,
-                    "contact_email": email,
-                    # The bot answers in it (bot/conversation_language.py fills the slot the
-                    # responses follow); the site's own "language" key passes through untouched.
-                    "conversation_language": language,
-                },
-            )
+            raw = await self._rasa.send(f"conversation-{message.conversation_id}", text, metadata)
         except RasaUnavailable as error:
             log.warning(
                 "Rasa unavailable, handing conversation %s to people: %s",

@@ -26,6 +26,7 @@ from api.i18n import LanguageDetector
 from api.live import Broker
 from api.rasa_client import RasaClient, erase_trackers
 from api.ratelimit import Networks, RateLimits, networks, rate_limits
+from api.search_ahead import SearchAhead
 from api.settings import Settings
 from api.stopping import cancel_and_wait
 from api.throttle import LoginGuard, MemoryThrottle
@@ -57,9 +58,28 @@ class KnowledgeHolder:
     # link to their page there. None: such articles have no link.
     help_links: str | None = None
 
+    # Searches started when a message goes to Rasa (api/search_ahead.py); None: off.
+    ahead: SearchAhead[SearchResult] | None = None
+
     def search(self, query: str, language: str | None = None) -> SearchResult:
         if self.kb is None:
             return SearchResult(query, "escalate", 0.0, [])
+        result = self.ahead.take(query, language) if self.ahead is not None else None
+        if result is None:
+            result = self._search_now(query, language)
+        return result if self.help_links is None else _linked(result, self.help_links)
+
+    def search_ahead(self, query: str, language: str | None) -> None:
+        """Start searching `query` for the action that will ask for it (`search`)."""
+        if self.kb is not None and self.ahead is not None:
+            self.ahead.start(query, language)
+
+    def close(self) -> None:
+        if self.ahead is not None:
+            self.ahead.close()
+
+    def _search_now(self, query: str, language: str | None) -> SearchResult:
+        assert self.kb is not None
         try:
             if self.kb.reload_if_published():
                 log.info(
@@ -67,8 +87,7 @@ class KnowledgeHolder:
                 )
         except (OSError, ValueError) as error:
             log.error("kept the served index; the new one did not load: %s", error)
-        result = self.kb.search(query, language=language)
-        return result if self.help_links is None else _linked(result, self.help_links)
+        return self.kb.search(query, language=language)
 
     def suggestion(self, question: str) -> str | None:
         """The knowledge base's answer when it is confident, with its source, else None."""
@@ -147,7 +166,10 @@ def load_knowledge(settings: Settings, encoder: Encoder | None = None) -> Knowle
             overrides=settings.thresholds,
         )
         kb.search("warm up")  # loads the model now rather than on the first customer
-        return KnowledgeHolder(kb)
+        holder = KnowledgeHolder(kb)
+        if settings.search_ahead:
+            holder.ahead = SearchAhead(holder._search_now)
+        return holder
     except Exception as error:
         log.error("knowledge base not loaded: %s", error)
         return KnowledgeHolder(error=str(error))
@@ -188,6 +210,7 @@ class Hub:
             rules=self.settings.rules,
             article_tags=self.knowledge.article_tags,
             suggest=self.knowledge.suggestion,
+            search_ahead=self.knowledge.search_ahead,
             detect_language=LanguageDetector().detect,
             coordinator=self.coordinator,
         )

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     rasa_port: int = 5005
     rasa_url: str = ""  # default: http://{rasa_host}:{rasa_port}
     rasa_timeout: float = 15.0  # seconds before the hub hands the customer to people
+    # Search the knowledge base for a customer's message while Rasa reads it, so the bot's
+    # answer does not wait for the encoder (api/search_ahead.py); costs one search for a
+    # message Rasa answers without the knowledge base.
+    search_ahead: bool = True
     rasa_start_timeout: float = 180.0
     # The Rasa REST channel answers anyone who reaches it: it stays on loopback unless this
     # is set (then put it behind a firewall yourself).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from rasa_sdk import Action, Tracker
@@ -47,6 +48,12 @@ def customer_language(tracker: Tracker) -> str | None:
     if not metadata:
         users = [e for e in tracker.events if e.get("event") == "user"]
         metadata = (users[-1].get("metadata") or {}) if users else {}
+    return metadata_language(metadata)
+
+
+def metadata_language(metadata: Mapping[str, Any]) -> str | None:
+    """The language the knowledge base answers in, from a message's metadata (the hub
+    starts its search ahead with the same, api/search_ahead.py)."""
     language = metadata.get("language")
     return str(language) if isinstance(language, str) and language.strip() else None
 
