@@ -203,12 +203,15 @@ def _print_figures(figures: dict[str, Any], with_ablations: bool) -> None:
             typer.echo(
                 f"  {name:<56} {row['top1']:.4f}  {row['mrr5']:.4f}  {row['coverage_at_p95']:.4f}"
             )
-        typer.echo(f"\n  {'operating point':<50} top-1   prec.   cover.  unrel.  answer  floor")
+        typer.echo(
+            f"\n  {'operating point':<50} top-1   prec.   cover.  unrel.  answer  floor  max logit"
+        )
         for name, row in figures["calibration_ablations"].items():
+            logit = "-" if row.get("min_logit") is None else f"{row['min_logit']:.3f}"
             typer.echo(
                 f"  {name:<50} {row['top1']:.4f}  {row['answered_precision']:.4f}  "
                 f"{row['coverage']:.4f}  {row['unrelated_answered']:.4f}  "
-                f"{row['answer']:.3f}   {row['min_similarity']:.2f}"
+                f"{row['answer']:.3f}   {row['min_similarity']:.2f}   {logit}"
             )
     typer.echo("")
 

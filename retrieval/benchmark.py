@@ -84,6 +84,7 @@ class Outcome:
     ranked: list[list[str]]
     probabilities: np.ndarray  # (queries, k), best first
     similarity: np.ndarray  # (queries, k) best-entry similarity of each ranked article
+    logits: np.ndarray | None = None  # (queries, k) fused logit of each ranked article
 
 
 def run_queries(index: KnowledgeIndex, split: Split, k: int = 5) -> Outcome:
@@ -91,12 +92,14 @@ def run_queries(index: KnowledgeIndex, split: Split, k: int = 5) -> Outcome:
     ranked: list[list[str]] = []
     probabilities = np.zeros((len(split.texts), k))
     similarity = np.zeros((len(split.texts), k))
+    logits = np.full((len(split.texts), k), -np.inf)
     for row, (text, vector) in enumerate(zip(split.texts, split.vectors, strict=True)):
         hits = index.search(text, vector, k=k)
         ranked.append([h.article_id for h in hits])
         probabilities[row, : len(hits)] = [h.score for h in hits]
         similarity[row, : len(hits)] = [h.similarity for h in hits]
-    return Outcome(ranked, probabilities, similarity)
+        logits[row, : len(hits)] = [-np.inf if h.logit is None else h.logit for h in hits]
+    return Outcome(ranked, probabilities, similarity, logits)
 
 
 def _decisions(index: KnowledgeIndex, split: Split, outcome: Outcome, t: Thresholds) -> list[Any]:
@@ -113,6 +116,7 @@ def _decisions(index: KnowledgeIndex, split: Split, outcome: Outcome, t: Thresho
                 "",
                 None,
                 float(outcome.similarity[row, i]),
+                logit=None if outcome.logits is None else float(outcome.logits[row, i]),
             )
             for i, a in enumerate(ids)
         ]
@@ -215,7 +219,8 @@ CLINC_TUNED = OperatingPoint(
     target_precision=TARGET_PRECISION,
     note="chosen on CLINC150's validation split",
 )
-# What each idea of the calibration buys: the shipped choice, then one idea taken away.
+# What each idea of the calibration buys: the shipped choice, then one idea taken away (-)
+# or one tried and not shipped added (+).
 CALIBRATION_VARIANTS: dict[str, calibration.Choice | None] = {
     "constants tuned on CLINC150 validation (before)": None,
     "self-calibrated (shipped)": calibration.Choice(),
@@ -223,6 +228,8 @@ CALIBRATION_VARIANTS: dict[str, calibration.Choice | None] = {
     "- without the confidence bound (point estimate)": calibration.Choice(z=0.0),
     "- without the off-topic budget": calibration.Choice(off_topic_budget=1.0),
     "- BM25 weight 1.0, temperature 0.7 fixed": calibration.Choice(fit_scorer=False),
+    "+ max-logit gate": calibration.Choice(max_logit=True, logit_covered=False),
+    "+ max-logit gate, off-topic covered by logit too": calibration.Choice(max_logit=True),
 }
 
 
@@ -263,7 +270,9 @@ def evaluate(
     }
 
 
-def calibration_ablations(index: KnowledgeIndex, split: Split) -> dict[str, dict[str, float]]:
+def calibration_ablations(
+    index: KnowledgeIndex, split: Split
+) -> dict[str, dict[str, float | None]]:
     """Figures at the operating point each variant of the calibration chooses."""
     assert split.vectors is not None and index.cross_validation is not None
     scored = calibration.score_queries(
@@ -283,10 +292,12 @@ def calibration_ablations(index: KnowledgeIndex, split: Split) -> dict[str, dict
         )
         probabilities = scored.probabilities(point.lexical_weight, point.temperature)
         order = np.argsort(-probabilities, axis=1)[:, :5]
+        fused = scored.logits + point.lexical_weight * scored.lexical
         outcome = Outcome(
             [[ids[j] for j in row] for row in order],
             np.take_along_axis(probabilities, order, axis=1),
             np.take_along_axis(scored.similarity, order, axis=1),
+            np.take_along_axis(fused, order, axis=1),
         )
         figures = score(split, outcome, _decisions(index, split, outcome, _thresholds(point)))
         table[name] = {
@@ -294,6 +305,7 @@ def calibration_ablations(index: KnowledgeIndex, split: Split) -> dict[str, dict
             "unrelated_answered": figures["unrelated_answered"],
             "answer": point.answer,
             "min_similarity": point.min_similarity,
+            "min_logit": point.min_logit,
         }
     return table
 

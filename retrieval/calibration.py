@@ -9,10 +9,12 @@ written for Frontline, in the knowledge base's and its customers' languages). Fr
 scores it chooses:
 
 - the BM25 weight (held-out top-1) and the softmax temperature (held-out log-likelihood);
-- the answer threshold and the similarity floor with the most in-scope coverage whose
-  answered precision, taken at a lower confidence bound (Wilson, one-sided 90%) and with
-  off-topic questions counted as ASSUMED_OFF_TOPIC_SHARE of the traffic, still reaches the
-  target, and that answer at most OFF_TOPIC_BUDGET of the off-topic questions;
+- the answer threshold, the similarity floor and the fused maximum-logit floor with the most
+  in-scope coverage whose answered precision, taken at a lower confidence bound (Wilson,
+  one-sided 90%) and with off-topic questions counted as ASSUMED_OFF_TOPIC_SHARE of the
+  traffic, still reaches the target, and that answer at most OFF_TOPIC_BUDGET of the
+  off-topic questions (the maximum-logit floor, when `Choice.max_logit` allows it, is taken
+  only when it buys held-out coverage the other two cannot; not by default);
 - for the questions not answered, when to offer two or three articles as choices: the
   candidate probability, the summed probability and a similarity floor of its own (the
   closest offered article's cosine; lower than the answer's) that give the most held-out
@@ -77,6 +79,11 @@ COVERED_QUANTILE = 0.5
 CANDIDATE_PROBABILITY = 0.1
 CANDIDATE_PROBABILITIES = (0.02, 0.05, 0.1)
 CLARIFY_THRESHOLDS = tuple(round(c, 2) for c in np.arange(0.3, 0.991, 0.05))
+# The maximum-logit floors tried: these quantiles of the held-out questions' own maximum
+# fused logits (the logit scale is each classifier's own, so the grid is read off the
+# knowledge base's questions). A floor refusing more than 80% of its own questions cannot
+# compete on coverage.
+LOGIT_FLOOR_QUANTILES = tuple(round(q, 2) for q in np.arange(0.0, 0.801, 0.01))
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,10 @@ class OperatingPoint:
     clarify_contains: float | None = None
     clarify_coverage: float | None = None
     off_topic_clarified: float | None = None
+    # The fused maximum logit (the best article's classifier logit plus the weighted BM25,
+    # before the softmax and its temperature) needed to answer; None: no such gate (indexes
+    # built before it, and knowledge bases whose held-out questions gained nothing from it).
+    min_logit: float | None = None
 
     @property
     def clarify_floor(self) -> float:
@@ -126,6 +137,8 @@ class OperatingPoint:
             f"similarity >= {self.min_similarity:.3f}, temperature {self.temperature}, "
             f"BM25 weight {self.lexical_weight}"
         )
+        if self.min_logit is not None:
+            head += f", max logit >= {self.min_logit:.3f}"
         if not self.calibrated:
             return f"{head} (fallback defaults: {self.note})"
         if self.clarify <= 1.0:
@@ -196,6 +209,12 @@ class Scored:
 
     def probabilities(self, weight: float, temperature: float) -> np.ndarray:
         return softmax((self.logits + weight * self.lexical) / temperature)
+
+    def max_logit(self, weight: float) -> np.ndarray:
+        """The fused maximum logit per query: the best article's classifier logit plus the
+        weighted BM25, before the softmax (its argmax is the most probable article)."""
+        result: np.ndarray = (self.logits + weight * self.lexical).max(axis=1)
+        return result
 
     @staticmethod
     def concat(parts: Sequence[Scored]) -> Scored:
@@ -367,6 +386,13 @@ class Choice:
     off_topic_budget: float = OFF_TOPIC_BUDGET
     clarify_off_topic_budget: float = CLARIFY_OFF_TOPIC_BUDGET
     fit_scorer: bool = True  # choose the BM25 weight and temperature on held-out questions
+    # May gate answers on the fused maximum logit too. Off by default: on CLINC150 and
+    # MASSIVE it bought no coverage at unchanged precision and unrelated answers on both
+    # (docs/kb-engine.md, "max-logit gate"); `make eval` measures it among the ablations.
+    max_logit: bool = False
+    # With it, an off-topic question whose maximum logit reaches the same quantile of the
+    # correctly answered held-out questions' is also taken as covered.
+    logit_covered: bool = True
     # An off-topic question at least as close to the KB as this quantile of its own correctly
     # answered held-out questions is taken as covered (small talk in a KB that has it).
     covered_quantile: float = COVERED_QUANTILE
@@ -386,6 +412,7 @@ def choose(cv: CrossValidation, choice: Choice | None = None) -> OperatingPoint:
     top, confidence = cv.held_out.top(weight, temperature)
     similarity = cv.held_out.similarity[np.arange(n_in), top]
     correct = top == cv.labels
+    held_logit = cv.held_out.max_logit(weight)
     off_conf = np.zeros(0)
     off_sim = np.zeros(0)
     left_out = 0
@@ -399,45 +426,71 @@ def choose(cv: CrossValidation, choice: Choice | None = None) -> OperatingPoint:
             if correct.any()
             else off_sim > 1
         )
+        if choice.max_logit and choice.logit_covered and correct.any():
+            # With the logit gate, closeness by its measure too: the classifier as sure of it
+            # as of a typical own question (a general-assistant KB's weather or timer intent
+            # asked in the off-topic file's words).
+            typical = np.quantile(held_logit[correct], choice.covered_quantile)
+            covered |= cv.off_topic.max_logit(weight) >= typical
         per_question = len(off_sim) // max(len(cv.off_topic_similarity), 1)
         left_out = int(covered.sum()) // max(per_question, 1)
         off_conf, off_sim, off_kept = off_conf[~covered], off_sim[~covered], ~covered
+    off_logit = cv.off_topic.max_logit(weight)[off_kept] if len(off_kept) else np.zeros(0)
+    logit_floors: list[float | None] = [None]
+    if choice.max_logit:
+        quantiles = np.quantile(held_logit, LOGIT_FLOOR_QUANTILES)
+        logit_floors += [float(q) for q in np.unique(np.round(quantiles, 4))]
     answers = np.round(np.arange(0.05, 0.991, 0.005), 3)
     floors = np.round(np.arange(0.0, 0.801, 0.01), 3)
-    best: tuple[float, float, float, dict[str, float]] | None = None
+    best: tuple[float, float, float, float | None, dict[str, float]] | None = None
     rho = ASSUMED_OFF_TOPIC_SHARE / (1 - ASSUMED_OFF_TOPIC_SHARE)
-    for floor in floors:
-        passes = similarity >= floor
-        off_passes = off_sim >= floor
-        for answer in answers:
-            answered = passes & (confidence >= answer)
-            n_answered = answered.sum()
-            if n_answered == 0:
-                continue
-            right = (answered & correct).sum()
-            coverage = n_answered / n_in
-            off_rate = float((off_passes & (off_conf >= answer)).mean()) if len(off_conf) else 0.0
-            if off_rate > choice.off_topic_budget:
-                continue
-            precision_in = right / n_answered
-            lower_in = float(wilson_lower(np.array(right), np.array(n_answered), choice.z))
-            # Off-topic answers count as wrong, weighted as that share of the traffic.
-            drag = rho * off_rate / coverage
+    # No gate first, then ever higher floors: a floor is taken only for more coverage.
+    for logit_floor in logit_floors:
+        logit_passes = np.ones(n_in, dtype=bool)
+        off_logit_passes = np.ones(len(off_conf), dtype=bool)
+        if logit_floor is not None:
+            logit_passes = held_logit >= logit_floor
+            off_logit_passes = off_logit >= logit_floor
+        for floor in floors:
+            passes = (similarity >= floor) & logit_passes
+            off_passes = (off_sim >= floor) & off_logit_passes
+            # Per answer threshold: how many are answered, answered right, off-topic answered.
+            n_answered = _at_least(confidence[passes], answers)
+            right = _at_least(confidence[passes & correct], answers)
+            off_rate = (
+                _at_least(off_conf[off_passes], answers) / len(off_conf)
+                if len(off_conf)
+                else np.zeros(len(answers))
+            )
+            some = n_answered > 0
+            coverages = n_answered / n_in
+            with np.errstate(divide="ignore", invalid="ignore"):
+                precision_in = np.where(some, right / np.maximum(n_answered, 1), 0.0)
+                lower_in = wilson_lower(right.astype(float), n_answered.astype(float), choice.z)
+                # Off-topic answers count as wrong, weighted as that share of the traffic.
+                drag = np.where(some, rho * off_rate / np.maximum(coverages, 1e-12), 0.0)
             precision = precision_in / (1 + drag)
             lower = lower_in / (1 + drag)
-            if lower < choice.target:
+            feasible = some & (off_rate <= choice.off_topic_budget) & (lower >= choice.target)
+            if not feasible.any():
                 continue
-            if best is None or coverage > best[0] + 1e-12:
+            pick = int(np.argmax(np.where(feasible, coverages, -1.0)))  # first of the most
+            if best is None or coverages[pick] > best[0] + 1e-12:
                 best = (
-                    coverage,
-                    float(answer),
+                    float(coverages[pick]),
+                    float(answers[pick]),
                     float(floor),
-                    {"precision": precision, "lower": lower, "off": off_rate},
+                    logit_floor,
+                    {
+                        "precision": float(precision[pick]),
+                        "lower": float(lower[pick]),
+                        "off": float(off_rate[pick]),
+                    },
                 )
     if best is None:
         return fallback(cv, choice, "no threshold reaches the target on held-out questions")
-    coverage, answer, floor, figures = best
-    clarify = _choose_clarify(cv, choice, weight, temperature, answer, floor, off_kept)
+    coverage, answer, floor, logit_floor, figures = best
+    clarify = _choose_clarify(cv, choice, weight, temperature, answer, floor, off_kept, logit_floor)
     return OperatingPoint(
         answer=answer,
         clarify=clarify.clarify,
@@ -458,7 +511,15 @@ def choose(cv: CrossValidation, choice: Choice | None = None) -> OperatingPoint:
         clarify_contains=clarify.contains,
         clarify_coverage=clarify.coverage,
         off_topic_clarified=clarify.off_topic,
+        min_logit=logit_floor,
     )
+
+
+def _at_least(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """For each threshold, how many of `values` are at least it."""
+    ordered = np.sort(values)
+    result: np.ndarray = len(ordered) - np.searchsorted(ordered, thresholds, side="left")
+    return result
 
 
 def _fit_scorer(cv: CrossValidation) -> tuple[float, float]:
@@ -508,6 +569,7 @@ def _offers(
     floor: float,
     candidate: float,
     labels: np.ndarray | None = None,
+    min_logit: float | None = None,
 ) -> _Offers:
     """What `retrieval.search.decide` would offer, on scored queries."""
     probabilities = scored.probabilities(weight, temperature)
@@ -515,6 +577,8 @@ def _offers(
     top_p = np.take_along_axis(probabilities, order, axis=1)
     similarity = np.take_along_axis(scored.similarity, order, axis=1)
     answered = (top_p[:, 0] >= answer) & (similarity[:, 0] >= floor)
+    if min_logit is not None:
+        answered &= scored.max_logit(weight) >= min_logit
     offered = (top_p >= candidate) & ~answered[:, None]
     contains = None
     if labels is not None:
@@ -535,6 +599,7 @@ def _choose_clarify(
     answer: float,
     floor: float,
     off_kept: np.ndarray,
+    min_logit: float | None = None,
 ) -> ClarifyPoint:
     """When to offer two or three articles for a question not answered.
 
@@ -549,7 +614,9 @@ def _choose_clarify(
     off_topic = choice.off_topic and bool(off_kept.any())
     best: tuple[tuple[float, ...], ClarifyPoint] | None = None
     for candidate in CANDIDATE_PROBABILITIES:
-        held = _offers(cv.held_out, weight, temperature, answer, floor, candidate, cv.labels)
+        held = _offers(
+            cv.held_out, weight, temperature, answer, floor, candidate, cv.labels, min_logit
+        )
         assert held.contains is not None
         off = None
         if off_topic:
@@ -558,7 +625,7 @@ def _choose_clarify(
                 cv.off_topic.lexical[off_kept],
                 cv.off_topic.similarity[off_kept],
             )
-            off = _offers(kept, weight, temperature, answer, floor, candidate)
+            off = _offers(kept, weight, temperature, answer, floor, candidate, min_logit=min_logit)
         for clarify in CLARIFY_THRESHOLDS:
             enough = (held.count >= 2) & (held.total >= clarify)
             off_enough = (off.count >= 2) & (off.total >= clarify) if off is not None else None

@@ -110,6 +110,9 @@ class Hit:
     similarity: float = 0.0  # cosine of the best-matching entry of this article
     anchor: str | None = None  # the section's anchor in the article's page
     lang: str = "en"  # the language of the title and snippet shown
+    # The article's fused logit (classifier logit plus weighted BM25, before the softmax and
+    # its temperature); the first hit's is the query's maximum. Not in `to_dict`.
+    logit: float | None = None
 
     @property
     def link(self) -> str | None:
@@ -378,8 +381,10 @@ class KnowledgeIndex:
         """The fused scorer: classifier logits plus scaled BM25, softmaxed over articles."""
         return self._scores(query, query_vector)[0]
 
-    def _scores(self, query: str, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """(article probabilities, every entry's BM25 score or None)."""
+    def _scores(
+        self, query: str, query_vector: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """(article probabilities, every entry's BM25 score or None, fused logits)."""
         logits = self.weights @ query_vector + self.bias
         lexical = self.lexical.scores(query)
         if lexical is not None:
@@ -387,10 +392,10 @@ class KnowledgeIndex:
             top = per_article.max()
             if top > 0:
                 logits = logits + self._lexical_weight * per_article / top
-        logits = (logits - logits.max()) / self._temperature
-        exp = np.exp(logits)
+        shifted = (logits - logits.max()) / self._temperature
+        exp = np.exp(shifted)
         result: np.ndarray = exp / exp.sum()
-        return result, lexical
+        return result, lexical, logits
 
     def search(
         self, query: str, query_vector: np.ndarray, k: int = 5, *, language: str | None = None
@@ -398,7 +403,7 @@ class KnowledgeIndex:
         """Best articles for a query, one hit per article, most probable first; each shown
         in `language` when it has that translation, else in its primary language."""
         query_vector = np.asarray(query_vector, dtype=np.float32)
-        probabilities, lexical = self._scores(query, query_vector)
+        probabilities, lexical, logits = self._scores(query, query_vector)
         top = _top(probabilities, k)
         passages = self._best_entries(query_vector, set(top.tolist()))
         hits = []
@@ -424,6 +429,7 @@ class KnowledgeIndex:
                     round(similarity, 4),
                     anchor,
                     lang,
+                    round(float(logits[article]), 4),
                 )
             )
         return hits

@@ -48,6 +48,9 @@ class Thresholds:
     # Choices are offered only when the closest offered article reaches this cosine (None:
     # `min_similarity`). A wrong choice costs a click, so it may be lower than the answer's.
     clarify_similarity: float | None = None
+    # Below this fused maximum logit (the best article's, before the softmax) the question is
+    # probably none of the articles': never answer. None: no such gate.
+    min_logit: float | None = None
 
     @property
     def clarify_floor(self) -> float:
@@ -63,6 +66,7 @@ class Thresholds:
             min_similarity=point.min_similarity,
             candidate=point.candidate,
             clarify_similarity=point.clarify_similarity,
+            min_logit=point.min_logit,
         )
 
 
@@ -108,13 +112,18 @@ class SearchResult:
 
 
 def decide(query: str, hits: list[Hit], thresholds: Thresholds) -> SearchResult:
-    """Answer when the best article is probable and close enough; else offer the two or
-    three plausible articles when together they are probable and one of them is close
-    enough (its own, lower floor); else escalate."""
+    """Answer when the best article is probable and close enough (and, with a logit floor,
+    its fused logit reaches it); else offer the two or three plausible articles when
+    together they are probable and one of them is close enough (its own, lower floor); else
+    escalate."""
     if not hits:
         return SearchResult(query, "escalate", 0.0, hits)
     best = hits[0].score
-    if best >= thresholds.answer and hits[0].similarity >= thresholds.min_similarity:
+    if (
+        best >= thresholds.answer
+        and hits[0].similarity >= thresholds.min_similarity
+        and _logit_passes(hits[0], thresholds.min_logit)
+    ):
         return SearchResult(query, "answer", best, hits)
     candidates = [h for h in hits[:3] if h.score >= thresholds.candidate]
     if (
@@ -124,6 +133,12 @@ def decide(query: str, hits: list[Hit], thresholds: Thresholds) -> SearchResult:
     ):
         return SearchResult(query, "clarify", best, hits, candidates)
     return SearchResult(query, "escalate", best, hits)
+
+
+def _logit_passes(hit: Hit, floor: float | None) -> bool:
+    """No floor: passes. A hit without its logit (not from an index search) cannot show
+    it reaches the floor: it does not pass."""
+    return floor is None or (hit.logit is not None and hit.logit >= floor)
 
 
 class KnowledgeBase:

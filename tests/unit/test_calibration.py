@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -266,3 +268,137 @@ def test_synthetic_vague_questions_get_choices_unrelated_ones_rarely(
         " ".join(rng.sample(OFF_TOPIC_WORDS, 3) + rng.sample(SHARED, 1)) for _ in range(300)
     ]
     assert [kb.search(q).decision for q in unrelated].count("clarify") <= 0.05 * len(unrelated)
+
+
+def _logit_knowledge_base() -> calibration.CrossValidation:
+    """Held-out scores made by hand where only the fused maximum logit tells off-topic
+    questions apart: in-scope questions at logit 10 over 0 for the rest, half of them at
+    similarity 0.5 and half at 0.7; off-topic ones at 5 over -5 (as probable, the same
+    margin) and similarity 0.55, between the two halves."""
+    n = 4
+    held = [
+        ([10.0 if a == i % n else 0.0 for a in range(n)], 0.5 + 0.2 * (i % 2)) for i in range(80)
+    ]
+    off = [([5.0 if a == i % n else -5.0 for a in range(n)], 0.55) for i in range(100)]
+
+    def scored(rows: list[tuple[list[float], float]]) -> calibration.Scored:
+        logits = np.array([r[0] for r in rows])
+        similarity = np.array(
+            [[r[1] if a == int(np.argmax(r[0])) else 0.1 for a in range(n)] for r in rows]
+        )
+        return calibration.Scored(logits, np.zeros_like(logits), similarity)
+
+    off_scored = scored(off)
+    labels = np.array([i % n for i in range(80)])
+    return calibration.CrossValidation(
+        scored(held), labels, off_scored, n, off_scored.similarity.max(axis=1)
+    )
+
+
+GATED = calibration.Choice(max_logit=True, logit_covered=False)
+
+
+def test_the_calibration_takes_a_logit_floor_when_only_it_keeps_off_topic_questions_out() -> None:
+    cv = _logit_knowledge_base()
+    without = calibration.choose(cv)  # the gate is off by default
+    assert without.min_logit is None
+    # Only the similarity floor can refuse the off-topic questions: half the questions go too.
+    assert without.min_similarity > 0.55 and without.expected_coverage == 0.5
+    for choice in (GATED, calibration.Choice(max_logit=True)):
+        point = calibration.choose(cv, choice)
+        assert point.min_logit is not None and 5.0 < point.min_logit <= 10.0
+        assert point.expected_coverage == 1.0 and point.off_topic_answered == 0.0
+        assert point.min_similarity <= 0.5
+        assert "max logit >= " in point.summary()
+
+
+def test_no_logit_floor_when_it_buys_no_coverage() -> None:
+    # The confident off-topic questions there have the highest logits of all.
+    point = calibration.choose(_vague_knowledge_base(), GATED)
+    assert point.calibrated and point.min_logit is None
+    assert point == calibration.choose(_vague_knowledge_base())
+    assert "max logit" not in point.summary()
+
+
+def test_the_logit_covered_rule_leaves_out_off_topic_questions_as_sure_as_its_own() -> None:
+    cv = _vague_knowledge_base()  # 10 off-topic questions at logit 20, above its own (10)
+    assert calibration.choose(cv, GATED).off_topic_left_out == 0
+    point = calibration.choose(cv, calibration.Choice(max_logit=True))
+    assert point.off_topic_left_out == 10
+    # Left out, they no longer hold the similarity floor above their 0.5.
+    assert point.min_similarity <= 0.5
+
+
+def test_the_shipped_calibration_does_not_gate_on_the_logit(synthetic: KnowledgeIndex) -> None:
+    point = synthetic.operating_point
+    assert point is not None and point.calibrated and point.min_logit is None
+    assert synthetic.manifest["operating_point"]["min_logit"] is None
+
+
+def test_search_applies_the_index_s_logit_floor(synthetic: KnowledgeIndex) -> None:
+    point = synthetic.operating_point
+    assert point is not None
+    rng = random.Random(7)
+    questions = [_question(rng, topic) for topic in range(TOPICS) for _ in range(5)]
+    kb = KnowledgeBase(synthetic, HashingEncoder())
+    results = [kb.search(q) for q in questions]
+    answered = [r for r in results if r.decision == "answer"]
+    assert answered
+    for result in results:
+        # The first hit's logit is the query's fused maximum logit, before the softmax.
+        vector = HashingEncoder().encode([result.query])[0]
+        fused = synthetic._scores(result.query, vector)[2]
+        assert result.hits[0].logit == pytest.approx(float(fused.max()), abs=1e-3)
+        assert "logit" not in result.to_dict()["hits"][0]  # `kb search --json` unchanged
+    # A floor above every answered question's logit: none is answered, as below the
+    # similarity floor (choices or escalation).
+    high = max(r.hits[0].logit or 0.0 for r in answered) + 1.0
+    synthetic_high = KnowledgeIndex(
+        synthetic.articles,
+        synthetic.entries,
+        synthetic.vectors,
+        synthetic._faiss,
+        synthetic.lexical,
+        synthetic.weights,
+        synthetic.bias,
+        {**synthetic.manifest, "operating_point": {**point.to_dict(), "min_logit": high}},
+    )
+    gated = KnowledgeBase(synthetic_high, HashingEncoder())
+    assert gated.thresholds.min_logit == high
+    for result, before in zip([gated.search(q) for q in questions], results, strict=True):
+        assert result.decision != "answer"
+        if before.decision != "answer":
+            assert result.decision == before.decision
+
+
+def test_an_index_built_before_the_logit_floor_loads_and_answers_as_before(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "kb"
+    source.mkdir()
+    rng = random.Random(3)
+    for article in _articles(rng, 6):
+        questions = "".join(f"\n  - {q}" for q in article.questions)
+        (source / f"{article.id}.md").write_text(
+            f"---\ntitle: {article.title}\nquestions:{questions}\n---\n{article.body}\n"
+        )
+    index_dir = tmp_path / "index"
+    built, _ = build_index(source, index_dir, HashingEncoder())
+    assert built is not None
+    manifest_file = index_dir / (index_dir / "CURRENT").read_text().strip() / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    assert "min_logit" in manifest["operating_point"]
+    del manifest["operating_point"]["min_logit"]  # as an older build wrote it
+    manifest_file.write_text(json.dumps(manifest))
+    old = KnowledgeIndex.load(index_dir)
+    assert old.operating_point is not None and old.operating_point.min_logit is None
+    kb = KnowledgeBase(old, HashingEncoder())
+    assert kb.thresholds.min_logit is None
+    ungated = KnowledgeBase(
+        old, HashingEncoder(), thresholds=replace(kb.thresholds, min_logit=None)
+    )
+    questions = [_question(rng, topic) for topic in range(TOPICS) for _ in range(3)]
+    assert [kb.search(q).decision for q in questions] == [
+        ungated.search(q).decision for q in questions
+    ]
+    assert build_index(source, index_dir, HashingEncoder())[1] is False  # still fresh

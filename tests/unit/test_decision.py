@@ -70,3 +70,22 @@ def test_choices_need_one_offered_article_close_enough_at_their_own_floor() -> N
         Hit("a1", "A1", 0.15, None, "", None, 0.3),
     ]
     assert decide("q", confident, own).decision == "clarify"
+
+
+def test_a_logit_floor_refuses_answers_the_other_thresholds_would_give() -> None:
+    gated = replace(T, min_logit=5.0)
+
+    def with_logit(logit: float | None, *scores: float) -> list[Hit]:
+        return [replace(h, logit=logit if i == 0 else None) for i, h in enumerate(hits(*scores))]
+
+    assert decide("q", with_logit(5.0, 0.9, 0.05), gated).decision == "answer"  # at the floor
+    # Probable and close, but its fused logit is low: what a failed similarity floor gives.
+    assert decide("q", with_logit(4.9, 0.9, 0.05), gated).decision == "escalate"
+    assert decide("q", with_logit(4.9, 0.55, 0.3), gated).decision == "clarify"
+    refused = decide("q", with_logit(4.9, 0.9, 0.05), gated)
+    too_far = decide("q", with_logit(4.9, 0.9, 0.05), replace(T, min_similarity=0.9))
+    assert (refused.decision, refused.candidates) == (too_far.decision, too_far.candidates)
+    # A hit without its logit cannot show it reaches a floor; without a floor it needs none.
+    assert decide("q", hits(0.9, 0.05), gated).decision == "escalate"
+    assert decide("q", hits(0.9, 0.05), T).decision == "answer"
+    assert T.min_logit is None
