@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.coordination import Coordinator, LocalCoordinator
-from api.live import Broker
+from api.live import Broker, Delivery
 from api.rasa_client import RasaClient, RasaUnavailable
 from bot.actions.knowledge import metadata_language
 from handoff import agents as agent_accounts
@@ -132,12 +132,17 @@ class ConversationFlow:
     async def write(self, operation: Callable[[Session], tuple[T, list[Event]]]) -> T:
         """Run a write operation in its own transaction, then publish its events."""
 
-        def run() -> tuple[T, list[Event]]:
-            with transaction(self._sessions) as session:
-                return operation(session)
+        listening = self._broker.listening()
 
-        result, events = await asyncio.to_thread(run)
-        await self._broker.publish(events)
+        def run() -> tuple[T, list[Event], list[Delivery] | None]:
+            with transaction(self._sessions) as session:
+                result, events = operation(session)
+                # The live frames from the rows just written, in the same session and thread
+                # (a second session and hop per write before); sent after the commit.
+                return result, events, self._broker.frames_within(session, events, listening)
+
+        result, events, built = await asyncio.to_thread(run)
+        await self._broker.publish(events, built, listening=listening)
         return result
 
     async def run(self, operation: Callable[..., tuple[T, list[Event]]], /, **kwargs: Any) -> T:
@@ -195,10 +200,12 @@ class ConversationFlow:
             return True
 
     async def _drain(
-        self, conversation_id: int, handle: Callable[[Waiting], Awaitable[None]]
+        self, conversation_id: int, handle: Callable[[Waiting], Awaitable[bool | None]]
     ) -> None:
         """With the lock held: each waiting message, oldest first, until none is left. A
-        conversation that went to people meanwhile takes the rest as they are."""
+        conversation that went to people meanwhile takes the rest as they are. A handler
+        that returns False saw, in its last write, that no other message was waiting (one
+        that comes later takes the lock after this): no read to find that out again."""
         tried: set[int] = set()
         while True:
             waiting = await asyncio.to_thread(self._next_waiting, conversation_id)
@@ -211,7 +218,8 @@ class ConversationFlow:
                 log.error("message %s is still waiting after it was handled", waiting.message.id)
                 return
             tried.add(waiting.message.id)
-            await handle(waiting)
+            if await handle(waiting) is False:
+                return
 
     def _next_waiting(self, conversation_id: int) -> Waiting | None:
         """One read per turn (each read is a session and a hop to a worker thread)."""
@@ -238,14 +246,15 @@ class ConversationFlow:
                 agents_available=self.agents_available(session),
             )
 
-    async def _answer(self, waiting: Waiting) -> None:
+    async def _answer(self, waiting: Waiting) -> bool | None:
         message = waiting.message
         language = await self._detect(waiting)
         try:
-            await self._ask_bot(waiting, language)
+            return await self._ask_bot(waiting, language)
         except Exception as error:
             log.exception("bot processing failed for message %s", message.id)
             await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error=repr(error))
+            return None
 
     def agents_available(self, session: Session | None = None) -> bool:
         """Someone can take a conversation now: an agent is online (console open, presence
@@ -276,7 +285,9 @@ class ConversationFlow:
         )
         return conversation.language
 
-    async def _ask_bot(self, waiting: Waiting, language: str) -> None:
+    async def _ask_bot(self, waiting: Waiting, language: str) -> bool | None:
+        """The bot's answer to the waiting message. False: the answer is stored and no other
+        message was waiting then (see `_drain`)."""
         message, email, available = waiting.message, waiting.email, waiting.agents_available
         text = rasa_text(message)
         metadata = {
@@ -305,30 +316,38 @@ class ConversationFlow:
                 error,
             )
             await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error=str(error))
-            return
+            return None
         replies, handoff = parse_rasa_replies(raw)
         if not replies and handoff is None:
             # Rasa logs a failed custom action and answers with nothing; the customer must
             # not be left waiting on silence.
             await self._hand_off(message, HandoffReason.BOT_UNAVAILABLE, error="Rasa sent no reply")
-            return
-        await self.run(
-            record_bot_replies,
-            conversation_id=message.conversation_id,
-            replies=replies,
-            answering_message_id=message.id,
-        )
-        if handoff is not None:
-            reason = str(handoff.get("reason") or HandoffReason.CUSTOMER_REQUEST)
-            priority = Priority(handoff.get("priority") or "normal")
-            email = handoff.get("email")
-            await self._hand_off(
-                message,
-                reason,
-                priority=priority,
-                email=email if isinstance(email, str) else None,
-                offline=bool(handoff.get("offline")),
+            return None
+
+        def store_replies(session: Session) -> tuple[bool, list[Event]]:
+            _, events = record_bot_replies(
+                session,
+                conversation_id=message.conversation_id,
+                replies=replies,
+                answering_message_id=message.id,
             )
+            waiting = pending.next_received(session, conversation_id=message.conversation_id)
+            return waiting is not None, events
+
+        others_waiting = await self.write(store_replies)
+        if handoff is None:
+            return others_waiting
+        reason = str(handoff.get("reason") or HandoffReason.CUSTOMER_REQUEST)
+        priority = Priority(handoff.get("priority") or "normal")
+        email = handoff.get("email")
+        await self._hand_off(
+            message,
+            reason,
+            priority=priority,
+            email=email if isinstance(email, str) else None,
+            offline=bool(handoff.get("offline")),
+        )
+        return None
 
     async def to_people(self, message: Message, *, reason: str) -> None:
         """Straight to the team's queue, not the bot (mail): the acknowledgement carries the

@@ -136,25 +136,67 @@ class Broker:
         being available."""
         return len(self._agents)
 
-    async def publish(self, events: Iterable[Event]) -> None:
-        """Read what the events point at (committed state) and send it to subscribers."""
+    def listening(self) -> Listening:
+        """Who listens on this hub now. Read on the loop: worker threads must not iterate
+        the subscribers."""
+        return Listening(agents=bool(self._agents), widgets=frozenset(self._widgets))
+
+    def frames_within(
+        self, session: Session, events: Iterable[Event], listening: Listening
+    ) -> list[Delivery] | None:
+        """The frames for `events`, read in the transaction that made them (its own rows, no
+        second session): `publish(events, built=...)` sends them once it has committed. In a
+        savepoint, so a failure here leaves the transaction as it was; None then, and
+        `publish` builds them from committed state as without this."""
+        unique = list(dict.fromkeys(events))
+        if not unique or not (listening.agents or listening.widgets):
+            return []
+        try:
+            with session.begin_nested():
+                return self._frames_in(session, unique, listening)
+        except Exception:
+            log.exception("could not build live frames for %s in their transaction", unique)
+            return None
+
+    async def publish(
+        self,
+        events: Iterable[Event],
+        built: list[Delivery] | None = None,
+        *,
+        listening: Listening | None = None,
+    ) -> None:
+        """Send committed events to subscribers: the frames `built` in their transaction
+        for who was `listening` then, else read from committed state now."""
         unique = list(dict.fromkeys(events))
         if not unique:
             return
         self.bus.relay(BusMessage("events", tuple(unique)))
-        await self._deliver(unique)
+        if built is not None and listening is not None and self._still_listening(listening, unique):
+            self._send(built)
+        else:
+            await self._deliver(unique)
+
+    def _still_listening(self, then: Listening, events: list[Event]) -> bool:
+        """No one came since the frames were built who would have got one of them."""
+        now = self.listening()
+        if now.agents and not then.agents:
+            return False
+        came = (now.widgets or frozenset()) - (then.widgets or frozenset())
+        return not any(e.kind == "queue" or e.conversation_id in came for e in events if came)
 
     async def _deliver(self, unique: list[Event]) -> None:
         if not unique or not (self._widgets or self._agents):
             return  # nobody here to tell: no need to read anything
-        # Who listens, read on the loop (the worker thread must not iterate these): frames
-        # nobody here would receive are not built.
-        listening = Listening(agents=bool(self._agents), widgets=frozenset(self._widgets))
+        # Frames nobody here would receive are not built.
+        listening = self.listening()
         try:
             deliveries = await asyncio.to_thread(self._frames, unique, listening)
         except Exception:  # a failed broadcast must never fail the operation that committed
             log.exception("could not build live frames for %s", unique)
             return
+        self._send(deliveries)
+
+    def _send(self, deliveries: list[Delivery]) -> None:
         for conversation_id, widget_frame, agent_frame in deliveries:
             if widget_frame is not None:
                 self._to_widgets(conversation_id, widget_frame)
@@ -162,74 +204,81 @@ class Broker:
                 self._to_agents(agent_frame)
 
     def _frames(self, events: list[Event], listening: Listening | None = None) -> list[Delivery]:
-        listening = listening or Listening(agents=True, widgets=None)
-        out: list[Delivery] = []
         with self._sessions() as session:
-            for event in events:
-                if event.kind == "message" and event.message_id is not None:
-                    message = session.get(Message, event.message_id)
-                    if message is None:
-                        continue
-                    data = serializers.message_dict(message)
-                    to_widget: WidgetMessageFrame = {"type": "message", "message": data}
-                    to_agents: AgentMessageFrame = {
-                        "type": "message",
-                        "conversation_id": event.conversation_id,
-                        "message": data,
+            return self._frames_in(
+                session, events, listening or Listening(agents=True, widgets=None)
+            )
+
+    def _frames_in(
+        self, session: Session, events: list[Event], listening: Listening
+    ) -> list[Delivery]:
+        out: list[Delivery] = []
+        for event in events:
+            if event.kind == "message" and event.message_id is not None:
+                message = session.get(Message, event.message_id)
+                if message is None:
+                    continue
+                data = serializers.message_dict(message)
+                to_widget: WidgetMessageFrame = {"type": "message", "message": data}
+                to_agents: AgentMessageFrame = {
+                    "type": "message",
+                    "conversation_id": event.conversation_id,
+                    "message": data,
+                }
+                out.append((event.conversation_id, to_widget, to_agents))
+            elif event.kind == "conversation":
+                conversation = session.get(Conversation, event.conversation_id)
+                if conversation is None:
+                    continue
+                state = None
+                if listening.widgets is None or event.conversation_id in listening.widgets:
+                    state = state_frame(serializers.widget_conversation(conversation, session))
+                summary: ConversationFrame | None = None
+                if listening.agents:  # the summary is a few reads: only for consoles
+                    summary = {
+                        "type": "conversation",
+                        "conversation": serializers.conversation_summary(
+                            session, conversation, self._calendar
+                        ),
                     }
-                    out.append((event.conversation_id, to_widget, to_agents))
-                elif event.kind == "conversation":
-                    conversation = session.get(Conversation, event.conversation_id)
-                    if conversation is None:
-                        continue
-                    state = None
-                    if listening.widgets is None or event.conversation_id in listening.widgets:
-                        state = state_frame(serializers.widget_conversation(conversation, session))
-                    summary: ConversationFrame | None = None
-                    if listening.agents:  # the summary is a few reads: only for consoles
-                        summary = {
-                            "type": "conversation",
-                            "conversation": serializers.conversation_summary(
-                                session, conversation, self._calendar
-                            ),
-                        }
-                    out.append((event.conversation_id, state, summary))
-                elif event.kind == "queue":
-                    out += self._queue_frames(session)
-                elif event.kind == "note" and event.note_id is not None:
-                    note = session.get(Note, event.note_id)
-                    if note is not None:
-                        frame: AgentFrame = {"type": "note", "note": serializers.note_dict(note)}
-                        out.append((event.conversation_id, None, frame))
-                elif event.kind == "agent" and event.agent_id is not None:
-                    agent = session.get(Agent, event.agent_id)
-                    if agent is not None:
-                        frame = {
-                            "type": "presence",
-                            "agent_id": agent.id,
-                            "presence": agent.presence.value,
-                        }
-                        out.append((0, None, frame))
-                elif event.kind == "contact" and event.contact_id is not None:
-                    contact = session.get(Contact, event.contact_id)
-                    if contact is not None:
-                        frame = {"type": "contact", "contact": serializers.contact_dict(contact)}
-                        out.append((0, None, frame))
-                elif event.kind == "ticket" and event.ticket_event_id is not None:
-                    entry = session.get(TicketEvent, event.ticket_event_id)
-                    if entry is not None:
-                        frame = {
-                            "type": "ticket_event",
-                            "conversation_id": event.conversation_id,
-                            "event": serializers.ticket_event_dict(entry),
-                        }
-                        out.append((event.conversation_id, None, frame))
+                out.append((event.conversation_id, state, summary))
+            elif event.kind == "queue":
+                out += self._queue_frames(session, listening)
+            elif event.kind == "note" and event.note_id is not None:
+                note = session.get(Note, event.note_id)
+                if note is not None:
+                    frame: AgentFrame = {"type": "note", "note": serializers.note_dict(note)}
+                    out.append((event.conversation_id, None, frame))
+            elif event.kind == "agent" and event.agent_id is not None:
+                agent = session.get(Agent, event.agent_id)
+                if agent is not None:
+                    frame = {
+                        "type": "presence",
+                        "agent_id": agent.id,
+                        "presence": agent.presence.value,
+                    }
+                    out.append((0, None, frame))
+            elif event.kind == "contact" and event.contact_id is not None:
+                contact = session.get(Contact, event.contact_id)
+                if contact is not None:
+                    frame = {"type": "contact", "contact": serializers.contact_dict(contact)}
+                    out.append((0, None, frame))
+            elif event.kind == "ticket" and event.ticket_event_id is not None:
+                entry = session.get(TicketEvent, event.ticket_event_id)
+                if entry is not None:
+                    frame = {
+                        "type": "ticket_event",
+                        "conversation_id": event.conversation_id,
+                        "event": serializers.ticket_event_dict(entry),
+                    }
+                    out.append((event.conversation_id, None, frame))
         return out
 
-    def _queue_frames(self, session: Session) -> list[Delivery]:
+    def _queue_frames(self, session: Session, listening: Listening) -> list[Delivery]:
         """The queue moved: every waiting customer with an open widget hears their place."""
         out: list[Delivery] = []
-        for conversation_id in self.widget_conversations():
+        widgets = self.widget_conversations() if listening.widgets is None else listening.widgets
+        for conversation_id in widgets:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None or conversation.state is not ConversationState.QUEUED:
                 continue

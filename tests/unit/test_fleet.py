@@ -451,3 +451,35 @@ def test_the_hub_coordinates_through_redis_when_configured(
             assert until(ws, is_msg("bot"))["message"]["text"] == "Choose Forgot password."
     with make_client(tmp_path / "alone", index_dir, rasa) as client:
         assert isinstance(client.app.state.hub.coordinator, LocalCoordinator)  # type: ignore[attr-defined]
+
+
+def test_a_turn_reads_the_waiting_messages_once_each(tmp_path: Path, database_url: str) -> None:
+    """The write that stores the bot's answer also sees whether another message is waiting:
+    no read after the last one to find nothing (api/dialogue.py: _drain)."""
+    rasa = SlowRasa(delay=0.0)
+
+    async def main() -> list[str]:
+        with hubs(tmp_path, database_url, rasa, [LocalCoordinator()]) as (hub,):
+            reads: list[int] = []
+            read = hub.flow._next_waiting
+
+            def counted(conversation_id: int) -> Any:
+                reads.append(conversation_id)
+                return read(conversation_id)
+
+            hub.flow._next_waiting = counted  # type: ignore[method-assign]
+            try:
+                conversation = await hub.flow.open_conversation()
+                alone = await hub.flow.receive(conversation.id, "question 0")
+                await hub.flow.process(alone)
+                assert len(reads) == 1
+                first = await hub.flow.receive(conversation.id, "question 1")
+                await hub.flow.receive(conversation.id, "question 2")
+                await hub.flow.process(first)  # answers both, oldest first
+                assert len(reads) == 3
+                return [m.status.value for m in _customer_messages(hub, conversation.id)]
+            finally:
+                await _close([hub])
+
+    assert asyncio.run(main()) == [MessageStatus.PROCESSED.value] * 3
+    assert rasa.received == ["question 0", "question 1", "question 2"]
