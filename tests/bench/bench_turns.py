@@ -272,6 +272,15 @@ def main() -> None:
         f"{load.answered}, lost {load.lost}, doubled {load.doubled}; idle sockets still open "
         f"{still_open}/{IDLE_SOCKETS}"
     )
+    # Each active customer sends its next question as soon as the answer arrives (a closed
+    # loop): by Little's law the mean wait is at least the customers over the turns served
+    # per second, whatever the hub does with its share of the machine.
+    if load.rate:
+        print(
+            f"queueing floor (Little's law): {ACTIVE} customers / {load.rate:.1f} turns/s = "
+            f"mean wait {ACTIVE / load.rate:.2f} s; even a mean of 1.5 s needs "
+            f">= {ACTIVE / 1.5:.0f} turns/s"
+        )
     per_idle = per_socket / 1024
     print(f"hub memory: {hub_rss:.0f} MiB resident at the end, {per_idle:.1f} KiB per idle socket")
 
