@@ -412,7 +412,9 @@ def choose(cv: CrossValidation, choice: Choice | None = None) -> OperatingPoint:
     top, confidence = cv.held_out.top(weight, temperature)
     similarity = cv.held_out.similarity[np.arange(n_in), top]
     correct = top == cv.labels
-    held_logit = cv.held_out.max_logit(weight)
+    # The (queries x articles) sums only when the gate may be chosen: at 10,000 articles
+    # they are a large temporary each.
+    held_logit = cv.held_out.max_logit(weight) if choice.max_logit else np.zeros(0)
     off_conf = np.zeros(0)
     off_sim = np.zeros(0)
     left_out = 0
@@ -435,7 +437,11 @@ def choose(cv: CrossValidation, choice: Choice | None = None) -> OperatingPoint:
         per_question = len(off_sim) // max(len(cv.off_topic_similarity), 1)
         left_out = int(covered.sum()) // max(per_question, 1)
         off_conf, off_sim, off_kept = off_conf[~covered], off_sim[~covered], ~covered
-    off_logit = cv.off_topic.max_logit(weight)[off_kept] if len(off_kept) else np.zeros(0)
+    off_logit = (
+        cv.off_topic.max_logit(weight)[off_kept]
+        if choice.max_logit and len(off_kept)
+        else np.zeros(0)
+    )
     logit_floors: list[float | None] = [None]
     if choice.max_logit:
         quantiles = np.quantile(held_logit, LOGIT_FLOOR_QUANTILES)

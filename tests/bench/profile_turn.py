@@ -56,11 +56,16 @@ def summarise(collapsed: Path, top: int = 25) -> None:
         print(f"  {100 * count / total:5.1f}%  {frame}")
 
 
+# PROFILE_GIL=1: only samples of the thread holding the GIL, i.e. the process's Python CPU
+# time (C code that releases it, the encoder, SQLite, waits on locks and disks, is left out).
+GIL_ONLY = os.environ.get("PROFILE_GIL") == "1"
+
+
 def record(pid: int, out: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(pid), "--rate", "200",
          "--duration", str(SECONDS), "--format", "raw", "--output", str(out), "--subprocesses",
-         "--nonblocking"],
+         "--nonblocking", *(["--gil"] if GIL_ONLY else [])],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
