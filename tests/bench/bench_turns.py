@@ -25,7 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,7 +197,23 @@ def start_hub(
     raise RuntimeError(f"the hub did not start (see {log})")
 
 
-def main() -> None:
+@dataclass
+class Stack:
+    """The hub, our Rasa server and the `rasa init` anchor, started and warmed up."""
+
+    hub: subprocess.Popen[bytes]
+    rasa: subprocess.Popen[bytes]
+    anchor: subprocess.Popen[bytes]
+    rasa_url: str
+    anchor_url: str
+    widget_url: str
+
+
+@contextmanager
+def running_stack(prefix: str) -> Iterator[Stack]:
+    """Builds the index, trains our bot and the anchor if needed, starts the three processes
+    (the hub as its own process, so its memory and CPU are its own), warms them up, and
+    stops them on the way out."""
     settings = Settings()
     root = settings.var_dir / "bench"
     root.mkdir(parents=True, exist_ok=True)
@@ -209,7 +226,7 @@ def main() -> None:
         settings.bot_dir, settings.models_path, settings.rasa_bin, kb_dir=settings.kb_dir
     )
     theirs = default_bot(root, settings.rasa_bin)
-    var = Path(tempfile.mkdtemp(prefix="bench-turns-"))
+    var = Path(tempfile.mkdtemp(prefix=prefix))
     hub_settings = Settings(
         var_dir=var, index_dir=settings.index_path, models_dir=settings.models_path
     )
@@ -229,37 +246,42 @@ def main() -> None:
             "http://127.0.0.1:9/unused", root / "default-bot.log",
         ))  # fmt: skip
         rasa_process.wait_until_ready(rasa_url, processes[0], timeout=240)
-        widget_url = f"ws://127.0.0.1:{hub_port}/ws/widget"
-        anchor_url = f"http://127.0.0.1:{anchor_port}"
-
+        stack = Stack(
+            hub, processes[0], processes[1], rasa_url, f"http://127.0.0.1:{anchor_port}",
+            f"ws://127.0.0.1:{hub_port}/ws/widget",
+        )  # fmt: skip
         # Warm-up: model caches, first action calls, the encoder's first batch.
-        drive(rasa_url, KB_QUESTIONS, 1)
-        drive(anchor_url, DEFAULT_BOT_MESSAGES, 1)
-        asyncio.run(drive_widget(widget_url, 1, 5))
-
-        rows: dict[tuple[str, int], tuple[float, float, float]] = {}
-        for c in CONCURRENCY:
-            for name, url, messages in (
-                ("rasa init bot, scripted (anchor)", anchor_url, DEFAULT_BOT_MESSAGES),
-                ("KB question straight to Rasa", rasa_url, KB_QUESTIONS),
-            ):
-                latencies, rate = drive(url, messages, c)
-                rows[(name, c)] = (
-                    statistics.median(latencies) * 1000, percentile(latencies, 0.99) * 1000, rate
-                )  # fmt: skip
-            turns = asyncio.run(drive_widget(widget_url, c, TURNS))
-            rows[("KB question through the widget", c)] = (
-                statistics.median(turns.latencies) * 1000,
-                percentile(turns.latencies, 0.99) * 1000,
-                turns.rate,
-            )
-        load, per_socket, still_open = asyncio.run(idle_and_active(widget_url, hub.pid))
-        hub_rss = rss_kib(hub.pid) / 1024
+        drive(stack.rasa_url, KB_QUESTIONS, 1)
+        drive(stack.anchor_url, DEFAULT_BOT_MESSAGES, 1)
+        asyncio.run(drive_widget(stack.widget_url, 1, 5))
+        yield stack
     finally:
         for process in processes:
             rasa_process.stop_server(process)
         hub.terminate()
         hub.wait(timeout=30)
+
+
+def main() -> None:
+    with running_stack("bench-turns-") as stack:
+        rows: dict[tuple[str, int], tuple[float, float, float]] = {}
+        for c in CONCURRENCY:
+            for name, url, messages in (
+                ("rasa init bot, scripted (anchor)", stack.anchor_url, DEFAULT_BOT_MESSAGES),
+                ("KB question straight to Rasa", stack.rasa_url, KB_QUESTIONS),
+            ):
+                latencies, rate = drive(url, messages, c)
+                rows[(name, c)] = (
+                    statistics.median(latencies) * 1000, percentile(latencies, 0.99) * 1000, rate
+                )  # fmt: skip
+            turns = asyncio.run(drive_widget(stack.widget_url, c, TURNS))
+            rows[("KB question through the widget", c)] = (
+                statistics.median(turns.latencies) * 1000,
+                percentile(turns.latencies, 0.99) * 1000,
+                turns.rate,
+            )
+        load, per_socket, still_open = asyncio.run(idle_and_active(stack.widget_url, stack.hub.pid))
+        hub_rss = rss_kib(stack.hub.pid) / 1024
 
     print(f"\n{'':<36} {'conv':>4} {'p50 ms':>8} {'p99 ms':>8} {'turns/s':>8}")
     for (name, c), (p50, p99, rate) in rows.items():

@@ -16,19 +16,12 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import asyncio
-import secrets
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from api import rasa_process
-from api.settings import Settings
-from retrieval.encoder import open_encoder
-from retrieval.search import build_index, model_for_sources
-from tests.bench.bench_rasa import DEFAULT_BOT_MESSAGES, default_bot, drive, start
-from tests.bench.bench_turns import KB_QUESTIONS, drive_widget, start_hub
-from tests.fakes.stack import free_port
+from tests.bench.bench_rasa import DEFAULT_BOT_MESSAGES, drive
+from tests.bench.bench_turns import KB_QUESTIONS, drive_widget, running_stack
 
 CONVERSATIONS = 16
 TURNS = 20
@@ -62,43 +55,7 @@ def measured(
 
 
 def main() -> None:
-    settings = Settings()
-    root = settings.var_dir / "bench"
-    root.mkdir(parents=True, exist_ok=True)
-    model = model_for_sources(settings.embedding_model, settings.kb_dir, settings.serve_languages)
-    build_index(
-        settings.kb_dir, settings.index_path, open_encoder(model),
-        serve_languages=settings.serve_languages,
-    )  # fmt: skip
-    ours, _ = rasa_process.train(
-        settings.bot_dir, settings.models_path, settings.rasa_bin, kb_dir=settings.kb_dir
-    )
-    theirs = default_bot(root, settings.rasa_bin)
-    var = Path(tempfile.mkdtemp(prefix="bench-cpu-"))
-    hub_settings = Settings(
-        var_dir=var, index_dir=settings.index_path, models_dir=settings.models_path
-    )
-    hub_port, rasa_port, anchor_port = free_port(), free_port(), free_port()
-    rasa_url = f"http://127.0.0.1:{rasa_port}"
-    token = secrets.token_urlsafe(32)
-    hub = start_hub(hub_settings, hub_port, rasa_url, token, var / "hub.log")
-    rasa = anchor = None
-    try:
-        rasa = rasa_process.start_server(
-            rasa_bin=settings.rasa_bin, model=ours, bot_dir=settings.bot_dir, host="127.0.0.1",
-            port=rasa_port, action_endpoint_url=f"http://127.0.0.1:{hub_port}/actions/webhook",
-            action_token=token, log_file=var / "rasa.log",
-        )  # fmt: skip
-        anchor = start(
-            settings.rasa_bin, theirs, theirs.parent.parent, anchor_port,
-            "http://127.0.0.1:9/unused", root / "default-bot.log",
-        )  # fmt: skip
-        rasa_process.wait_until_ready(rasa_url, rasa, timeout=240)
-        widget_url = f"ws://127.0.0.1:{hub_port}/ws/widget"
-        anchor_url = f"http://127.0.0.1:{anchor_port}"
-        drive(rasa_url, KB_QUESTIONS, 1)
-        drive(anchor_url, DEFAULT_BOT_MESSAGES, 1)
-        asyncio.run(drive_widget(widget_url, 1, 5))
+    with running_stack("bench-cpu-") as stack:
 
         def straight(url: str, messages: list[str]) -> Callable[[], int]:
             def run() -> int:
@@ -108,18 +65,16 @@ def main() -> None:
             return run
 
         def widget() -> int:
-            return len(asyncio.run(drive_widget(widget_url, CONVERSATIONS, TURNS)).latencies)
+            return len(asyncio.run(drive_widget(stack.widget_url, CONVERSATIONS, TURNS)).latencies)
 
+        both = {"rasa": stack.rasa.pid, "hub": stack.hub.pid}
         runs = {
             "rasa init bot, scripted (anchor)": (
-                straight(anchor_url, DEFAULT_BOT_MESSAGES),
-                {"rasa": anchor.pid},
+                straight(stack.anchor_url, DEFAULT_BOT_MESSAGES),
+                {"rasa": stack.anchor.pid},
             ),
-            "KB question straight to Rasa": (
-                straight(rasa_url, KB_QUESTIONS),
-                {"rasa": rasa.pid, "hub": hub.pid},
-            ),
-            "KB question through the widget": (widget, {"rasa": rasa.pid, "hub": hub.pid}),
+            "KB question straight to Rasa": (straight(stack.rasa_url, KB_QUESTIONS), both),
+            "KB question through the widget": (widget, both),
         }
         print(
             f"\nCPU ms per turn, {CONVERSATIONS} conversations "
@@ -133,12 +88,6 @@ def main() -> None:
                 f"{name:<34} {turns:>5} {per.get('rasa', 0):>7.1f} {per.get('hub', 0):>7.1f} "
                 f"{per['load generator']:>7.1f} {sum(per.values()):>7.1f} {turns / wall:>6.1f}"
             )
-    finally:
-        for process in (rasa, anchor):
-            if process is not None:
-                rasa_process.stop_server(process)
-        hub.terminate()
-        hub.wait(timeout=30)
 
 
 if __name__ == "__main__":
