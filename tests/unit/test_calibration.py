@@ -93,8 +93,9 @@ def test_the_chosen_point_holds_the_target_on_questions_it_never_saw(
     assert off_answered / len(unrelated) <= 0.03
 
 
-def test_the_operating_point_is_stored_in_the_manifest(tmp_path: Path) -> None:
-    source = tmp_path / "kb"
+def _write_kb(source: Path) -> tuple[Path, random.Random]:
+    """Six synthetic articles (seed 3) as Markdown files with their questions; the random
+    generator, to draw questions on."""
     source.mkdir()
     rng = random.Random(3)
     for article in _articles(rng, 6):
@@ -102,6 +103,11 @@ def test_the_operating_point_is_stored_in_the_manifest(tmp_path: Path) -> None:
         (source / f"{article.id}.md").write_text(
             f"---\ntitle: {article.title}\nquestions:{questions}\n---\n{article.body}\n"
         )
+    return source, rng
+
+
+def test_the_operating_point_is_stored_in_the_manifest(tmp_path: Path) -> None:
+    source, _ = _write_kb(tmp_path / "kb")
     index_dir = tmp_path / "index"
     built, _ = build_index(source, index_dir, HashingEncoder(), target_precision=0.9)
     assert built is not None
@@ -374,14 +380,7 @@ def test_search_applies_the_index_s_logit_floor(synthetic: KnowledgeIndex) -> No
 def test_an_index_built_before_the_logit_floor_loads_and_answers_as_before(
     tmp_path: Path,
 ) -> None:
-    source = tmp_path / "kb"
-    source.mkdir()
-    rng = random.Random(3)
-    for article in _articles(rng, 6):
-        questions = "".join(f"\n  - {q}" for q in article.questions)
-        (source / f"{article.id}.md").write_text(
-            f"---\ntitle: {article.title}\nquestions:{questions}\n---\n{article.body}\n"
-        )
+    source, rng = _write_kb(tmp_path / "kb")
     index_dir = tmp_path / "index"
     built, _ = build_index(source, index_dir, HashingEncoder())
     assert built is not None
