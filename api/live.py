@@ -182,7 +182,9 @@ class Broker:
         if now.agents and not then.agents:
             return False
         came = (now.widgets or frozenset()) - (then.widgets or frozenset())
-        return not any(e.kind == "queue" or e.conversation_id in came for e in events if came)
+        if not came:
+            return True
+        return not any(e.kind == "queue" or e.conversation_id in came for e in events)
 
     async def _deliver(self, unique: list[Event]) -> None:
         if not unique or not (self._widgets or self._agents):
