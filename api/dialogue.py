@@ -165,15 +165,34 @@ class ConversationFlow:
         metadata: Mapping[str, Any] | None = None,
     ) -> Message:
         """Store the customer's message (raises InvalidInput first if it is unusable)."""
-        return await self.run(
-            intake.receive_customer_message,
-            conversation_id=conversation_id,
-            text=text,
-            client_id=client_id,
-            button=button,
-            metadata=metadata,
-            rules=self._rules,
-        )
+        fields = {"client_id": client_id, "button": button, "metadata": metadata}
+        message, _ = await self._receive(conversation_id, text, fields, check_agents=False)
+        return message
+
+    async def receive_and_check(
+        self,
+        conversation_id: int,
+        text: object,
+        client_id: str | None = None,
+        button: object = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> tuple[Message, bool]:
+        """`receive`, and whether someone can take a conversation now, read in the same
+        transaction (a live client's acknowledgement carries it; a second session and hop
+        to a worker thread before the bot could start)."""
+        fields = {"client_id": client_id, "button": button, "metadata": metadata}
+        return await self._receive(conversation_id, text, fields, check_agents=True)
+
+    async def _receive(
+        self, conversation_id: int, text: object, fields: dict[str, Any], *, check_agents: bool
+    ) -> tuple[Message, bool]:
+        def operation(session: Session) -> tuple[tuple[Message, bool], list[Event]]:
+            message, events = intake.receive_customer_message(
+                session, conversation_id=conversation_id, text=text, rules=self._rules, **fields
+            )
+            return (message, check_agents and self.agents_available(session)), events
+
+        return await self.write(operation)
 
     async def process(self, message: Message) -> None:
         """Let the bot answer a stored message, or hand the conversation to people.

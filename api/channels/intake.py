@@ -201,20 +201,21 @@ class ChannelIntake:
         client_id: str | None = None,
         button: object = None,
         metadata: Mapping[str, Any] | None = None,
-        acknowledge: Callable[[Message], Awaitable[None]] | None = None,
+        acknowledge: Callable[[Message, bool], Awaitable[None]] | None = None,
         process: Callable[[Message], Awaitable[None]] | None = None,
     ) -> Message:
         """A message from an open socket (the widget, rasa-webchat): stored first (a
         re-sent client id is the same message; raises InvalidInput when unusable), then
-        `acknowledge`d to the client, then processed in the background (`process`, by
-        default the conversation flow), which outlives the socket: the customer may close
-        the tab mid-answer, or the connection may drop before the ack is out."""
-        message = await self._flow.receive(
+        `acknowledge`d to the client with whether someone can take the conversation now,
+        then processed in the background (`process`, by default the conversation flow),
+        which outlives the socket: the customer may close the tab mid-answer, or the
+        connection may drop before the ack is out."""
+        message, agents_available = await self._flow.receive_and_check(
             conversation_id, text, client_id=client_id, button=button, metadata=metadata
         )
         try:
             if acknowledge is not None:
-                await acknowledge(message)
+                await acknowledge(message, agents_available)
         finally:
             self._spawner.spawn((process or self._flow.process)(message))
         return message

@@ -375,8 +375,7 @@ class _Socket:
             )
             return
 
-        async def acknowledge(message: Message) -> None:
-            available = await asyncio.to_thread(hub.flow.agents_available)
+        async def acknowledge(message: Message, available: bool) -> None:
             await _send(
                 websocket,
                 {

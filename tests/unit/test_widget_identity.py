@@ -231,7 +231,9 @@ def test_language_typing_and_ping(client: TestClient) -> None:
         assert seen.index(("typing", True)) < seen.index(("message", "bot"))
         assert seen.index(("message", "bot")) < seen.index(("typing", False))
         assert frames[-1] == {"type": "form", "form": None}
-        assert any(f["type"] == "ack" for f in frames)
+        # The acknowledgement says someone can take the conversation: the console is open.
+        ack = next(f for f in frames if f["type"] == "ack")
+        assert ack["agents_available"] is True
     with client.websocket_connect("/ws/widget") as ws:
         assert hello(ws, language="<script>")["conversation"]["language"] == "en"
 
