@@ -66,6 +66,12 @@ def parse_rasa_replies(
     return messages, handoff
 
 
+def kb_language(message: Message, language: str) -> str | None:
+    """The language the bot's knowledge-base search uses for `message` in a conversation in
+    `language`: the metadata's (below) as bot/actions/knowledge.py reads it."""
+    return metadata_language({"language": language, **message.payload.get("metadata", {})})
+
+
 def rasa_text(message: Message) -> str:
     """What Rasa gets for a customer message.
 
@@ -186,13 +192,25 @@ class ConversationFlow:
     async def _receive(
         self, conversation_id: int, text: object, fields: dict[str, Any], *, check_agents: bool
     ) -> tuple[Message, bool]:
-        def operation(session: Session) -> tuple[tuple[Message, bool], list[Event]]:
+        def operation(session: Session) -> tuple[tuple[Message, bool, str], list[Event]]:
             message, events = intake.receive_customer_message(
                 session, conversation_id=conversation_id, text=text, rules=self._rules, **fields
             )
-            return (message, check_agents and self.agents_available(session)), events
+            available = check_agents and self.agents_available(session)
+            return (message, available, get_conversation(session, conversation_id).language), events
 
-        return await self.write(operation)
+        message, available, language = await self.write(operation)
+        if message.status is MessageStatus.RECEIVED:
+            # The bot will read it: its search starts now, beside the reads before Rasa and
+            # Rasa's NLU. `_ask_bot` starts it again with the language it settles on, which
+            # is the same search unless the first messages' detection changed the language.
+            self._search_early(message, language)
+        return message, available
+
+    def _search_early(self, message: Message, language: str) -> None:
+        text = rasa_text(message)
+        if not text.startswith("/"):  # words, not a button's intent: the KB may be asked
+            self._search_ahead(text, kb_language(message, language))
 
     async def process(self, message: Message) -> None:
         """Let the bot answer a stored message, or hand the conversation to people.
@@ -324,8 +342,7 @@ class ConversationFlow:
             # responses follow); the site's own "language" key passes through untouched.
             "conversation_language": language,
         }
-        if not text.startswith("/"):  # words, not a button's intent: the KB may be asked
-            self._search_ahead(text, metadata_language(metadata))
+        self._search_early(message, language)
         try:
             raw = await self._rasa.send(f"conversation-{message.conversation_id}", text, metadata)
         except RasaUnavailable as error:

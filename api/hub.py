@@ -58,7 +58,7 @@ class KnowledgeHolder:
     # link to their page there. None: such articles have no link.
     help_links: str | None = None
 
-    # Searches started when a message goes to Rasa (api/search_ahead.py); None: off.
+    # Searches started when a message for the bot is stored (api/search_ahead.py); None: off.
     ahead: SearchAhead[SearchResult] | None = None
 
     def search(self, query: str, language: str | None = None) -> SearchResult:

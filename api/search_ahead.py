@@ -2,9 +2,12 @@
 
 A knowledge-base turn is sequential: the hub sends the message to Rasa, Rasa classifies it
 and calls our action, and only then does the action encode the question and search (~10 ms
-of CPU, most of it the encoder). The hub knows the question as soon as it sends it, so the
-search starts then, on a worker thread, beside Rasa's NLU and policies on the other core;
-the action takes the result when it arrives, or waits for the rest of it.
+of CPU, most of it the encoder). The hub knows the question as soon as it has stored it,
+so the search starts then, on a worker thread, beside the hub's own reads before it calls
+Rasa and Rasa's NLU and policies, on the other core; the action takes the result when it
+arrives, or waits for the rest of it. The hub starts it again when it sends the words to
+Rasa, with the language it settled on: the same search (nothing new starts) unless the
+language detection of the first messages changed the language meanwhile.
 
 A result is taken once, by the same question in the same language, within `KEEP_SECONDS`;
 anything else searches as before. So a message Rasa answers without the knowledge base

@@ -122,3 +122,28 @@ def test_the_hub_starts_the_search_when_it_sends_a_question_to_rasa(
     )]  # fmt: skip
     # The same words and language the action will search with (the typed slash is dropped).
     assert started == sent == [("How do I reset my password?", "en"), ("restart please", "en")]
+
+
+def test_the_search_starts_once_the_message_is_stored_before_rasa_reads_it(
+    tmp_path: Path, index_dir: Path, fake_rasa: FakeRasa
+) -> None:
+    class Recorded(SearchAhead[None]):
+        def start(self, query: str, language: str | None) -> None:
+            calls.append((query, language, len(fake_rasa.received)))
+            super().start(query, language)
+
+    calls: list[tuple[str, str | None, int]] = []
+    searched: list[str] = []
+    with make_client(tmp_path, index_dir, fake_rasa) as client:
+        knowledge = client.app.state.hub.knowledge  # type: ignore[attr-defined]
+        knowledge.ahead = Recorded(lambda q, _lang: searched.append(q))
+        with client.websocket_connect("/ws/widget") as ws:
+            hello(ws)
+            ws.send_json({"type": "message", "text": "Can I export my data?"})
+            until(ws, is_msg("bot"))
+        knowledge.close()
+    question = ("Can I export my data?", "en")
+    # Started when stored (Rasa had been sent nothing yet), and again, the same search, when
+    # the hub sends it to Rasa; searched once.
+    assert calls == [(*question, 0), (*question, 0)]
+    assert searched == ["Can I export my data?"]
