@@ -33,6 +33,10 @@ async def run_action(request: Request, hub: Hub = Depends(get_hub)) -> Any:
         return JSONResponse({"error": "body is not JSON"}, status_code=400)
     if not isinstance(action_call, dict):
         return JSONResponse({"error": "body must be an action call object"}, status_code=400)
+    # Rasa sends the domain only to the actions that read it (bot/endpoints.yml:
+    # enable_selective_domain). rasa-sdk refuses a call with neither a domain nor Rasa Pro's
+    # domain digest, so the others get an empty one, which they do not read.
+    action_call.setdefault("domain", {})
     try:
         result = await hub.executor.run(action_call)
     except ActionNotFoundException as error:

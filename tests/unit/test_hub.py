@@ -232,6 +232,11 @@ def test_action_endpoint_runs_our_actions(client: TestClient) -> None:
     out = client.post("/actions/webhook", json=call, headers=rasa)
     assert out.status_code == 200
     assert out.json()["responses"][0]["custom"]["frontline"]["kind"] in ("answer", "no_answer")
+    # Without the domain, as Rasa sends the calls of actions that do not read it.
+    call.pop("domain")
+    out = client.post("/actions/webhook", json=call, headers=rasa)
+    assert out.status_code == 200, out.text
+    assert out.json()["responses"][0]["custom"]["frontline"]["kind"] in ("answer", "no_answer")
     missing = client.post(
         "/actions/webhook", json={**call, "next_action": "action_nope"}, headers=rasa
     )
