@@ -23,6 +23,7 @@ def build_kb_index(settings: Settings, source: Path, index: Path, force: bool) -
 
     from retrieval.articles import SourceError
     from retrieval.encoder import open_encoder
+    from retrieval.index import encoder_details
     from retrieval.search import build_index, index_is_fresh, model_for_sources
 
     target = settings.target_precision
@@ -32,7 +33,9 @@ def build_kb_index(settings: Settings, source: Path, index: Path, force: bool) -
     except (SourceError, FileNotFoundError) as error:
         fail(str(error))
         return
-    if not force and index_is_fresh(index, source, model, target, languages):
+    encoder = open_encoder(model)  # loads nothing yet: its details are file hashes
+    details = encoder_details(encoder)
+    if not force and index_is_fresh(index, source, model, target, languages, details):
         typer.echo(f"Index in {index} is up to date with {source}.")
         return
     typer.echo(f"Building the index of {source} ...")
@@ -46,7 +49,7 @@ def build_kb_index(settings: Settings, source: Path, index: Path, force: bool) -
             built, _ = build_index(
                 source,
                 index,
-                open_encoder(model),
+                encoder,
                 force=True,
                 progress=progress,
                 target_precision=target,

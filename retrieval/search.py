@@ -21,6 +21,7 @@ from retrieval.index import (
     KnowledgeIndex,
     Progress,
     current_version,
+    encoder_details,
     read_manifest,
 )
 from retrieval.sources import article_languages, load_articles, sources_digest
@@ -227,13 +228,18 @@ def index_is_fresh(
     model: str,
     target_precision: float | None = None,
     serve_languages: Sequence[str] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> bool:
+    """Whether the index was built from these sources by this model (and, given `details`,
+    this exact encoder: the same model name with other centres or maps gives other
+    vectors), at this target and for these customers' languages."""
     manifest = read_manifest(index_dir)
     point = (manifest or {}).get("operating_point") or {}
     return (
         manifest is not None
         and manifest.get("format") == FORMAT_VERSION
         and manifest.get("model") == model
+        and (details is None or manifest.get("encoder", {}) == details)
         and manifest.get("source_digest") == sources_digest(source_dir)
         and (target_precision is None or point.get("target_precision") == target_precision)
         and (
@@ -274,13 +280,14 @@ def build_index(
     Texts unchanged since the served index keep their vectors: only changed articles are
     embedded again.
     """
+    details = encoder_details(encoder)
     if not force and index_is_fresh(
-        index_dir, source_dir, encoder.name, target_precision, serve_languages
+        index_dir, source_dir, encoder.name, target_precision, serve_languages, details
     ):
         return None, False
     digest = sources_digest(source_dir)
     articles = load_articles(source_dir)  # raises on a bad source: nothing half-built is saved
-    previous = _previous(index_dir, encoder.name)
+    previous = _previous(index_dir, encoder.name, details)
     index = KnowledgeIndex.build(
         articles,
         encoder,
@@ -294,9 +301,13 @@ def build_index(
     return index, True
 
 
-def _previous(index_dir: Path, model: str) -> KnowledgeIndex | None:
+def _previous(index_dir: Path, model: str, details: dict[str, Any]) -> KnowledgeIndex | None:
+    """The served index, whose vectors a rebuild reuses: none when another encoder (or the
+    same model with other centres or maps) built it."""
     manifest = read_manifest(index_dir)
     if manifest is None or manifest.get("model") != model:
+        return None
+    if manifest.get("encoder", {}) != details:
         return None
     try:
         return KnowledgeIndex.load(index_dir)

@@ -60,6 +60,28 @@ def test_index_round_trips_and_knows_it_is_fresh(built: Path, tmp_path: Path) ->
     assert build_index(KB, built, HashingEncoder()) == (None, False)
 
 
+class _RecentredEncoder(HashingEncoder):
+    """The same model name with other details: as if its centres or maps were recomputed."""
+
+    def details(self) -> dict[str, str]:
+        return {"maps_sha256": "another"}
+
+
+def test_the_same_model_with_other_details_rebuilds_without_reusing_vectors(
+    tmp_path: Path,
+) -> None:
+    index_dir = tmp_path / "index"
+    build_index(KB, index_dir, HashingEncoder())
+    details = _RecentredEncoder().details()
+    assert index_is_fresh(index_dir, KB, HashingEncoder.name)  # by name alone
+    assert not index_is_fresh(index_dir, KB, HashingEncoder.name, details=details)
+    rebuilt, built = build_index(KB, index_dir, _RecentredEncoder())
+    assert built and rebuilt is not None
+    assert rebuilt.manifest["embedded"] == rebuilt.manifest["entries"]  # nothing reused
+    assert rebuilt.manifest["encoder"] == details
+    assert build_index(KB, index_dir, _RecentredEncoder()) == (None, False)
+
+
 def test_rebuild_publishes_a_new_version_atomically(tmp_path: Path) -> None:
     source = tmp_path / "kb"
     source.mkdir()
