@@ -113,7 +113,7 @@ def traced_hub(arguments: list[str]) -> None:
 
     record = _recorder(os.environ[TRACE_ENV])
     stages: list[tuple[Any, str, str]] = [
-        (dialogue.ConversationFlow, "receive", "store the message (write + its frames)"),
+        (dialogue.ConversationFlow, "receive_and_check", "store the message (write + its frames)"),
         (dialogue.ConversationFlow, "_next_waiting", "read the waiting message (thread)"),
         (dialogue.ConversationFlow, "_detect", "language detection"),
         (rasa_client.RasaClient, "send", "Rasa (REST call)"),
