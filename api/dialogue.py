@@ -204,10 +204,10 @@ class ConversationFlow:
             # The bot will read it: its search starts now, beside the reads before Rasa and
             # Rasa's NLU. `_ask_bot` starts it again with the language it settles on, which
             # is the same search unless the first messages' detection changed the language.
-            self._search_early(message, language)
+            self._start_search(message, language)
         return message, available
 
-    def _search_early(self, message: Message, language: str) -> None:
+    def _start_search(self, message: Message, language: str) -> None:
         text = rasa_text(message)
         if not text.startswith("/"):  # words, not a button's intent: the KB may be asked
             self._search_ahead(text, kb_language(message, language))
@@ -342,7 +342,7 @@ class ConversationFlow:
             # responses follow); the site's own "language" key passes through untouched.
             "conversation_language": language,
         }
-        self._search_early(message, language)
+        self._start_search(message, language)
         try:
             raw = await self._rasa.send(f"conversation-{message.conversation_id}", text, metadata)
         except RasaUnavailable as error:

@@ -231,7 +231,7 @@ def index_is_fresh(
     details: dict[str, Any] | None = None,
 ) -> bool:
     """Whether the index was built from these sources by this model (and, given `details`,
-    this exact encoder: the same model name with other centres or maps gives other
+    this exact encoder: the same model name with other centres gives other
     vectors), at this target and for these customers' languages."""
     manifest = read_manifest(index_dir)
     point = (manifest or {}).get("operating_point") or {}
@@ -303,7 +303,7 @@ def build_index(
 
 def _previous(index_dir: Path, model: str, details: dict[str, Any]) -> KnowledgeIndex | None:
     """The served index, whose vectors a rebuild reuses: none when another encoder (or the
-    same model with other centres or maps) built it."""
+    same model with other centres) built it."""
     manifest = read_manifest(index_dir)
     if manifest is None or manifest.get("model") != model:
         return None

@@ -61,10 +61,10 @@ def test_index_round_trips_and_knows_it_is_fresh(built: Path, tmp_path: Path) ->
 
 
 class _RecentredEncoder(HashingEncoder):
-    """The same model name with other details: as if its centres or maps were recomputed."""
+    """The same model name with other details: as if its centres were recomputed."""
 
     def details(self) -> dict[str, str]:
-        return {"maps_sha256": "another"}
+        return {"centres_sha256": "another"}
 
 
 def test_the_same_model_with_other_details_rebuilds_without_reusing_vectors(
