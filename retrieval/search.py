@@ -201,12 +201,14 @@ class KnowledgeBase:
         query = query.strip()
         if not query:
             return SearchResult(query, "escalate", 0.0, [])
-        vector = self.index.question_vectors(self.encoder, [query], self.encoder.encode([query]))[0]
+        index = self.index  # one query, one index, even if a rebuild is published meanwhile
+        encoded = self.encoder.encode([query])
         # One query's matrix-vector products are too small to share among threads, and
         # idle BLAS threads left spinning slow the encoder's next query down (measured:
         # 27.8 ms instead of 13 ms per search at 100k entries on 2 cores).
         with _single_threaded_blas():
-            hits = self.index.search(query, vector, k=k, language=language)
+            vector = index.question_vectors(self.encoder, [query], encoded)[0]
+            hits = index.search(query, vector, k=k, language=language)
         return decide(query, hits, self.thresholds)
 
 
