@@ -377,10 +377,7 @@ class KnowledgeIndex:
         """Customers' questions' vectors as this index compares them: one written in a
         script none of its titles and questions is in is mapped towards English
         (`retrieval.alignment`; an index built before `scripts` were recorded maps none)."""
-        scripts = self.manifest.get("scripts")
-        if not scripts:
-            return vectors
-        return alignment.map_questions(encoder, texts, vectors, scripts)
+        return alignment.map_questions(encoder, texts, vectors, self.manifest.get("scripts", []))
 
     def vectors_by_text(self) -> dict[str, np.ndarray]:
         model = str(self.manifest["model"])
