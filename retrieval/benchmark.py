@@ -244,7 +244,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Build the knowledge base as `frontline kb build` does (its operating point chosen from
     its own questions and the shipped off-topic questions only) and ask it the test split."""
-    index = KnowledgeIndex.build(articles, encoder)
+    index, figures = build_and_ask(articles, test, encoder)
     point = index.operating_point
     assert point is not None
     say(
@@ -252,9 +252,6 @@ def evaluate(
         f"({index.manifest['classifier']})"
     )
     say(f"operating point chosen at build: {point.summary()}")
-    test.vectors = index.question_vectors(encoder, test.texts, encoder.encode(test.texts))
-    outcome = run_queries(index, test)
-    figures = score(test, outcome, _decisions(index, test, outcome, _thresholds(point)))
     extra: dict[str, Any] = {}
     if with_ablations:
         extra["ablations"] = ablations(index, test)
@@ -268,6 +265,23 @@ def evaluate(
             "out_of_scope": sum(label == OOS for label in test.labels),
         },
     }
+
+
+def build_and_ask(
+    articles: Sequence[Article],
+    split: Split,
+    encoder: Encoder,
+    *,
+    serve_languages: Sequence[str] = (),
+) -> tuple[KnowledgeIndex, dict[str, float]]:
+    """Build the knowledge base as `frontline kb build` does and ask it `split` (its vectors
+    set on the way) at the operating point the build chose: the index and the figures."""
+    index = KnowledgeIndex.build(articles, encoder, serve_languages=serve_languages)
+    point = index.operating_point
+    assert point is not None
+    split.vectors = index.question_vectors(encoder, split.texts, encoder.encode(split.texts))
+    outcome = run_queries(index, split)
+    return index, score(split, outcome, _decisions(index, split, outcome, _thresholds(point)))
 
 
 def calibration_ablations(

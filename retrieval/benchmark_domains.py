@@ -23,7 +23,6 @@ from typing import Any
 from retrieval import benchmark
 from retrieval.articles import Article
 from retrieval.encoder import Encoder
-from retrieval.index import KnowledgeIndex
 
 DOMAINS_FILE = "domains.json"
 DOMAINS_PER_KB = 2
@@ -96,13 +95,9 @@ def run(
     )
     kbs: dict[str, dict[str, Any]] = {}
     for names, articles, split in domain_kbs(data, domains):
-        index = KnowledgeIndex.build(articles, encoder)
+        index, figures = benchmark.build_and_ask(articles, split, encoder)
         point = index.operating_point
         assert point is not None
-        split.vectors = index.question_vectors(encoder, split.texts, encoder.encode(split.texts))
-        outcome = benchmark.run_queries(index, split)
-        decisions = benchmark._decisions(index, split, outcome, benchmark._thresholds(point))
-        figures = benchmark.score(split, outcome, decisions)
         name = "+".join(names)
         kbs[name] = {k: figures[k] for k in FIGURES} | {"operating_point": point.to_dict()}
         say(f"{name} ({len(articles)} articles): " + _line(figures))

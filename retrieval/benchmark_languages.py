@@ -26,7 +26,6 @@ from typing import Any
 from retrieval import benchmark
 from retrieval.articles import Article, chunk_body
 from retrieval.encoder import AUTO, Encoder, choose_model
-from retrieval.index import KnowledgeIndex
 
 PAIRS = (("en", "en"), ("zh", "zh"), ("fa", "fa"), ("en", "zh"), ("en", "fa"))
 # The targets, on every pair: top-1 against the en/en figure, precision, and the
@@ -86,13 +85,9 @@ def evaluate_pair(
 ) -> dict[str, Any]:
     articles, test = pair_kb(rows, kb_lang, question_lang)
     serve = [question_lang] if question_lang != kb_lang else []
-    index = KnowledgeIndex.build(articles, encoder, serve_languages=serve)
+    index, figures = benchmark.build_and_ask(articles, test, encoder, serve_languages=serve)
     point = index.operating_point
     assert point is not None
-    test.vectors = index.question_vectors(encoder, test.texts, encoder.encode(test.texts))
-    outcome = benchmark.run_queries(index, test)
-    decisions = benchmark._decisions(index, test, outcome, benchmark._thresholds(point))
-    figures = benchmark.score(test, outcome, decisions)
     return {
         **{k: figures[k] for k in FIGURES},
         "encoder": encoder.name,
