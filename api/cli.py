@@ -123,7 +123,7 @@ def kb_eval(
     build` chooses it."""
     from retrieval import benchmark, benchmark_domains, benchmark_languages
     from retrieval.embedding_cache import CachedEncoder
-    from retrieval.encoder import choose_model, open_encoder
+    from retrieval.encoder import ENSEMBLE, choose_model, open_encoder, open_ensemble
 
     if dataset not in ("clinc150", "massive", "clinc-domains", "languages", "all"):
         _fail("--dataset is one of clinc150, massive, clinc-domains, languages, all")
@@ -133,7 +133,11 @@ def kb_eval(
     def cached(model: str) -> Any:
         # Encoding a benchmark takes minutes on two cores: vectors are kept under var/.
         if model not in opened:
-            opened[model] = CachedEncoder(open_encoder(model), settings.var_dir / "embeddings")
+            opened[model] = (
+                open_ensemble(cached)  # each part's vectors cached on their own
+                if model == ENSEMBLE
+                else CachedEncoder(open_encoder(model), settings.var_dir / "embeddings")
+            )
         return opened[model]
 
     # The English benchmarks: the encoder an English knowledge base gets.

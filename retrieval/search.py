@@ -14,7 +14,7 @@ from retrieval.calibration import (
     TARGET_PRECISION,
     OperatingPoint,
 )
-from retrieval.encoder import AUTO, Encoder, choose_model
+from retrieval.encoder import AUTOMATIC, Encoder, choose_model
 from retrieval.index import (
     FORMAT_VERSION,
     Hit,
@@ -253,18 +253,19 @@ def index_is_fresh(
 def model_for_sources(spec: str, source_dir: Path, serve_languages: Sequence[str] = ()) -> str:
     """The encoder a knowledge base is built with: `spec`, or with `auto` the one its
     articles' languages and `serve_languages` (customers' other languages) need."""
-    if spec != AUTO:
+    if spec not in AUTOMATIC:
         return spec
     return choose_model(spec, [*article_languages(load_articles(source_dir)), *serve_languages])
 
 
 def model_for_index(spec: str, index_dir: Path) -> str:
     """The encoder to serve an index with: `spec`, or with `auto` the one the index was
-    built with (read from its manifest; MiniLM when there is no index yet)."""
-    if spec != AUTO:
+    built with (read from its manifest; when there is no index yet, what `spec` gives an
+    English one)."""
+    if spec not in AUTOMATIC:
         return spec
     manifest = read_manifest(index_dir) or {}
-    return str(manifest.get("model") or choose_model(AUTO, ["en"]))
+    return str(manifest.get("model") or choose_model(spec, ["en"]))
 
 
 def build_index(
