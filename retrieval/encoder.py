@@ -13,7 +13,7 @@ Which encoder a knowledge base uses is configuration (`open_encoder(spec)`):
   with and the hub opens that one;
 - `auto-ensemble`: the same, but an all-English knowledge base gets both encoders at once
   (`ensemble:all-MiniLM-L6-v2+multilingual-e5-small`, `EnsembleEncoder`): more answers
-  for about three times a question's encoding time;
+  for about four times a question's encoding time;
 - any other value: a local sentence-transformers model folder.
 """
 
@@ -277,7 +277,7 @@ class EnsembleEncoder:
     each knowledge base were new (docs/kb-engine.md, "Both encoders together"): CLINC150
     coverage 0.480 to 0.540 at the same precision, five narrow CLINC knowledge bases 0.567 to
     0.600 with fewer unrelated questions answered, MASSIVE English top-1 0.768 to 0.785. The
-    price is a question's encoding time (both encoders run; about 10 ms becomes 30 ms on this
+    price is a question's encoding time (both encoders run; p50 7 ms becomes 29 ms on this
     project's machine), both engines in memory, and MASSIVE answering 1.2% of its unrelated
     questions instead of 1.0%. Chinese and Persian knowledge bases keep the multilingual encoder
     alone: MiniLM only adds noise there.
