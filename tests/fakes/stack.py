@@ -87,7 +87,9 @@ def agent_socket(hub_url: str, token: str) -> Any:
     first frame and answered `ready`; the caller closes it."""
     from websockets.sync.client import connect
 
-    console = connect(hub_url.replace("http://", "ws://") + "/ws/agents")
+    # Unbounded: a test that never reads its frames would otherwise stall the reader, and
+    # with it the close handshake, for websockets' whole close_timeout (10 s a test).
+    console = connect(hub_url.replace("http://", "ws://") + "/ws/agents", max_queue=None)
     console.send(json.dumps({"type": "auth", "token": token}))
     ready = json.loads(console.recv(timeout=30))
     assert ready["type"] == "ready", ready

@@ -21,7 +21,8 @@ class WidgetClient:
         language: str | None = None,
         explicit: bool = False,
     ) -> None:
-        self.ws: ClientConnection = connect(url)
+        # Unbounded, so unread frames never stall the close handshake (see agent_socket).
+        self.ws: ClientConnection = connect(url, max_queue=None)
         self.frames: list[Frame] = []
         hello: Frame = {"type": "hello", "token": token}
         if language is not None:
