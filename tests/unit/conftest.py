@@ -6,18 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.search import build_index
-from tests.fakes import HashingEncoder
+from tests.fakes.hashing_index import hashing_index
 from tests.fakes.paths import ROOT
 from tests.fakes.rasa import FakeRasa
 
 
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The knowledge base's index, built with the hashing encoder (once per test module)."""
-    path = tmp_path_factory.mktemp("index")
-    build_index(ROOT / "kb_content", path, HashingEncoder())
-    return path
+    """The knowledge base's index, built with the hashing encoder; each test module gets a
+    copy of its own (built once a session: tests/fakes/hashing_index.py)."""
+    return hashing_index(ROOT / "kb_content", tmp_path_factory.mktemp("index") / "index")
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from retrieval.search import build_index
-from tests.fakes import HashingEncoder
+from tests.fakes.hashing_index import hashing_index
 from tests.fakes.hub_client import login, make_client
 from tests.fakes.paths import ROOT
 from tests.fakes.rasa import FakeRasa
@@ -50,7 +49,7 @@ def kb_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def client(tmp_path: Path, kb_dir: Path, database_url: str, fake_rasa: FakeRasa) -> TestClient:
     index_dir = tmp_path / "index"
-    build_index(kb_dir, index_dir, HashingEncoder())
+    hashing_index(kb_dir, index_dir)
     with make_client(tmp_path, index_dir, fake_rasa, database_url=database_url, kb_dir=kb_dir) as c:
         yield c
 

@@ -8,8 +8,9 @@ import shutil
 import time
 from pathlib import Path
 
-from retrieval.search import KnowledgeBase, build_index
+from retrieval.search import KnowledgeBase
 from tests.fakes import HashingEncoder
+from tests.fakes.hashing_index import hashing_index
 from tests.fakes.hub_client import login, make_agent, make_client
 from tests.fakes.paths import ROOT
 from tests.fakes.rasa import FakeRasa
@@ -29,7 +30,7 @@ def test_leads_create_edit_restore_and_every_change_is_published(
     kb_dir = tmp_path / "kb"
     shutil.copytree(ROOT / "kb_content", kb_dir)
     index_dir = tmp_path / "index"
-    build_index(kb_dir, index_dir, HashingEncoder())
+    hashing_index(kb_dir, index_dir)
     with make_client(
         tmp_path, index_dir, fake_rasa, database_url=database_url, kb_dir=kb_dir
     ) as client:
@@ -107,7 +108,7 @@ def test_two_hubs_on_one_knowledge_base_serve_the_same_version(
     kb_dir = tmp_path / "kb"
     shutil.copytree(ROOT / "kb_content", kb_dir)
     index_dir = tmp_path / "index"
-    build_index(kb_dir, index_dir, HashingEncoder())
+    hashing_index(kb_dir, index_dir)
     common = {"database_url": database_url, "kb_dir": kb_dir}
     with (
         make_client(tmp_path / "a", index_dir, fake_rasa, **common) as first,

@@ -17,9 +17,10 @@ from handoff.models import utcnow
 from retrieval.articles import parse_article
 from retrieval.gap_report import draft_article, gap_topics, slug
 from retrieval.kb_edit import add_questions
-from retrieval.search import KnowledgeBase, build_index
+from retrieval.search import KnowledgeBase
 from retrieval.topics import calibrate_floor, group_vectors, purity
 from tests.fakes import HashingEncoder
+from tests.fakes.hashing_index import hashing_index
 from tests.fakes.hub_client import login, make_agent, make_client
 from tests.fakes.paths import ROOT
 from tests.fakes.rasa import FakeRasa
@@ -143,7 +144,7 @@ def test_leads_see_gaps_and_add_phrasings_with_one_click(
     kb_dir = tmp_path / "kb"
     shutil.copytree(ROOT / "kb_content", kb_dir)
     index_dir = tmp_path / "index"
-    build_index(kb_dir, index_dir, HashingEncoder())
+    hashing_index(kb_dir, index_dir)
     question = "the password reset mail never arrives in my inbox"
     with make_client(
         tmp_path, index_dir, fake_rasa, database_url=database_url, kb_dir=kb_dir
