@@ -18,7 +18,8 @@ unrelated test questions answered, read off the test set itself (for understandi
 Run from the repository root:
     HF_HUB_OFFLINE=1 PYTHONPATH=. .venv/bin/python docs/experiments/tuned_encoder.py clinc \
         --steps 100 --cv
-Datasets: clinc, massive, dom0..dom4 (the narrow knowledge bases of
+Datasets: clinc, massive, starter (kb_content/'s English articles: the build's
+expectations only), dom0..dom4 (the narrow knowledge bases of
 retrieval/benchmark_domains.py). Data: FRONTLINE_CLINC150_PATH (data_full.json),
 FRONTLINE_MASSIVE_PATH (folder), default ../shared/data/. Models and vectors go to
 var/experiments/.
@@ -131,6 +132,12 @@ def load(dataset: str) -> tuple[list[Any], benchmark.Split]:
         kbs = benchmark_domains.domain_kbs(data, benchmark_domains.load_domains(CLINC))
         _, articles, test = kbs[int(dataset[3:])]
         return articles, test
+    if dataset == "starter":
+        # This project's English starter KB: no test questions, only what `kb build` expects.
+        from retrieval.sources import load_articles
+
+        english = [a for a in load_articles(Path("kb_content")) if a.lang == "en"]
+        return english, benchmark.Split(["how do I reset my password"], [english[0].id])
     articles, test, _ = benchmark.massive_kb(benchmark.load_massive(MASSIVE))
     return articles, test
 
