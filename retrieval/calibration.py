@@ -295,6 +295,26 @@ class CrossValidation:
     off_topic_similarity: np.ndarray
 
 
+def assign_folds(
+    entry_kinds: Sequence[str], entry_article: np.ndarray, *, folds: int = FOLDS, seed: int = SEED
+) -> np.ndarray:
+    """Each entry's fold: the alternative questions dealt round the folds article by article
+    (shuffled, from a random fold), so every fold holds out a share of each article's
+    questions; -1 for titles and sections, which every fold keeps."""
+    rng = random.Random(seed)
+    fold_of = np.full(len(entry_kinds), -1)
+    by_article: dict[int, list[int]] = {}
+    for i, kind in enumerate(entry_kinds):
+        if kind == "question":
+            by_article.setdefault(int(entry_article[i]), []).append(i)
+    for questions in by_article.values():
+        rng.shuffle(questions)
+        offset = rng.randrange(folds)
+        for j, i in enumerate(questions):
+            fold_of[i] = (offset + j) % folds
+    return fold_of
+
+
 def cross_validate(
     entry_texts: Sequence[str],
     entry_kinds: Sequence[str],
@@ -309,17 +329,7 @@ def cross_validate(
 ) -> CrossValidation:
     """Hold out each alternative question once (k folds, stratified by article), fit on the
     rest, score it; score the off-topic questions under every fold's model."""
-    rng = random.Random(seed)
-    fold_of = np.full(len(entry_texts), -1)
-    by_article: dict[int, list[int]] = {}
-    for i, kind in enumerate(entry_kinds):
-        if kind == "question":
-            by_article.setdefault(int(entry_article[i]), []).append(i)
-    for questions in by_article.values():
-        rng.shuffle(questions)
-        offset = rng.randrange(folds)
-        for j, i in enumerate(questions):
-            fold_of[i] = (offset + j) % folds
+    fold_of = assign_folds(entry_kinds, entry_article, folds=folds, seed=seed)
     off_topic_vectors = np.asarray(off_topic_vectors, dtype=np.float32)
     off_similarity = (
         (off_topic_vectors @ np.asarray(entry_vectors, dtype=np.float32).T).max(axis=1)

@@ -173,17 +173,7 @@ def per_fold(make_encoder: Any) -> Any:
         folds: int = FOLDS,
         seed: int = SEED,
     ) -> CrossValidation:
-        rng = random.Random(seed)
-        fold_of = np.full(len(texts), -1)
-        by_article: dict[int, list[int]] = {}
-        for i, kind in enumerate(kinds):
-            if kind == "question":
-                by_article.setdefault(int(article[i]), []).append(i)
-        for questions in by_article.values():
-            rng.shuffle(questions)
-            offset = rng.randrange(folds)
-            for j, i in enumerate(questions):
-                fold_of[i] = (offset + j) % folds
+        fold_of = calibration.assign_folds(kinds, article, folds=folds, seed=seed)
         off_similarity = (np.asarray(off_vectors) @ np.asarray(vectors).T).max(axis=1)
         held, labels, off = [], [], []
         for fold in range(folds):

@@ -401,3 +401,16 @@ def test_an_index_built_before_the_logit_floor_loads_and_answers_as_before(
         ungated.search(q).decision for q in questions
     ]
     assert build_index(source, index_dir, HashingEncoder())[1] is False  # still fresh
+
+
+def test_folds_hold_out_each_articles_questions_in_turn_and_keep_titles() -> None:
+    kinds = ["title", *["question"] * 7, "title", *["question"] * 3, "section"]
+    article = np.array([0] * 8 + [1] * 5)
+    fold_of = calibration.assign_folds(kinds, article, folds=5, seed=13)
+    assert fold_of[0] == -1 and fold_of[8] == -1 and fold_of[12] == -1
+    first = fold_of[1:8]
+    # Seven questions over five folds: every fold holds out one or two of them.
+    assert sorted(np.bincount(first, minlength=5).tolist()) == [1, 1, 1, 2, 2]
+    # Three questions: three different folds.
+    assert len(set(fold_of[9:12].tolist())) == 3
+    assert np.array_equal(fold_of, calibration.assign_folds(kinds, article, folds=5, seed=13))
