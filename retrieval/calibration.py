@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import Any
@@ -295,6 +295,11 @@ class CrossValidation:
     off_topic_similarity: np.ndarray
 
 
+# (fold, its training entries' positions) -> (every entry's vectors, every off-topic
+# question's vectors) as that fold's encoder gives them.
+FoldVectors = Callable[[int, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
 def assign_folds(
     entry_kinds: Sequence[str], entry_article: np.ndarray, *, folds: int = FOLDS, seed: int = SEED
 ) -> np.ndarray:
@@ -326,9 +331,14 @@ def cross_validate(
     *,
     folds: int = FOLDS,
     seed: int = SEED,
+    fold_vectors: FoldVectors | None = None,
 ) -> CrossValidation:
     """Hold out each alternative question once (k folds, stratified by article), fit on the
-    rest, score it; score the off-topic questions under every fold's model."""
+    rest, score it; score the off-topic questions under every fold's model.
+
+    `fold_vectors(fold, training entries)`, when given, supplies that fold's vectors of every
+    entry and off-topic question, for an encoder fitted on the training entries alone (one
+    tuned to the knowledge base must not have seen the questions it is scored on)."""
     fold_of = assign_folds(entry_kinds, entry_article, folds=folds, seed=seed)
     off_topic_vectors = np.asarray(off_topic_vectors, dtype=np.float32)
     off_similarity = (
@@ -344,8 +354,13 @@ def cross_validate(
         if not len(test):
             continue
         train = np.flatnonzero(fold_of != fold)
+        vectors, off_vectors = (
+            (entry_vectors, off_topic_vectors)
+            if fold_vectors is None
+            else fold_vectors(fold, train)
+        )
         train_article = entry_article[train]
-        train_vectors = np.asarray(entry_vectors[train], dtype=np.float32)
+        train_vectors = np.asarray(vectors[train], dtype=np.float32)
         weights, bias, _ = classifier.fit(train_vectors, train_article, n_articles)
         starts = np.searchsorted(train_article, np.arange(n_articles))
         if np.any(np.diff(np.append(starts, len(train))) == 0):
@@ -356,11 +371,11 @@ def cross_validate(
         held.append(
             fitted.score(
                 [entry_texts[i] for i in test.tolist()],
-                np.asarray(entry_vectors[test], dtype=np.float32),
+                np.asarray(vectors[test], dtype=np.float32),
             )
         )
         labels.append(entry_article[test])
-        off.append(fitted.score(off_topic_texts, off_topic_vectors))
+        off.append(fitted.score(off_topic_texts, np.asarray(off_vectors, dtype=np.float32)))
     if not held:
         empty = Scored(
             np.zeros((0, n_articles)), np.zeros((0, n_articles)), np.zeros((0, n_articles))

@@ -37,12 +37,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from retrieval import benchmark, calibration, classifier
+from retrieval import benchmark, calibration
 from retrieval.alignment import unit
-from retrieval.calibration import FOLDS, SEED, CrossValidation, Scored, _Fitted
+from retrieval.calibration import SEED
 from retrieval.embedding_cache import CachedEncoder
 from retrieval.encoder import MINILM, SentenceTransformerEncoder, packaged_model_path
-from retrieval.lexical import LexicalIndex
 
 WORK = Path("var/experiments")
 CLINC = Path(os.environ.get("FRONTLINE_CLINC150_PATH", "../shared/data/clinc150/data_full.json"))
@@ -157,49 +156,6 @@ def ceiling(split: benchmark.Split, outcome: benchmark.Outcome, unrelated: float
     return best
 
 
-def per_fold(make_encoder: Any) -> Any:
-    """The calibration's cross_validate, with each fold's vectors from `make_encoder(fold,
-    training entries)`: same folds (seed), same scoring."""
-
-    def cross_validate(
-        texts: Sequence[str],
-        kinds: Sequence[str],
-        vectors: np.ndarray,
-        article: np.ndarray,
-        n_articles: int,
-        off_texts: Sequence[str],
-        off_vectors: np.ndarray,
-        *,
-        folds: int = FOLDS,
-        seed: int = SEED,
-    ) -> CrossValidation:
-        fold_of = calibration.assign_folds(kinds, article, folds=folds, seed=seed)
-        off_similarity = (np.asarray(off_vectors) @ np.asarray(vectors).T).max(axis=1)
-        held, labels, off = [], [], []
-        for fold in range(folds):
-            test = np.flatnonzero(fold_of == fold)
-            train = np.flatnonzero(fold_of != fold)
-            encoder = make_encoder(fold, train)
-            fold_vectors = encoder.encode(list(texts))
-            fold_off = encoder.encode(list(off_texts))
-            weights, bias, _ = classifier.fit(fold_vectors[train], article[train], n_articles)
-            starts = np.searchsorted(article[train], np.arange(n_articles))
-            lexical = LexicalIndex.build([texts[i] for i in train.tolist()])
-            fitted = _Fitted(weights, bias, lexical, fold_vectors[train], starts)
-            held.append(fitted.score([texts[i] for i in test.tolist()], fold_vectors[test]))
-            labels.append(article[test])
-            off.append(fitted.score(off_texts, fold_off))
-        return CrossValidation(
-            Scored.concat(held),
-            np.concatenate(labels).astype(np.int64),
-            Scored.concat(off),
-            n_articles,
-            off_similarity,
-        )
-
-    return cross_validate
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("dataset")
@@ -242,25 +198,38 @@ def main() -> None:
         "all", [(n, t) for n, a in enumerate(articles) for t in (a.title, *a.questions)]
     )
     if args.cv and args.steps:
+        shipped = calibration.cross_validate
 
-        def fold_encoder(fold: int, train: np.ndarray) -> Any:
-            entries = [
-                (int(label), text)
-                for label, text, kind in (
-                    (fold_encoder.article[i], fold_encoder.texts[i], fold_encoder.kinds[i])
-                    for i in train
+        def cross_validate(
+            texts: Sequence[str],
+            kinds: Sequence[str],
+            vectors: np.ndarray,
+            article: np.ndarray,
+            n_articles: int,
+            off_texts: Sequence[str],
+            *rest: Any,
+            **kw: Any,
+        ) -> calibration.CrossValidation:
+            def fold_vectors(fold: int, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                kept = [i for i in train.tolist() if kinds[i] in ("title", "question")]
+                fold_encoder = encoder_for(
+                    f"fold{fold}", [(int(article[i]), texts[i]) for i in kept]
                 )
-                if kind in ("title", "question")
-            ]
-            return encoder_for(f"fold{fold}", entries)
+                return fold_encoder.encode(list(texts)), fold_encoder.encode(list(off_texts))
 
-        def capture(
-            texts: Any, kinds: Any, vectors: Any, article: Any, *rest: Any, **kw: Any
-        ) -> Any:
-            fold_encoder.texts, fold_encoder.kinds, fold_encoder.article = texts, kinds, article
-            return per_fold(fold_encoder)(texts, kinds, vectors, article, *rest, **kw)
+            return shipped(
+                texts,
+                kinds,
+                vectors,
+                article,
+                n_articles,
+                off_texts,
+                *rest,
+                fold_vectors=fold_vectors,
+                **kw,
+            )
 
-        calibration.cross_validate = capture
+        calibration.cross_validate = cross_validate
     index, figures = benchmark.build_and_ask(articles, test, encoder)
     outcome = benchmark.run_queries(index, test)
     keys = ("top1", "answered_precision", "coverage", "unrelated_answered", "coverage_at_p95")

@@ -414,3 +414,43 @@ def test_folds_hold_out_each_articles_questions_in_turn_and_keep_titles() -> Non
     # Three questions: three different folds.
     assert len(set(fold_of[9:12].tolist())) == 3
     assert np.array_equal(fold_of, calibration.assign_folds(kinds, article, folds=5, seed=13))
+
+
+def test_each_fold_can_score_with_vectors_of_an_encoder_fitted_without_its_questions() -> None:
+    rng = random.Random(3)
+    articles = _articles(rng, questions=6)
+    texts, kinds, owner = [], [], []
+    for n, article in enumerate(articles):
+        for kind, text in [("title", article.title)] + [("question", q) for q in article.questions]:
+            texts.append(text)
+            kinds.append(kind)
+            owner.append(n)
+    article = np.array(owner)
+    off_texts = [_off_topic(rng) for _ in range(40)]
+    encoder = HashingEncoder()
+    vectors, off_vectors = encoder.encode(texts), encoder.encode(off_texts)
+    fold_of = calibration.assign_folds(kinds, article)
+    calls: list[tuple[int, np.ndarray]] = []
+
+    def same_vectors(fold: int, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        calls.append((fold, train))
+        return vectors, off_vectors
+
+    args = (texts, kinds, vectors, article, len(articles), off_texts, off_vectors)
+    plain = calibration.cross_validate(*args)
+    hooked = calibration.cross_validate(*args, fold_vectors=same_vectors)
+    # One call per fold, each with exactly the entries outside that fold's held-out questions.
+    assert [fold for fold, _ in calls] == list(range(calibration.FOLDS))
+    for fold, train in calls:
+        assert train.tolist() == np.flatnonzero(fold_of != fold).tolist()
+    # The same vectors give the same cross-validation ...
+    assert np.array_equal(plain.held_out.logits, hooked.held_out.logits)
+    assert np.array_equal(plain.off_topic.logits, hooked.off_topic.logits)
+
+    # ... and the fold's own vectors are the ones scored (here, off-topic ones zeroed).
+    def zero_off_topic(fold: int, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return vectors, np.zeros_like(off_vectors)
+
+    zeroed = calibration.cross_validate(*args, fold_vectors=zero_off_topic)
+    assert np.array_equal(plain.held_out.logits, zeroed.held_out.logits)
+    assert not np.array_equal(plain.off_topic.logits, zeroed.off_topic.logits)
