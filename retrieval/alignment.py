@@ -66,10 +66,28 @@ def monotone_pairs(similarity: np.ndarray) -> list[tuple[int, int]]:
 
 
 def procrustes(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """The orthogonal R minimising |source R - target| (rows are pairs)."""
-    u, _, vt = np.linalg.svd(source.T @ target)
-    rotation: np.ndarray = (u @ vt).astype(np.float32)
-    return rotation
+    """The orthogonal R minimising |source R - target| (rows are pairs) and, among those, the
+    closest to the identity.
+
+    With fewer pairs than dimensions (~250 in 384), source.T @ target has no rank on the
+    directions the pairs do not span, and any rotation there fits them equally. Plain
+    U V^T from the SVD then turns those directions by whatever basis the SVD happened to
+    return: numerical noise, which differed between two CPUs computing the same shipped
+    map, and which moves a question's components the pairs never saw. There R is the
+    rotation between the two left-over subspaces nearest the identity instead."""
+    product = source.astype(np.float64).T @ target.astype(np.float64)
+    u, singular, vt = np.linalg.svd(product)
+    # numpy.linalg.matrix_rank's default tolerance, at the inputs' float32 precision.
+    tolerance = singular[0] * max(product.shape) * np.finfo(np.float32).eps
+    rank = int(np.sum(singular > tolerance))
+    rotation = u[:, :rank] @ vt[:rank]
+    if rank < len(product):
+        # Maximise trace(R) over the left-over part U⊥ Q V⊥ᵀ: Q is the polar factor of
+        # U⊥ᵀ V⊥ (orthogonal Procrustes again, towards the identity).
+        left, _, right = np.linalg.svd(u[:, rank:].T @ vt[rank:].T)
+        rotation += u[:, rank:] @ (left @ right) @ vt[rank:]
+    result: np.ndarray = rotation.astype(np.float32)
+    return result
 
 
 def shrunk(rotation: np.ndarray, a: float) -> np.ndarray:

@@ -279,7 +279,9 @@ def build_and_ask(
     index = KnowledgeIndex.build(articles, encoder, serve_languages=serve_languages)
     point = index.operating_point
     assert point is not None
-    split.vectors = index.question_vectors(encoder, split.texts, encoder.encode(split.texts))
+    # A tuning encoder's questions are embedded by the model it tuned for this index.
+    asking = index.tuned_encoder or encoder
+    split.vectors = index.question_vectors(asking, split.texts, asking.encode(split.texts))
     outcome = run_queries(index, split)
     return index, score(split, outcome, _decisions(index, split, outcome, _thresholds(point)))
 

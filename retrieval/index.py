@@ -13,7 +13,9 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,6 +30,7 @@ from retrieval.languages import primary, script_of
 from retrieval.lexical import LexicalIndex
 from retrieval.sections import section_anchors, trim_to_sentences
 from retrieval.sources import article_languages
+from retrieval.tuning import ENCODER_FOLDER
 
 # 4: entries and articles carry their language; the lexical index tokenizes per script.
 FORMAT_VERSION = 4
@@ -277,6 +280,10 @@ class KnowledgeIndex:
         # Translations share an id: their entries are one article's, side by side.
         articles = sorted(articles, key=_first_seen_order(articles))
         entries = [entry for article in articles for entry in entries_for(article)]
+        configured = encoder
+        tuning = _Tuning.start(encoder, entries)
+        if tuning is not None:
+            encoder, previous = tuning.final, None  # new weights: no vector is reused
         reuse = previous.vectors_by_text() if previous is not None else None
         vectors, embedded = embed_entries(
             [e.text for e in entries], encoder, reuse=reuse, progress=progress
@@ -304,6 +311,7 @@ class KnowledgeIndex:
                 off_texts,
                 # Scored as customers' questions in those languages will be.
                 alignment.map_questions(encoder, off_texts, off_vectors, scripts),
+                fold_vectors=None if tuning is None else tuning.fold_vectors(off_texts),
             )
             point = calibration.choose(
                 cross_validation, calibration.Choice(target=target_precision)
@@ -327,7 +335,7 @@ class KnowledgeIndex:
             "languages": languages,
             "serve_languages": list(serve_languages),
             "scripts": scripts,
-            "encoder": encoder_details(encoder),
+            "encoder": encoder_details(configured),
             "lead_on_own_question": bool(getattr(encoder, "lead_on_own_question", False)),
             "entries": len(entries),
             "embedded": embedded,
@@ -350,6 +358,11 @@ class KnowledgeIndex:
             manifest,
         )
         index.cross_validation = cross_validation
+        if tuning is not None:
+            index.tuned_encoder, index.tuned_folder = tuning.final, tuning.folder
+            manifest["tuned_encoder"] = tuning.summary()
+            # The folder is copied into the index's version when it is saved.
+            weakref.finalize(index, shutil.rmtree, tuning.work, True)
         if calibrate:
             index.off_topic_vectors = {
                 _text_key(encoder.name, t): v for t, v in zip(off_texts, off_vectors, strict=True)
@@ -361,6 +374,12 @@ class KnowledgeIndex:
     cross_validation: calibration.CrossValidation | None = None
     # The off-topic questions' vectors by text key, kept for the next build.
     off_topic_vectors: dict[str, np.ndarray] | None = None
+    # The model tuned to this knowledge base (retrieval.tuning) after a build, and its
+    # folder, saved with the index; a loaded index's is in its version folder.
+    tuned_encoder: Encoder | None = None
+    tuned_folder: Path | None = None
+    # The version folder a loaded index was read from.
+    version: Path | None = None
 
     @property
     def operating_point(self) -> calibration.OperatingPoint | None:
@@ -547,6 +566,8 @@ class KnowledgeIndex:
         np.save(staging / "vectors.npy", self.vectors)
         np.savez(staging / "classifier.npz", weights=self.weights, bias=self.bias)
         self.lexical.save(staging)
+        if self.tuned_folder is not None:
+            shutil.copytree(self.tuned_folder, staging / ENCODER_FOLDER)
         if self.off_topic_vectors:
             np.savez(
                 staging / "off_topic.npz",
@@ -603,6 +624,7 @@ class KnowledgeIndex:
             manifest,
         )
         index.off_topic_vectors = off_topic
+        index.version = version
         return index
 
 
@@ -648,6 +670,62 @@ def entry_scripts(entries: Sequence[Entry]) -> list[str]:
     may quote a product name in another script; its questions are how it is asked)."""
     found = {script_of(e.text) for e in entries if e.kind in ("title", "question")}
     return sorted(found - {""})
+
+
+class _Tuning:
+    """A build's encoder tuned to its knowledge base (`encoder.tune`, retrieval.tuning): the
+    final model, tuned on every title and question, and one per calibration fold, tuned on
+    that fold's training entries only."""
+
+    def __init__(self, tune: Callable[..., Encoder], entries: Sequence[Entry]) -> None:
+        self._tune = tune
+        self._entries = entries
+        self.work = Path(tempfile.mkdtemp(prefix="frontline-tuning-"))
+        self.folder = self.work / ENCODER_FOLDER
+        started = time.perf_counter()
+        self.final = tune(_tuning_groups(entries), self.folder)
+        self._seconds = time.perf_counter() - started
+
+    @classmethod
+    def start(cls, encoder: Encoder, entries: Sequence[Entry]) -> _Tuning | None:
+        tune = getattr(encoder, "tune", None)
+        return cls(tune, entries) if callable(tune) else None
+
+    def fold_vectors(self, off_texts: Sequence[str]) -> calibration.FoldVectors:
+        texts = [e.text for e in self._entries]
+
+        def vectors(fold: int, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            started = time.perf_counter()
+            folder = self.work / f"fold{fold}"
+            fold_encoder = self._tune(
+                _tuning_groups([self._entries[i] for i in train.tolist()]), folder
+            )
+            try:
+                return fold_encoder.encode(texts), fold_encoder.encode(list(off_texts))
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+                self._seconds += time.perf_counter() - started
+
+        return vectors
+
+    def summary(self) -> dict[str, Any]:
+        from retrieval.tuning import folder_sha256
+
+        return {
+            "folder": ENCODER_FOLDER,
+            "sha256": folder_sha256(self.folder),
+            "seconds": round(self._seconds, 1),
+        }
+
+
+def _tuning_groups(entries: Sequence[Entry]) -> list[list[str]]:
+    """Each article's titles and questions (its translations' too), the texts an encoder is
+    tuned on; sections are left out (they answer questions, they do not ask them)."""
+    groups: dict[str, list[str]] = {}
+    for e in entries:
+        if e.kind in ("title", "question"):
+            groups.setdefault(e.article_id, []).append(e.text)
+    return list(groups.values())
 
 
 def encoder_details(encoder: Encoder) -> dict[str, Any]:

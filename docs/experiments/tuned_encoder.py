@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,61 +38,20 @@ import torch
 
 from retrieval import benchmark, calibration
 from retrieval.alignment import unit
-from retrieval.calibration import SEED
 from retrieval.embedding_cache import CachedEncoder
 from retrieval.encoder import MINILM, SentenceTransformerEncoder, packaged_model_path
+from retrieval.tuning import Tuning, contrastive_steps, fine_tune
 
 WORK = Path("var/experiments")
 CLINC = Path(os.environ.get("FRONTLINE_CLINC150_PATH", "../shared/data/clinc150/data_full.json"))
 MASSIVE = Path(os.environ.get("FRONTLINE_MASSIVE_PATH", "../shared/data/massive"))
 
 
-def contrastive_steps(
-    embed: Any,
-    params: Sequence[torch.nn.Parameter],
-    groups: list[list[Any]],
-    steps: int,
-    lr: float,
-    *,
-    batch: int = 32,
-    scale: float = 20.0,
-) -> None:
-    """`steps` of symmetric InfoNCE: one (anchor, positive) pair per article in a batch."""
-    rng = random.Random(SEED)
-    torch.manual_seed(SEED)
-    optimiser = torch.optim.AdamW(params, lr=lr)
-    usable = [g for g in groups if len(g) >= 2]
-    for _ in range(steps):
-        pairs = [rng.sample(g, 2) for g in rng.sample(usable, min(batch, len(usable)))]
-        a = torch.nn.functional.normalize(embed([p[0] for p in pairs]), dim=-1)
-        b = torch.nn.functional.normalize(embed([p[1] for p in pairs]), dim=-1)
-        similarity = a @ b.T * scale
-        target = torch.arange(len(pairs))
-        loss = (
-            torch.nn.functional.cross_entropy(similarity, target)
-            + torch.nn.functional.cross_entropy(similarity.T, target)
-        ) / 2
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-
-
 def tuned_model(groups: list[list[str]], out: Path, steps: int) -> Path:
-    """MiniLM fine-tuned on `groups` (each an article's texts), saved at `out` once."""
+    """MiniLM fine-tuned on `groups` (each an article's texts) as the product tunes it
+    (`retrieval.tuning.fine_tune`), saved at `out` once."""
     if not out.exists():
-        from sentence_transformers import SentenceTransformer
-
-        model = SentenceTransformer(str(packaged_model_path()), device="cpu")
-        model.train()
-        contrastive_steps(
-            lambda texts: model(model.tokenize(texts))["sentence_embedding"],
-            list(model.parameters()),
-            groups,
-            steps,
-            2e-5,
-        )
-        model.eval()
-        model.save(str(out))
+        fine_tune(packaged_model_path(), groups, out, Tuning(steps=steps))
     return out
 
 
@@ -116,7 +74,9 @@ def linear_adapter(vectors: np.ndarray, groups: list[list[int]], steps: int) -> 
     torch.nn.init.eye_(lin.weight)
     torch.nn.init.zeros_(lin.bias)
     x = torch.from_numpy(vectors)
-    contrastive_steps(lambda rows: lin(x[rows]), list(lin.parameters()), groups, steps, 1e-3)
+    contrastive_steps(
+        lambda rows: lin(x[rows]), lin.parameters(), groups, Tuning(steps=steps, learning_rate=1e-3)
+    )
     return lin
 
 
@@ -143,7 +103,7 @@ def load(dataset: str) -> tuple[list[Any], benchmark.Split]:
 
 def ceiling(split: benchmark.Split, outcome: benchmark.Outcome, unrelated: float) -> float:
     oos = np.array([label == benchmark.OOS for label in split.labels])
-    right = np.array([r[0] == label for r, label in zip(outcome.ranked, split.labels)])
+    right = np.array([r[0] == label for r, label in zip(outcome.ranked, split.labels, strict=True)])
     p, s = outcome.probabilities[:, 0], outcome.similarity[:, 0]
     best = 0.0
     for a in np.unique(np.round(p, 3))[::5]:

@@ -36,6 +36,20 @@ def test_procrustes_recovers_a_rotation() -> None:
     assert np.allclose(alignment.procrustes(source, source @ rotation), rotation, atol=1e-4)
 
 
+def test_procrustes_leaves_directions_no_pair_spans_where_they_are() -> None:
+    # Fewer pairs than dimensions: any rotation of the directions neither side spans fits
+    # the pairs equally; plain U V^T turned them by the SVD's arbitrary basis.
+    source = alignment.unit(np.random.default_rng(7).normal(size=(5, 16)))
+    rotation = _rotation(16, 8)
+    fitted = alignment.procrustes(source, source @ rotation)
+    assert np.allclose(fitted.T @ fitted, np.eye(16), atol=1e-5)
+    assert np.allclose(source @ fitted, source @ rotation, atol=1e-4)
+    spanned = np.linalg.qr(np.vstack([source, source @ rotation]).T)[0]
+    unseen = np.linalg.qr(np.random.default_rng(9).normal(size=(16, 16)))[0][:, :6]
+    unseen -= spanned @ (spanned.T @ unseen)  # six directions outside both spans
+    assert np.allclose(unseen.T @ fitted, unseen.T, atol=1e-4)
+
+
 def test_the_full_rotation_is_kept_when_held_out_pairs_confirm_it() -> None:
     english = alignment.unit(np.random.default_rng(4).normal(size=(300, 16)))
     # Mild enough that each translation's nearest English sentence is still its own (the

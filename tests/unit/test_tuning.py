@@ -1,0 +1,127 @@
+"""Building with an encoder tuned to the knowledge base (retrieval.tuning), without a model:
+what each fine-tune sees, where the tuned model is kept, and that it is what serves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval import calibration
+from retrieval.articles import Article, chunk_body
+from retrieval.encoder import (
+    AUTO_TUNED,
+    MINILM,
+    MULTILINGUAL_E5,
+    TUNED_MINILM,
+    TuningEncoder,
+    choose_model,
+    open_encoder,
+)
+from retrieval.index import KnowledgeIndex, entries_for, read_manifest
+from retrieval.search import KnowledgeBase, build_index
+from retrieval.tuning import ENCODER_FOLDER
+from tests.fakes.tuning import FolderEncoder, TuningHashingEncoder
+
+TOPICS = ["invoice", "password", "export", "refund", "printer", "language"]
+
+
+def _articles() -> list[Article]:
+    articles = []
+    for topic in TOPICS:
+        body = f"All about the {topic}."
+        questions = tuple(f"question {n} about my {topic}" for n in range(7))
+        articles.append(
+            Article(
+                id=topic,
+                title=f"The {topic}",
+                body=body,
+                questions=questions,
+                chunks=chunk_body(topic, body),
+            )
+        )
+    return articles
+
+
+def test_auto_tuned_chooses_tuned_minilm_for_english_only() -> None:
+    assert choose_model(AUTO_TUNED, ["en"]) == TUNED_MINILM
+    assert choose_model(AUTO_TUNED, ["en", "fa"]) == MULTILINGUAL_E5
+    encoder = open_encoder(TUNED_MINILM)
+    assert isinstance(encoder, TuningEncoder)
+    assert encoder.details()["base"] == MINILM
+    with pytest.raises(TypeError, match="once tuned"):
+        encoder.encode(["not yet"])
+
+
+def test_no_fold_is_tuned_on_the_questions_it_is_scored_on() -> None:
+    tuner = TuningHashingEncoder()
+    articles = _articles()
+    index = KnowledgeIndex.build(articles, tuner, off_topic=["what time is it", "hello"])
+    assert index.operating_point is not None and index.operating_point.calibrated
+    entries = [e for a in articles for e in entries_for(a)]
+    final, *folds = tuner.tuned_on
+    # The final model sees every title and question, and no section text.
+    assert sorted(t for g in final for t in g) == sorted(
+        e.text for e in entries if e.kind in ("title", "question")
+    )
+    labels = np.array([TOPICS.index(e.article_id) for e in entries])
+    fold_of = calibration.assign_folds([e.kind for e in entries], labels)
+    assert len(folds) == calibration.FOLDS
+    for fold, groups in enumerate(folds):
+        seen = {t for g in groups for t in g}
+        held_out = {entries[i].text for i in np.flatnonzero(fold_of == fold)}
+        assert held_out and not seen & held_out
+        # ...and everything else it could learn from.
+        kept = {e.text for e, f in zip(entries, fold_of, strict=True) if f != fold}
+        assert seen == {t for t in kept if t in {e.text for e in entries if e.kind != "chunk"}}
+
+
+def test_a_tuned_index_is_served_by_its_own_model_and_the_next_one_by_its_own(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "kb"
+    source.mkdir()
+    for topic in TOPICS[:3]:
+        (source / f"{topic}.md").write_text(
+            f"---\ntitle: The {topic}\nquestions: [how do I fix my {topic}]\n---\n"
+            f"All about the {topic}.\n"
+        )
+    index_dir = tmp_path / "index"
+    tuner = TuningHashingEncoder()
+    built, fresh_build = build_index(source, index_dir, tuner)
+    assert fresh_build and built is not None
+    manifest = read_manifest(index_dir)
+    assert manifest is not None and manifest["model"] == "test:tuned"
+    assert manifest["encoder"] == {"tuning": "fake"}
+    assert len(manifest["tuned_encoder"]["sha256"]) == 64
+    kb = KnowledgeBase.open(index_dir, tuner)
+    assert isinstance(kb.encoder, FolderEncoder)
+    assert kb.encoder.folder == kb.index.version / ENCODER_FOLDER  # type: ignore[operator]
+    assert kb.builder is tuner
+    assert kb.search("how do I fix my export").hits[0].article_id == "export"
+    # Unchanged sources and tuning: nothing is tuned again.
+    tunes = len(tuner.tuned_on)
+    assert build_index(source, index_dir, tuner) == (None, False)
+    assert len(tuner.tuned_on) == tunes
+
+    (source / "refund.md").write_text(
+        "---\ntitle: The refund\nquestions: [can I get my money back]\n---\nRefunds.\n"
+    )
+    build_index(source, index_dir, kb.builder)
+    first = kb.encoder
+    assert kb.reload_if_published(every=0)
+    assert kb.encoder is not first and kb.encoder.folder != first.folder  # type: ignore[attr-defined]
+    assert ["can I get my money back"] in [g[1:] for g in kb.encoder.groups]  # type: ignore[attr-defined]
+    assert kb.search("can I get my money back").hits[0].article_id == "refund"
+
+
+def test_an_index_with_a_tuned_model_is_not_served_without_its_loader(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    KnowledgeIndex.build(_articles(), TuningHashingEncoder(), calibrate=False).save(index_dir)
+
+    class SameNameNoLoader(TuningHashingEncoder):
+        load_tuned = None  # type: ignore[assignment]
+
+    with pytest.raises(ValueError, match="cannot load"):
+        KnowledgeBase.open(index_dir, SameNameNoLoader())
