@@ -30,7 +30,7 @@ from retrieval.languages import primary, script_of
 from retrieval.lexical import LexicalIndex
 from retrieval.sections import section_anchors, trim_to_sentences
 from retrieval.sources import article_languages
-from retrieval.tuning import ENCODER_FOLDER
+from retrieval.tuning import ENCODER_FOLDER, folder_sha256
 
 # 4: entries and articles carry their language; the lexical index tokenizes per script.
 FORMAT_VERSION = 4
@@ -359,10 +359,11 @@ class KnowledgeIndex:
         )
         index.cross_validation = cross_validation
         if tuning is not None:
+            # The folder lives as long as the index, which copies it into its version when
+            # it is saved.
             index.tuned_encoder, index.tuned_folder = tuning.final, tuning.folder
+            index._tuning = tuning
             manifest["tuned_encoder"] = tuning.summary()
-            # The folder is copied into the index's version when it is saved.
-            weakref.finalize(index, shutil.rmtree, tuning.work, True)
         if calibrate:
             index.off_topic_vectors = {
                 _text_key(encoder.name, t): v for t, v in zip(off_texts, off_vectors, strict=True)
@@ -378,6 +379,7 @@ class KnowledgeIndex:
     # folder, saved with the index; a loaded index's is in its version folder.
     tuned_encoder: Encoder | None = None
     tuned_folder: Path | None = None
+    _tuning: _Tuning | None = None
     # The version folder a loaded index was read from.
     version: Path | None = None
 
@@ -681,6 +683,8 @@ class _Tuning:
         self._tune = tune
         self._entries = entries
         self.work = Path(tempfile.mkdtemp(prefix="frontline-tuning-"))
+        # Gone with this object (a failed build's too); a built index keeps it until then.
+        weakref.finalize(self, shutil.rmtree, self.work, True)
         self.folder = self.work / ENCODER_FOLDER
         started = time.perf_counter()
         self.final = tune(_tuning_groups(entries), self.folder)
@@ -709,8 +713,6 @@ class _Tuning:
         return vectors
 
     def summary(self) -> dict[str, Any]:
-        from retrieval.tuning import folder_sha256
-
         return {
             "folder": ENCODER_FOLDER,
             "sha256": folder_sha256(self.folder),

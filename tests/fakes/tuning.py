@@ -27,6 +27,7 @@ class TuningHashingEncoder(HashingEncoder):
     def __init__(self) -> None:
         super().__init__()
         self.tuned_on: list[list[list[str]]] = []
+        self.folders: list[Path] = []
 
     def encode(self, texts: Sequence[str]) -> object:
         raise TypeError("not tuned yet")
@@ -36,6 +37,7 @@ class TuningHashingEncoder(HashingEncoder):
 
     def tune(self, groups: Sequence[Sequence[str]], folder: Path) -> FolderEncoder:
         self.tuned_on.append([list(g) for g in groups])
+        self.folders.append(folder)
         folder.mkdir(parents=True)
         (folder / "groups.json").write_text(json.dumps(self.tuned_on[-1]), encoding="utf-8")
         return FolderEncoder(folder)

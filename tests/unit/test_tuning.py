@@ -3,6 +3,7 @@ what each fine-tune sees, where the tuned model is kept, and that it is what ser
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +115,19 @@ def test_a_tuned_index_is_served_by_its_own_model_and_the_next_one_by_its_own(
     assert kb.encoder is not first and kb.encoder.folder != first.folder  # type: ignore[attr-defined]
     assert ["can I get my money back"] in [g[1:] for g in kb.encoder.groups]  # type: ignore[attr-defined]
     assert kb.search("can I get my money back").hits[0].article_id == "refund"
+
+
+def test_the_models_tuned_while_building_are_removed_with_the_index(tmp_path: Path) -> None:
+    tuner = TuningHashingEncoder()
+    index = KnowledgeIndex.build(_articles(), tuner, off_topic=["hello"])
+    work = tuner.folders[0].parent
+    assert (work / ENCODER_FOLDER).is_dir()
+    assert not any((work / f"fold{n}").exists() for n in range(calibration.FOLDS))
+    version = index.save(tmp_path / "index")
+    assert (version / ENCODER_FOLDER / "groups.json").is_file()
+    del index
+    gc.collect()
+    assert not work.exists()
 
 
 def test_an_index_with_a_tuned_model_is_not_served_without_its_loader(tmp_path: Path) -> None:
