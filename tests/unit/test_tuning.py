@@ -139,3 +139,37 @@ def test_an_index_with_a_tuned_model_is_not_served_without_its_loader(tmp_path: 
 
     with pytest.raises(ValueError, match="cannot load"):
         KnowledgeBase.open(index_dir, SameNameNoLoader())
+
+
+def test_the_hub_serves_a_tuned_index_and_its_edits_rebuild_it_tuned(tmp_path: Path) -> None:
+    from api.hub import load_knowledge
+    from api.knowledge_edit import publish_index
+    from api.settings import Settings
+
+    source = tmp_path / "kb"
+    source.mkdir()
+    for topic in TOPICS[:3]:
+        (source / f"{topic}.md").write_text(
+            f"---\ntitle: The {topic}\nquestions: [how do I fix my {topic}]\n---\nAbout {topic}.\n"
+        )
+    settings = Settings(kb_dir=source, index_dir=tmp_path / "index", var_dir=tmp_path)
+    tuner = TuningHashingEncoder()
+    assert publish_index(settings, tuner)
+    holder = load_knowledge(settings, tuner)
+    try:
+        assert holder.kb is not None, holder.error
+        first = holder.kb.encoder
+        assert isinstance(first, FolderEncoder)
+        assert holder.search("how do I fix my export").hits[0].article_id == "export"
+        (source / "refund.md").write_text(
+            "---\ntitle: The refund\nquestions: [can I get my money back]\n---\nRefunds.\n"
+        )
+        # As the console's edits publish: with the recipe, not the model it made.
+        assert publish_index(settings, holder.kb.builder)
+        holder.kb._checked_at = float("-inf")  # the hub looks every 2 s; look now
+        assert holder.search("can I get my money back").hits[0].article_id == "refund"
+        assert holder.kb.encoder is not first
+        assert isinstance(holder.kb.encoder, FolderEncoder)
+        assert any("can I get my money back" in g for g in holder.kb.encoder.groups)
+    finally:
+        holder.close()
