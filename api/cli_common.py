@@ -39,6 +39,11 @@ def build_kb_index(settings: Settings, source: Path, index: Path, force: bool) -
         typer.echo(f"Index in {index} is up to date with {source}.")
         return
     typer.echo(f"Building the index of {source} ...")
+    if callable(getattr(encoder, "tune", None)):
+        typer.echo(
+            "Tuning the encoder to these articles (one model per calibration fold and one on "
+            "everything): minutes, more on a small machine ..."
+        )
     with tqdm(total=0, unit="text", desc="embedding", disable=None) as bar:
 
         def progress(done: int, total: int) -> None:
@@ -65,6 +70,9 @@ def build_kb_index(settings: Settings, source: Path, index: Path, force: bool) -
         f" {m['classifier']}) in {m['build_seconds']} s -> {index}"
     )
     typer.echo(f"Languages: {', '.join(m['languages'])}; encoder: {m['model']}")
+    if "tuned_encoder" in m:
+        tuned = m["tuned_encoder"]
+        typer.echo(f"Tuned encoder: sha256 {tuned['sha256'][:12]}…, {tuned['seconds']} s of tuning")
     point = built.operating_point
     if point is not None:
         label = "Operating point" if point.calibrated else "Operating point (not calibrated)"

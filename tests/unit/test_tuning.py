@@ -173,3 +173,22 @@ def test_the_hub_serves_a_tuned_index_and_its_edits_rebuild_it_tuned(tmp_path: P
         assert any("can I get my money back" in g for g in holder.kb.encoder.groups)
     finally:
         holder.close()
+
+
+def test_kb_build_says_it_tunes_and_what_it_tuned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from api.cli_common import build_kb_index
+    from api.settings import Settings
+    from retrieval import encoder as encoders
+
+    source = tmp_path / "kb"
+    source.mkdir()
+    (source / "a.md").write_text("---\ntitle: Alpha\nquestions: [what is alpha]\n---\nAlpha.\n")
+    monkeypatch.setattr(encoders, "open_encoder", lambda spec: TuningHashingEncoder())
+    settings = Settings(kb_dir=source, var_dir=tmp_path, embedding_model="test:tuned")
+    build_kb_index(settings, source, tmp_path / "index", force=False)
+    out = capsys.readouterr().out
+    assert "Tuning the encoder to these articles" in out
+    sha = read_manifest(tmp_path / "index")["tuned_encoder"]["sha256"]  # type: ignore[index]
+    assert f"Tuned encoder: sha256 {sha[:12]}…" in out
