@@ -16,7 +16,7 @@ Which encoder a knowledge base uses is configuration (`open_encoder(spec)`):
   for about four times a question's encoding time;
 - `auto-tuned`: the same, but an all-English knowledge base gets MiniLM fine-tuned on its
   own questions at build time (`tuned:all-MiniLM-L6-v2`, `retrieval.tuning`): more precise
-  answers and fewer unrelated questions answered, for builds of ten minutes and more;
+  answers and fewer unrelated questions answered, for builds of several minutes;
 - any other value: a local sentence-transformers model folder.
 """
 
