@@ -159,14 +159,13 @@ class TunedEncoder(SentenceTransformerEncoder):
         super().__init__(str(folder))
         self.name = TUNED_MINILM
         self.folder = folder
-        self._path = folder
         self._load()
 
     def _load(self) -> Any:
         if self._model is None:
             from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(str(self._path), device=self._device)
+            self._model = SentenceTransformer(str(self.folder), device=self._device)
         return self._model
 
 
