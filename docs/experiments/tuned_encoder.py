@@ -177,6 +177,7 @@ def main() -> None:
                 )
                 return fold_encoder.encode(list(texts)), fold_encoder.encode(list(off_texts))
 
+            kw.pop("fold_vectors", None)  # the index passes None for an untuned encoder
             return shipped(
                 texts,
                 kinds,
