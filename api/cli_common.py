@@ -22,6 +22,7 @@ def build_kb_index(settings: Settings, source: Path, index: Path, force: bool) -
     from tqdm import tqdm
 
     from retrieval.articles import SourceError
+    from retrieval.calibration import describe_limits
     from retrieval.encoder import open_encoder
     from retrieval.index import encoder_details
     from retrieval.search import build_index, index_is_fresh, model_for_sources
@@ -77,6 +78,8 @@ def build_kb_index(settings: Settings, source: Path, index: Path, force: bool) -
     if point is not None:
         label = "Operating point" if point.calibrated else "Operating point (not calibrated)"
         typer.echo(f"{label}: {point.summary()}")
+        for line in describe_limits(m.get("coverage_limits") or {}, point):
+            typer.echo(line)
     overrides = {
         k: v
         for k, v in asdict(settings.thresholds).items()

@@ -252,6 +252,8 @@ def evaluate(
         f"({index.manifest['classifier']})"
     )
     say(f"operating point chosen at build: {point.summary()}")
+    for line in calibration.describe_limits(index.manifest.get("coverage_limits") or {}, point):
+        say(line)
     extra: dict[str, Any] = {}
     if with_ablations:
         extra["ablations"] = ablations(index, test)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib import resources
 from typing import Any
 
@@ -447,18 +447,7 @@ def choose(cv: CrossValidation, choice: Choice | None = None) -> OperatingPoint:
     if choice.off_topic and len(cv.off_topic.logits):
         off_top, off_conf = cv.off_topic.top(weight, temperature)
         off_sim = cv.off_topic.similarity[np.arange(len(off_top)), off_top]
-        # As close to the KB as a typical own question: probably covered, not off topic.
-        covered = (
-            off_sim >= np.quantile(similarity[correct], choice.covered_quantile)
-            if correct.any()
-            else off_sim > 1
-        )
-        if choice.max_logit and choice.logit_covered and correct.any():
-            # With the logit gate, closeness by its measure too: the classifier as sure of it
-            # as of a typical own question (a general-assistant KB's weather or timer intent
-            # asked in the off-topic file's words).
-            typical = np.quantile(held_logit[correct], choice.covered_quantile)
-            covered |= cv.off_topic.max_logit(weight) >= typical
+        covered = _covered(cv, choice, weight, off_sim, similarity, correct, held_logit)
         per_question = len(off_sim) // max(len(cv.off_topic_similarity), 1)
         left_out = int(covered.sum()) // max(per_question, 1)
         off_conf, off_sim, off_kept = off_conf[~covered], off_sim[~covered], ~covered
@@ -544,6 +533,122 @@ def choose(cv: CrossValidation, choice: Choice | None = None) -> OperatingPoint:
         off_topic_clarified=clarify.off_topic,
         min_logit=logit_floor,
     )
+
+
+def _covered(
+    cv: CrossValidation,
+    choice: Choice,
+    weight: float,
+    off_similarity: np.ndarray,
+    similarity: np.ndarray,
+    correct: np.ndarray,
+    held_logit: np.ndarray,
+) -> np.ndarray:
+    """The off-topic rows taken as covered by the knowledge base, not off topic."""
+    # As close to the KB as a typical own question: probably covered, not off topic.
+    covered: np.ndarray = (
+        off_similarity >= np.quantile(similarity[correct], choice.covered_quantile)
+        if correct.any()
+        else off_similarity > 1
+    )
+    if choice.max_logit and choice.logit_covered and correct.any():
+        # With the logit gate, closeness by its measure too: the classifier as sure of it
+        # as of a typical own question (a general-assistant KB's weather or timer intent
+        # asked in the off-topic file's words).
+        typical = np.quantile(held_logit[correct], choice.covered_quantile)
+        covered |= cv.off_topic.max_logit(weight) >= typical
+    return covered
+
+
+@dataclass(frozen=True)
+class CoverageLimits:
+    """What keeps a calibrated point from answering more of the held-out questions."""
+
+    # The in-scope coverage expected with the confidence bound lifted (the point estimate
+    # must still reach the target), and with the off-topic budget lifted; each None when
+    # lifting it buys nothing, so the other constraint (or none) is what binds.
+    without_bound: float | None
+    without_budget: float | None
+    # ... and the share of the off-topic questions answered then.
+    off_topic_without_budget: float | None
+    # The off-topic questions (not covered) the point is surest of, closest first:
+    # (position among the off-topic questions, most probable article, its similarity).
+    closest_off_topic: list[tuple[int, int, float]]
+
+
+def coverage_limits(
+    cv: CrossValidation, point: OperatingPoint, choice: Choice | None = None, *, closest: int = 3
+) -> CoverageLimits:
+    """Which of the calibration's two guarantees binds at `point` (chosen by `choose(cv,
+    choice)`), for `kb build` to say what would let a knowledge base answer more."""
+    choice = choice or Choice()
+    coverage = point.expected_coverage or 0.0
+    loose_bound = choose(cv, replace(choice, z=0.0))
+    loose_budget = choose(cv, replace(choice, off_topic_budget=1.0))
+
+    def gained(other: OperatingPoint) -> bool:
+        return other.calibrated and (other.expected_coverage or 0.0) > coverage + 1e-9
+
+    nearest: list[tuple[int, int, float]] = []
+    questions = len(cv.off_topic_similarity)
+    if point.calibrated and choice.off_topic and len(cv.off_topic.logits) and questions:
+        weight, temperature = point.lexical_weight, point.temperature
+        top, _ = cv.held_out.top(weight, temperature)
+        similarity = cv.held_out.similarity[np.arange(len(top)), top]
+        held_logit = cv.held_out.max_logit(weight) if choice.max_logit else np.zeros(0)
+        off_top, off_confidence = cv.off_topic.top(weight, temperature)
+        off_similarity = cv.off_topic.similarity[np.arange(len(off_top)), off_top]
+        covered = _covered(
+            cv, choice, weight, off_similarity, similarity, top == cv.labels, held_logit
+        )
+        sure = np.flatnonzero(~covered & (off_confidence >= point.answer))
+        seen: set[int] = set()
+        for row in sure[np.argsort(-off_similarity[sure], kind="stable")]:
+            question = int(row) % questions  # rows are fold after fold of every question
+            if question not in seen:
+                seen.add(question)
+                nearest.append((question, int(off_top[row]), float(off_similarity[row])))
+            if len(nearest) == closest:
+                break
+    return CoverageLimits(
+        without_bound=loose_bound.expected_coverage if gained(loose_bound) else None,
+        without_budget=loose_budget.expected_coverage if gained(loose_budget) else None,
+        off_topic_without_budget=loose_budget.off_topic_answered if gained(loose_budget) else None,
+        closest_off_topic=nearest,
+    )
+
+
+def describe_limits(limits: dict[str, Any], point: OperatingPoint) -> list[str]:
+    """`kb build`'s lines on what limits coverage, from the manifest's `coverage_limits`
+    (none when neither guarantee binds)."""
+    parts = []
+    if limits.get("without_bound") is not None:
+        parts.append(
+            f"too few alternative questions to be sure of precision {point.target_precision} "
+            f"beyond this point at 90% confidence (at the point estimate, "
+            f"{limits['without_bound']:.3f} of the held-out questions would be answered); "
+            "more alternative questions per article let it answer more"
+        )
+    if limits.get("without_budget") is not None:
+        parts.append(
+            f"off-topic questions it is sure of: at most {OFF_TOPIC_BUDGET:.1%} of them may "
+            f"be answered (without that limit, {limits['without_budget']:.3f} of the held-out "
+            f"questions would be answered, and {limits['off_topic_without_budget']:.1%} of "
+            "the off-topic ones)"
+        )
+    if not parts:
+        return []
+    lines = [f"What limits coverage: {'; '.join(parts)}."]
+    closest = limits.get("closest_off_topic") or []
+    if limits.get("without_budget") is not None and closest:
+        listed = "; ".join(
+            f'"{c["question"]}" ({c["title"]}, {c["similarity"]:.3f})' for c in closest
+        )
+        lines.append(
+            f"Closest off-topic questions: {listed}. If your articles do answer one, add it "
+            "to that article as an alternative question."
+        )
+    return lines
 
 
 def _at_least(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:

@@ -294,6 +294,7 @@ class KnowledgeIndex:
         labels = np.array([positions[e.article_id] for e in entries], dtype=np.int64)
         weights, bias, kind = classifier.fit(vectors, labels, len(infos))
         cross_validation = None
+        coverage_limits: dict[str, Any] | None = None
         if calibrate:
             off_texts = (
                 list(off_topic)
@@ -313,9 +314,11 @@ class KnowledgeIndex:
                 alignment.map_questions(encoder, off_texts, off_vectors, scripts),
                 fold_vectors=None if tuning is None else tuning.fold_vectors(off_texts),
             )
-            point = calibration.choose(
-                cross_validation, calibration.Choice(target=target_precision)
-            )
+            choice = calibration.Choice(target=target_precision)
+            point = calibration.choose(cross_validation, choice)
+            if point.calibrated:
+                limits = calibration.coverage_limits(cross_validation, point, choice)
+                coverage_limits = _limits_for_manifest(limits, off_texts, infos)
         else:
             point = calibration.OperatingPoint(
                 answer=calibration.FALLBACK["answer"],
@@ -347,6 +350,8 @@ class KnowledgeIndex:
             "build_seconds": 0.0,
             "operating_point": point.to_dict(),
         }
+        if coverage_limits is not None:
+            manifest["coverage_limits"] = coverage_limits
         index = cls(
             infos,
             entries,
@@ -665,6 +670,26 @@ def article_infos(articles: Sequence[Article], languages: Sequence[str]) -> list
             ArticleInfo(article_id, main.title, main.url, main.lead, tags, main.lang, translations)
         )
     return infos
+
+
+def _limits_for_manifest(
+    limits: calibration.CoverageLimits, off_texts: Sequence[str], infos: Sequence[ArticleInfo]
+) -> dict[str, Any]:
+    """`coverage_limits` in the manifest: what binds, with texts and article ids."""
+    return {
+        "without_bound": limits.without_bound,
+        "without_budget": limits.without_budget,
+        "off_topic_without_budget": limits.off_topic_without_budget,
+        "closest_off_topic": [
+            {
+                "question": off_texts[question],
+                "article": infos[article].id,
+                "title": infos[article].title,
+                "similarity": round(similarity, 3),
+            }
+            for question, article, similarity in limits.closest_off_topic
+        ],
+    }
 
 
 def entry_scripts(entries: Sequence[Entry]) -> list[str]:

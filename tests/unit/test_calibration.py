@@ -117,6 +117,17 @@ def test_the_operating_point_is_stored_in_the_manifest(tmp_path: Path) -> None:
     assert point["target_precision"] == 0.9
     assert {"answer", "clarify", "min_similarity", "temperature", "lexical_weight"} <= set(point)
     assert {"expected_precision", "expected_coverage", "off_topic_answered"} <= set(point)
+    # What binds it, for `kb build` to say (closest off-topic questions with their article).
+    limits = loaded.manifest["coverage_limits"]
+    assert set(limits) == {
+        "without_bound",
+        "without_budget",
+        "off_topic_without_budget",
+        "closest_off_topic",
+    }
+    for closest in limits["closest_off_topic"]:
+        assert set(closest) == {"question", "article", "title", "similarity"}
+        assert closest["article"] in {a.article_id for a in loaded.entries}
     kb = KnowledgeBase(loaded, HashingEncoder())
     assert kb.thresholds.answer == point["answer"]
     assert kb.thresholds.min_similarity == point["min_similarity"]
@@ -454,3 +465,84 @@ def test_each_fold_can_score_with_vectors_of_an_encoder_fitted_without_its_quest
     zeroed = calibration.cross_validate(*args, fold_vectors=zero_off_topic)
     assert np.array_equal(plain.held_out.logits, zeroed.held_out.logits)
     assert not np.array_equal(plain.off_topic.logits, zeroed.off_topic.logits)
+
+
+def _scored(rows: list[tuple[dict[int, float], dict[int, float]]], n: int) -> calibration.Scored:
+    """Scores from (logits, similarities) per row; unnamed articles at logit 0, cosine 0.1."""
+    return calibration.Scored(
+        np.array([[logits.get(a, 0.0) for a in range(n)] for logits, _ in rows]),
+        np.zeros((len(rows), n)),
+        np.array([[cosines.get(a, 0.1) for a in range(n)] for _, cosines in rows]),
+    )
+
+
+def _limited_knowledge_base(
+    *, close_off_topic: bool, one_wrong: bool
+) -> calibration.CrossValidation:
+    """Four articles. 60 held-out questions sure and close (0.8), 40 sure and less close
+    (0.55), all right. With `one_wrong`, one of those 40 is sure of the wrong article, and
+    only 50 questions are held out in all. Off-topic: with `close_off_topic`, ten the scorer
+    is sure of at similarities 0.60-0.69, the rest far (0.2)."""
+    n = 4
+    held = [({i % n: 10.0}, {i % n: 0.8}) for i in range(60)]
+    held += [({i % n: 8.0}, {i % n: 0.55}) for i in range(40)]
+    labels = [i % n for i in range(100)]
+    if one_wrong:
+        held, labels = held[:40] + held[60:70], labels[:40] + labels[60:70]
+        labels[-1] = (labels[-1] + 1) % n
+    off = [({i % n: 10.0}, {i % n: 0.60 + i / 100}) for i in range(10)] if close_off_topic else []
+    off += [({i % n: 2.0, (i + 1) % n: 2.0}, {i % n: 0.2}) for i in range(100 - len(off))]
+    off_scored = _scored(off, n)
+    return calibration.CrossValidation(
+        _scored(held, n), np.array(labels), off_scored, n, off_scored.similarity.max(axis=1)
+    )
+
+
+def test_coverage_limits_name_the_off_topic_budget_and_the_closest_questions() -> None:
+    cv = _limited_knowledge_base(close_off_topic=True, one_wrong=False)
+    point = calibration.choose(cv)
+    assert point.calibrated and point.expected_coverage == pytest.approx(0.6)
+    limits = calibration.coverage_limits(cv, point)
+    assert limits.without_bound is None  # precision is sure enough: the budget binds
+    assert limits.without_budget == pytest.approx(1.0)
+    assert limits.off_topic_without_budget == pytest.approx(0.1)
+    # Closest first, each question once.
+    assert [(q, a) for q, a, _ in limits.closest_off_topic] == [(9, 1), (8, 0), (7, 3)]
+    assert limits.closest_off_topic[0][2] == pytest.approx(0.69)
+    manifest = {
+        "without_bound": None,
+        "without_budget": 1.0,
+        "off_topic_without_budget": 0.1,
+        "closest_off_topic": [
+            {
+                "question": "who sings this song",
+                "article": "a",
+                "title": "Songs",
+                "similarity": 0.69,
+            }
+        ],
+    }
+    first, second = calibration.describe_limits(manifest, point)
+    assert first.startswith("What limits coverage: off-topic questions it is sure of")
+    assert "1.000 of the held-out questions" in first and "10.0% of the off-topic" in first
+    assert second.startswith('Closest off-topic questions: "who sings this song" (Songs, 0.690)')
+
+
+def test_coverage_limits_name_the_confidence_bound_when_questions_are_few() -> None:
+    cv = _limited_knowledge_base(close_off_topic=False, one_wrong=True)
+    point = calibration.choose(cv)
+    # 49 of 50 right is 0.98, but not sure to reach 0.95 at 90% confidence: the 40 surest.
+    assert point.calibrated and point.expected_coverage == pytest.approx(0.8)
+    limits = calibration.coverage_limits(cv, point)
+    assert limits.without_bound == pytest.approx(1.0)
+    assert limits.without_budget is None and limits.closest_off_topic == []
+    lines = calibration.describe_limits(
+        {"without_bound": 1.0, "without_budget": None, "closest_off_topic": []}, point
+    )
+    assert lines == [
+        "What limits coverage: too few alternative questions to be sure of precision 0.95 "
+        "beyond this point at 90% confidence (at the point estimate, 1.000 of the held-out "
+        "questions would be answered); more alternative questions per article let it answer "
+        "more."
+    ]
+    assert calibration.describe_limits({}, point) == []

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from tests.fakes.paths import ROOT
 
 pytestmark = pytest.mark.real_model
 ARTICLE = (
@@ -135,3 +136,23 @@ def test_gaps_report_from_the_command_line(
     assert "2 unsettled question(s)" in text.output and "a new article" in text.output
     bad = CliRunner().invoke(app, ["kb", "gaps", "--since", "yesterday"])
     assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output
+
+
+def test_build_says_what_limits_coverage(tmp_path: Path) -> None:
+    # The starter knowledge base's English articles: 96 held-out questions, and off-topic
+    # questions about other companies' accounts and plans close to some of its articles.
+    source = tmp_path / "kb"
+    source.mkdir()
+    for article in (ROOT / "kb_content").glob("*.md"):
+        (source / article.name).write_text(article.read_text())
+    result = CliRunner().invoke(
+        app, ["kb", "build", "--source", str(source), "--index", str(tmp_path / "index")]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    point = next(i for i, line in enumerate(lines) if line.startswith("Operating point: "))
+    assert lines[point + 1].startswith("What limits coverage: ")
+    assert "too few alternative questions" in lines[point + 1]
+    assert "off-topic questions it is sure of" in lines[point + 1]
+    assert lines[point + 2].startswith('Closest off-topic questions: "')
+    assert lines[point + 2].endswith("add it to that article as an alternative question.")
