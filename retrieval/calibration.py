@@ -411,6 +411,9 @@ class Choice:
     off_topic_budget: float = OFF_TOPIC_BUDGET
     clarify_off_topic_budget: float = CLARIFY_OFF_TOPIC_BUDGET
     fit_scorer: bool = True  # choose the BM25 weight and temperature on held-out questions
+    # A BM25 weight and temperature already chosen (they do not depend on the rest of the
+    # choice): fitting them is most of the choice's time on a large knowledge base.
+    scorer: tuple[float, float] | None = None
     # May gate answers on the fused maximum logit too. Off by default: on CLINC150 and
     # MASSIVE it bought no coverage at unchanged precision and unrelated answers on both
     # (docs/kb-engine.md, "max-logit gate"); `make eval` measures it among the ablations.
@@ -433,7 +436,10 @@ def choose(cv: CrossValidation, choice: Choice | None = None) -> OperatingPoint:
             f"{cv.articles} articles, {n_in} alternative questions to hold out "
             f"(needs {MIN_ARTICLES} and {MIN_HELD_OUT})",
         )
-    weight, temperature = _fit_scorer(cv) if choice.fit_scorer else (1.0, 0.7)
+    if choice.scorer is not None:
+        weight, temperature = choice.scorer
+    else:
+        weight, temperature = _fit_scorer(cv) if choice.fit_scorer else (1.0, 0.7)
     top, confidence = cv.held_out.top(weight, temperature)
     similarity = cv.held_out.similarity[np.arange(n_in), top]
     correct = top == cv.labels
@@ -581,7 +587,7 @@ def coverage_limits(
 ) -> CoverageLimits:
     """Which of the calibration's two guarantees binds at `point` (chosen by `choose(cv,
     choice)`), for `kb build` to say what would let a knowledge base answer more."""
-    choice = choice or Choice()
+    choice = replace(choice or Choice(), scorer=(point.lexical_weight, point.temperature))
     coverage = point.expected_coverage or 0.0
     loose_bound = choose(cv, replace(choice, z=0.0))
     loose_budget = choose(cv, replace(choice, off_topic_budget=1.0))
