@@ -126,6 +126,7 @@ def test_the_operating_point_is_stored_in_the_manifest(tmp_path: Path) -> None:
         "off_topic_without_budget",
         "closest_off_topic",
     }
+    assert limits["closest_off_topic"]  # this one's shipped off-topic questions reach it
     for closest in limits["closest_off_topic"]:
         assert set(closest) == {"question", "article", "title", "similarity"}
         assert closest["article"] in {a.article_id for a in loaded.entries}
