@@ -31,7 +31,6 @@ keeping the similarity floor measured against the off-topic questions, and says 
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -41,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from retrieval import classifier
-from retrieval.lexical import LexicalIndex
+from retrieval.lexical import LexicalIndex, tokenize
 
 TARGET_PRECISION = 0.95
 FOLDS = 5
@@ -203,26 +202,58 @@ class Scored:
 
     def top(self, weight: float, temperature: float) -> tuple[np.ndarray, np.ndarray]:
         """(top article, its probability) per query."""
-        probabilities = softmax((self.logits + weight * self.lexical) / temperature)
-        top = probabilities.argmax(axis=1)
-        return top, probabilities[np.arange(len(top)), top]
+        top = np.zeros(len(self.logits), dtype=np.int64)
+        confidence = np.zeros(len(self.logits))
+        for rows in _row_chunks(len(self.logits)):
+            probabilities = softmax(self.fused(weight, rows) / temperature)
+            top[rows] = probabilities.argmax(axis=1)
+            confidence[rows] = probabilities[np.arange(len(probabilities)), top[rows]]
+        return top, confidence
 
     def probabilities(self, weight: float, temperature: float) -> np.ndarray:
         return softmax((self.logits + weight * self.lexical) / temperature)
 
+    def fused(self, weight: float, rows: slice | None = None) -> np.ndarray:
+        """The classifier logits plus the weighted BM25 (of `rows`, default all)."""
+        rows = slice(None) if rows is None else rows
+        result: np.ndarray = self.logits[rows] + weight * self.lexical[rows]
+        return result
+
     def max_logit(self, weight: float) -> np.ndarray:
         """The fused maximum logit per query: the best article's classifier logit plus the
         weighted BM25, before the softmax (its argmax is the most probable article)."""
-        result: np.ndarray = (self.logits + weight * self.lexical).max(axis=1)
+        result = np.zeros(len(self.logits))
+        for rows in _row_chunks(len(self.logits)):
+            result[rows] = self.fused(weight, rows).max(axis=1)
         return result
 
-    @staticmethod
-    def concat(parts: Sequence[Scored]) -> Scored:
-        return Scored(
-            np.concatenate([p.logits for p in parts]),
-            np.concatenate([p.lexical for p in parts]),
-            np.concatenate([p.similarity for p in parts]),
-        )
+    def max_logit_article(self, weight: float) -> np.ndarray:
+        """The article of the largest fused logit per query: the most probable one at any
+        temperature, without the softmax."""
+        result = np.zeros(len(self.logits), dtype=np.int64)
+        for rows in _row_chunks(len(self.logits)):
+            result[rows] = self.fused(weight, rows).argmax(axis=1)
+        return result
+
+    def mean_nll(self, labels: np.ndarray, weight: float, temperature: float) -> float:
+        """The mean negative log-likelihood of `labels` under the softmax at `temperature`
+        (from the log-sum-exp: no probability matrix, so no clipping of tiny ones)."""
+        total = 0.0
+        for rows in _row_chunks(len(self.logits)):
+            z = self.fused(weight, rows) / temperature
+            peak = z.max(axis=1)
+            log_sum = peak + np.log(np.exp(z - peak[:, None]).sum(axis=1))
+            total += float((log_sum - z[np.arange(len(z)), labels[rows]]).sum())
+        return total / max(len(self.logits), 1)
+
+
+# Rows of a (queries x articles) matrix worked on at a time: at 10,000 articles a whole
+# matrix is 1.6 GB, and each step of a softmax would make a temporary as large.
+ROW_CHUNK = 1024
+
+
+def _row_chunks(n: int) -> list[slice]:
+    return [slice(start, min(start + ROW_CHUNK, n)) for start in range(0, n, ROW_CHUNK)]
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -332,25 +363,29 @@ def cross_validate(
     folds: int = FOLDS,
     seed: int = SEED,
     fold_vectors: FoldVectors | None = None,
+    entry_tokens: Sequence[list[str]] | None = None,
 ) -> CrossValidation:
     """Hold out each alternative question once (k folds, stratified by article), fit on the
     rest, score it; score the off-topic questions under every fold's model.
 
     `fold_vectors(fold, training entries)`, when given, supplies that fold's vectors of every
     entry and off-topic question, for an encoder fitted on the training entries alone (one
-    tuned to the knowledge base must not have seen the questions it is scored on)."""
+    tuned to the knowledge base must not have seen the questions it is scored on).
+    `entry_tokens`, when given, are the entries' texts as `tokenize` splits them."""
     fold_of = assign_folds(entry_kinds, entry_article, folds=folds, seed=seed)
+    tokens = list(entry_tokens) if entry_tokens is not None else [tokenize(t) for t in entry_texts]
     off_topic_vectors = np.asarray(off_topic_vectors, dtype=np.float32)
     off_similarity = (
         (off_topic_vectors @ np.asarray(entry_vectors, dtype=np.float32).T).max(axis=1)
         if len(off_topic_texts) and len(entry_texts)
         else np.zeros(len(off_topic_texts))
     )
-    held: list[Scored] = []
+    tests = [np.flatnonzero(fold_of == fold) for fold in range(folds)]
+    used = sum(1 for test in tests if len(test))
+    held = _Gathered(sum(len(test) for test in tests))
+    off = _Gathered(used * len(off_topic_texts))
     labels: list[np.ndarray] = []
-    off: list[Scored] = []
-    for fold in range(folds):
-        test = np.flatnonzero(fold_of == fold)
+    for fold, test in enumerate(tests):
         if not len(test):
             continue
         train = np.flatnonzero(fold_of != fold)
@@ -365,18 +400,18 @@ def cross_validate(
         starts = np.searchsorted(train_article, np.arange(n_articles))
         if np.any(np.diff(np.append(starts, len(train))) == 0):
             continue  # an article left with no entry (cannot happen: titles stay)
-        lexical = LexicalIndex.build([entry_texts[i] for i in train.tolist()])
+        lexical = LexicalIndex.from_tokens([tokens[i] for i in train.tolist()])
 
         fitted = _Fitted(weights, bias, lexical, train_vectors, starts)
-        held.append(
+        held.add(
             fitted.score(
                 [entry_texts[i] for i in test.tolist()],
                 np.asarray(vectors[test], dtype=np.float32),
             )
         )
         labels.append(entry_article[test])
-        off.append(fitted.score(off_topic_texts, np.asarray(off_vectors, dtype=np.float32)))
-    if not held:
+        off.add(fitted.score(off_topic_texts, np.asarray(off_vectors, dtype=np.float32)))
+    if not labels:
         empty = Scored(
             np.zeros((0, n_articles)), np.zeros((0, n_articles)), np.zeros((0, n_articles))
         )
@@ -384,12 +419,35 @@ def cross_validate(
             empty, np.zeros(0, dtype=np.int64), empty, n_articles, off_similarity
         )
     return CrossValidation(
-        Scored.concat(held),
+        held.result(),
         np.concatenate(labels).astype(np.int64),
-        Scored.concat(off),
+        off.result(),
         n_articles,
         off_similarity,
     )
+
+
+class _Gathered:
+    """Scored rows gathered fold by fold into arrays allocated once: concatenating the
+    folds' own would hold every score twice (at 10,000 articles, gigabytes)."""
+
+    def __init__(self, rows: int) -> None:
+        self._rows = rows
+        self._filled = 0
+        self._arrays: list[np.ndarray] = []
+
+    def add(self, part: Scored) -> None:
+        columns = (part.logits, part.lexical, part.similarity)
+        if not self._arrays:
+            self._arrays = [np.empty((self._rows, c.shape[1]), dtype=c.dtype) for c in columns]
+        end = self._filled + len(part.logits)
+        for array, column in zip(self._arrays, columns, strict=True):
+            array[self._filled : end] = column
+        self._filled = end
+
+    def result(self) -> Scored:
+        logits, lexical, similarity = (a[: self._filled] for a in self._arrays)
+        return Scored(logits, lexical, similarity)
 
 
 def wilson_lower(successes: np.ndarray, n: np.ndarray, z: float = Z) -> np.ndarray:
@@ -667,19 +725,44 @@ def _at_least(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
 def _fit_scorer(cv: CrossValidation) -> tuple[float, float]:
     """The BM25 weight with the best held-out top-1 (ties: the smaller weight), then the
     temperature with the best held-out log-likelihood."""
-    rows = np.arange(len(cv.labels))
     best_weight, best_top1 = LEXICAL_WEIGHTS[0], -1.0
     for weight in LEXICAL_WEIGHTS:
-        top1 = float((cv.held_out.top(weight, 1.0)[0] == cv.labels).mean())
+        top1 = float((cv.held_out.max_logit_article(weight) == cv.labels).mean())
         if top1 > best_top1 + 1e-9:
             best_weight, best_top1 = weight, top1
-    best_temperature, best_nll = 1.0, math.inf
-    for temperature in TEMPERATURES:
-        probabilities = cv.held_out.probabilities(best_weight, temperature)
-        nll = float(-np.log(np.maximum(probabilities[rows, cv.labels], 1e-12)).mean())
-        if nll < best_nll:
-            best_temperature, best_nll = float(temperature), nll
-    return best_weight, best_temperature
+    temperature = TEMPERATURES[
+        _grid_minimum(
+            lambda i: cv.held_out.mean_nll(cv.labels, best_weight, TEMPERATURES[i]),
+            len(TEMPERATURES),
+        )
+    ]
+    return best_weight, float(temperature)
+
+
+def _grid_minimum(value: Callable[[int], float], size: int) -> int:
+    """The position of the smallest of `value(0) .. value(size - 1)` (the first of equal
+    ones), for values that fall and then rise: a ternary search, about 2 log2(size)
+    evaluations instead of `size`.
+
+    The held-out log-likelihood is concave in the inverse temperature (a log-sum-exp of
+    functions linear in it, minus one of them), so its negative along the grid of
+    temperatures falls and then rises."""
+    seen: dict[int, float] = {}
+
+    def at(i: int) -> float:
+        if i not in seen:
+            seen[i] = value(i)
+        return seen[i]
+
+    low, high = 0, size - 1
+    while high - low > 2:
+        left = low + (high - low) // 3
+        right = high - (high - low) // 3
+        if at(left) <= at(right):
+            high = right
+        else:
+            low = left
+    return min(range(low, high + 1), key=lambda i: (at(i), i))
 
 
 @dataclass(frozen=True)
@@ -703,34 +786,57 @@ class _Offers:
     contains: np.ndarray | None  # held-out only: the offered articles hold the right one
 
 
-def _offers(
-    scored: Scored,
-    weight: float,
-    temperature: float,
-    answer: float,
-    floor: float,
-    candidate: float,
-    labels: np.ndarray | None = None,
-    min_logit: float | None = None,
-) -> _Offers:
-    """What `retrieval.search.decide` would offer, on scored queries."""
-    probabilities = scored.probabilities(weight, temperature)
-    order = np.argsort(-probabilities, axis=1)[:, :3]
-    top_p = np.take_along_axis(probabilities, order, axis=1)
-    similarity = np.take_along_axis(scored.similarity, order, axis=1)
-    answered = (top_p[:, 0] >= answer) & (similarity[:, 0] >= floor)
-    if min_logit is not None:
-        answered &= scored.max_logit(weight) >= min_logit
-    offered = (top_p >= candidate) & ~answered[:, None]
-    contains = None
-    if labels is not None:
-        contains = ((order == labels[:, None]) & offered).any(axis=1)
-    return _Offers(
-        offered.sum(axis=1),
-        (top_p * offered).sum(axis=1),
-        np.where(offered, similarity, -1.0).max(axis=1),
-        contains,
-    )
+@dataclass(frozen=True)
+class _TopThree:
+    """Each query's three most probable articles (most probable first), their probabilities
+    and similarities, and whether the point answers it."""
+
+    order: np.ndarray
+    probability: np.ndarray
+    similarity: np.ndarray
+    answered: np.ndarray
+
+    @classmethod
+    def of(
+        cls,
+        scored: Scored,
+        weight: float,
+        temperature: float,
+        answer: float,
+        floor: float,
+        min_logit: float | None = None,
+    ) -> _TopThree:
+        n = len(scored.logits)
+        width = min(3, scored.logits.shape[1])
+        order = np.zeros((n, width), dtype=np.int64)
+        top_p = np.zeros((n, width))
+        for rows in _row_chunks(n):
+            probabilities = softmax(scored.fused(weight, rows) / temperature)
+            # The three largest, then in order: a full sort of every row is most of the
+            # calibration's time on a large knowledge base.
+            best = np.argpartition(-probabilities, width - 1, axis=1)[:, :width]
+            best_p = np.take_along_axis(probabilities, best, axis=1)
+            ranked = np.argsort(-best_p, axis=1, kind="stable")
+            order[rows] = np.take_along_axis(best, ranked, axis=1)
+            top_p[rows] = np.take_along_axis(best_p, ranked, axis=1)
+        similarity = np.take_along_axis(scored.similarity, order, axis=1)
+        answered = (top_p[:, 0] >= answer) & (similarity[:, 0] >= floor)
+        if min_logit is not None:
+            answered &= scored.max_logit(weight) >= min_logit
+        return cls(order, top_p, similarity, answered)
+
+    def offers(self, candidate: float, labels: np.ndarray | None = None) -> _Offers:
+        """What `retrieval.search.decide` would offer at this candidate probability."""
+        offered = (self.probability >= candidate) & ~self.answered[:, None]
+        contains = None
+        if labels is not None:
+            contains = ((self.order == labels[:, None]) & offered).any(axis=1)
+        return _Offers(
+            offered.sum(axis=1),
+            (self.probability * offered).sum(axis=1),
+            np.where(offered, self.similarity, -1.0).max(axis=1),
+            contains,
+        )
 
 
 def _choose_clarify(
@@ -755,19 +861,19 @@ def _choose_clarify(
     n_in = len(cv.labels)
     off_topic = choice.off_topic and bool(off_kept.any())
     best: tuple[tuple[float, ...], ClarifyPoint] | None = None
-    for candidate in CANDIDATE_PROBABILITIES:
-        held = _offers(
-            cv.held_out, weight, temperature, answer, floor, candidate, cv.labels, min_logit
+    held_top = _TopThree.of(cv.held_out, weight, temperature, answer, floor, min_logit)
+    off_top = None
+    if off_topic:
+        kept = Scored(
+            cv.off_topic.logits[off_kept],
+            cv.off_topic.lexical[off_kept],
+            cv.off_topic.similarity[off_kept],
         )
+        off_top = _TopThree.of(kept, weight, temperature, answer, floor, min_logit)
+    for candidate in CANDIDATE_PROBABILITIES:
+        held = held_top.offers(candidate, cv.labels)
         assert held.contains is not None
-        off = None
-        if off_topic:
-            kept = Scored(
-                cv.off_topic.logits[off_kept],
-                cv.off_topic.lexical[off_kept],
-                cv.off_topic.similarity[off_kept],
-            )
-            off = _offers(kept, weight, temperature, answer, floor, candidate, min_logit=min_logit)
+        off = off_top.offers(candidate) if off_top is not None else None
         for clarify in CLARIFY_THRESHOLDS:
             enough = (held.count >= 2) & (held.total >= clarify)
             off_enough = (off.count >= 2) & (off.total >= clarify) if off is not None else None

@@ -27,7 +27,7 @@ from retrieval import alignment, calibration, classifier
 from retrieval.articles import Article
 from retrieval.encoder import Encoder
 from retrieval.languages import primary, script_of
-from retrieval.lexical import LexicalIndex
+from retrieval.lexical import LexicalIndex, tokenize
 from retrieval.sections import section_anchors, trim_to_sentences
 from retrieval.sources import article_languages
 from retrieval.tuning import ENCODER_FOLDER, folder_sha256
@@ -293,6 +293,7 @@ class KnowledgeIndex:
         positions = {a.id: i for i, a in enumerate(infos)}
         labels = np.array([positions[e.article_id] for e in entries], dtype=np.int64)
         weights, bias, kind = classifier.fit(vectors, labels, len(infos))
+        entry_tokens = [tokenize(e.text) for e in entries]
         cross_validation = None
         coverage_limits: dict[str, Any] | None = None
         if calibrate:
@@ -313,6 +314,7 @@ class KnowledgeIndex:
                 # Scored as customers' questions in those languages will be.
                 alignment.map_questions(encoder, off_texts, off_vectors, scripts),
                 fold_vectors=None if tuning is None else tuning.fold_vectors(off_texts),
+                entry_tokens=entry_tokens,
             )
             choice = calibration.Choice(target=target_precision)
             point = calibration.choose(cross_validation, choice)
@@ -357,7 +359,7 @@ class KnowledgeIndex:
             entries,
             vectors,
             _faiss_index(vectors),
-            LexicalIndex.build([e.text for e in entries]),
+            LexicalIndex.from_tokens(entry_tokens),
             weights,
             bias,
             manifest,

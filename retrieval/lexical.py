@@ -3,9 +3,8 @@ that a general-purpose sentence encoder has never seen."""
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Sequence
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -23,25 +22,33 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
-        tokens = [tokenize(t) for t in texts]
-        n = max(len(tokens), 1)
-        average = max(sum(len(t) for t in tokens) / n, 1.0)
-        frequency = Counter(w for t in tokens for w in set(t))
+        return cls.from_tokens([tokenize(t) for t in texts], k1, b)
+
+    @classmethod
+    def from_tokens(
+        cls, tokens: Sequence[list[str]], k1: float = 1.2, b: float = 0.75
+    ) -> LexicalIndex:
+        """From texts already tokenized: the calibration builds one index per fold from the
+        same entries, and tokenizing them is most of a build's time."""
         vocabulary: dict[str, int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        values: list[float] = []
-        for row, words in enumerate(tokens):
-            length_norm = k1 * (1 - b + b * len(words) / average)
-            for word, count in Counter(words).items():
-                col = vocabulary.setdefault(word, len(vocabulary))
-                df = frequency[word]
-                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-                rows.append(row)
-                cols.append(col)
-                values.append(idf * count * (k1 + 1) / (count + length_norm))
+        ids = [[vocabulary.setdefault(w, len(vocabulary)) for w in words] for words in tokens]
+        n = max(len(tokens), 1)
+        lengths = np.array([len(words) for words in ids], dtype=np.int64)
+        average = max(int(lengths.sum()) / n, 1.0)
+        terms = max(len(vocabulary), 1)
+        flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
+        # Each (entry, word) once with its count: the pairs as one integer, counted.
+        pairs, counts = np.unique(
+            np.repeat(np.arange(len(ids), dtype=np.int64), lengths) * terms + flat,
+            return_counts=True,
+        )
+        rows, cols = pairs // terms, pairs % terms
+        frequency = np.bincount(cols, minlength=terms)  # entries holding each word
+        idf = np.log(1 + (n - frequency + 0.5) / (frequency + 0.5))
+        length_norm = k1 * (1 - b + b * lengths / average)
+        values = idf[cols] * counts * (k1 + 1) / (counts + length_norm[rows])
         matrix = sparse.csc_matrix(
-            (values, (rows, cols)), shape=(len(tokens), max(len(vocabulary), 1)), dtype=np.float32
+            (values, (rows, cols)), shape=(len(tokens), terms), dtype=np.float32
         )
         return cls(vocabulary, matrix)
 

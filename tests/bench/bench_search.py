@@ -328,7 +328,7 @@ def timed_parts(encoder: Encoder, spent: dict[str, float]) -> Iterator[None]:
     parts: list[tuple[object, str, str]] = [
         (encoder, "encode", "embed"),
         (index_module, "_faiss_index", "faiss"),
-        (LexicalIndex, "build", "bm25"),
+        (LexicalIndex, "from_tokens", "bm25"),
         (classifier, "fit", "fit"),
     ]
     with contextlib.ExitStack() as stack:
