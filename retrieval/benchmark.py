@@ -310,7 +310,7 @@ def calibration_ablations(
         )
         probabilities = scored.probabilities(point.lexical_weight, point.temperature)
         order = np.argsort(-probabilities, axis=1)[:, :5]
-        fused = scored.logits + point.lexical_weight * scored.lexical
+        fused = scored.fused(point.lexical_weight)
         outcome = Outcome(
             [[ids[j] for j in row] for row in order],
             np.take_along_axis(probabilities, order, axis=1),

@@ -190,3 +190,20 @@ def test_bm25_of_no_entries_or_no_words_is_an_empty_index() -> None:
         index = LexicalIndex.build(texts)
         assert index.matrix.shape == (len(texts), 1) and index.matrix.nnz == 0
         assert index.scores("password") is None
+
+
+def test_scores_stored_in_float32_give_the_float64_figures_exactly() -> None:
+    rng = np.random.default_rng(4)
+    narrow = _random_scored(rng, queries=30, articles=6)
+    narrow = calibration.Scored(
+        narrow.logits.astype(np.float32), narrow.lexical.astype(np.float32), narrow.similarity
+    )
+    wide = calibration.Scored(
+        narrow.logits.astype(np.float64), narrow.lexical.astype(np.float64), narrow.similarity
+    )
+    labels = rng.integers(0, 6, 30)
+    for weight in (*calibration.LEXICAL_WEIGHTS, 0.3):
+        assert narrow.fused(weight).dtype == np.float64
+        assert np.array_equal(narrow.fused(weight), wide.fused(weight))
+        assert np.array_equal(narrow.top(weight, 0.7)[1], wide.top(weight, 0.7)[1])
+        assert narrow.mean_nll(labels, weight, 0.7) == wide.mean_nll(labels, weight, 0.7)
