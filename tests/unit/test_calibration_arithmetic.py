@@ -207,3 +207,29 @@ def test_scores_stored_in_float32_give_the_float64_figures_exactly() -> None:
         assert np.array_equal(narrow.fused(weight), wide.fused(weight))
         assert np.array_equal(narrow.top(weight, 0.7)[1], wide.top(weight, 0.7)[1])
         assert narrow.mean_nll(labels, weight, 0.7) == wide.mean_nll(labels, weight, 0.7)
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_each_article_s_closest_entry_is_found_chunk_by_chunk() -> None:
+    rng = np.random.default_rng(9)
+    entries = rng.standard_normal((30, 8)).astype(np.float32)
+    queries = rng.standard_normal((20, 8)).astype(np.float32)
+    starts = np.array([0, 4, 5, 12, 20])  # five articles of 4, 1, 7, 8 and 10 entries
+    texts = ["password reset", "invoice", "", "VAT number", *["login"] * 16]
+    lexical = LexicalIndex.build([f"entry {i} password invoice" for i in range(30)])
+    scored = calibration.score_queries(
+        texts,
+        queries,
+        weights=rng.standard_normal((5, 8)).astype(np.float32),
+        bias=np.zeros(5, dtype=np.float32),
+        lexical=lexical,
+        entry_vectors=entries,
+        starts=starts,
+    )
+    cosines = queries @ entries.T
+    expected = np.stack(
+        [cosines[:, s:e].max(axis=1) for s, e in zip(starts, [4, 5, 12, 20, 30], strict=True)],
+        axis=1,
+    )
+    assert np.allclose(scored.similarity, expected, rtol=0, atol=1e-6)
+    assert scored.similarity.dtype == np.float32 and scored.logits.dtype == np.float32
