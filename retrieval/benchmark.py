@@ -288,12 +288,11 @@ def build_and_ask(
     return index, score(split, outcome, _decisions(index, split, outcome, _thresholds(point)))
 
 
-def calibration_ablations(
-    index: KnowledgeIndex, split: Split
-) -> dict[str, dict[str, float | None]]:
-    """Figures at the operating point each variant of the calibration chooses."""
-    assert split.vectors is not None and index.cross_validation is not None
-    scored = calibration.score_queries(
+def scored_split(index: KnowledgeIndex, split: Split) -> calibration.Scored:
+    """The scorer's per-article features of `split`'s questions (its vectors set), as the
+    calibration scores its own held-out questions."""
+    assert split.vectors is not None
+    return calibration.score_queries(
         split.texts,
         split.vectors,
         weights=index.weights,
@@ -302,6 +301,14 @@ def calibration_ablations(
         entry_vectors=np.asarray(index.vectors),
         starts=index.article_starts,
     )
+
+
+def calibration_ablations(
+    index: KnowledgeIndex, split: Split
+) -> dict[str, dict[str, float | None]]:
+    """Figures at the operating point each variant of the calibration chooses."""
+    assert index.cross_validation is not None
+    scored = scored_split(index, split)
     ids = [a.id for a in index.articles]
     table = {}
     for name, choice in CALIBRATION_VARIANTS.items():

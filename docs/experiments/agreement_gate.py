@@ -90,15 +90,7 @@ def main() -> None:
         cv = index.cross_validation
         shipped = index.operating_point
         assert cv is not None and test.vectors is not None and shipped is not None
-        scored = calibration.score_queries(
-            test.texts,
-            test.vectors,
-            weights=index.weights,
-            bias=index.bias,
-            lexical=index.lexical,
-            entry_vectors=np.asarray(index.vectors),
-            starts=index.article_starts,
-        )
+        scored = benchmark.scored_split(index, test)
         ids = {a.id: k for k, a in enumerate(index.articles)}
         labels = np.array([ids.get(label, -1) for label in test.labels])
         oos = labels < 0
