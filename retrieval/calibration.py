@@ -170,12 +170,11 @@ class OperatingPoint:
 def off_topic_languages() -> list[str]:
     """The languages the product ships off-topic questions in."""
     folder = resources.files("retrieval").joinpath("data")
-    names = [p.name for p in folder.iterdir()]
     return sorted(
-        name[len("off_topic_") : -len(".txt")]
-        for name in names
+        p.name[len("off_topic_") : -len(".txt")]
+        for p in folder.iterdir()
         # off_topic_<lang>.txt; not off_topic_<lang>.more.txt
-        if name.startswith("off_topic_") and name.endswith(".txt") and name.count(".") == 1
+        if p.name.startswith("off_topic_") and p.name.endswith(".txt") and p.name.count(".") == 1
     )
 
 
