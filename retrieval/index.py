@@ -251,7 +251,10 @@ class KnowledgeIndex:
         self.vectors = vectors
         self._faiss = faiss_index
         self.lexical = lexical
-        self.weights = weights
+        # Column-major: the one-question product `weights @ vector` then reads the matrix in
+        # the order OpenBLAS's single-threaded gemv is fastest at (measured: 0.85 ms instead
+        # of 1.7 ms for 10,000 articles, which is most of a search's own time at 100k entries).
+        self.weights = np.asfortranarray(weights)
         self.bias = bias
         self.manifest = manifest
         point = manifest.get("operating_point") or {}
@@ -445,13 +448,15 @@ class KnowledgeIndex:
         probabilities, lexical, logits = self._scores(query, query_vector)
         top = _top(probabilities, k)
         passages = self._best_entries(query_vector, set(top.tolist()))
+        # Once, not once per hit: a pass over every entry's score (100,000 at the largest).
+        lexical_top = float(lexical.max()) if lexical is not None else 0.0
         hits = []
         for article in top:
             info = self.articles[article]
             lang = info.language_for(language)
             shown = info.text(lang)
             _, similarity = passages.get(int(article), (None, 0.0))
-            entry = self._best_section(int(article), query_vector, lexical, lang)
+            entry = self._best_section(int(article), query_vector, lexical, lexical_top, lang)
             if entry is None:
                 section, snippet, anchor = None, str(shown["lead"]), None
             else:
@@ -478,6 +483,7 @@ class KnowledgeIndex:
         article: int,
         query_vector: np.ndarray,
         lexical: np.ndarray | None,
+        lexical_top: float,
         lang: str | None = None,
     ) -> Entry | None:
         """The article's chunk (in `lang`) that answers: closest to the query, BM25 breaking
@@ -509,8 +515,8 @@ class KnowledgeIndex:
             if own >= float(cosines.max()):
                 return self.entries[chunks[leads[0]]]
         scores = cosines
-        if lexical is not None and lexical.max() > 0:
-            scores = scores + SECTION_LEXICAL_WEIGHT * lexical[chunks] / lexical.max()
+        if lexical is not None and lexical_top > 0:
+            scores = scores + SECTION_LEXICAL_WEIGHT * lexical[chunks] / lexical_top
         for position in leads:
             scores[position] += LEAD_MARGIN
         return self.entries[chunks[int(np.argmax(scores))]]
