@@ -252,8 +252,9 @@ class KnowledgeIndex:
         self._faiss = faiss_index
         self.lexical = lexical
         # Column-major: the one-question product `weights @ vector` then reads the matrix in
-        # the order OpenBLAS's single-threaded gemv is fastest at (measured: 0.85 ms instead
-        # of 1.7 ms for 10,000 articles, which is most of a search's own time at 100k entries).
+        # the order OpenBLAS's single-threaded gemv is fastest at (measured on the bench's
+        # 10,000 articles: 0.91 ms instead of 1.64 ms with a cold cache, which was half of a
+        # search's own time at 100k entries; docs/performance.md, "Fifth round").
         self.weights = np.asfortranarray(weights)
         self.bias = bias
         self.manifest = manifest
