@@ -389,6 +389,7 @@ def cross_validate(
     seed: int = SEED,
     fold_vectors: FoldVectors | None = None,
     entry_tokens: Sequence[list[str]] | None = None,
+    off_topic_folds: np.ndarray | None = None,
 ) -> CrossValidation:
     """Hold out each alternative question once (k folds, stratified by article), fit on the
     rest, score it; score the off-topic questions under every fold's model.
@@ -396,7 +397,10 @@ def cross_validate(
     `fold_vectors(fold, training entries)`, when given, supplies that fold's vectors of every
     entry and off-topic question, for an encoder fitted on the training entries alone (one
     tuned to the knowledge base must not have seen the questions it is scored on).
-    `entry_tokens`, when given, are the entries' texts as `tokenize` splits them."""
+    `off_topic_folds`, when given, is each off-topic question's fold: it is scored only under
+    that fold's model (one whose tuning pushed the other folds' off-topic questions away),
+    once, in the questions' order. `entry_tokens`, when given, are the entries' texts as
+    `tokenize` splits them."""
     fold_of = assign_folds(entry_kinds, entry_article, folds=folds, seed=seed)
     tokens = list(entry_tokens) if entry_tokens is not None else [tokenize(t) for t in entry_texts]
     off_topic_vectors = np.asarray(off_topic_vectors, dtype=np.float32)
@@ -406,9 +410,15 @@ def cross_validate(
         else np.zeros(len(off_topic_texts))
     )
     tests = [np.flatnonzero(fold_of == fold) for fold in range(folds)]
-    used = sum(1 for test in tests if len(test))
     held = _Gathered(sum(len(test) for test in tests))
-    off = _Gathered(used * len(off_topic_texts))
+    off_rows = [
+        np.arange(len(off_topic_texts))
+        if off_topic_folds is None
+        else np.flatnonzero(np.asarray(off_topic_folds) == fold)
+        for fold in range(folds)
+    ]
+    off = _Gathered(sum(len(rows) for rows, test in zip(off_rows, tests, strict=True) if len(test)))
+    scored_off: list[np.ndarray] = []
     labels: list[np.ndarray] = []
     for fold, test in enumerate(tests):
         if not len(test):
@@ -435,7 +445,10 @@ def cross_validate(
             )
         )
         labels.append(entry_article[test])
-        off.add(fitted.score(off_topic_texts, np.asarray(off_vectors, dtype=np.float32)))
+        rows = off_rows[fold]
+        own = np.asarray(off_vectors, dtype=np.float32)[rows]
+        off.add(fitted.score([off_topic_texts[i] for i in rows.tolist()], own))
+        scored_off.append(rows)
     if not labels:
         empty = Scored(
             np.zeros((0, n_articles)), np.zeros((0, n_articles)), np.zeros((0, n_articles))
@@ -443,13 +456,37 @@ def cross_validate(
         return CrossValidation(
             empty, np.zeros(0, dtype=np.int64), empty, n_articles, off_similarity
         )
+    off_scored = off.result()
+    if off_topic_folds is not None:
+        # Back in the questions' order: a row is then its question's position.
+        order = np.argsort(np.concatenate(scored_off), kind="stable")
+        off_scored = Scored(
+            off_scored.logits[order], off_scored.lexical[order], off_scored.similarity[order]
+        )
     return CrossValidation(
         held.result(),
         np.concatenate(labels).astype(np.int64),
-        off.result(),
+        off_scored,
         n_articles,
         off_similarity,
     )
+
+
+def covered_off_topic(cv: CrossValidation, quantile: float = COVERED_QUANTILE) -> np.ndarray | None:
+    """Which off-topic questions the knowledge base covers, by the calibration's rule (as
+    close to it as the `quantile` of its correctly answered held-out questions), with the
+    BM25 weight and temperature fitted on `cv`; None when no held-out question is answered
+    right, so nothing can be told."""
+    if not len(cv.labels):
+        return None
+    weight, temperature = _fit_scorer(cv)
+    top, _ = cv.held_out.top(weight, temperature)
+    correct = top == cv.labels
+    if not correct.any():
+        return None
+    similarity = cv.held_out.similarity[np.arange(len(top)), top]
+    covered: np.ndarray = cv.off_topic_similarity >= np.quantile(similarity[correct], quantile)
+    return covered
 
 
 class _Gathered:

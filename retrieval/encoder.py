@@ -191,8 +191,17 @@ class TuningEncoder:
         """Recorded in the manifest: an index is fresh only for the same base and tuning."""
         return {"base": MINILM, "tuning": asdict(self.tuning)}
 
-    def tune(self, groups: Sequence[Sequence[str]], folder: Path) -> TunedEncoder:
-        return TunedEncoder(fine_tune(packaged_model_path(), groups, folder, self.tuning))
+    def tune(
+        self, groups: Sequence[Sequence[str]], folder: Path, negatives: Sequence[str] = ()
+    ) -> TunedEncoder:
+        return TunedEncoder(
+            fine_tune(packaged_model_path(), groups, folder, self.tuning, negatives)
+        )
+
+    def untuned(self) -> Encoder:
+        """The base model as shipped: what decides which off-topic questions the knowledge
+        base covers, before any tuning (they are not pushed away)."""
+        return SentenceTransformerEncoder(MINILM)
 
     def load_tuned(self, folder: Path) -> TunedEncoder:
         return TunedEncoder(folder)

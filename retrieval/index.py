@@ -13,9 +13,7 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,7 +28,8 @@ from retrieval.languages import primary, script_of
 from retrieval.lexical import LexicalIndex, tokenize
 from retrieval.sections import section_anchors, trim_to_sentences
 from retrieval.sources import article_languages
-from retrieval.tuning import ENCODER_FOLDER, folder_sha256
+from retrieval.tuned_build import TunedBuild, TuningEntries
+from retrieval.tuning import ENCODER_FOLDER
 
 # 4: entries and articles carry their language; the lexical index tokenizes per script.
 FORMAT_VERSION = 4
@@ -285,27 +284,35 @@ class KnowledgeIndex:
         articles = sorted(articles, key=_first_seen_order(articles))
         entries = [entry for article in articles for entry in entries_for(article)]
         configured = encoder
-        tuning = _Tuning.start(encoder, entries)
+        infos = article_infos(articles, languages)
+        scripts = entry_scripts(entries)
+        positions = {a.id: i for i, a in enumerate(infos)}
+        labels = np.array([positions[e.article_id] for e in entries], dtype=np.int64)
+        off_texts = (
+            (
+                list(off_topic)
+                if off_topic is not None
+                else calibration.off_topic_questions([*languages, *serve_languages])
+            )
+            if calibrate
+            else []
+        )
+        tuning = TunedBuild.start(
+            encoder,
+            TuningEntries([e.text for e in entries], [e.kind for e in entries], labels),
+            off_texts,
+        )
         if tuning is not None:
             encoder, previous = tuning.final, None  # new weights: no vector is reused
         reuse = previous.vectors_by_text() if previous is not None else None
         vectors, embedded = embed_entries(
             [e.text for e in entries], encoder, reuse=reuse, progress=progress
         )
-        infos = article_infos(articles, languages)
-        scripts = entry_scripts(entries)
-        positions = {a.id: i for i, a in enumerate(infos)}
-        labels = np.array([positions[e.article_id] for e in entries], dtype=np.int64)
         weights, bias, kind = classifier.fit(vectors, labels, len(infos))
         entry_tokens = [tokenize(e.text) for e in entries]
         cross_validation = None
         coverage_limits: dict[str, Any] | None = None
         if calibrate:
-            off_texts = (
-                list(off_topic)
-                if off_topic is not None
-                else calibration.off_topic_questions([*languages, *serve_languages])
-            )
             # Reused from the previous build like the entries' vectors (saved with the index).
             off_vectors, _ = embed_entries(off_texts, encoder, reuse=reuse)
             cross_validation = calibration.cross_validate(
@@ -319,6 +326,7 @@ class KnowledgeIndex:
                 alignment.map_questions(encoder, off_texts, off_vectors, scripts),
                 fold_vectors=None if tuning is None else tuning.fold_vectors(off_texts),
                 entry_tokens=entry_tokens,
+                off_topic_folds=None if tuning is None else tuning.off_topic_folds,
             )
             choice = calibration.Choice(target=target_precision)
             point = calibration.choose(cross_validation, choice)
@@ -390,7 +398,7 @@ class KnowledgeIndex:
     # folder, saved with the index; a loaded index's is in its version folder.
     tuned_encoder: Encoder | None = None
     tuned_folder: Path | None = None
-    _tuning: _Tuning | None = None
+    _tuning: TunedBuild | None = None
     # The version folder a loaded index was read from.
     version: Path | None = None
 
@@ -706,62 +714,6 @@ def entry_scripts(entries: Sequence[Entry]) -> list[str]:
     may quote a product name in another script; its questions are how it is asked)."""
     found = {script_of(e.text) for e in entries if e.kind in ("title", "question")}
     return sorted(found - {""})
-
-
-class _Tuning:
-    """A build's encoder tuned to its knowledge base (`encoder.tune`, retrieval.tuning): the
-    final model, tuned on every title and question, and one per calibration fold, tuned on
-    that fold's training entries only."""
-
-    def __init__(self, tune: Callable[..., Encoder], entries: Sequence[Entry]) -> None:
-        self._tune = tune
-        self._entries = entries
-        self.work = Path(tempfile.mkdtemp(prefix="frontline-tuning-"))
-        # Gone with this object (a failed build's too); a built index keeps it until then.
-        weakref.finalize(self, shutil.rmtree, self.work, True)
-        self.folder = self.work / ENCODER_FOLDER
-        started = time.perf_counter()
-        self.final = tune(_tuning_groups(entries), self.folder)
-        self._seconds = time.perf_counter() - started
-
-    @classmethod
-    def start(cls, encoder: Encoder, entries: Sequence[Entry]) -> _Tuning | None:
-        tune = getattr(encoder, "tune", None)
-        return cls(tune, entries) if callable(tune) else None
-
-    def fold_vectors(self, off_texts: Sequence[str]) -> calibration.FoldVectors:
-        texts = [e.text for e in self._entries]
-
-        def vectors(fold: int, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            started = time.perf_counter()
-            folder = self.work / f"fold{fold}"
-            fold_encoder = self._tune(
-                _tuning_groups([self._entries[i] for i in train.tolist()]), folder
-            )
-            try:
-                return fold_encoder.encode(texts), fold_encoder.encode(list(off_texts))
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
-                self._seconds += time.perf_counter() - started
-
-        return vectors
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "folder": ENCODER_FOLDER,
-            "sha256": folder_sha256(self.folder),
-            "seconds": round(self._seconds, 1),
-        }
-
-
-def _tuning_groups(entries: Sequence[Entry]) -> list[list[str]]:
-    """Each article's titles and questions (its translations' too), the texts an encoder is
-    tuned on; sections are left out (they answer questions, they do not ask them)."""
-    groups: dict[str, list[str]] = {}
-    for e in entries:
-        if e.kind in ("title", "question"):
-            groups.setdefault(e.article_id, []).append(e.text)
-    return list(groups.values())
 
 
 def encoder_details(encoder: Encoder) -> dict[str, Any]:

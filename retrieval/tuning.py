@@ -37,6 +37,9 @@ class Tuning:
     scale: float = 20.0
     learning_rate: float = 2e-5
     seed: int = 13
+    # Off-topic questions pushed away from every article in each step (`negatives` of
+    # `contrastive_steps`); 0 tunes on the articles' questions alone.
+    negatives: int = 32
 
 
 def contrastive_steps(
@@ -44,36 +47,52 @@ def contrastive_steps(
     parameters: Iterable[Any],
     groups: Sequence[Sequence[Any]],
     tuning: Tuning,
+    negatives: Sequence[Any] = (),
 ) -> None:
     """`tuning.steps` of symmetric InfoNCE on `parameters`: one (anchor, positive) pair per
     group in a batch of up to `tuning.batch` groups; `embed` maps a list of group members to
-    a tensor of vectors."""
+    a tensor of vectors. Up to `tuning.negatives` of `negatives` (off-topic questions) a step
+    are extra columns each side of a pair must score below its partner: pushed away from
+    every article."""
     import torch
 
     usable = [list(g) for g in groups if len(g) >= 2]
     if not usable or not tuning.steps:
         return
+    pool = list(negatives) if tuning.negatives else []
     rng = random.Random(tuning.seed)
     torch.manual_seed(tuning.seed)
     optimiser = torch.optim.AdamW(parameters, lr=tuning.learning_rate)
+    normalize, cross_entropy = torch.nn.functional.normalize, torch.nn.functional.cross_entropy
     for _ in range(tuning.steps):
         pairs = [rng.sample(g, 2) for g in rng.sample(usable, min(tuning.batch, len(usable)))]
-        anchors = torch.nn.functional.normalize(embed([p[0] for p in pairs]), dim=-1)
-        positives = torch.nn.functional.normalize(embed([p[1] for p in pairs]), dim=-1)
-        similarity = anchors @ positives.T * tuning.scale
+        pushed = rng.sample(pool, min(tuning.negatives, len(pool))) if pool else []
+        anchors = normalize(embed([p[0] for p in pairs]), dim=-1)
+        positives = normalize(embed([p[1] for p in pairs]), dim=-1)
         target = torch.arange(len(pairs))
-        loss = (
-            torch.nn.functional.cross_entropy(similarity, target)
-            + torch.nn.functional.cross_entropy(similarity.T, target)
-        ) / 2
+        if pushed:
+            away = normalize(embed(pushed), dim=-1)
+            loss = (
+                cross_entropy(anchors @ torch.cat([positives, away]).T * tuning.scale, target)
+                + cross_entropy(positives @ torch.cat([anchors, away]).T * tuning.scale, target)
+            ) / 2
+        else:
+            similarity = anchors @ positives.T * tuning.scale
+            loss = (cross_entropy(similarity, target) + cross_entropy(similarity.T, target)) / 2
         optimiser.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
         optimiser.step()
 
 
-def fine_tune(base: Path, groups: Sequence[Sequence[str]], out: Path, tuning: Tuning) -> Path:
+def fine_tune(
+    base: Path,
+    groups: Sequence[Sequence[str]],
+    out: Path,
+    tuning: Tuning,
+    negatives: Sequence[str] = (),
+) -> Path:
     """The sentence-transformers model in `base` tuned on `groups` (each an article's titles
-    and questions), saved at `out`."""
+    and questions) and away from `negatives` (off-topic questions), saved at `out`."""
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(str(base), device="cpu")
@@ -85,6 +104,7 @@ def fine_tune(base: Path, groups: Sequence[Sequence[str]], out: Path, tuning: Tu
         model.parameters(),
         groups,
         tuning,
+        negatives,
     )
     model.eval()
     if out.exists():

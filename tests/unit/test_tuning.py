@@ -22,8 +22,10 @@ from retrieval.encoder import (
 )
 from retrieval.index import KnowledgeIndex, entries_for, read_manifest
 from retrieval.search import KnowledgeBase, build_index
+from retrieval.tuned_build import deal_folds
 from retrieval.tuning import ENCODER_FOLDER
-from tests.fakes.tuning import FolderEncoder, TuningHashingEncoder
+from tests.fakes import HashingEncoder
+from tests.fakes.tuning import FolderEncoder, TuningHashingEncoder, TuningWithoutNegatives
 
 TOPICS = ["invoice", "password", "export", "refund", "printer", "language"]
 
@@ -76,6 +78,102 @@ def test_no_fold_is_tuned_on_the_questions_it_is_scored_on() -> None:
         # ...and everything else it could learn from.
         kept = {e.text for e, f in zip(entries, fold_of, strict=True) if f != fold}
         assert seen == {t for t in kept if t in {e.text for e in entries if e.kind != "chunk"}}
+
+
+OFF_TOPIC = [
+    "what time is it",
+    "tell me a joke",
+    "how tall is the eiffel tower",
+    "who won the football game",
+    "play some jazz",
+    "what is the weather like",
+    "book a table for two",
+    "how far is the moon",
+    "sing me a song",
+    "what day is it today",
+    "is it going to rain",
+    # Word for word one of the invoice article's questions: covered, not off topic.
+    "question 3 about my invoice",
+]
+COVERED = "question 3 about my invoice"
+
+
+def test_no_fold_is_tuned_away_from_the_off_topic_questions_it_scores() -> None:
+    tuner = TuningHashingEncoder()
+    index = KnowledgeIndex.build(_articles(), tuner, off_topic=OFF_TOPIC)
+    final, *folds = tuner.pushed_away
+    # What the knowledge base covers is never pushed away; everything else is, by the final
+    # model.
+    assert sorted(final) == sorted(q for q in OFF_TOPIC if q != COVERED)
+    assert all(COVERED not in pushed for pushed in folds)
+    # Each other one is pushed away by every fold's model but the one that scores it...
+    scoring = deal_folds(len(OFF_TOPIC))
+    assert index._tuning is not None
+    assert np.array_equal(index._tuning.off_topic_folds, scoring)  # type: ignore[arg-type]
+    assert len(folds) == calibration.FOLDS
+    for question, fold in zip(OFF_TOPIC, scoring, strict=True):
+        if question != COVERED:
+            assert [question in pushed for pushed in folds] == [
+                f != fold for f in range(calibration.FOLDS)
+            ]
+    # ...and it is scored once, not under every fold's model.
+    cv = index.cross_validation
+    assert cv is not None and len(cv.off_topic.logits) == len(OFF_TOPIC)
+    manifest = index.manifest["tuned_encoder"]
+    assert manifest["off_topic_negatives"] == len(OFF_TOPIC) - 1
+
+
+def test_a_recipe_without_an_untuned_model_is_tuned_on_the_questions_alone() -> None:
+    tuner = TuningWithoutNegatives()
+    index = KnowledgeIndex.build(_articles(), tuner, off_topic=OFF_TOPIC)
+    assert tuner.pushed_away == [[]] * (1 + calibration.FOLDS)
+    cv = index.cross_validation
+    assert cv is not None and len(cv.off_topic.logits) == calibration.FOLDS * len(OFF_TOPIC)
+    assert "off_topic_negatives" not in index.manifest["tuned_encoder"]
+
+
+def test_too_few_questions_for_every_fold_means_no_negatives() -> None:
+    articles = [
+        Article(
+            id=topic,
+            title=f"The {topic}",
+            body=f"About the {topic}.",
+            questions=(f"where is my {topic}",),
+            chunks=chunk_body(topic, f"About the {topic}."),
+        )
+        for topic in TOPICS[:3]
+    ]
+    tuner = TuningHashingEncoder()
+    KnowledgeIndex.build(articles, tuner, off_topic=OFF_TOPIC)
+    # Some calibration fold holds out no question, so some off-topic question would be
+    # scored by no model: none is pushed away.
+    assert all(pushed == [] for pushed in tuner.pushed_away)
+
+
+def test_cross_validation_scores_an_off_topic_question_under_its_fold_alone() -> None:
+    articles = _articles()
+    entries = [e for a in articles for e in entries_for(a)]
+    labels = np.array([TOPICS.index(e.article_id) for e in entries])
+    encoder = HashingEncoder()
+    texts, kinds = [e.text for e in entries], [e.kind for e in entries]
+    vectors, off_vectors = encoder.encode(texts), encoder.encode(OFF_TOPIC)
+    n = len(OFF_TOPIC)
+    every = calibration.cross_validate(
+        texts, kinds, vectors, labels, len(TOPICS), OFF_TOPIC, off_vectors
+    )
+    folds = deal_folds(n)
+    once = calibration.cross_validate(
+        texts, kinds, vectors, labels, len(TOPICS), OFF_TOPIC, off_vectors, off_topic_folds=folds
+    )
+    # Every question under every fold's model is fold after fold of all of them; each once is
+    # the row of its own fold, in the questions' order.
+    rows = folds * n + np.arange(n)
+    for column in ("logits", "lexical", "similarity"):
+        assert np.array_equal(
+            getattr(once.off_topic, column), getattr(every.off_topic, column)[rows]
+        )
+    assert not np.array_equal(every.off_topic.logits[:n], every.off_topic.logits[n : 2 * n])
+    assert np.array_equal(once.held_out.logits, every.held_out.logits)
 
 
 def test_a_tuned_index_is_served_by_its_own_model_and_the_next_one_by_its_own(
