@@ -74,6 +74,11 @@ def build_kb_index(settings: Settings, source: Path, index: Path, force: bool) -
     if "tuned_encoder" in m:
         tuned = m["tuned_encoder"]
         typer.echo(f"Tuned encoder: sha256 {tuned['sha256'][:12]}…, {tuned['seconds']} s of tuning")
+        if "off_topic_negatives" in tuned:
+            typer.echo(
+                f"Tuned away from {tuned['off_topic_negatives']} off-topic questions "
+                f"({tuned['off_topic_covered']} left out as covered by these articles)"
+            )
     point = built.operating_point
     if point is not None:
         label = "Operating point" if point.calibrated else "Operating point (not calibrated)"

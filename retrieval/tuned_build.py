@@ -122,6 +122,7 @@ class TunedBuild:
         }
         if self.negatives is not None:
             summary["off_topic_negatives"] = int(self.negatives.used.sum())
+            summary["off_topic_covered"] = int((~self.negatives.used).sum())
         return summary
 
     def _timed(self, fold: int | None, folder: Path, rows: Sequence[int] | range) -> Encoder:

@@ -1,5 +1,8 @@
 """Experiment (not product code): the shipped off-topic questions as negatives in the tuning.
 
+Since shipped in `auto-tuned` (retrieval/tuning.py, retrieval/tuned_build.py); on CLINC150
+the product's build gives this script's figures and operating point exactly.
+
 `auto-tuned` pulls each article's questions together and pushes other articles' apart. This
 also pushes the shipped off-topic questions (`retrieval/data/off_topic_en*.txt`) away from
 every article: in each step, up to `--negatives` of them (32) are extra columns every

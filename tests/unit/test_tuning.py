@@ -282,7 +282,11 @@ def test_kb_build_says_it_tunes_and_what_it_tuned(
 
     source = tmp_path / "kb"
     source.mkdir()
-    (source / "a.md").write_text("---\ntitle: Alpha\nquestions: [what is alpha]\n---\nAlpha.\n")
+    for topic in TOPICS:
+        questions = ", ".join(f"question {n} about my {topic}" for n in range(7))
+        (source / f"{topic}.md").write_text(
+            f"---\ntitle: The {topic}\nquestions: [{questions}]\n---\nAll about the {topic}.\n"
+        )
     monkeypatch.setattr(encoders, "open_encoder", lambda spec: TuningHashingEncoder())
     settings = Settings(kb_dir=source, var_dir=tmp_path, embedding_model="test:tuned")
     build_kb_index(settings, source, tmp_path / "index", force=False)
@@ -290,3 +294,5 @@ def test_kb_build_says_it_tunes_and_what_it_tuned(
     assert "Tuning the encoder to these articles" in out
     sha = read_manifest(tmp_path / "index")["tuned_encoder"]["sha256"]  # type: ignore[index]
     assert f"Tuned encoder: sha256 {sha[:12]}…" in out
+    shipped = calibration.off_topic_questions(["en"])
+    assert f"Tuned away from {len(shipped)} off-topic questions (0 left out" in out
