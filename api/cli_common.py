@@ -58,6 +58,7 @@ def build_kb_index(settings: Settings, source: Path, index: Path, force: bool) -
                 encoder,
                 force=True,
                 progress=progress,
+                say=tqdm.write,  # each fine-tune of a tuned encoder: minutes each
                 target_precision=target,
                 serve_languages=languages,
             )

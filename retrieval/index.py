@@ -270,6 +270,7 @@ class KnowledgeIndex:
         source_digest: str = "",
         previous: KnowledgeIndex | None = None,
         progress: Progress | None = None,
+        say: Callable[[str], None] | None = None,
         calibrate: bool = True,
         off_topic: Sequence[str] | None = None,
         target_precision: float = calibration.TARGET_PRECISION,
@@ -277,7 +278,8 @@ class KnowledgeIndex:
     ) -> KnowledgeIndex:
         """Embed, fit and, with `calibrate`, choose the operating point from the articles'
         own questions and the off-topic questions (default: the shipped ones in the articles'
-        languages and in `serve_languages`, those customers also write in)."""
+        languages and in `serve_languages`, those customers also write in). `progress` hears
+        of the embedding, `say` of each fine-tune of an encoder tuned to the articles."""
         started = time.perf_counter()
         languages = article_languages(list(articles))
         # Translations share an id: their entries are one article's, side by side.
@@ -301,6 +303,7 @@ class KnowledgeIndex:
             encoder,
             TuningEntries([e.text for e in entries], [e.kind for e in entries], labels),
             off_texts,
+            say,
         )
         if tuning is not None:
             encoder, previous = tuning.final, None  # new weights: no vector is reused

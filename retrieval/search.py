@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -306,6 +306,7 @@ def build_index(
     *,
     force: bool = False,
     progress: Progress | None = None,
+    say: Callable[[str], None] | None = None,
     target_precision: float = TARGET_PRECISION,
     serve_languages: Sequence[str] = (),
 ) -> tuple[KnowledgeIndex | None, bool]:
@@ -328,6 +329,7 @@ def build_index(
         source_digest=digest,
         previous=previous,
         progress=progress,
+        say=say,
         target_precision=target_precision,
         serve_languages=serve_languages,
     )

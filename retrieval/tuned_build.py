@@ -65,10 +65,13 @@ class TunedBuild:
         tune: Callable[..., Encoder],
         entries: TuningEntries,
         negatives: Negatives | None,
+        say: Callable[[str], None] | None = None,
     ) -> None:
         self._tune = tune
         self._entries = entries
         self.negatives = negatives
+        self._say = say
+        self._tuned = 0
         self.work = Path(tempfile.mkdtemp(prefix="frontline-tuning-"))
         # Gone with this object (a failed build's too); a built index keeps it until then.
         weakref.finalize(self, shutil.rmtree, self.work, True)
@@ -78,8 +81,13 @@ class TunedBuild:
 
     @classmethod
     def start(
-        cls, encoder: Encoder, entries: TuningEntries, off_topic: Sequence[str]
+        cls,
+        encoder: Encoder,
+        entries: TuningEntries,
+        off_topic: Sequence[str],
+        say: Callable[[str], None] | None = None,
     ) -> TunedBuild | None:
+        """`say`, when given, is told of each fine-tune as it ends (they take minutes)."""
         tune = getattr(encoder, "tune", None)
         if not callable(tune):
             return None
@@ -91,7 +99,7 @@ class TunedBuild:
             else None
         )
         chosen = time.perf_counter() - started
-        build = cls(tune, entries, negatives)
+        build = cls(tune, entries, negatives, say)
         build._seconds += chosen
         return build
 
@@ -130,13 +138,20 @@ class TunedBuild:
         from those `fold` does not score; every one for the final model)."""
         started = time.perf_counter()
         groups = tuning_groups(self._entries, rows)
-        try:
-            if self.negatives is None:
-                return self._tune(groups, folder)
+        if self.negatives is None:
+            tuned = self._tune(groups, folder)
+        else:
             pushed = self.negatives.every() if fold is None else self.negatives.outside(fold)
-            return self._tune(groups, folder, pushed)
-        finally:
-            self._seconds += time.perf_counter() - started
+            tuned = self._tune(groups, folder, pushed)
+        seconds = time.perf_counter() - started
+        self._seconds += seconds
+        self._tuned += 1
+        if self._say is not None:
+            what = "on every question" if fold is None else f"for calibration fold {fold + 1}"
+            self._say(
+                f"Tuned model {self._tuned} of {1 + calibration.FOLDS} ({what}) in {seconds:.0f} s"
+            )
+        return tuned
 
 
 def choose_negatives(

@@ -292,6 +292,8 @@ def test_kb_build_says_it_tunes_and_what_it_tuned(
     build_kb_index(settings, source, tmp_path / "index", force=False)
     out = capsys.readouterr().out
     assert "Tuning the encoder to these articles" in out
+    assert "Tuned model 1 of 6 (on every question) in " in out
+    assert "Tuned model 6 of 6 (for calibration fold 5) in " in out
     sha = read_manifest(tmp_path / "index")["tuned_encoder"]["sha256"]  # type: ignore[index]
     assert f"Tuned encoder: sha256 {sha[:12]}…" in out
     shipped = calibration.off_topic_questions(["en"])
