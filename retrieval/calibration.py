@@ -485,8 +485,8 @@ def covered_off_topic(cv: CrossValidation, quantile: float = COVERED_QUANTILE) -
     if not correct.any():
         return None
     similarity = cv.held_out.similarity[np.arange(len(top)), top]
-    covered: np.ndarray = cv.off_topic_similarity >= np.quantile(similarity[correct], quantile)
-    return covered
+    choice = Choice(covered_quantile=quantile)  # no logit gate: the similarity rule alone
+    return _covered(cv, choice, weight, cv.off_topic_similarity, similarity, correct, np.zeros(0))
 
 
 class _Gathered:
