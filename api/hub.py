@@ -23,6 +23,7 @@ from api.channels.registry import build_channels
 from api.coordination import Coordinator, LocalCoordinator
 from api.dialogue import ConversationFlow
 from api.i18n import LanguageDetector
+from api.index_builds import IndexBuilds, publish_index
 from api.live import Broker
 from api.rasa_client import RasaClient, erase_trackers
 from api.ratelimit import Networks, RateLimits, networks, rate_limits
@@ -80,15 +81,21 @@ class KnowledgeHolder:
 
     def _search_now(self, query: str, language: str | None) -> SearchResult:
         assert self.kb is not None
+        self.reload_if_published()
+        return self.kb.search(query, language=language)
+
+    def reload_if_published(self, every: float = 2.0) -> None:
+        """Serve a newer published index (one look at most every `every` seconds)."""
+        if self.kb is None:
+            return
         try:
-            if self.kb.reload_if_published():
+            if self.kb.reload_if_published(every):
                 log.info(
                     "now serving the index built at %s", self.kb.index.manifest.get("built_at")
                 )
         except (OSError, ValueError, RuntimeError) as error:
             # RuntimeError: torch's, when a tuned index's model does not load.
             log.error("kept the served index; the new one did not load: %s", error)
-        return self.kb.search(query, language=language)
 
     def suggestion(self, question: str) -> str | None:
         """The knowledge base's answer when it is confident, with its source, else None."""
@@ -198,6 +205,8 @@ class Hub:
     limits: RateLimits = field(init=False)
     proxies: Networks = field(init=False)
     login_guard: LoginGuard = field(init=False)
+    # Index builds after an edit in the console (api/index_builds.py).
+    index_builds: IndexBuilds = field(init=False)
 
     _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
     _forever: set[asyncio.Task[None]] = field(init=False, default_factory=set)
@@ -240,6 +249,16 @@ class Hub:
         )
         for action in build_actions(self.knowledge):
             self.executor.register_action(action)
+        self.index_builds = IndexBuilds(self.publish_index)
+
+    def publish_index(self) -> bool:
+        """Build and publish the index with the encoder this hub serves, and serve it."""
+        kb = self.knowledge.kb
+        if kb is None:
+            raise RuntimeError("the knowledge base is not loaded")
+        built = publish_index(self.settings, kb.builder)
+        self.knowledge.reload_if_published(every=0)  # this hub serves it from now on
+        return built
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run work in the background, keeping a reference so it is not collected mid-way."""

@@ -2,8 +2,9 @@
 a save composes the article's file from the form, checks the whole knowledge base with the
 change in place (an error names its line and nothing is written), writes the file
 atomically, records the change in the history and publishes a rebuilt index (the served one
-swaps from the next search, so nobody waits). Files edited on the server are what the editor
-opens next, so both ways keep working."""
+swaps from the next search, so customers never wait; a build longer than
+`edit_wait_seconds` goes on in the background and the save says so). Files edited on the
+server are what the editor opens next, so both ways keep working."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any
 import yaml
 
 from api.hub import Hub
-from api.knowledge_edit import KbEditError, build_lock, publish_index
+from api.knowledge_edit import IndexAfterEdit, KbEditError, edit_lock, rebuild_after_edit
 from handoff import audit, kb_history
 from retrieval.articles import Article, SourceError, parse_article
 from retrieval.kb_edit import write_atomically
@@ -93,20 +94,13 @@ def check(kb_dir: Path, path: Path, text: str) -> None:
             raise SourceError(path, error.line, error.problem) from None
 
 
-def _publish(hub: Hub, path: Path, text: str) -> bool:
-    """Write and rebuild (the caller holds the build lock)."""
-    kb = hub.knowledge.kb
-    if kb is None:
-        raise KbEditError(503, "the knowledge base is not loaded")
-    write_atomically(path, text)
-    return publish_index(hub.settings, kb.builder)
-
-
 def _save(
     hub: Hub, article_id: str, lang: str, text: str | None, fields: ArticleFields | None
-) -> tuple[Path, str | None, str, bool]:
+) -> tuple[Path, str | None, str]:
     kb_dir = hub.settings.kb_dir
-    with build_lock:
+    if hub.knowledge.kb is None:
+        raise KbEditError(503, "the knowledge base is not loaded")
+    with edit_lock:
         try:
             existing = find(kb_dir, article_id, lang)
         except SourceError as error:
@@ -122,10 +116,10 @@ def _save(
         after = text if text is not None else compose(article_id, lang, fields, before)  # type: ignore[arg-type]
         if len(after) > MAX_ARTICLE_CHARS:
             raise KbEditError(413, f"an article holds at most {MAX_ARTICLE_CHARS} characters")
-        if after == before:
-            return path, before, after, False
-        check(kb_dir, path, after)
-        return path, before, after, _publish(hub, path, after)
+        if after != before:
+            check(kb_dir, path, after)
+            write_atomically(path, after)
+        return path, before, after
 
 
 async def save(
@@ -141,9 +135,9 @@ async def save(
 ) -> dict[str, Any]:
     """Create or change an article (from `fields`, or a whole file `text` when restoring);
     SourceError (with its line) when the knowledge base would not load."""
-    path, before, after, built = await asyncio.to_thread(_save, hub, article_id, lang, text, fields)
+    path, before, after = await asyncio.to_thread(_save, hub, article_id, lang, text, fields)
     if before == after:
-        return {"changed": False, "index_rebuilt": False, "revision_id": None}
+        return {"changed": False, **_index_fields(IndexAfterEdit("unchanged")), "revision_id": None}
     kind = "create" if before is None else action
 
     def record(session: Any) -> tuple[int, list[Any]]:
@@ -158,4 +152,13 @@ async def save(
         return revision.id, []
 
     revision_id = await hub.flow.write(record)
-    return {"changed": True, "index_rebuilt": built, "revision_id": revision_id}
+    index = await rebuild_after_edit(hub)
+    return {"changed": True, **_index_fields(index), "revision_id": revision_id}
+
+
+def _index_fields(index: IndexAfterEdit) -> dict[str, Any]:
+    return {
+        "index_rebuilt": index.rebuilt,
+        "index_status": index.status,
+        "index_error": index.error,
+    }

@@ -1,39 +1,48 @@
 """Changing the knowledge base from the hub: edit the article's file, then build and publish
 the index. Files in `kb_content/` stay the source of truth; the served index swaps
 atomically when the build is done (searches pick it up within seconds), so customers are
-answered throughout."""
+answered throughout. A build that takes longer than `edit_wait_seconds` goes on in the
+background (api/index_builds.py), and the edit says so."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from api.hub import Hub
-from api.settings import Settings
+from api.index_builds import Outcome
 from retrieval.articles import SourceError
-from retrieval.encoder import Encoder
 from retrieval.kb_edit import add_questions
-from retrieval.search import build_index
 from retrieval.sources import load_articles
 
-# One build at a time per process: two would embed the same articles twice.
-build_lock = threading.Lock()
+# One edit of the files at a time: each reads, checks and writes the knowledge base as the
+# one before left it. Builds are serialised apart (api/index_builds.py).
+edit_lock = threading.Lock()
 
 
-def publish_index(settings: Settings, encoder: Encoder) -> bool:
-    """Build and publish the index of `settings.kb_dir` as `frontline kb build` would, with
-    the encoder the hub serves (an index for another encoder would not be served)."""
-    _index, built = build_index(
-        settings.kb_dir,
-        settings.index_path,
-        encoder,
-        target_precision=settings.target_precision,
-        serve_languages=settings.serve_languages,
-    )
-    return built
+@dataclass(frozen=True)
+class IndexAfterEdit:
+    """What became of the index build that takes an edit in, within the wait."""
+
+    status: Outcome
+    error: str | None = None
+
+    @property
+    def rebuilt(self) -> bool:
+        return self.status == "published"
+
+
+async def rebuild_after_edit(hub: Hub) -> IndexAfterEdit:
+    """Ask for a build that takes the files as they are now, and wait for it up to
+    `edit_wait_seconds`."""
+    builds = hub.index_builds
+    request = builds.request()
+    status, error = await asyncio.to_thread(builds.wait, request, hub.settings.edit_wait_seconds)
+    return IndexAfterEdit(status, error)
 
 
 class KbEditError(Exception):
@@ -45,21 +54,18 @@ class KbEditError(Exception):
 @dataclass(frozen=True)
 class PhrasingsAdded:
     added: list[str]
-    index_rebuilt: bool
+    index: IndexAfterEdit
     path: Path
     lang: str
     before: str
     after: str
 
 
-def _edit_and_build(
-    hub: Hub, article_id: str, questions: Sequence[str], lang: str | None
-) -> PhrasingsAdded:
+def _edit(hub: Hub, article_id: str, questions: Sequence[str], lang: str | None) -> PhrasingsAdded:
     settings = hub.settings
-    kb = hub.knowledge.kb
-    if kb is None:
+    if hub.knowledge.kb is None:
         raise KbEditError(503, "the knowledge base is not loaded")
-    with build_lock:
+    with edit_lock:
         try:
             articles = [a for a in load_articles(settings.kb_dir) if a.id == article_id]
         except SourceError as error:
@@ -79,15 +85,18 @@ def _edit_and_build(
             raise KbEditError(409, f"article {article_id!r} is not kept in a Markdown file")
         before = path.read_text(encoding="utf-8")
         added = add_questions(path, questions)
+        unchanged = IndexAfterEdit("unchanged")
         if not added:
-            return PhrasingsAdded([], False, path, article.lang, before, before)
+            return PhrasingsAdded([], unchanged, path, article.lang, before, before)
         after = path.read_text(encoding="utf-8")
-        built = publish_index(settings, kb.builder)
-        return PhrasingsAdded(added, built, path, article.lang, before, after)
+        return PhrasingsAdded(added, unchanged, path, article.lang, before, after)
 
 
 async def add_phrasings(
     hub: Hub, *, article_id: str, questions: Sequence[str], lang: str | None = None
 ) -> PhrasingsAdded:
-    """The questions added, whether a new index was published, and the file's change."""
-    return await asyncio.to_thread(_edit_and_build, hub, article_id, questions, lang)
+    """The questions added, what became of the index build, and the file's change."""
+    done = await asyncio.to_thread(_edit, hub, article_id, questions, lang)
+    if not done.added:
+        return done
+    return dataclasses.replace(done, index=await rebuild_after_edit(hub))

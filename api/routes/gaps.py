@@ -74,7 +74,8 @@ async def add_gap_phrasings(
     lead: AgentRef = Depends(require(AgentRole.LEAD)),
 ) -> dict[str, Any]:
     """Add the questions to the article's file and publish a rebuilt index; the bot and the
-    console answer from it within seconds, without a restart."""
+    console answer from it within seconds, without a restart (a longer build goes on in the
+    background: `index_status` "building", then GET /api/kb/build)."""
     questions = [q.strip()[:300] for q in body.questions if q.strip()]
     try:
         done = await add_phrasings(
@@ -96,4 +97,10 @@ async def add_gap_phrasings(
         return None, []
 
     await hub.flow.write(record)
-    return {"article_id": body.article_id, "added": done.added, "index_rebuilt": done.index_rebuilt}
+    return {
+        "article_id": body.article_id,
+        "added": done.added,
+        "index_rebuilt": done.index.rebuilt,
+        "index_status": done.index.status,
+        "index_error": done.index.error,
+    }

@@ -111,6 +111,24 @@ async def save_article(
         raise HTTPException(error.status, str(error)) from error
 
 
+@router.get("/build", response_model=schemas.KbBuildOut)
+def index_build(
+    hub: Hub = Depends(get_hub), _lead: AgentRef = Depends(require(AgentRole.LEAD))
+) -> dict[str, Any]:
+    """The index builds after edits ("building" until the last edit's index is published)."""
+    status = hub.index_builds.status()
+    kb = hub.knowledge.kb
+    return {
+        "state": status.state,
+        "pending": status.pending,
+        "started_at": status.started_at.isoformat() if status.started_at else None,
+        "finished_at": status.finished_at.isoformat() if status.finished_at else None,
+        "seconds": status.seconds,
+        "error": status.error,
+        "served_built_at": kb.index.manifest.get("built_at") if kb is not None else None,
+    }
+
+
 @router.get("/articles/{article_id}/history", response_model=schemas.KbHistory)
 def article_history(
     article_id: str,

@@ -39,10 +39,19 @@ class GapReport(Schema):
     help_articles_not_helpful: list[HelpArticleFigures]
 
 
+# What became of the index build after an edit (api/index_builds.py): "published",
+# "unchanged" (the served index already had it), "failed" (the served index stays; the
+# error says why) or "building" (it goes on in the background: GET /api/kb/build).
+IndexBuildOutcome = Literal["published", "unchanged", "failed", "building"]
+
+
 class PhrasingsAdded(Schema):
     article_id: str
     added: list[str]
+    # A new index with the change was published before the response.
     index_rebuilt: bool
+    index_status: IndexBuildOutcome
+    index_error: str | None
 
 
 class KbArticleBrief(Schema):
@@ -75,7 +84,21 @@ class KbArticleOut(Schema):
 class KbSaved(Schema):
     changed: bool
     index_rebuilt: bool
+    index_status: IndexBuildOutcome
+    index_error: str | None
     revision_id: int | None
+
+
+class KbBuildOut(Schema):
+    """The hub's index builds after edits, and the index it serves."""
+
+    state: Literal["idle", "building", "failed"]
+    pending: bool
+    started_at: str | None
+    finished_at: str | None
+    seconds: float | None
+    error: str | None
+    served_built_at: str | None
 
 
 class KbRevisionOut(Schema):

@@ -6,6 +6,7 @@ import { api } from "./lib/api.js";
 import { startAdminPage } from "./lib/admin-page.js";
 import { $, h, ltr, showError } from "./lib/dom.js";
 import { applyLanguage, t, tParts } from "./lib/i18n.js";
+import { buildOutcome, followBuild } from "./lib/index-build.js";
 
 // The page in the agent's language (lib/i18n.js) before anything else is drawn.
 applyLanguage($("console-lang"));
@@ -23,9 +24,16 @@ function addPhrasings(suggestion, boxes, button, result) {
   result.textContent = t("Adding and rebuilding the index…");
   api("POST", "/api/kb/gaps/phrasings", { article_id: suggestion.article_id, questions, lang: suggestion.lang }).then((done) => {
     const added = { n: done.added.length, title: suggestion.title };
+    const live = () => t("Added {n} phrasing(s) to {title}; the bot uses them now.", added);
+    const failed = (error) => t("Added {n} phrasing(s) to {title}, but the index could not be rebuilt ({error}).", { ...added, error });
+    const outcome = buildOutcome(done);
     result.textContent = !done.added.length ? t("Nothing new to add.")
-      : done.index_rebuilt ? t("Added {n} phrasing(s) to {title}; the bot uses them now.", added)
-        : t("Added {n} phrasing(s) to {title}.", added);
+      : outcome === "live" ? live()
+        : outcome === "failed" ? failed(done.index_error)
+          : t("Added {n} phrasing(s) to {title}; the index is being rebuilt, and the bot uses them when that is done.", added);
+    if (done.added.length && outcome === "building") {
+      followBuild((build) => { result.textContent = build.state === "failed" ? failed(build.error) : live(); });
+    }
   }, (err) => { button.disabled = false; result.textContent = ""; showError(err.message); });
 }
 

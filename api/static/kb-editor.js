@@ -7,6 +7,7 @@ import { api } from "./lib/api.js";
 import { startAdminPage } from "./lib/admin-page.js";
 import { $, h, showError } from "./lib/dom.js";
 import { applyLanguage, t } from "./lib/i18n.js";
+import { buildOutcome, followBuild } from "./lib/index-build.js";
 import { render } from "./lib/markdown.js";
 
 // The page in the agent's language (lib/i18n.js) before anything else is drawn.
@@ -69,9 +70,24 @@ function open(id, lang) {
     .then((a) => { fill(a); return loadHistory(); }, (err) => showError(err.message));
 }
 
+const PUBLISHED = "Published: the bot and the help center answer with it now.";
+
+function buildFailed(error) {
+  return t("Saved, but the index could not be rebuilt ({error}); the bot still answers from the one before.", { error });
+}
+
 function saved(result) {
-  $("save-status").textContent = t(!result.changed ? "No change."
-    : result.index_rebuilt ? "Published: the bot and the help center answer with it now." : "Saved.");
+  const status = $("save-status");
+  const outcome = buildOutcome(result);
+  status.textContent = !result.changed ? t("No change.")
+    : outcome === "live" ? t(PUBLISHED)
+      : outcome === "failed" ? buildFailed(result.index_error)
+        : t("Saved. The index is being rebuilt; the bot and the help center answer with it when that is done.");
+  if (result.changed && outcome === "building") {
+    followBuild((build) => {
+      status.textContent = build.state === "failed" ? buildFailed(build.error) : t(PUBLISHED);
+    });
+  }
   return loadList().then(loadHistory);
 }
 

@@ -51,6 +51,7 @@ def test_leads_create_edit_restore_and_every_change_is_published(
         created = client.put("/api/kb/articles/gift-cards", json=GIFT, headers=lead)
         assert created.status_code == 200, created.text
         assert created.json()["changed"] and created.json()["index_rebuilt"]
+        assert created.json()["index_status"] == "published"
         text = (kb_dir / "gift-cards.md").read_text(encoding="utf-8")
         assert "We do not sell gift cards yet." in text and "id: gift-cards" in text
         served = KnowledgeBase.open(index_dir, HashingEncoder())
@@ -74,7 +75,10 @@ def test_leads_create_edit_restore_and_every_change_is_published(
             "changed"
         ]
         again = client.put("/api/kb/articles/gift-cards", json=edited, headers=lead).json()
-        assert again == {"changed": False, "index_rebuilt": False, "revision_id": None}
+        assert again == {
+            "changed": False, "index_rebuilt": False, "index_status": "unchanged",
+            "index_error": None, "revision_id": None,
+        }  # fmt: skip
         history = client.get("/api/kb/articles/gift-cards/history", headers=lead).json()
         assert [r["action"] for r in history["revisions"]] == ["edit", "create"]
         assert history["revisions"][0]["author"] == "Lee"

@@ -172,7 +172,8 @@ def test_leads_see_gaps_and_add_phrasings_with_one_click(
         added = client.post("/api/kb/gaps/phrasings", json=body, headers=lead)
         assert added.status_code == 200, added.text
         assert added.json() == {
-            "article_id": "reset-password", "added": [question], "index_rebuilt": True
+            "article_id": "reset-password", "added": [question], "index_rebuilt": True,
+            "index_status": "published", "index_error": None,
         }  # fmt: skip
         text = (kb_dir / "reset-password.md").read_text(encoding="utf-8")
         assert question in text

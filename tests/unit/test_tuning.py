@@ -241,7 +241,7 @@ def test_an_index_with_a_tuned_model_is_not_served_without_its_loader(tmp_path: 
 
 def test_the_hub_serves_a_tuned_index_and_its_edits_rebuild_it_tuned(tmp_path: Path) -> None:
     from api.hub import load_knowledge
-    from api.knowledge_edit import publish_index
+    from api.index_builds import publish_index
     from api.settings import Settings
 
     source = tmp_path / "kb"

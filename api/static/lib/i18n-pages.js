@@ -144,7 +144,10 @@ export const PAGES = {
     "didn't help": "没有帮助",
     "Adding and rebuilding the index…": "正在添加并重建索引…",
     "Added {n} phrasing(s) to {title}; the bot uses them now.": "已向“{title}”添加 {n} 个问法；机器人现在会使用它们。",
-    "Added {n} phrasing(s) to {title}.": "已向“{title}”添加 {n} 个问法。",
+    "Added {n} phrasing(s) to {title}; the index is being rebuilt, and the bot uses them when that is done.":
+      "已向“{title}”添加 {n} 个问法；索引正在重建，完成后机器人就会使用它们。",
+    "Added {n} phrasing(s) to {title}, but the index could not be rebuilt ({error}).":
+      "已向“{title}”添加 {n} 个问法，但索引未能重建（{error}）。",
     "Nothing new to add.": "没有需要添加的新内容。",
     "Add {n} phrasing(s) to “{title}”": "向“{title}”添加 {n} 个问法",
     "Suggestion: these phrasings belong to “{title}”": "建议：这些问法属于“{title}”",
@@ -184,7 +187,10 @@ export const PAGES = {
       "这里还没有修改记录（服务器上直接编辑文件的修改不会列出）。",
     "No change.": "没有变化。",
     "Published: the bot and the help center answer with it now.": "已发布：机器人和帮助中心现在会用它来回答。",
-    "Saved.": "已保存。",
+    "Saved. The index is being rebuilt; the bot and the help center answer with it when that is done.":
+      "已保存。索引正在重建；完成后机器人和帮助中心就会用它来回答。",
+    "Saved, but the index could not be rebuilt ({error}); the bot still answers from the one before.":
+      "已保存，但索引未能重建（{error}）；机器人仍使用之前的索引回答。",
     "Checking and publishing…": "正在检查并发布…",
     "Not published: {error}": "未发布：{error}",
     "Decision: {decision} (confidence {confidence})": "决定：{decision}（置信度 {confidence}）",
@@ -332,7 +338,10 @@ export const PAGES = {
     "didn't help": "کمکی نکرد",
     "Adding and rebuilding the index…": "در حال افزودن و بازسازی نمایه…",
     "Added {n} phrasing(s) to {title}; the bot uses them now.": "{n} عبارت به «{title}» افزوده شد؛ ربات از همین حالا از آن‌ها استفاده می‌کند.",
-    "Added {n} phrasing(s) to {title}.": "{n} عبارت به «{title}» افزوده شد.",
+    "Added {n} phrasing(s) to {title}; the index is being rebuilt, and the bot uses them when that is done.":
+      "{n} عبارت به «{title}» افزوده شد؛ نمایه در حال بازسازی است و ربات پس از پایان آن از آن‌ها استفاده می‌کند.",
+    "Added {n} phrasing(s) to {title}, but the index could not be rebuilt ({error}).":
+      "{n} عبارت به «{title}» افزوده شد، اما نمایه بازسازی نشد ({error}).",
     "Nothing new to add.": "چیز تازه‌ای برای افزودن نیست.",
     "Add {n} phrasing(s) to “{title}”": "افزودن {n} عبارت به «{title}»",
     "Suggestion: these phrasings belong to “{title}”": "پیشنهاد: این عبارت‌ها به «{title}» تعلق دارند",
@@ -372,7 +381,10 @@ export const PAGES = {
       "هنوز تغییری اینجا ثبت نشده است (ویرایش مستقیم فایل روی سرور فهرست نمی‌شود).",
     "No change.": "تغییری نبود.",
     "Published: the bot and the help center answer with it now.": "منتشر شد: ربات و مرکز راهنما از همین حالا با آن پاسخ می‌دهند.",
-    "Saved.": "ذخیره شد.",
+    "Saved. The index is being rebuilt; the bot and the help center answer with it when that is done.":
+      "ذخیره شد. نمایه در حال بازسازی است؛ وقتی تمام شود، ربات و مرکز راهنما با آن پاسخ می‌دهند.",
+    "Saved, but the index could not be rebuilt ({error}); the bot still answers from the one before.":
+      "ذخیره شد، اما نمایه بازسازی نشد ({error})؛ ربات همچنان از نمایهٔ قبلی پاسخ می‌دهد.",
     "Checking and publishing…": "در حال بررسی و انتشار…",
     "Not published: {error}": "منتشر نشد: {error}",
     "Decision: {decision} (confidence {confidence})": "تصمیم: {decision} (اطمینان {confidence})",
