@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -105,3 +106,17 @@ def make_agent(client: TestClient, admin: dict[str, str], name: str, role: str) 
     token = client.post("/api/auth/login", json={"email": email, "password": ACCOUNT_PASSWORD})
     assert token.status_code == 200, token.text
     return {**created.json(), "headers": {"Authorization": f"Bearer {token.json()['token']}"}}
+
+
+def builds_settled(
+    client: TestClient, headers: dict[str, str], seconds: float = 120
+) -> dict[str, Any]:
+    """The hub's index builds after edits (GET /api/kb/build) once none is running: an
+    edit's build may outlast the edit's wait on a busy machine, and go on in the background."""
+    deadline = time.monotonic() + seconds
+    while True:
+        status: dict[str, Any] = client.get("/api/kb/build", headers=headers).json()
+        if status["state"] != "building":
+            return status
+        assert time.monotonic() < deadline, "the index build never ended"
+        time.sleep(0.1)

@@ -92,7 +92,9 @@ def test_a_lead_reads_the_gaps_and_fixes_one_with_a_click(gaps_hub: Settings, br
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "knowledge-gaps.png"), full_page=True)
         button.click()
+        # Published before the answer, or after it in the background (the page follows).
         missing.get_by_text("Added 2 phrasing(s)").wait_for()
+        missing.get_by_text("the bot uses them now", exact=False).wait_for(timeout=180_000)
     finally:
         page.context.close()
 
@@ -158,7 +160,9 @@ def test_a_lead_edits_tries_and_publishes_an_article(gaps_hub: Settings, browser
 
         page.get_by_role("button", name="Save and publish").click()
         page.get_by_text("Saved. The index is being rebuilt;", exact=False).wait_for()
-        page.get_by_text("Published: the bot and the help center answer with it now.").wait_for()
+        page.get_by_text("Published: the bot and the help center answer with it now.").wait_for(
+            timeout=180_000
+        )
         page.locator("#history li", has_text="edit").wait_for()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "kb-editor.png"), full_page=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 from retrieval.search import KnowledgeBase
 from tests.fakes import HashingEncoder
 from tests.fakes.hashing_index import hashing_index
-from tests.fakes.hub_client import login, make_agent, make_client
+from tests.fakes.hub_client import builds_settled, login, make_agent, make_client
 from tests.fakes.paths import ROOT
 from tests.fakes.rasa import FakeRasa
 
@@ -50,8 +50,10 @@ def test_leads_create_edit_restore_and_every_change_is_published(
         )
         created = client.put("/api/kb/articles/gift-cards", json=GIFT, headers=lead)
         assert created.status_code == 200, created.text
-        assert created.json()["changed"] and created.json()["index_rebuilt"]
-        assert created.json()["index_status"] == "published"
+        assert created.json()["changed"]
+        # Published before the answer, or (on a busy machine) soon after in the background.
+        assert created.json()["index_status"] in ("published", "building")
+        assert builds_settled(client, lead)["state"] == "idle"
         text = (kb_dir / "gift-cards.md").read_text(encoding="utf-8")
         assert "We do not sell gift cards yet." in text and "id: gift-cards" in text
         served = KnowledgeBase.open(index_dir, HashingEncoder())
@@ -124,6 +126,7 @@ def test_two_hubs_on_one_knowledge_base_serve_the_same_version(
         before = second.get("/help/search", params={"q": question}).text
         assert "/help/articles/gift-cards" not in before
         assert first.put("/api/kb/articles/gift-cards", json=GIFT, headers=lead).json()["changed"]
+        assert builds_settled(first, lead)["state"] == "idle"
         deadline = time.monotonic() + 10
         while (
             "/help/articles/gift-cards"

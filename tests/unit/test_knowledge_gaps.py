@@ -21,7 +21,7 @@ from retrieval.search import KnowledgeBase
 from retrieval.topics import calibrate_floor, group_vectors, purity
 from tests.fakes import HashingEncoder
 from tests.fakes.hashing_index import hashing_index
-from tests.fakes.hub_client import login, make_agent, make_client
+from tests.fakes.hub_client import builds_settled, login, make_agent, make_client
 from tests.fakes.paths import ROOT
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.seed import gap_ticket
@@ -171,10 +171,12 @@ def test_leads_see_gaps_and_add_phrasings_with_one_click(
         assert client.post("/api/kb/gaps/phrasings", json=missing, headers=lead).status_code == 404
         added = client.post("/api/kb/gaps/phrasings", json=body, headers=lead)
         assert added.status_code == 200, added.text
-        assert added.json() == {
-            "article_id": "reset-password", "added": [question], "index_rebuilt": True,
-            "index_status": "published", "index_error": None,
-        }  # fmt: skip
+        assert added.json()["article_id"] == "reset-password"
+        assert added.json()["added"] == [question] and added.json()["index_error"] is None
+        # Published before the answer, or (on a busy machine) soon after in the background.
+        assert added.json()["index_status"] in ("published", "building")
+        assert added.json()["index_rebuilt"] == (added.json()["index_status"] == "published")
+        assert builds_settled(client, lead)["state"] == "idle"
         text = (kb_dir / "reset-password.md").read_text(encoding="utf-8")
         assert question in text
         assert question not in (ROOT / "kb_content" / "reset-password.md").read_text()
