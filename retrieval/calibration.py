@@ -117,6 +117,9 @@ class OperatingPoint:
     # before the softmax and its temperature) needed to answer; None: no such gate (indexes
     # built before it, and knowledge bases whose held-out questions gained nothing from it).
     min_logit: float | None = None
+    # Where the off-topic questions came from: "shipped" (retrieval/data), or, for a language
+    # the product ships none in, "held-out articles" (retrieval.own_off_topic).
+    off_topic_source: str = "shipped"
 
     @property
     def clarify_floor(self) -> float:
@@ -150,8 +153,16 @@ class OperatingPoint:
             f"(>= {self.expected_precision_lower:.3f} at 90% confidence; target "
             f"{self.target_precision}), in-scope coverage {self.expected_coverage:.3f}, "
             f"off-topic answered {self.off_topic_answered:.3f} "
-            f"({self.held_out_questions} held-out questions, {self.off_topic_questions} "
-            f"off-topic{self._left_out()}){self._clarify_figures()}"
+            f"({self.held_out_questions} held-out questions, {self._off_topic()}"
+            f"{self._left_out()}){self._clarify_figures()}"
+        )
+
+    def _off_topic(self) -> str:
+        if self.off_topic_source == "shipped":
+            return f"{self.off_topic_questions} off-topic"
+        return (
+            f"as off-topic {self.off_topic_questions} questions of articles held out of it "
+            "(no off-topic questions ship in its language)"
         )
 
     def _clarify_figures(self) -> str:
@@ -178,6 +189,12 @@ def off_topic_languages() -> list[str]:
     )
 
 
+def without_off_topic(languages: Iterable[str]) -> list[str]:
+    """Those of `languages` (primary subtags) the product ships no off-topic questions in."""
+    shipped = set(off_topic_languages())
+    return sorted({lang.split("-", 1)[0].lower() for lang in languages} - shipped)
+
+
 def off_topic_questions(
     languages: Iterable[str] = ("en",), *, reference_only: bool = False
 ) -> list[str]:
@@ -190,7 +207,8 @@ def off_topic_questions(
     files translate the English one), so questions added later go to the second and do not
     move every multilingual vector."""
     shipped = off_topic_languages()
-    wanted = [lang for lang in dict.fromkeys(languages) if lang in shipped] or ["en"]
+    primary = (lang.split("-", 1)[0].lower() for lang in languages)  # zh-TW: zh's
+    wanted = [lang for lang in dict.fromkeys(primary) if lang in shipped] or ["en"]
     data = resources.files("retrieval").joinpath("data")
     questions: list[str] = []
     for lang in wanted:
@@ -349,6 +367,8 @@ class CrossValidation:
     articles: int
     # Each off-topic question's highest cosine to any entry of the whole knowledge base.
     off_topic_similarity: np.ndarray
+    # "shipped", or "held-out articles" (retrieval.own_off_topic), as OperatingPoint says.
+    off_topic_source: str = "shipped"
 
 
 # (fold, its training entries' positions) -> (every entry's vectors, every off-topic
@@ -658,6 +678,7 @@ def choose(cv: CrossValidation, choice: Choice | None = None) -> OperatingPoint:
         clarify_coverage=clarify.coverage,
         off_topic_clarified=clarify.off_topic,
         min_logit=logit_floor,
+        off_topic_source=cv.off_topic_source,
     )
 
 
@@ -986,4 +1007,5 @@ def fallback(cv: CrossValidation, choice: Choice, note: str) -> OperatingPoint:
         held_out_questions=len(cv.labels),
         off_topic_questions=len(cv.off_topic_similarity),
         note=note,
+        off_topic_source=cv.off_topic_source,
     )

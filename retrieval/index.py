@@ -9,6 +9,7 @@ vectors of entries whose text did not change, so only changed articles are re-em
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval import alignment, calibration, classifier
+from retrieval import alignment, calibration, classifier, own_off_topic
 from retrieval.articles import Article
 from retrieval.encoder import Encoder
 from retrieval.languages import primary, script_of
@@ -331,10 +332,26 @@ class KnowledgeIndex:
                 entry_tokens=entry_tokens,
                 off_topic_folds=None if tuning is None else tuning.off_topic_folds,
             )
+            own = (
+                None  # given questions, or a tuned encoder (English, which has shipped ones)
+                if off_topic is not None or tuning is not None
+                else own_off_topic.in_place_of_shipped(
+                    cross_validation,
+                    languages,
+                    [e.text for e in entries],
+                    [e.kind for e in entries],
+                    vectors,
+                    labels,
+                    entry_tokens,
+                )
+            )
+            cross_validation = own or cross_validation
             choice = calibration.Choice(target=target_precision)
             point = calibration.choose(cross_validation, choice)
             if point.calibrated:
                 limits = calibration.coverage_limits(cross_validation, point, choice)
+                if own is not None:  # its own questions: "add it to that article" is no advice
+                    limits = dataclasses.replace(limits, closest_off_topic=[])
                 coverage_limits = _limits_for_manifest(limits, off_texts, infos)
         else:
             point = calibration.OperatingPoint(
