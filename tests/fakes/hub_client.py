@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +19,8 @@ from api.rasa_client import RasaClient
 from api.settings import Settings
 from retrieval.search import KnowledgeBase
 from tests.fakes import HashingEncoder
+from tests.fakes.hashing_index import hashing_index
+from tests.fakes.paths import ROOT
 from tests.fakes.rasa import API_KEY as FAKE_RASA_API_KEY
 
 Frame = dict[str, Any]
@@ -44,6 +47,21 @@ def make_client(
         api_key=rasa_api_key,
     )
     return TestClient(create_app(settings, knowledge=knowledge, rasa=rasa))
+
+
+def editable_hub(
+    tmp_path: Path, rasa_handler: Callable[[httpx.Request], httpx.Response], **overrides: Any
+) -> tuple[TestClient, Path, Path]:
+    """The hub (as `make_client`) on a copy of the starter knowledge base, whose files its
+    edits change, served from the hashing encoder's index: (client, its kb folder, index)."""
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(ROOT / "kb_content", kb_dir)
+    index_dir = hashing_index(kb_dir, tmp_path / "index")
+    return (
+        make_client(tmp_path, index_dir, rasa_handler, kb_dir=kb_dir, **overrides),
+        kb_dir,
+        index_dir,
+    )
 
 
 def login(client: TestClient) -> dict[str, str]:

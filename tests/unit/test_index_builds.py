@@ -4,7 +4,6 @@ folded into one more build, a failed build is reported and the served index stay
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -16,9 +15,7 @@ from api.index_builds import IndexBuilds, publish_index
 from api.settings import Settings
 from retrieval.search import KnowledgeBase
 from tests.fakes import HashingEncoder
-from tests.fakes.hashing_index import hashing_index
-from tests.fakes.hub_client import login, make_agent, make_client
-from tests.fakes.paths import ROOT
+from tests.fakes.hub_client import editable_hub, login, make_agent
 from tests.fakes.rasa import FakeRasa
 
 GIFT = {
@@ -125,18 +122,10 @@ def test_a_build_is_made_again_when_the_files_changed_while_it_ran(tmp_path: Pat
 def test_an_edit_whose_build_is_slow_is_saved_and_published_in_the_background(
     tmp_path: Path, database_url: str, fake_rasa: FakeRasa
 ) -> None:
-    kb_dir = tmp_path / "kb"
-    shutil.copytree(ROOT / "kb_content", kb_dir)
-    index_dir = tmp_path / "index"
-    hashing_index(kb_dir, index_dir)
-    with make_client(
-        tmp_path,
-        index_dir,
-        fake_rasa,
-        database_url=database_url,
-        kb_dir=kb_dir,
-        edit_wait_seconds=0.2,
-    ) as client:
+    client, kb_dir, index_dir = editable_hub(
+        tmp_path, fake_rasa, database_url=database_url, edit_wait_seconds=0.2
+    )
+    with client:
         admin = login(client)
         lead = make_agent(client, admin, "Lee", "lead")["headers"]
         agent = make_agent(client, admin, "Ari", "agent")["headers"]
@@ -180,13 +169,8 @@ def test_an_edit_whose_build_is_slow_is_saved_and_published_in_the_background(
 def test_an_edit_whose_build_fails_is_kept_and_the_failure_shown(
     tmp_path: Path, database_url: str, fake_rasa: FakeRasa
 ) -> None:
-    kb_dir = tmp_path / "kb"
-    shutil.copytree(ROOT / "kb_content", kb_dir)
-    index_dir = tmp_path / "index"
-    hashing_index(kb_dir, index_dir)
-    with make_client(
-        tmp_path, index_dir, fake_rasa, database_url=database_url, kb_dir=kb_dir
-    ) as client:
+    client, kb_dir, index_dir = editable_hub(tmp_path, fake_rasa, database_url=database_url)
+    with client:
         admin = login(client)
         lead = make_agent(client, admin, "Lee", "lead")["headers"]
         hub = client.app.state.hub  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from pathlib import Path
 from retrieval.search import KnowledgeBase
 from tests.fakes import HashingEncoder
 from tests.fakes.hashing_index import hashing_index
-from tests.fakes.hub_client import builds_settled, login, make_agent, make_client
+from tests.fakes.hub_client import builds_settled, editable_hub, login, make_agent, make_client
 from tests.fakes.paths import ROOT
 from tests.fakes.rasa import FakeRasa
 
@@ -27,13 +27,8 @@ GIFT = {
 def test_leads_create_edit_restore_and_every_change_is_published(
     tmp_path: Path, database_url: str, fake_rasa: FakeRasa
 ) -> None:
-    kb_dir = tmp_path / "kb"
-    shutil.copytree(ROOT / "kb_content", kb_dir)
-    index_dir = tmp_path / "index"
-    hashing_index(kb_dir, index_dir)
-    with make_client(
-        tmp_path, index_dir, fake_rasa, database_url=database_url, kb_dir=kb_dir
-    ) as client:
+    client, kb_dir, index_dir = editable_hub(tmp_path, fake_rasa, database_url=database_url)
+    with client:
         admin = login(client)
         agent = make_agent(client, admin, "Ari", "agent")["headers"]
         lead = make_agent(client, admin, "Lee", "lead")["headers"]

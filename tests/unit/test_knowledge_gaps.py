@@ -20,8 +20,7 @@ from retrieval.kb_edit import add_questions
 from retrieval.search import KnowledgeBase
 from retrieval.topics import calibrate_floor, group_vectors, purity
 from tests.fakes import HashingEncoder
-from tests.fakes.hashing_index import hashing_index
-from tests.fakes.hub_client import builds_settled, login, make_agent, make_client
+from tests.fakes.hub_client import builds_settled, editable_hub, login, make_agent
 from tests.fakes.paths import ROOT
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.seed import gap_ticket
@@ -141,14 +140,9 @@ def test_topics_suggest_phrasings_near_an_article_and_new_articles_elsewhere(
 def test_leads_see_gaps_and_add_phrasings_with_one_click(
     tmp_path: Path, database_url: str, fake_rasa: FakeRasa
 ) -> None:
-    kb_dir = tmp_path / "kb"
-    shutil.copytree(ROOT / "kb_content", kb_dir)
-    index_dir = tmp_path / "index"
-    hashing_index(kb_dir, index_dir)
+    client, kb_dir, index_dir = editable_hub(tmp_path, fake_rasa, database_url=database_url)
     question = "the password reset mail never arrives in my inbox"
-    with make_client(
-        tmp_path, index_dir, fake_rasa, database_url=database_url, kb_dir=kb_dir
-    ) as client:
+    with client:
         admin = login(client)
         agent = make_agent(client, admin, "Ari", "agent")["headers"]
         lead = make_agent(client, admin, "Lee", "lead")["headers"]
