@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import NoReturn
@@ -26,6 +27,7 @@ def build_kb_index(settings: Settings, source: Path, index: Path, force: bool) -
     from retrieval.encoder import open_encoder
     from retrieval.index import encoder_details
     from retrieval.search import build_index, index_is_fresh, model_for_sources
+    from retrieval.sources import load_articles
 
     target = settings.target_precision
     languages = settings.serve_languages
@@ -72,6 +74,13 @@ def build_kb_index(settings: Settings, source: Path, index: Path, force: bool) -
         f" {m['classifier']}) in {m['build_seconds']} s -> {index}"
     )
     typer.echo(f"Languages: {', '.join(m['languages'])}; encoder: {m['model']}")
+    guessed = Counter(a.lang for a in load_articles(source) if a.lang_guessed and a.lang != "en")
+    if guessed:
+        taken = ", ".join(f"{n} as {lang}" for lang, n in sorted(guessed.items()))
+        typer.echo(
+            f"Articles without a `lang:` of their own, taken by their script: {taken}; set "
+            "`lang:` in an article's front matter to say otherwise."
+        )
     if "tuned_encoder" in m:
         tuned = m["tuned_encoder"]
         typer.echo(f"Tuned encoder: sha256 {tuned['sha256'][:12]}…, {tuned['seconds']} s of tuning")

@@ -6,10 +6,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from retrieval.languages import is_tag
+from retrieval.languages import guess_language, is_tag
 
 # Ids in any script: letters and digits of any language, '.', '_', '-' and the zero-width
 # non-joiner Persian words contain; no spaces, slashes or other punctuation.
@@ -48,6 +49,8 @@ class Article:
     updated: str | None = None
     path: str | None = None
     chunks: tuple[Chunk, ...] = field(default=(), compare=False)
+    # The file did not say (`lang:`): `lang` is guess_language's, from the script.
+    lang_guessed: bool = field(default=False, compare=False)
 
     @property
     def lead(self) -> str:
@@ -117,7 +120,9 @@ def parse_article(path: Path, text: str) -> Article:
         raise SourceError(
             path, 2, f"id {article_id!r} must be letters or digits (any script), '.', '_' or '-'"
         )
-    lang = str(meta.get("lang") or "en").strip()
+    declared = meta.get("lang")
+    # Undeclared: "en", unless the article is written in another script (guess_language).
+    lang = str(declared).strip() if declared else guess_language(_all_text(meta, body))
     if not is_tag(lang):
         raise SourceError(path, 2, f"lang {lang!r} must be a language tag such as en, zh or fa")
     title = meta.get("title")
@@ -142,4 +147,11 @@ def parse_article(path: Path, text: str) -> Article:
         updated=str(updated) if updated is not None else None,
         path=str(path),
         chunks=chunk_body(article_id, body),
+        lang_guessed=not declared,
     )
+
+
+def _all_text(meta: dict[str, Any], body: str) -> str:
+    questions = meta.get("questions")
+    asked = [str(q) for q in questions] if isinstance(questions, list) else []
+    return "\n".join([str(meta.get("title") or ""), *asked, body])

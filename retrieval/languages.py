@@ -39,7 +39,7 @@ def fallback_note(customer: str | None, article: str) -> str | None:
     """The note for an answer in `article`'s language, or None when it is the customer's
     own (or the customer's language is unknown)."""
     wanted, shown = primary(customer), primary(article)
-    if not wanted or wanted == shown:
+    if not wanted or wanted == shown or shown == "und":  # "und": nothing to name
         return None
     template = NOT_IN_YOUR_LANGUAGE.get(wanted, NOT_IN_YOUR_LANGUAGE["en"])
     names = LANGUAGE_NAMES.get(wanted, LANGUAGE_NAMES["en"])
@@ -65,3 +65,29 @@ def script_of(text: str) -> str:
             elif name:
                 counts[name.split(" ", 1)[0].capitalize()] += 1
     return counts.most_common(1)[0][0] if counts else ""
+
+
+# Letters only Urdu's alphabet uses among the Arabic script's (ٹ ڈ ڑ ں ے), and letters Persian
+# (and Urdu) use that Arabic does not (پ چ ژ گ, Persian yeh and keheh).
+_URDU_ONLY = frozenset("\u0679\u0688\u0691\u06ba\u06d2")
+_PERSIAN = frozenset("\u067e\u0686\u0698\u06af\u06cc\u06a9")
+# Scripts written by one main language.
+_SCRIPT_TAG = {"Hangul": "ko", "Hiragana": "ja", "Katakana": "ja", "Thai": "th", "Greek": "el"}
+
+
+def guess_language(text: str) -> str:
+    """The language of an article that does not say (`lang:`), from its script alone: "en"
+    for Latin letters (or none), as before; Chinese or Japanese (kana) for Han; Persian, Urdu
+    or Arabic by the letters only they use; "und" (undetermined) for a script shared by many
+    languages (Cyrillic, Devanagari...). Only the script: a Latin-script article in another
+    language still needs its `lang:`."""
+    script = script_of(text)
+    if script in ("", "Latin"):
+        return "en"
+    letters = set(text)
+    if script == "Han":
+        kana = any(script_of(c) in ("Hiragana", "Katakana") for c in letters)
+        return "ja" if kana else "zh"
+    if script == "Arabic":
+        return "ur" if letters & _URDU_ONLY else "fa" if letters & _PERSIAN else "ar"
+    return _SCRIPT_TAG.get(script, "und")
