@@ -4,10 +4,10 @@ An edit writes its article's file, then asks for a build and waits a little for 
 knowledge base builds in seconds, and the editor can then say the bot answers with the change
 now. A tuned encoder (`auto-tuned`: six fine-tunes) or thousands of articles take minutes,
 longer than a person should stare at a spinner and longer than a proxy waits for a response
-(deploy/haproxy.cfg: 65 s), so after `wait` seconds the edit answers "building" and the build
-goes on; the console asks `status` until it ends. Edits made while a build runs are folded
-into one more build after it, which reads every file as it is by then. The served index keeps
-answering throughout and is swapped when a build publishes.
+(deploy/haproxy.cfg: 65 s), so after `edit_wait_seconds` the edit answers "building" and the
+build goes on; the console asks (GET /api/kb/build, `status`) until it ends. Edits made
+while a build runs are folded into one more build after it, which reads every file as it is
+by then. The served index keeps answering throughout and is swapped when a build publishes.
 """
 
 from __future__ import annotations
