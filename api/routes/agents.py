@@ -276,11 +276,14 @@ async def agents_socket(websocket: WebSocket) -> None:
     if signed_in is None:
         return
     agent, token = signed_in
+    queue = hub.broker.subscribe_agent(agent.id)
+    connection_id = await presence.console_opened(hub, agent.id)
+    # Only now: "ready" means the console's record is written and the agent online, so a
+    # hand-off right after it goes to the queue (before, one could still find nobody
+    # online: the previous console's close had set the agent offline).
     await websocket.send_json(
         {"type": "ready", "agent": {"id": agent.id, "name": agent.name, "role": agent.role}}
     )
-    queue = hub.broker.subscribe_agent(agent.id)
-    connection_id = await presence.console_opened(hub, agent.id)
     watcher = asyncio.create_task(auth.watch_session(websocket, hub, token))
 
     async def forward() -> None:
