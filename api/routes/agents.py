@@ -278,20 +278,23 @@ async def agents_socket(websocket: WebSocket) -> None:
     agent, token = signed_in
     queue = hub.broker.subscribe_agent(agent.id)
     connection_id = await presence.console_opened(hub, agent.id)
-    # Only now: "ready" means the console's record is written and the agent online, so a
-    # hand-off right after it goes to the queue (before, one could still find nobody
-    # online: the previous console's close had set the agent offline).
-    await websocket.send_json(
-        {"type": "ready", "agent": {"id": agent.id, "name": agent.name, "role": agent.role}}
-    )
-    watcher = asyncio.create_task(auth.watch_session(websocket, hub, token))
+    tasks: list[asyncio.Task[None]] = []
 
     async def forward() -> None:
         while True:
             await websocket.send_json(await queue.get())
 
-    sender = asyncio.create_task(forward())
     try:
+        # Only now: "ready" means the console's record is written and the agent online, so
+        # a hand-off right after it goes to the queue (before, one could still find nobody
+        # online: the previous console's close had set the agent offline). Inside the try:
+        # a console gone before "ready" reaches it must still be closed, or its agent
+        # would stay online with no console.
+        await websocket.send_json(
+            {"type": "ready", "agent": {"id": agent.id, "name": agent.name, "role": agent.role}}
+        )
+        tasks.append(asyncio.create_task(auth.watch_session(websocket, hub, token)))
+        tasks.append(asyncio.create_task(forward()))
         while True:
             try:
                 frame = await inputs.receive_json(websocket)
@@ -314,7 +317,7 @@ async def agents_socket(websocket: WebSocket) -> None:
         # The agent's last live console on any hub sets them offline (api/presence.py): in
         # the background, so that it happens even when this handler is being cancelled.
         hub.spawn(presence.console_closed(hub, connection_id))
-        await cancel_and_wait([sender, watcher])
-        for task in (sender, watcher):
+        await cancel_and_wait(tasks)
+        for task in tasks:
             if not task.cancelled():
                 task.exception()  # retrieved: a failed sender is the closed socket's, no news

@@ -4,6 +4,7 @@ shared by every integration test of the session."""
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -198,6 +199,13 @@ def agent_online(stack: Stack) -> Iterator[None]:
     console = agent_socket(stack.hub_url, token)
     yield
     console.close()
+    # The hub closes the console's record in the background: the next test may need nobody
+    # online (tests/integration/test_offline.py), so it starts only once that has happened.
+    headers = {"Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{stack.hub_url}/api/me", headers=headers).json()["presence"] == "online":
+        assert time.monotonic() < deadline, "the closed console left its agent online"
+        time.sleep(0.05)
 
 
 # Module scope: Playwright's sync API keeps an event loop of its own while it runs, which must

@@ -6,7 +6,10 @@ behaviour: store first, relay, hand off, authenticate, publish live.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -181,6 +184,34 @@ def test_console_socket_refuses_bad_token(client: TestClient) -> None:
         ws.send_json({"type": "auth", "token": "nope"})
         ws.receive_json()
     assert closed.value.code == 4401
+
+
+def test_a_console_gone_before_ready_leaves_its_agent_offline(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from starlette.websockets import WebSocket, WebSocketDisconnect
+
+    send_json = WebSocket.send_json
+    refused_ready = threading.Event()
+
+    async def gone_at_ready(self: WebSocket, data: Any, mode: str = "text") -> None:
+        if isinstance(data, dict) and data.get("type") == "ready":
+            refused_ready.set()
+            raise WebSocketDisconnect(1001)  # what sending to a console already closed raises
+        await send_json(self, data, mode)
+
+    monkeypatch.setattr(WebSocket, "send_json", gone_at_ready)
+    headers = login(client)
+    with (
+        contextlib.suppress(WebSocketDisconnect),
+        client.websocket_connect("/ws/agents") as ws,
+    ):
+        ws.send_json({"type": "auth", "token": headers["Authorization"].split()[1]})
+        assert refused_ready.wait(10), "the hub never tried to say ready"
+    deadline = time.monotonic() + 10
+    while client.get("/api/me", headers=headers).json()["presence"] != "offline":
+        assert time.monotonic() < deadline, "a console that never got ready kept its agent online"
+        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("handler", [rasa_down, lambda r: httpx.Response(500, text="boom")])
