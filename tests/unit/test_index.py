@@ -29,13 +29,15 @@ def test_search_ranks_the_article_whose_question_matches(built: Path) -> None:
     assert result.decision == "answer"
     assert result.best is not None and result.best.article_id == article.id
     assert result.best.url == article.url
-    # The answer is the article's best-matching section (issue 17), trimmed to whole
-    # sentences: here "Unlock your account" answers "My account is locked".
+    # The answer is the article's best-matching part (issue 17), trimmed to whole
+    # sentences, with the anchor of its heading (none for the lead).
     sections = {c.section: trim_to_sentences(c.text, SNIPPET_CHARACTERS) for c in article.chunks}
     assert result.best.snippet == sections[result.best.section]
-    assert result.best.anchor == slug(result.best.section or "")
+    section = result.best.section
+    assert result.best.anchor == (None if section is None else slug(section))
     # Without a url of its own the index gives no link (the hub adds its help center's).
-    expected = f"{article.url}#{result.best.anchor}" if article.url else None
+    anchored = f"{article.url}#{result.best.anchor}" if section is not None else article.url
+    expected = anchored if article.url else None
     assert result.best.link == expected
     assert [h.score for h in result.hits] == sorted((h.score for h in result.hits), reverse=True)
     assert len({h.article_id for h in result.hits}) == len(result.hits)  # one hit per article
