@@ -514,8 +514,10 @@ class KnowledgeIndex:
         lexical_top: float,
         lang: str | None = None,
     ) -> Entry | None:
-        """The article's chunk (in `lang`) that answers: closest to the query, BM25 breaking
-        near-ties; the lead unless another section is clearly better."""
+        """The article's chunk (in `lang`) that answers: the one sharing most of the
+        question's words when the question is closest to one of the article's own questions;
+        else the closest to the query, BM25 breaking near-ties, the lead unless another
+        section is clearly better."""
         start, end = int(self.article_starts[article]), int(self.article_ends[article])
         chunks = [
             i
