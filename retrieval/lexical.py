@@ -67,6 +67,14 @@ class LexicalIndex:
             minlength=self.matrix.shape[0],
         ).astype(np.float32)
 
+    def weights(self, query: str, rows: Sequence[int]) -> np.ndarray:
+        """The BM25 weight of each of the query's words (those in the index, in one order)
+        in each of `rows`: rows x words, zero where an entry lacks the word."""
+        columns = sorted({self.vocabulary[w] for w in tokenize(query) if w in self.vocabulary})
+        if not columns:
+            return np.zeros((len(rows), 0), dtype=np.float32)
+        return np.asarray(self.matrix[:, columns].tocsr()[list(rows)].toarray(), dtype=np.float32)
+
     def save(self, folder: Path) -> None:
         sparse.save_npz(folder / "lexical.npz", self.matrix.tocsr())
         (folder / "lexical-vocabulary.txt").write_text("\n".join(self.vocabulary), encoding="utf-8")

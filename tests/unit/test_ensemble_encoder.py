@@ -15,6 +15,7 @@ from tests.fakes import HashingEncoder
 
 class Described(HashingEncoder):
     name = "test:described"
+    lead_on_own_question = True
 
     def details(self) -> dict[str, str]:
         return {"weights_sha256": "abc"}
@@ -34,7 +35,7 @@ def test_a_question_scores_the_mean_of_its_parts_cosines() -> None:
     assert both.encode([]).shape == (0, 320)
 
 
-def test_its_details_name_every_part() -> None:
+def test_its_details_name_every_part_and_it_takes_the_lead_rule_of_any() -> None:
     both = encoder.EnsembleEncoder("test:both", [HashingEncoder(), Described()])
     assert both.details() == {
         "ensemble": [
@@ -43,6 +44,10 @@ def test_its_details_name_every_part() -> None:
         ],
         "weights": "equal",
     }
+    assert both.lead_on_own_question
+    assert not encoder.EnsembleEncoder(
+        "x", [HashingEncoder(), HashingEncoder()]
+    ).lead_on_own_question
     with pytest.raises(ValueError, match="two encoders"):
         encoder.EnsembleEncoder("x", [HashingEncoder()])
 
