@@ -21,7 +21,7 @@ class CachedEncoder:
         self.name = encoder.name
         self._encoder = encoder
         self.details = getattr(encoder, "details", None)
-        self.lead_on_own_question = getattr(encoder, "lead_on_own_question", False)
+        self.sections_within_article = getattr(encoder, "sections_within_article", False)
         self.question_map = getattr(encoder, "question_map", None)
         self._batch = batch
         # The encoder's details (package, weights, centring) are part of the key: vectors of

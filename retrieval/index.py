@@ -373,7 +373,7 @@ class KnowledgeIndex:
             "serve_languages": list(serve_languages),
             "scripts": scripts,
             "encoder": encoder_details(configured),
-            "lead_on_own_question": bool(getattr(encoder, "lead_on_own_question", False)),
+            "sections_within_article": bool(getattr(encoder, "sections_within_article", False)),
             "entries": len(entries),
             "embedded": embedded,
             "classifier": kind,
@@ -485,9 +485,7 @@ class KnowledgeIndex:
             lang = info.language_for(language)
             shown = info.text(lang)
             _, similarity = passages.get(int(article), (None, 0.0))
-            entry = self._best_section(
-                int(article), query, query_vector, lexical, lexical_top, lang
-            )
+            entry = self._best_section(int(article), query_vector, lexical, lexical_top, lang)
             if entry is None:
                 section, snippet, anchor = None, str(shown["lead"]), None
             else:
@@ -512,16 +510,15 @@ class KnowledgeIndex:
     def _best_section(
         self,
         article: int,
-        query: str,
         query_vector: np.ndarray,
         lexical: np.ndarray | None,
         lexical_top: float,
         lang: str | None = None,
     ) -> Entry | None:
         """The article's chunk (in `lang`) that answers: the closest to the query, BM25
-        breaking near-ties, the lead unless another section is clearly better. With the
-        multilingual encoder, a question closest to one of the article's own questions gets
-        the lead, unless it has words the lead lacks that a section has."""
+        breaking near-ties, the lead unless another section is clearly better. With an
+        encoder that asks for it (the multilingual one), a question typical of the article
+        gets the lead, and closeness is measured within the article (`_within_article`)."""
         start, end = int(self.article_starts[article]), int(self.article_ends[article])
         chunks = [
             i
@@ -532,7 +529,7 @@ class KnowledgeIndex:
             return None
         if len(chunks) == 1:
             return self.entries[chunks[0]]
-        cosines = np.asarray(self.vectors[chunks], dtype=np.float32) @ query_vector
+        parts = np.asarray(self.vectors[chunks], dtype=np.float32)
         leads = [p for p, i in enumerate(chunks) if self.entries[i].section is None]
         asked = [
             i
@@ -540,31 +537,20 @@ class KnowledgeIndex:
             if self.entries[i].kind in ("question", "title")
             and (lang is None or self.entries[i].lang == lang)
         ]
-        if leads and asked and self.manifest.get("lead_on_own_question"):
-            # Closer to one of the article's own questions (or its title) than to any of its
-            # sections, with an encoder that asks for it (the multilingual one: its section
-            # cosines favour a long section sharing the question's words over the lead that
-            # answers it): the lead answers, unless the question names something only a
-            # section mentions (docs/kb-engine.md, "The section that answers").
-            own = float((np.asarray(self.vectors[asked], dtype=np.float32) @ query_vector).max())
-            if own >= float(cosines.max()):
-                return self.entries[chunks[self._by_words(query, chunks, leads)]]
-        scores = cosines
+        if asked and self.manifest.get(
+            "sections_within_article", self.manifest.get("lead_on_own_question")
+        ):
+            own = np.asarray(self.vectors[asked], dtype=np.float32)
+            if leads and _about_the_whole_article(own, query_vector):
+                return self.entries[chunks[leads[0]]]
+            scores = _within_article(parts, own, query_vector)
+        else:
+            scores = parts @ query_vector
         if lexical is not None and lexical_top > 0:
             scores = scores + SECTION_LEXICAL_WEIGHT * lexical[chunks] / lexical_top
         for position in leads:
             scores[position] += LEAD_MARGIN
         return self.entries[chunks[int(np.argmax(scores))]]
-
-    def _by_words(self, query: str, chunks: list[int], leads: list[int]) -> int:
-        """Of `chunks`' positions: the lead, unless the question has words the lead lacks;
-        then the chunk with the best BM25 score over those words (the lead on ties)."""
-        first = leads[0]
-        weights = self.lexical.weights(query, chunks)
-        weights = weights[:, weights[first] == 0]  # the words the lead lacks
-        scores = weights.sum(axis=1)
-        best = int(np.argmax(scores))
-        return first if scores[best] <= scores[first] else best
 
     def article_hit(self, article_id: str, language: str | None = None) -> Hit | None:
         position = self.article_ids.get(article_id)
@@ -686,6 +672,33 @@ class KnowledgeIndex:
         index.off_topic_vectors = off_topic
         index.version = version
         return index
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def _about_the_whole_article(own: np.ndarray, query: np.ndarray) -> bool:
+    """Whether the query is at least as close to the centre of the article's own questions
+    (and title) as each of them is: a question typical of the article as a whole, which its
+    lead answers. (The tolerance is float32 rounding's: an own question asked as it is
+    must count.)"""
+    centre = _unit(own.mean(axis=0))
+    return float(query @ centre) >= float((own @ centre).max()) - 1e-5
+
+
+def _within_article(parts: np.ndarray, own: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """The query's cosine to each of the article's chunks, with what they all share taken
+    away: the chunks' mean from each chunk, and the mean of the article's own questions (and
+    title) from the query. With the multilingual encoder, the plain cosines follow the
+    article's topic more than what tells one section from another ("How do I reset my
+    password?" nearer "Change a password you know" than the lead); measured from the
+    article's centres, what is left is what the question asks of this article. MiniLM's
+    plain cosines did better than these, so its indexes keep them (docs/kb-engine.md, "The
+    section that answers")."""
+    within: np.ndarray = _unit(parts - parts.mean(axis=0)) @ _unit(query - own.mean(axis=0))
+    return within
 
 
 def _article_digest(article: Article) -> str:

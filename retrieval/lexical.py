@@ -52,13 +52,9 @@ class LexicalIndex:
         )
         return cls(vocabulary, matrix)
 
-    def _columns(self, query: str) -> list[int]:
-        """The query's words that are in the index, as columns, each once."""
-        return sorted({self.vocabulary[w] for w in tokenize(query) if w in self.vocabulary})
-
     def scores(self, query: str) -> np.ndarray | None:
         """BM25 score of every entry, or None when no query word is in the index."""
-        columns = self._columns(query)
+        columns = sorted({self.vocabulary[w] for w in tokenize(query) if w in self.vocabulary})
         if not columns:
             return None
         # The query's columns' postings added up per entry, read straight from the CSC
@@ -70,14 +66,6 @@ class LexicalIndex:
             weights=np.concatenate([weights[s] for s in spans]),
             minlength=self.matrix.shape[0],
         ).astype(np.float32)
-
-    def weights(self, query: str, rows: Sequence[int]) -> np.ndarray:
-        """The BM25 weight of each of the query's words (those in the index, in one order)
-        in each of `rows`: rows x words, zero where an entry lacks the word."""
-        columns = self._columns(query)
-        if not columns:
-            return np.zeros((len(rows), 0), dtype=np.float32)
-        return np.asarray(self.matrix[:, columns].tocsr()[list(rows)].toarray(), dtype=np.float32)
 
     def save(self, folder: Path) -> None:
         sparse.save_npz(folder / "lexical.npz", self.matrix.tocsr())

@@ -15,7 +15,7 @@ from tests.fakes import HashingEncoder
 
 class Described(HashingEncoder):
     name = "test:described"
-    lead_on_own_question = True
+    sections_within_article = True
 
     def details(self) -> dict[str, str]:
         return {"weights_sha256": "abc"}
@@ -44,10 +44,10 @@ def test_its_details_name_every_part_and_it_takes_the_lead_rule_of_any() -> None
         ],
         "weights": "equal",
     }
-    assert both.lead_on_own_question
+    assert both.sections_within_article
     assert not encoder.EnsembleEncoder(
         "x", [HashingEncoder(), HashingEncoder()]
-    ).lead_on_own_question
+    ).sections_within_article
     with pytest.raises(ValueError, match="two encoders"):
         encoder.EnsembleEncoder("x", [HashingEncoder()])
 

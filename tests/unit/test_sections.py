@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.actions import payloads
-from retrieval.index import SNIPPET_CHARACTERS, KnowledgeIndex
+from retrieval.index import (
+    SNIPPET_CHARACTERS,
+    KnowledgeIndex,
+    _about_the_whole_article,
+    _within_article,
+)
 from retrieval.search import KnowledgeBase, SearchResult
 from retrieval.sections import section_anchors, slug, trim_to_sentences
 from retrieval.sources import load_articles
@@ -128,31 +134,64 @@ def test_the_bot_s_source_points_at_the_section(billing: KnowledgeBase) -> None:
     assert source["article_id"] == "billing" and source["title"] == "Payments and invoices"
 
 
-class OwnQuestionsFirst(HashingEncoder):
-    """An encoder that asks for the own-question rule, as the multilingual one does."""
+class WithinArticle(HashingEncoder):
+    """An encoder that asks for sections compared within their article, as the
+    multilingual one does."""
 
-    lead_on_own_question = True
+    sections_within_article = True
 
 
-def test_a_question_nearest_an_own_question_gets_the_lead_unless_it_names_a_section_s_words(
-    tmp_path: Path,
-) -> None:
-    # The article's own question, asked as it is: no part is closer to it than the question
-    # itself, and the lead is closer than the part that answers (they share "how do I ...
-    # the invoice"), but only that part shares the words that matter ("tax number").
-    (tmp_path / "invoices.md").write_text(
-        "---\nid: invoices\ntitle: Invoices\n"
-        "questions: [how do I add our tax number to the invoice]\n---\n"
-        "How do I get the invoice? It is in Admin, and we send it to you by email.\n\n"
-        "## Tax\nAdd the tax number under Company details.\n"
-    )
+RESET = """---
+id: reset
+title: Reset your password
+questions: [how do I reset my password, how do I reset it, reset my password please]
+---
+Forgot your password? Use Forgot password on the sign in page.
+
+## Change a password you know
+How do I change my password? Signed in, open Settings to change your password.
+
+## If the email does not arrive
+Wait five minutes, then look in your spam folder for the email.
+"""
+
+
+def test_sections_within_the_article_give_a_typical_question_the_lead(tmp_path: Path) -> None:
+    (tmp_path / "reset.md").write_text(RESET)
     (tmp_path / "other.md").write_text(
-        "---\ntitle: Reset your password\nquestions: [forgot my password]\n---\nUse Forgot.\n"
+        "---\ntitle: Export your data\nquestions: [export to csv]\n---\nUse Export.\n"
     )
-    encoder = OwnQuestionsFirst()
+    encoder = WithinArticle()
     kb = KnowledgeBase(KnowledgeIndex.build(load_articles(tmp_path), encoder), encoder)
-    hit = kb.search("how do I add our tax number to the invoice").hits[0]
-    assert (hit.article_id, hit.section) == ("invoices", "Tax")
-    # Its words are all in the lead: the lead answers.
-    lead = kb.search("how do I get the invoice").hits[0]
-    assert (lead.article_id, lead.section) == ("invoices", None)
+    assert kb.index.manifest["sections_within_article"] is True
+    # The article's most typical question: plain cosines prefer the section that shares its
+    # words ("how do I ... my password"), but the lead is what answers it.
+    typical = kb.search("how do I reset my password").hits[0]
+    assert (typical.article_id, typical.section) == ("reset", None)
+    # A question about one part of the article gets that part.
+    email = kb.search("the reset email does not arrive").hits[0]
+    assert (email.article_id, email.section) == ("reset", "If the email does not arrive")
+    # An index built before the flag's name changed asks for it by its old name.
+    del kb.index.manifest["sections_within_article"]
+    kb.index.manifest["lead_on_own_question"] = True
+    assert kb.search("how do I reset my password").hits[0].section is None
+    # Without the flag (MiniLM's indexes), plain cosines and BM25 choose, as before.
+    kb.index.manifest["lead_on_own_question"] = False
+    assert kb.search("how do I reset my password").hits[0].section == "Change a password you know"
+
+
+def test_within_the_article_what_the_sections_share_does_not_choose() -> None:
+    # Axes: the article's topic, then what each of three parts alone says. Part 1 says the
+    # most about the topic; the question is mostly topic, like the article's own questions,
+    # and otherwise asks what part 2 alone says.
+    def unit(vector: list[float]) -> np.ndarray:
+        array = np.asarray(vector, dtype=np.float32)
+        return array / np.linalg.norm(array)
+
+    parts = np.stack([unit([0.6, 0.8, 0, 0]), unit([0.95, 0, 0.31, 0]), unit([0.6, 0, 0, 0.8])])
+    own = np.stack([unit([0.9, 0.1, 0, 0]), unit([0.9, 0, 0.1, 0]), unit([0.9, 0, 0, 0.1])])
+    query = unit([0.9, 0, 0.05, 0.3])
+    assert int(np.argmax(parts @ query)) == 1  # plain cosines: the part richest in topic
+    assert int(np.argmax(_within_article(parts, own, query))) == 2
+    assert not _about_the_whole_article(own, query)
+    assert _about_the_whole_article(own, unit([1, 0, 0, 0]))
