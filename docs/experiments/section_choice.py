@@ -41,12 +41,16 @@ not seen the rules wrote `section_questions_blind.yml` (108 questions): on it, "
 kept MiniLM at cosine + BM25's figure but lost to cosine + BM25 for the multilingual encoder,
 which itself answers "How do I reset my password?" with "Change a password you know". The
 rule "within the article" was then chosen on those two sets and a dozen of the integration
-tests' own questions, and measured once on three more sets written blind by another helper
-session (`section_questions_blind2_{en,zh,fa}.yml`), the first in Chinese and Persian.
+tests' own questions. Afterwards a third helper session, which had seen only the articles,
+wrote `section_questions_blind3_{en,zh,fa}.yml` (the first sets in Chinese and Persian);
+they were committed before any rule was run on them, measured once, and nothing was changed
+after.
 
 Run from the repository root (a labelled file as the first argument):
     HF_HUB_OFFLINE=1 PYTHONPATH=. .venv/bin/python docs/experiments/section_choice.py \
-        docs/experiments/section_questions.yml [--lang zh]
+        docs/experiments/section_questions.yml
+    HF_HUB_OFFLINE=1 PYTHONPATH=. .venv/bin/python docs/experiments/section_choice.py \
+        docs/experiments/section_questions_blind3_zh.yml --lang zh
 """
 
 from __future__ import annotations
