@@ -29,6 +29,8 @@ Rules compared, each for both indexes:
   questions as each of them gets the lead; otherwise cosine + BM25, the cosines measured
   from the article's centres (the chunks' mean taken from each chunk, the own questions'
   mean from the question). MiniLM's indexes keep cosine + BM25;
+- "within the article, every encoder": the shipped rule applied to MiniLM's indexes too (the
+  same as "shipped" for the multilingual encoder's);
 - "BM25 alone": the part with the best BM25 score, the lead on ties (for reference).
 
 How the rules came about (docs/kb-engine.md, "The section that answers", has the figures).
@@ -132,6 +134,16 @@ def shipped(index, article, question, vector, lexical, lexical_top, lang):  # ty
     return index._best_section(article, vector, lexical, lexical_top, lang)
 
 
+def within_every_encoder(index, article, question, vector, lexical, lexical_top, lang):  # type: ignore[no-untyped-def]
+    """The shipped rule as if the index asked for it whatever its encoder (MiniLM's does not)."""
+    manifest = index.manifest
+    index.manifest = {**manifest, "sections_within_article": True}
+    try:
+        return index._best_section(article, vector, lexical, lexical_top, lang)
+    finally:
+        index.manifest = manifest
+
+
 def lead_unless(index, article, question, vector, lexical, lexical_top, lang):  # type: ignore[no-untyped-def]
     """Shipped on 2026-12-03 (0f41da2): in the multilingual encoder's own-question case, the
     lead unless the question has words the lead lacks; then the chunk with the best BM25
@@ -196,6 +208,7 @@ RULES: dict[str, Rule] = {
     "own question -> BM25 (first try)": own_question_bm25,
     "lead unless (2026-12-03)": lead_unless,
     "shipped: within the article": shipped,
+    "within the article, every encoder": within_every_encoder,
     "BM25 alone": bm25_alone,
 }
 
