@@ -6,8 +6,9 @@ by chance, while a question the article answers tends to be close to several of 
 paraphrases, so the mean of the k highest cosines within the article (the k-nearest-neighbour
 out-of-distribution score of Sun et al., 2022, taken per article) might separate the two
 better. Here it replaces the similarity everywhere the calibration and the decision see it:
-the cross-validation's held-out and off-topic questions (each fold's entries only) and the
-test questions. Each knowledge base is then built and calibrated as `frontline kb build`
+the cross-validation's held-out and off-topic questions (each fold's entries only; the
+"covered" rule reads the off-topic questions' similarity from these too) and the test
+questions. Each knowledge base is then built and calibrated as `frontline kb build`
 does (default English encoder), and the test figures are read at the point it chose, beside
 the ceiling (the most coverage any cut on probability and the similarity reaches with
 precision >= 0.95 and <= 1% unrelated answered, read off the test set, for understanding
