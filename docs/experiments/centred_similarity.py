@@ -35,10 +35,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import agreement_gate as ag
-import tuned_encoder as te
+import as_new
 
-from retrieval import benchmark, calibration
+from retrieval import calibration
 from retrieval.embedding_cache import CachedEncoder
 from retrieval.encoder import MINILM, SentenceTransformerEncoder
 
@@ -89,26 +88,7 @@ def main() -> None:
     for variant in sys.argv[1].split(","):
         VARIANT = variant
         for dataset in sys.argv[2:]:
-            articles, test = te.load(dataset)
-            index, _ = benchmark.build_and_ask(articles, test, encoder)
-            point = index.operating_point
-            assert point is not None
-            scored = benchmark.scored_split(index, test)
-            ids = {a.id: j for j, a in enumerate(index.articles)}
-            labels = np.array([ids.get(label, -1) for label in test.labels])
-            oos = labels < 0
-            precision, coverage, unrelated = ag.figures(scored, point, labels)
-            top, p = scored.top(point.lexical_weight, point.temperature)
-            s = scored.similarity[np.arange(len(top)), top]
-            right = top == labels
-            ceiling = ag.ceiling(p, s, right, oos, np.ones(len(top), dtype=bool))
-            print(
-                f"{variant} {dataset}: top-1 {right[~oos].mean():.3f} precision {precision:.3f} "
-                f"coverage {coverage:.3f} unrelated {unrelated:.4f} ceiling {ceiling:.3f} | "
-                f"answer {point.answer} floor {point.min_similarity}, expected coverage "
-                f"{point.expected_coverage}",
-                flush=True,
-            )
+            print(f"{variant} {dataset}: {as_new.built_as_new(dataset, encoder)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import agreement_gate as ag
+import as_new
 import tuned_encoder as te
 
 from retrieval import benchmark, calibration, classifier
@@ -47,16 +47,8 @@ from retrieval.tokenize import tokenize
 
 FOLDS = 5
 SEED = 13
-SHIPPED_CROSS_VALIDATE = calibration.cross_validate
-CAPTURED: dict[str, Any] = {}
-
-
-def capturing_cross_validate(*args: Any, **kwargs: Any) -> CrossValidation:
-    CAPTURED.update(args=args, kwargs=kwargs)
-    return SHIPPED_CROSS_VALIDATE(*args, **kwargs)
-
-
-calibration.cross_validate = capturing_cross_validate  # type: ignore[assignment]
+CAPTURED = as_new.CAPTURED
+as_new.capture()
 
 
 class WordsAndVector:
@@ -157,33 +149,17 @@ def main() -> None:
         assert shipped is not None and test.vectors is not None
         point = calibration.choose(words_cross_validation())
         entry_texts, n = CAPTURED["args"][0], len(index.articles)
-        starts = np.asarray(index.article_starts)
         entries = np.asarray(index.vectors, dtype=np.float32)
-        entry_labels = np.repeat(np.arange(n), np.diff(np.append(starts, len(entries))))
-        model = WordsAndVector(entry_texts, entries, entry_labels, n)
-        ids = {a.id: j for j, a in enumerate(index.articles)}
-        labels = np.array([ids.get(label, -1) for label in test.labels])
-        oos = labels < 0
+        model = WordsAndVector(entry_texts, entries, as_new.entry_labels(index), n)
+        starts = np.asarray(index.article_starts)
+        words = scored(model, index.lexical, entries, starts, test.texts, test.vectors)
+        labels = as_new.test_labels(index, test)
         for name, chosen, scores in (
             ("shipped", shipped, benchmark.scored_split(index, test)),
-            (
-                "words too",
-                point,
-                scored(model, index.lexical, entries, starts, test.texts, test.vectors),
-            ),
+            ("words too", point, words),
         ):
-            precision, coverage, unrelated = ag.figures(scores, chosen, labels)
-            top, p = scores.top(chosen.lexical_weight, chosen.temperature)
-            s = scores.similarity[np.arange(len(top)), top]
-            right = top == labels
-            ceiling = ag.ceiling(p, s, right, oos, np.ones(len(top), dtype=bool))
             print(
-                f"{dataset} {name:9s} top-1 {right[~oos].mean():.3f} precision {precision:.3f} "
-                f"coverage {coverage:.3f} unrelated {unrelated:.4f} ceiling {ceiling:.3f} | "
-                f"answer {chosen.answer} floor {chosen.min_similarity} T {chosen.temperature} "
-                f"w {chosen.lexical_weight}, expected {chosen.expected_precision} / "
-                f"{chosen.expected_coverage} / {chosen.off_topic_answered}",
-                flush=True,
+                f"{dataset} {name:9s} {as_new.figures_line(scores, chosen, labels, n)}", flush=True
             )
 
 

@@ -43,13 +43,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import agreement_gate as ag
+import as_new
 import tuned_encoder as te
 
 from retrieval import benchmark, calibration, classifier
@@ -60,17 +59,8 @@ from retrieval.tokenize import tokenize
 
 FOLDS = 5
 SEED = 13
-SHIPPED_CROSS_VALIDATE = calibration.cross_validate
-CAPTURED: dict[str, Any] = {}
-
-
-def capturing_cross_validate(*args: Any, **kwargs: Any) -> CrossValidation:
-    """The shipped cross-validation, its arguments kept for the class's own."""
-    CAPTURED.update(args=args, kwargs=kwargs)
-    return SHIPPED_CROSS_VALIDATE(*args, **kwargs)
-
-
-calibration.cross_validate = capturing_cross_validate  # type: ignore[assignment]
+CAPTURED = as_new.CAPTURED
+as_new.capture()
 
 
 def with_class(scored: Scored, class_logits: np.ndarray) -> Scored:
@@ -200,45 +190,26 @@ def main() -> None:
 
         # The test questions under the final model (every entry, every usable off-topic one).
         n = len(index.articles)
-        starts = np.asarray(index.article_starts)
         entries = np.asarray(index.vectors, dtype=np.float32)
-        entry_labels = np.repeat(np.arange(n), np.diff(np.append(starts, len(entries))))
         off_vectors = np.asarray(CAPTURED["args"][6], dtype=np.float32)
-        weights, bias = fit_with_class(entries, entry_labels, n, off_vectors[usable])
+        weights, bias = fit_with_class(entries, as_new.entry_labels(index), n, off_vectors[usable])
         assert test.vectors is not None
+        starts = np.asarray(index.article_starts)
         scored = scored_with_class(
             weights, bias, index.lexical, entries, starts, test.texts, test.vectors
         )
-        shipped_scored = benchmark.scored_split(index, test)
-        ids = {a.id: j for j, a in enumerate(index.articles)}
-        labels = np.array([ids.get(label, -1) for label in test.labels])
-        oos = labels < 0
+        labels = as_new.test_labels(index, test)
         print(
             f"{dataset}: {int(usable.sum())} of {len(off_texts)} off-topic questions learnt",
             flush=True,
         )
         for name, chosen, scores in (
-            ("shipped", shipped, shipped_scored),
+            ("shipped", shipped, benchmark.scored_split(index, test)),
             ("class", point, scored),
             ("class, weight ranked over articles", ranked, scored),
             ("class, blocked off-topic folds", blocked, scored),
         ):
-            precision, coverage, unrelated = ag.figures(scores, chosen, labels)
-            top, p = scores.top(chosen.lexical_weight, chosen.temperature)
-            s = scores.similarity[np.arange(len(top)), top]
-            right = top == labels
-            top1 = (scores.fused(chosen.lexical_weight)[:, :n].argmax(axis=1) == labels)[
-                ~oos
-            ].mean()
-            ceiling = ag.ceiling(p, s, right, oos, np.ones(len(top), dtype=bool))
-            print(
-                f"  {name:35s} top-1 {top1:.3f} precision {precision:.3f} coverage {coverage:.3f} "
-                f"unrelated {unrelated:.4f} ceiling {ceiling:.3f} | answer {chosen.answer} "
-                f"floor {chosen.min_similarity} T {chosen.temperature} w {chosen.lexical_weight}, "
-                f"expected {chosen.expected_precision} / {chosen.expected_coverage} / "
-                f"{chosen.off_topic_answered}",
-                flush=True,
-            )
+            print(f"  {name:35s} {as_new.figures_line(scores, chosen, labels, n)}", flush=True)
 
 
 if __name__ == "__main__":

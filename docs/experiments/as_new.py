@@ -1,0 +1,83 @@
+"""Shared by the experiments that calibrate a knowledge base as new and read the test set:
+the build's own cross-validation arguments, the test questions' article positions, and one
+line of figures at an operating point.
+
+Not an experiment itself: imported by off_topic_class.py, lexical_features.py,
+centred_similarity.py and topk_similarity.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import agreement_gate as ag
+import numpy as np
+import tuned_encoder as te
+
+from retrieval import benchmark, calibration
+from retrieval.calibration import CrossValidation, Scored
+from retrieval.encoder import Encoder
+from retrieval.index import KnowledgeIndex
+
+SHIPPED_CROSS_VALIDATE = calibration.cross_validate
+# The arguments of the build's last `calibration.cross_validate` call, once `capture()` ran:
+# (entry texts, kinds, vectors, article positions, articles, off-topic texts, their vectors).
+CAPTURED: dict[str, Any] = {}
+
+
+def _capturing(*args: Any, **kwargs: Any) -> CrossValidation:
+    CAPTURED.update(args=args, kwargs=kwargs)
+    return SHIPPED_CROSS_VALIDATE(*args, **kwargs)
+
+
+def capture() -> None:
+    """Keep the arguments of every cross-validation the build runs (it looks the function
+    up in the module), for an experiment to run its own on the same entries."""
+    calibration.cross_validate = _capturing  # type: ignore[assignment]
+
+
+def test_labels(index: KnowledgeIndex, split: benchmark.Split) -> np.ndarray:
+    """Each test question's article position; -1 for the unrelated ones."""
+    ids = {a.id: j for j, a in enumerate(index.articles)}
+    return np.array([ids.get(label, -1) for label in split.labels])
+
+
+def entry_labels(index: KnowledgeIndex) -> np.ndarray:
+    """Each entry's article position, from the index's article starts."""
+    starts = np.asarray(index.article_starts)
+    return np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(index.vectors))))
+
+
+def figures_line(
+    scores: Scored, point: calibration.OperatingPoint, labels: np.ndarray, articles: int
+) -> str:
+    """Top-1 (among the `articles` first columns), precision, coverage and unrelated answered
+    at `point`, the test-set ceiling (precision >= 0.95, <= 1% unrelated; for understanding
+    only) and the point with what the build expected of it."""
+    oos = labels < 0
+    precision, coverage, unrelated = ag.figures(scores, point, labels)
+    top, p = scores.top(point.lexical_weight, point.temperature)
+    s = scores.similarity[np.arange(len(top)), top]
+    ceiling = ag.ceiling(p, s, top == labels, oos, np.ones(len(top), dtype=bool))
+    ranked = scores.fused(point.lexical_weight)[:, :articles].argmax(axis=1)
+    return (
+        f"top-1 {(ranked == labels)[~oos].mean():.3f} precision {precision:.3f} "
+        f"coverage {coverage:.3f} unrelated {unrelated:.4f} ceiling {ceiling:.3f} | "
+        f"answer {point.answer} floor {point.min_similarity} T {point.temperature} "
+        f"w {point.lexical_weight}, expected {point.expected_precision} / "
+        f"{point.expected_coverage} / {point.off_topic_answered}"
+    )
+
+
+def built_as_new(dataset: str, encoder: Encoder) -> str:
+    """`dataset` (as tuned_encoder.load names it) built as `kb build` does, then asked its
+    test questions at the point it chose: the figures line."""
+    articles, test = te.load(dataset)
+    index, _ = benchmark.build_and_ask(articles, test, encoder)
+    assert index.operating_point is not None
+    return figures_line(
+        benchmark.scored_split(index, test),
+        index.operating_point,
+        test_labels(index, test),
+        len(index.articles),
+    )
