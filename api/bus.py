@@ -223,8 +223,11 @@ class RedisBus:
                 await asyncio.sleep(backoff)
                 backoff = min(BACKOFF_MAX, backoff * 2)
             finally:
+                # Through a typed name: some redis-py releases leave `PubSub.aclose`
+                # unannotated (an untyped call for mypy --strict), 8.2 annotates it.
+                close_pubsub: Callable[[], Awaitable[None]] = pubsub.aclose
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(pubsub.aclose(), STOP_WAIT)  # type: ignore[no-untyped-call]
+                    await asyncio.wait_for(close_pubsub(), STOP_WAIT)
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(client.aclose(), STOP_WAIT)
 
