@@ -12,14 +12,15 @@ FRONTLINE := $(VENV)/bin/frontline
 
 setup: $(APP_STAMP) $(RASA_STAMP)
 
-$(APP_STAMP): pyproject.toml
+$(APP_STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null || { \
 	  echo "error: Python 3.11 is needed for the hub; install it (e.g. 'pyenv install 3.11') or run 'make PYTHON=/path/to/python3.11'" >&2; exit 1; }
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	@# The CPU build of torch first: sentence-transformers would otherwise pull a CUDA build.
 	$(VENV)/bin/pip install -q torch==2.13.0
-	$(VENV)/bin/pip install -q -e '.[dev]'
+	@# Versions as CI last passed with them (constraints.txt; the Rasa env has its own).
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
 $(RASA_STAMP): bot/constraints-rasa.txt
