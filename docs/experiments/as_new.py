@@ -1,13 +1,15 @@
-"""Shared by the experiments that calibrate a knowledge base as new and read the test set:
-the build's own cross-validation arguments, the test questions' article positions, and one
-line of figures at an operating point.
+"""Shared by the experiments that build a benchmark knowledge base as new and read its test
+set: the default encoder, the build, the build's own cross-validation arguments, the test
+questions' article positions, and one line of figures at an operating point.
 
 Not an experiment itself: imported by off_topic_class.py, lexical_features.py,
-centred_similarity.py and topk_similarity.py.
+centred_similarity.py, topk_similarity.py, classifier_c.py and closest_off_topic_dropped.py.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import agreement_gate as ag
@@ -16,7 +18,8 @@ import tuned_encoder as te
 
 from retrieval import benchmark, calibration
 from retrieval.calibration import CrossValidation, Scored
-from retrieval.encoder import Encoder
+from retrieval.embedding_cache import CachedEncoder
+from retrieval.encoder import MINILM, Encoder, SentenceTransformerEncoder
 from retrieval.index import KnowledgeIndex
 
 SHIPPED_CROSS_VALIDATE = calibration.cross_validate
@@ -69,15 +72,35 @@ def figures_line(
     )
 
 
-def built_as_new(dataset: str, encoder: Encoder) -> str:
-    """`dataset` (as tuned_encoder.load names it) built as `kb build` does, then asked its
-    test questions at the point it chose: the figures line."""
+def minilm() -> Encoder:
+    """The default English encoder, its vectors cached under var/embeddings."""
+    return CachedEncoder(SentenceTransformerEncoder(MINILM), Path("var/embeddings"))
+
+
+@dataclass(frozen=True)
+class Built:
+    """A benchmark knowledge base built as `kb build` does, its test questions' vectors set."""
+
+    index: KnowledgeIndex
+    test: benchmark.Split
+    cv: CrossValidation
+    point: calibration.OperatingPoint
+
+    def figures(self) -> str:
+        """The figures line of the test questions at the point the build chose."""
+        return figures_line(
+            benchmark.scored_split(self.index, self.test),
+            self.point,
+            test_labels(self.index, self.test),
+            len(self.index.articles),
+        )
+
+
+def build(dataset: str, encoder: Encoder) -> Built:
+    """`dataset` (as tuned_encoder.load names it) built as `kb build` does and asked its test
+    questions (which sets their vectors)."""
     articles, test = te.load(dataset)
     index, _ = benchmark.build_and_ask(articles, test, encoder)
-    assert index.operating_point is not None
-    return figures_line(
-        benchmark.scored_split(index, test),
-        index.operating_point,
-        test_labels(index, test),
-        len(index.articles),
-    )
+    cv, point = index.cross_validation, index.operating_point
+    assert cv is not None and point is not None and test.vectors is not None
+    return Built(index, test, cv, point)

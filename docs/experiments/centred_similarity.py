@@ -38,8 +38,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 import as_new
 
 from retrieval import calibration
-from retrieval.embedding_cache import CachedEncoder
-from retrieval.encoder import MINILM, SentenceTransformerEncoder
 
 SHIPPED_SCORE_QUERIES = calibration.score_queries
 VARIANT = "0"
@@ -84,11 +82,11 @@ calibration.score_queries = score_queries
 
 def main() -> None:
     global VARIANT
-    encoder = CachedEncoder(SentenceTransformerEncoder(MINILM), Path("var/embeddings"))
+    encoder = as_new.minilm()
     for variant in sys.argv[1].split(","):
         VARIANT = variant
         for dataset in sys.argv[2:]:
-            print(f"{variant} {dataset}: {as_new.built_as_new(dataset, encoder)}", flush=True)
+            print(f"{variant} {dataset}: {as_new.build(dataset, encoder).figures()}", flush=True)
 
 
 if __name__ == "__main__":

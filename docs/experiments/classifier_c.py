@@ -20,33 +20,23 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import as_new
-import tuned_encoder as te
 
-from retrieval import benchmark, classifier
-from retrieval.embedding_cache import CachedEncoder
-from retrieval.encoder import MINILM, SentenceTransformerEncoder
+from retrieval import classifier
 
 
 def main() -> None:
-    encoder = CachedEncoder(SentenceTransformerEncoder(MINILM), Path("var/embeddings"))
+    encoder = as_new.minilm()
     for c in [float(c) for c in sys.argv[1].split(",")]:
         classifier.REGULARISATION_C = c  # read at each fit
         for dataset in sys.argv[2:]:
-            articles, test = te.load(dataset)
-            index, _ = benchmark.build_and_ask(articles, test, encoder)
-            cv, point = index.cross_validation, index.operating_point
-            assert cv is not None and point is not None
+            built = as_new.build(dataset, encoder)
+            cv, point = built.cv, built.point
             weight, temperature = point.lexical_weight, point.temperature
             held_top1 = float((cv.held_out.max_logit_article(weight) == cv.labels).mean())
             nll = cv.held_out.mean_nll(cv.labels, weight, temperature)
-            line = as_new.figures_line(
-                benchmark.scored_split(index, test),
-                point,
-                as_new.test_labels(index, test),
-                len(index.articles),
-            )
             print(
-                f"C={c:g} {dataset}: held-out top-1 {held_top1:.3f} nll {nll:.3f} | {line}",
+                f"C={c:g} {dataset}: held-out top-1 {held_top1:.3f} nll {nll:.3f} | "
+                f"{built.figures()}",
                 flush=True,
             )
 

@@ -28,12 +28,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 import as_new
-import tuned_encoder as te
 
 from retrieval import benchmark, calibration
 from retrieval.calibration import CrossValidation, Scored
-from retrieval.embedding_cache import CachedEncoder
-from retrieval.encoder import MINILM, SentenceTransformerEncoder
 
 DROPPED = (3, 10, 20, 40)
 
@@ -51,17 +48,15 @@ def without(cv: CrossValidation, questions: set[int]) -> CrossValidation:
 
 
 def main() -> None:
-    encoder = CachedEncoder(SentenceTransformerEncoder(MINILM), Path("var/embeddings"))
+    encoder = as_new.minilm()
     for dataset in sys.argv[1:]:
-        articles, test = te.load(dataset)
-        index, _ = benchmark.build_and_ask(articles, test, encoder)
-        cv, point = index.cross_validation, index.operating_point
-        assert cv is not None and point is not None
-        limits = calibration.coverage_limits(cv, point, closest=max(DROPPED))
+        built = as_new.build(dataset, encoder)
+        cv, index, test = built.cv, built.index, built.test
+        limits = calibration.coverage_limits(cv, built.point, closest=max(DROPPED))
         closest = [question for question, _, _ in limits.closest_off_topic]
         scores = benchmark.scored_split(index, test)
         labels, n = as_new.test_labels(index, test), len(index.articles)
-        print(f"{dataset} shipped: {as_new.figures_line(scores, point, labels, n)}", flush=True)
+        print(f"{dataset} shipped: {built.figures()}", flush=True)
         for dropped in DROPPED:
             chosen = calibration.choose(without(cv, set(closest[:dropped])))
             line = as_new.figures_line(scores, chosen, labels, n)

@@ -37,12 +37,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 import as_new
-import tuned_encoder as te
 
 from retrieval import benchmark, calibration, classifier
 from retrieval.calibration import CrossValidation, LexicalIndex, Scored, _Fitted, assign_folds
-from retrieval.embedding_cache import CachedEncoder
-from retrieval.encoder import MINILM, SentenceTransformerEncoder
 from retrieval.tokenize import tokenize
 
 FOLDS = 5
@@ -141,12 +138,11 @@ def words_cross_validation() -> CrossValidation:
 
 
 def main() -> None:
-    encoder = CachedEncoder(SentenceTransformerEncoder(MINILM), Path("var/embeddings"))
+    encoder = as_new.minilm()
     for dataset in sys.argv[1:]:
-        articles, test = te.load(dataset)
-        index, _ = benchmark.build_and_ask(articles, test, encoder)
-        shipped = index.operating_point
-        assert shipped is not None and test.vectors is not None
+        built = as_new.build(dataset, encoder)
+        index, test, shipped = built.index, built.test, built.point
+        assert test.vectors is not None
         point = calibration.choose(words_cross_validation())
         entry_texts, n = CAPTURED["args"][0], len(index.articles)
         entries = np.asarray(index.vectors, dtype=np.float32)

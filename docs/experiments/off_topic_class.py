@@ -49,12 +49,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 import as_new
-import tuned_encoder as te
 
 from retrieval import benchmark, calibration, classifier
 from retrieval.calibration import CrossValidation, LexicalIndex, Scored, _Fitted, assign_folds
-from retrieval.embedding_cache import CachedEncoder
-from retrieval.encoder import MINILM, SentenceTransformerEncoder
 from retrieval.tokenize import tokenize
 
 FOLDS = 5
@@ -161,18 +158,19 @@ def article_scorer(cv: CrossValidation) -> tuple[float, float]:
         if top1 > best_top1 + 1e-9:
             best_weight, best_top1 = weight, top1
     temperatures = calibration.TEMPERATURES
-    nll = [cv.held_out.mean_nll(cv.labels, best_weight, t) for t in temperatures]
-    return best_weight, float(temperatures[int(np.argmin(nll))])
+    best = calibration._grid_minimum(
+        lambda i: cv.held_out.mean_nll(cv.labels, best_weight, temperatures[i]),
+        len(temperatures),
+    )
+    return best_weight, float(temperatures[best])
 
 
 def main() -> None:
-    encoder = CachedEncoder(SentenceTransformerEncoder(MINILM), Path("var/embeddings"))
+    encoder = as_new.minilm()
     for dataset in sys.argv[1:]:
-        articles, test = te.load(dataset)
-        index, _ = benchmark.build_and_ask(articles, test, encoder)
-        cv0, shipped = index.cross_validation, index.operating_point
-        assert cv0 is not None and shipped is not None
-        covered = calibration.covered_off_topic(cv0)
+        built = as_new.build(dataset, encoder)
+        index, test, shipped = built.index, built.test, built.point
+        covered = calibration.covered_off_topic(built.cv)
         off_texts = CAPTURED["args"][5]
         usable = np.ones(len(off_texts), dtype=bool) if covered is None else ~covered
         off_fold = np.arange(len(off_texts)) % FOLDS

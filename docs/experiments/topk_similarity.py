@@ -33,8 +33,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 import as_new
 
 from retrieval import calibration
-from retrieval.embedding_cache import CachedEncoder
-from retrieval.encoder import MINILM, SentenceTransformerEncoder
 
 SHIPPED_SCORE_QUERIES = calibration.score_queries
 K = 1
@@ -68,11 +66,11 @@ calibration.score_queries = score_queries
 
 def main() -> None:
     global K
-    encoder = CachedEncoder(SentenceTransformerEncoder(MINILM), Path("var/embeddings"))
+    encoder = as_new.minilm()
     for k in [int(k) for k in sys.argv[1].split(",")]:
         K = k
         for dataset in sys.argv[2:]:
-            print(f"k={k} {dataset}: {as_new.built_as_new(dataset, encoder)}", flush=True)
+            print(f"k={k} {dataset}: {as_new.build(dataset, encoder).figures()}", flush=True)
 
 
 if __name__ == "__main__":
