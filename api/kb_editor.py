@@ -21,7 +21,7 @@ import yaml
 from api.hub import Hub
 from api.knowledge_edit import IndexAfterEdit, KbEditError, edit_lock, rebuild_after_edit
 from handoff import audit, kb_history
-from retrieval.articles import Article, SourceError, parse_article
+from retrieval.articles import Article, SourceError, parse_article, read_source
 from retrieval.kb_edit import write_atomically
 from retrieval.sources import load_articles
 
@@ -112,7 +112,7 @@ def _save(
         )
         if path.suffix != ".md":
             raise KbEditError(409, f"{article_id!r} is kept in {path.name}, not a Markdown file")
-        before = path.read_text(encoding="utf-8") if path.exists() else None
+        before = read_source(path) if path.exists() else None
         after = text if text is not None else compose(article_id, lang, fields, before)  # type: ignore[arg-type]
         if len(after) > MAX_ARTICLE_CHARS:
             raise KbEditError(413, f"an article holds at most {MAX_ARTICLE_CHARS} characters")

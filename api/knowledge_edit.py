@@ -15,7 +15,7 @@ from pathlib import Path
 
 from api.hub import Hub
 from api.index_builds import Outcome
-from retrieval.articles import SourceError
+from retrieval.articles import SourceError, read_source
 from retrieval.kb_edit import add_questions
 from retrieval.sources import load_articles
 
@@ -83,12 +83,12 @@ def _edit(hub: Hub, article_id: str, questions: Sequence[str], lang: str | None)
         path = Path(article.path)
         if path.suffix != ".md" or not path.is_file():
             raise KbEditError(409, f"article {article_id!r} is not kept in a Markdown file")
-        before = path.read_text(encoding="utf-8")
+        before = read_source(path)
         added = add_questions(path, questions)
         unchanged = IndexAfterEdit("unchanged")
         if not added:
             return PhrasingsAdded([], unchanged, path, article.lang, before, before)
-        after = path.read_text(encoding="utf-8")
+        after = read_source(path)
         return PhrasingsAdded(added, unchanged, path, article.lang, before, after)
 
 

@@ -28,6 +28,21 @@ class SourceError(ValueError):
         self.problem = problem
 
 
+def read_source(path: Path) -> str:
+    """A source file's text: UTF-8, with or without the byte-order mark Windows editors and
+    spreadsheet exports write; any other encoding is a SourceError that names the line."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise SourceError(
+            path,
+            line,
+            f"not UTF-8 text (byte 0x{data[error.start]:02x}); save the file as UTF-8",
+        ) from None
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A piece of an article that is embedded and searched on its own."""

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.articles import Article, SourceError, chunk_body
+from retrieval.articles import Article, SourceError, chunk_body, read_source
 
 REQUIRED = ("question", "answer")
 OPTIONAL = ("id", "title", "tags", "url")
@@ -29,7 +29,7 @@ def _slug(text: str) -> str:
 
 
 def _csv_rows(path: Path, text: str) -> list[_Row]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
@@ -127,7 +127,7 @@ class _Draft:
 
 
 def load_faq(path: Path) -> list[Article]:
-    text = path.read_text(encoding="utf-8")
+    text = read_source(path)
     rows = _csv_rows(path, text) if path.suffix.lower() == ".csv" else _json_rows(path, text)
     if not rows:
         raise SourceError(path, 1, "the FAQ file has no entries")

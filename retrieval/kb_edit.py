@@ -8,14 +8,14 @@ from pathlib import Path
 
 import yaml
 
-from retrieval.articles import SourceError
+from retrieval.articles import SourceError, read_source
 
 
 def add_questions(path: Path, questions: Sequence[str]) -> list[str]:
     """Append `questions` the article does not have yet to its front matter's `questions`;
     returns those added. Only the front matter is rewritten: the body stays byte for byte.
     The file is replaced atomically, so the index builder never reads half of it."""
-    text = path.read_text(encoding="utf-8")
+    text = read_source(path)
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
         raise SourceError(path, 1, "missing YAML front matter (the file must start with '---')")

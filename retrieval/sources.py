@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from retrieval.articles import Article, SourceError, parse_article
+from retrieval.articles import Article, SourceError, parse_article, read_source
 from retrieval.faq import load_faq
 
 SOURCE_SUFFIXES = (".md", ".csv", ".json")
@@ -28,7 +28,7 @@ def load_articles(directory: Path) -> list[Article]:
     seen: dict[tuple[str, str], Path] = {}
     for path in source_files(directory):
         if path.suffix.lower() == ".md":
-            found = [parse_article(path, path.read_text(encoding="utf-8"))]
+            found = [parse_article(path, read_source(path))]
         else:
             found = load_faq(path)
         for article in found:

@@ -72,6 +72,33 @@ def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
         load_articles(tmp_path)
 
 
+def test_byte_order_mark_and_windows_line_ends_are_read(tmp_path: Path) -> None:
+    # Notepad and spreadsheet exports save UTF-8 with a BOM and CRLF line ends.
+    text = "\r\n".join(
+        ["---", "title: Café hours", "questions:", "  - When are you open?", "---", "Nine to five."]
+    )
+    (tmp_path / "hours.md").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    (tmp_path / "faq.json").write_bytes(
+        b"\xef\xbb\xbf" + b'[{"question": "Do you ship abroad?", "answer": "Yes."}]'
+    )
+    by_id = {a.id: a for a in load_articles(tmp_path)}
+    assert by_id["hours"].title == "Café hours"
+    assert by_id["hours"].questions == ("When are you open?",)
+    assert by_id["hours"].lead == "Nine to five."
+    assert [a.questions for a in by_id.values() if a.id != "hours"] == [("Do you ship abroad?",)]
+
+
+@pytest.mark.parametrize("name", ["legacy.md", "legacy.csv"])
+def test_a_file_not_in_utf8_names_its_line(tmp_path: Path, name: str) -> None:
+    (tmp_path / "ok.md").write_text("---\ntitle: Fine\n---\nFine.\n")
+    markdown, csv = "---\ntitle: Caf\xe9\n---\nx\n", "question,answer\nCaf\xe9?,Yes\n"
+    (tmp_path / name).write_bytes((markdown if name.endswith(".md") else csv).encode("latin-1"))
+    with pytest.raises(SourceError, match=r"not UTF-8 text \(byte 0xe9\)") as caught:
+        load_articles(tmp_path)
+    assert caught.value.path == tmp_path / name
+    assert caught.value.line == 2
+
+
 def test_digest_changes_with_any_source(tmp_path: Path) -> None:
     (tmp_path / "a.md").write_text("---\ntitle: A\n---\nA.\n")
     before = sources_digest(tmp_path)

@@ -100,6 +100,13 @@ def test_add_questions_rewrites_only_the_front_matter(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["reset-password.md"]
 
 
+def test_add_questions_to_a_file_saved_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "hours.md"
+    path.write_bytes(b"\xef\xbb\xbf---\ntitle: Hours\n---\nNine to five.\n")
+    assert add_questions(path, ["When do you open?"]) == ["When do you open?"]
+    assert parse_article(path, path.read_text(encoding="utf-8")).questions == ("When do you open?",)
+
+
 def test_drafts_and_slugs_work_in_any_script() -> None:
     assert slug("Do you sell gift cards?") == "do-you-sell-gift-cards"
     assert slug("我想要发票") == "我想要发票"
