@@ -69,13 +69,18 @@ def figures(
 
 
 def ceiling(
-    p: np.ndarray, s: np.ndarray, right: np.ndarray, oos: np.ndarray, allowed: np.ndarray
+    p: np.ndarray,
+    s: np.ndarray,
+    right: np.ndarray,
+    oos: np.ndarray,
+    allowed: np.ndarray,
+    unrelated: float = 0.01,
 ) -> float:
     best = 0.0
     for a in np.unique(np.round(p, 3))[::5]:
         for f in np.quantile(s, np.arange(0, 1.0, 0.005)):
             answered = (p >= a) & (s >= f) & allowed
-            if not answered.any() or answered[oos].mean() > 0.01:
+            if not answered.any() or answered[oos].mean() > unrelated:
                 continue
             if (answered & right & ~oos).sum() / answered.sum() >= 0.95:
                 best = max(best, (answered & ~oos).sum() / (~oos).sum())

@@ -3,7 +3,8 @@ set: the default encoder, the build, the build's own cross-validation arguments,
 questions' article positions, and one line of figures at an operating point.
 
 Not an experiment itself: imported by off_topic_class.py, lexical_features.py,
-centred_similarity.py, topk_similarity.py, classifier_c.py and closest_off_topic_dropped.py.
+centred_similarity.py, topk_similarity.py, classifier_c.py, closest_off_topic_dropped.py and
+encoder_ceilings.py.
 """
 
 from __future__ import annotations
