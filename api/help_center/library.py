@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from api.help_center import pages
-from api.help_center.markdown import render
+from api.help_center.markdown import plain_text, render
 from retrieval.articles import Article
 from retrieval.index import Hit
 from retrieval.sources import load_articles
@@ -114,4 +114,6 @@ class HelpLibrary:
     def found(self, hit: Hit | None) -> pages.Found | None:
         if hit is None:
             return None
-        return pages.Found(hit.article_id, hit.title, hit.section, hit.anchor, hit.snippet)
+        return pages.Found(
+            hit.article_id, hit.title, hit.section, hit.anchor, plain_text(hit.snippet)
+        )

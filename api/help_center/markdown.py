@@ -1,6 +1,7 @@
 """An article's Markdown as safe HTML: raw HTML in the source is shown as text, links are
 http(s), mailto or relative only, and every section heading gets the anchor the bot's
-answers link to (`retrieval.sections.section_anchors`)."""
+answers link to (`retrieval.sections.section_anchors`). A search result's snippet as plain
+text."""
 
 from __future__ import annotations
 
@@ -42,3 +43,20 @@ def render(body: str) -> str:
                 child.attrSet("rel", "noopener noreferrer")
     html: str = _MD.renderer.render(tokens, _MD.options, {})
     return html
+
+
+def plain_text(markdown: str) -> str:
+    """What a reader sees of `markdown`, without its markup: a search result's snippet reads
+    "Go to Admin > Billing", not "Go to **Admin > Billing**". Blocks (paragraphs, list items)
+    are joined by a space."""
+    blocks = []
+    for token in _MD.parse(markdown):
+        if token.type != "inline":
+            continue
+        words = [
+            " " if child.type in ("softbreak", "hardbreak") else child.content
+            for child in token.children or []
+            if child.type in ("text", "code_inline", "html_inline", "softbreak", "hardbreak")
+        ]
+        blocks.append("".join(words).strip())
+    return " ".join(block for block in blocks if block)

@@ -25,7 +25,7 @@ function renderList() {
   const shown = articles.filter((a) => !words
     || (a.title + " " + a.tags.join(" ") + " " + a.lang + " " + a.id).toLowerCase().includes(words));
   $("articles").replaceChildren(...shown.map((a) => h("li", null,
-    h("button", { type: "button", class: "linkish", "data-article": a.id + ":" + a.lang, onclick: () => open(a.id, a.lang) },
+    h("button", { type: "button", class: "linkish", dir: "auto", "data-article": a.id + ":" + a.lang, onclick: () => open(a.id, a.lang) },
       a.title), " ", h("span", { class: "muted" }, a.lang + (a.tags.length ? " · " + a.tags.join(", ") : "")))));
 }
 
@@ -49,6 +49,7 @@ function fill(a) {
   $("f-body").value = a.body || "";
   $("save-status").textContent = a.path ? t("File: {path}", { path: a.path }) : "";
   $("edit").hidden = false;
+  $("edit-hint").hidden = true;
   preview();
 }
 
@@ -124,7 +125,8 @@ function tryIt(ev) {
       h("p", null, t("Decision: {decision} (confidence {confidence})", { decision: t(r.decision), confidence: r.confidence.toFixed(2) })),
       h("ol", { class: "plain-list" }, r.hits.slice(0, 3).map((hit) => h("li", null,
         hit.title + (hit.section ? " › " + hit.section : "") + " · " + hit.score.toFixed(2)))),
-      best ? h("p", { class: "muted" }, best.snippet) : null);
+      // The answer as the customer sees it: its Markdown rendered, as in the chat.
+      best ? render(best.snippet, "md muted") : null);
   }, (err) => showError(err.message));
 }
 

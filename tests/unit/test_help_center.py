@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from api.help_center.markdown import plain_text
 from tests.fakes.hashing_index import hashing_index
 from tests.fakes.hub_client import login, make_client
 from tests.fakes.paths import ROOT
@@ -138,10 +139,25 @@ def test_search_uses_the_bots_engine(client: TestClient) -> None:
     found = client.get("/help/search", params={"q": "I forgot my password"}).text
     best = found.split('id="best"', 1)[1]
     assert "/help/articles/reset-password" in best.split("</section>", 1)[0]
+    # Snippets read as text: every part of that article marks up what to click in **bold**.
+    snippets = [part.split("</p>", 1)[0] for part in found.split('class="help-snippet">')[1:]]
+    assert snippets and not any("**" in snippet for snippet in snippets)
     nothing = client.get("/help/search", params={"q": "zzzz qqqq"}).text
     assert "No article matches" in nothing
     assert client.get("/help/search", params={"q": "  "}, follow_redirects=False).status_code == 303
     assert client.get("/help/search", params={"q": "x" * 501}).status_code == 422
+
+
+def test_snippets_lose_their_markup_and_keep_their_words() -> None:
+    markdown = (
+        "- **Cards:** Visa and `AmEx`, [monthly](https://example.org) billing.\n"
+        "- **PayPal:** monthly.\n\n1. Go to **Admin > Billing**.\n2. Then <b>this</b> & 5\\*2."
+    )
+    assert plain_text(markdown) == (
+        "Cards: Visa and AmEx, monthly billing. PayPal: monthly. Go to Admin > Billing. "
+        "Then <b>this</b> & 5*2."
+    )
+    assert plain_text("One line\nand the next.") == "One line and the next."
 
 
 def test_sitemap_lists_every_article(client: TestClient, kb_dir: Path) -> None:
