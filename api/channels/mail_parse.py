@@ -13,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import re
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
 from email.parser import HeaderParser
+from email.utils import getaddresses
 from typing import Any
 
 from api.channels.base import Attachment, InboundMessage, Profile
@@ -28,6 +30,25 @@ _MSGID = re.compile(r"<[^<>\s]+>")
 _TICKET = re.compile(r"\[#(\d{1,9})\]")
 _ROBOT_SENDERS = {"mailer-daemon", "postmaster"}
 _BULK = {"bulk", "junk", "list", "auto_reply"}
+# Mail clients label text with a charset and write its superset: "gb2312" mail holds GBK
+# characters, "iso-8859-1" holds Windows quotes and the euro sign. The WHATWG Encoding
+# Standard (what browsers do) decodes these labels with the superset; so do we, or such a
+# character would become U+FFFD and the customer's words would be lost.
+_SUPERSETS = {
+    **dict.fromkeys(
+        ("gb2312", "gb_2312", "gb_2312-80", "csgb2312", "iso-ir-58", "chinese", "gbk", "x-gbk"),
+        "gb18030",
+    ),
+    **dict.fromkeys(("big5", "csbig5", "x-x-big5", "big5-hkscs", "cn-big5"), "big5hkscs"),
+    **dict.fromkeys(("us-ascii", "ascii", "iso-8859-1", "latin1", "iso_8859-1", "l1"), "cp1252"),
+    **dict.fromkeys(
+        ("euc-kr", "ks_c_5601-1987", "ks_c_5601-1989", "korean", "csksc56011987"), "cp949"
+    ),
+    **dict.fromkeys(
+        ("shift_jis", "shift-jis", "sjis", "x-sjis", "ms_kanji", "csshiftjis"), "cp932"
+    ),
+    **dict.fromkeys(("tis-620", "iso-8859-11", "windows-874"), "cp874"),
+}
 
 
 def message_ids(value: object) -> list[str]:
@@ -46,6 +67,47 @@ def _header(mail: Message, name: str) -> str:
     except Exception:  # a malformed header the registry cannot parse
         value = mail.get_all(name, failobj=[None])[0] if hasattr(mail, "get_all") else None
     return re.sub(r"\s+", " ", str(value)).strip() if value is not None else ""
+
+
+_ENCODED_WORD_CHARSET = re.compile(r"=\?([^?*]+)(?:\*[^?]*)?\?[bq]\?", re.IGNORECASE)
+
+
+def _superset_words(mail: Message, name: str) -> str | None:
+    """The header's text with its RFC 2047 encoded words read by their charsets' supersets
+    (_SUPERSETS), when it has any whose charset has one; else None (the registry's text
+    stands)."""
+    raw = next((str(v) for k, v in mail.raw_items() if k.lower() == name.lower()), None)
+    if raw is None:
+        return None
+    if not any(c.lower() in _SUPERSETS for c in _ENCODED_WORD_CHARSET.findall(raw)):
+        return None
+    try:
+        parts = [
+            (chunk.decode(_SUPERSETS[charset], errors="replace").encode(), "utf-8")
+            if isinstance(chunk, bytes) and charset in _SUPERSETS
+            else (chunk, charset)
+            for chunk, charset in decode_header(raw)
+        ]
+        return re.sub(r"\s+", " ", str(make_header(parts))).strip()
+    except Exception:  # a malformed header: the registry's reading stands
+        return None
+
+
+def _subject(mail: Message) -> str:
+    return _superset_words(mail, "Subject") or _header(mail, "Subject")
+
+
+def _display_name(mail: Message, name: str, address: Address | None) -> str:
+    """`address`'s display name, read again from the raw header when it has encoded words
+    in a charset with a superset."""
+    if address is None:
+        return ""
+    text = _superset_words(mail, name)
+    if text is not None:
+        for found_name, addr_spec in getaddresses([text]):
+            if addr_spec.lower() == address.addr_spec.lower() and found_name:
+                return found_name
+    return address.display_name
 
 
 def _address(mail: Message, name: str) -> Address | None:
@@ -88,19 +150,14 @@ def robot_reason(mail: Message, own_address: str | None = None) -> str | None:
 
 
 def _decoded(part: Message) -> str:
-    """A text part's content by its declared charset (bad or unknown charsets degrade)."""
-    try:
-        content = part.get_content() if isinstance(part, EmailMessage) else None
-        if isinstance(content, str):
-            return content
-    except (LookupError, UnicodeError, AssertionError, KeyError):
-        pass
+    """A text part's content by its declared charset, read as its superset (_SUPERSETS);
+    bad bytes or an unknown charset degrade to U+FFFD or UTF-8 instead of failing."""
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
-    charset = part.get_content_charset() or "utf-8"
+    declared = (part.get_content_charset() or "utf-8").strip().lower()
     try:
-        return payload.decode(charset, errors="replace")
+        return payload.decode(_SUPERSETS.get(declared, declared), errors="replace")
     except LookupError:
         return payload.decode("utf-8", errors="replace")
 
@@ -183,12 +240,15 @@ def parse_mail(raw: bytes, *, own_address: str | None = None) -> InboundMessage:
     in_reply_to = replied[0] if replied else None
     root = references[0] if references else (in_reply_to or message_id)
     aliases = list(dict.fromkeys([*references, *replied]))
-    subject = _header(mail, "Subject")
+    subject = _subject(mail)
 
     sender = _address(mail, "From")
-    reply_to = _address(mail, "Reply-To") or sender  # a contact form writes from itself
+    replying = _address(mail, "Reply-To")
+    reply_to = replying or sender  # a contact form writes from itself
     email = reply_to.addr_spec.lower() if reply_to else ""
-    name = (reply_to.display_name if reply_to else "") or (sender.display_name if sender else "")
+    name = _display_name(mail, "Reply-To" if replying else "From", reply_to) or _display_name(
+        mail, "From", sender
+    )
     language = _header(mail, "Content-Language").split(",")[0].strip().split("-")[0].lower()
 
     try:

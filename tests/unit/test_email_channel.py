@@ -4,6 +4,7 @@ robots, threading keys), our mails' headers, and sending to a local SMTP sink.""
 from __future__ import annotations
 
 import asyncio
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +172,34 @@ def test_encoded_headers_decoded() -> None:
     french = parse_mail(mail("latin1_body.eml"))
     assert french.extra["subject"] == "Problème de connexion"
     assert french.profile.name == "Hélène Lefèvre"
+
+
+def _gb2312_word(text: str) -> str:
+    return "=?gb2312?B?" + base64.b64encode(text.encode("gbk")).decode() + "?="
+
+
+def test_mail_labelled_gb2312_keeps_its_gbk_characters() -> None:
+    # Chinese mail clients label GBK text "gb2312"; 镕 (as in 朱镕基) is GBK only. Read as
+    # strict GB2312 it became U+FFFD: the customer's name and words lost a character.
+    body = "发票上的增值税号不对，请联系张镕。"  # noqa: RUF001 (Chinese punctuation)
+    raw = (
+        f"From: {_gb2312_word('张镕')} <zhang@example.cn>\r\nTo: support@example.com\r\n"
+        f"Subject: Re: {_gb2312_word('发票镕')} [#1042]\r\nMessage-ID: <gbk@example.cn>\r\n"
+        "Content-Type: text/plain; charset=gb2312\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    ).encode() + base64.b64encode(body.encode("gbk"))
+    event = parse_mail(raw)
+    assert event.text == body
+    assert event.extra["subject"] == "Re: 发票镕 [#1042]"
+    assert event.extra["ticket_number"] == 1042
+    assert event.profile.name == "张镕"
+
+
+def test_mail_labelled_latin1_keeps_windows_quotes_and_the_euro() -> None:
+    raw = (
+        b"From: Ann <ann@example.org>\r\nSubject: Price\r\nMessage-ID: <cp@example.org>\r\n"
+        b"Content-Type: text/plain; charset=iso-8859-1\r\n\r\nIt says 5\x80, not \x935\x94."
+    )
+    assert parse_mail(raw).text == "It says 5€, not “5”."
 
 
 def test_html_only_mail_as_text_without_script() -> None:
