@@ -78,8 +78,8 @@ def build_kb_index(settings: Settings, source: Path, index: Path, force: bool) -
     if guessed:
         taken = ", ".join(f"{n} as {lang}" for lang, n in sorted(guessed.items()))
         typer.echo(
-            f"Articles without a `lang:` of their own, taken by their script: {taken}; set "
-            "`lang:` in an article's front matter to say otherwise."
+            f"Articles without a `lang:` of their own, taken by their script or words: {taken};"
+            " set `lang:` in an article's front matter to say otherwise."
         )
     if "tuned_encoder" in m:
         tuned = m["tuned_encoder"]

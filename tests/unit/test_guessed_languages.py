@@ -1,5 +1,6 @@
 """An article that does not say its language (`lang:`) is taken as English only when it is
-written in Latin letters: one in another script gets that script's language, so it is not
+written in Latin letters and lingua is not sure it is another Latin-script language: one in
+another script gets that script's language (or its words' for Cyrillic), so it is not
 embedded by the English-only encoder nor calibrated against English questions."""
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from tests.fakes import HashingEncoder
     ("text", "language"),
     [
         ("How do I reset my password?", "en"),
-        ("¿Cómo restablezco mi contraseña?", "en"),  # Latin letters: the script cannot tell
+        ("¿Cómo restablezco mi contraseña?", "en"),  # under 60 letters: too short to tell
+        ("¿Cómo cambio mi contraseña? Abre la página de inicio de sesión y elige Olvidé.", "es"),
+        ("Wie setze ich mein Passwort zurück? Öffnen Sie die Anmeldeseite und wählen Sie.", "de"),
+        ("How do I reset my password? Open the sign-in page and choose Forgot password.", "en"),
         ("", "en"),
         ("如何重置密码？Tandem 的登录问题", "zh"),
         ("パスワードをリセットするにはどうすればいいですか", "ja"),
@@ -29,7 +33,9 @@ from tests.fakes import HashingEncoder
         ("چگونه رمز عبور را بازنشانی کنم؟", "fa"),
         ("كيف أعيد تعيين كلمة المرور؟", "ar"),
         ("میں اپنا پاس ورڈ کیسے ری سیٹ کروں؟", "ur"),
-        ("Как сбросить пароль?", "und"),
+        ("Как сбросить пароль?", "und"),  # too short to tell which Cyrillic language
+        ("Как сбросить пароль? Откройте страницу входа и нажмите «Забыли пароль» внизу.", "ru"),
+        ("पासवर्ड कैसे रीसेट करें?", "und"),
     ],
 )
 def test_the_script_says_what_it_can(text: str, language: str) -> None:
@@ -57,6 +63,24 @@ def test_no_note_names_an_undetermined_language() -> None:
     assert fallback_note("en", "zh") is not None
 
 
+def test_the_note_names_any_language_in_the_customers() -> None:
+    assert fallback_note("en", "es") == (
+        "This article is not yet available in your language; here it is in Spanish."
+    )
+    assert fallback_note("zh", "es") == "这篇文章还没有您的语言版本；以下是西班牙语版本。"
+    assert fallback_note("zh", "en") == "这篇文章还没有您的语言版本；以下是英文版本。"
+
+
+def test_an_undeclared_spanish_knowledge_base_gets_the_multilingual_encoder(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "reset.md").write_text(
+        "---\ntitle: Restablecer la contraseña\nquestions: [Olvidé mi contraseña]\n---\n"
+        "Abre la página de inicio de sesión y elige ¿Olvidaste tu contraseña?\n"
+    )
+    assert model_for_sources("auto", tmp_path) == MULTILINGUAL_E5
+
+
 def test_kb_build_says_which_articles_it_took_by_their_script(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -73,4 +97,4 @@ def test_kb_build_says_which_articles_it_took_by_their_script(
     settings = Settings(kb_dir=source, var_dir=tmp_path)
     build_kb_index(settings, source, tmp_path / "index", force=False)
     out = capsys.readouterr().out
-    assert "taken by their script: 1 as und, 3 as zh;" in out
+    assert "taken by their script or words: 1 as und, 3 as zh;" in out
