@@ -254,6 +254,11 @@ def report(
 
     if by and by not in ("team", "channel", "topic"):
         _fail("--by is one of team, channel, topic")
+    for option, value in (("--start", start), ("--end", end)):
+        try:
+            date.fromisoformat(value) if value else None
+        except ValueError:
+            _fail(f"{option} must be a day as YYYY-MM-DD, not {value!r}")
     settings = Settings()
     engine = make_engine(settings.database_url)
     try:

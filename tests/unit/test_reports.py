@@ -303,3 +303,5 @@ def test_frontline_report_writes_csv(
     assert json.loads(as_json.output)["overall"]["csat"]["mean"] == 3.5
     bad = CliRunner().invoke(app, ["report", "--start", "2026-11-09", "--end", "2026-11-03"])
     assert bad.exit_code != 0 and "start is after end" in bad.output
+    typo = CliRunner().invoke(app, ["report", "--start", "2026-11-31"])
+    assert typo.exit_code != 0 and "--start must be a day as YYYY-MM-DD" in typo.output
