@@ -9,9 +9,31 @@ from html import escape
 from urllib.parse import quote, urlencode
 
 from api.i18n import is_rtl
+from api.i18n.catalogs import shared_catalogs
+from handoff.texts import N_
 from retrieval.articles import Article
 
 CURRENT = ' aria-current="page"'
+# The pages' own words (the hub's catalogs translate them; N_ marks them for extraction,
+# which does not look inside f-strings).
+SKIP = N_("Skip to content")
+SEARCH = N_("Search")
+STILL_NEED_HELP = N_("Still need help?")
+CHAT_WITH_US = N_("Chat with us")
+MOST_READ = N_("Most read")
+RESULTS_FOR = N_("Results for “{query}”")
+BEST_ANSWER = N_("Best answer")
+RELATED = N_("Related")
+UPDATED = N_("Updated {date}")
+WAS_IT_HELPFUL = N_("Was this article helpful?")
+YES = N_("Yes")
+NO = N_("No")
+NO_SUCH_ARTICLE = N_("This article does not exist")
+BACK_HOME = N_("Back to the help center")
+CHAT_PITCH = N_(
+    "Chat with our support team: the assistant answers at once, and a person takes over when "
+    "it cannot."
+)
 SEPARATOR = "\u203a"  # the single right-pointing angle quotation mark between crumbs
 
 
@@ -31,6 +53,33 @@ class Found:
     section: str | None
     anchor: str | None
     snippet: str
+
+
+# The default of FRONTLINE_HELP_TITLE: shown in the page's language (a title of one's own is
+# shown as written).
+DEFAULT_TITLE = N_("Help center")
+# Where markup goes into a translated sentence once it is escaped (a private-use character).
+_SLOT = "\ue000"
+
+
+def _t(lang: str, msgid: str, **values: str) -> str:
+    """`msgid` in `lang` from the hub's catalogs (English where it has none), filled in."""
+    text = shared_catalogs().gettext(lang, msgid)
+    return text.format(**values) if values else text
+
+
+def _title(site: Site, lang: str) -> str:
+    return _t(lang, site.title)
+
+
+def language_name(lang: str) -> str:
+    """A language's own name for itself ("fa" -> "فارسی"), for the language switch."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return str(Locale.parse(lang.replace("-", "_")).get_display_name(lang.replace("-", "_")))
+    except (ValueError, UnknownLocaleError):
+        return lang
 
 
 def direction(lang: str) -> str:
@@ -65,7 +114,11 @@ def page(
     query: str = "",
     context: str = "",
 ) -> str:
-    """The shell: skip link, header with search, main, "Still need help?" with the widget."""
+    """The shell: skip link, header with search, main, "Still need help?" with the widget,
+    its words in `lang`."""
+    searching = _t(lang, N_("Search the help center"))
+    # What the chat's message box starts with, from an article's page.
+    draft = _t(lang, N_("About “{title}”: "), title=context) if context else ""
     return (
         f'<!doctype html><html lang="{escape(lang)}" dir="{direction(lang)}"><head>'
         '<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -74,19 +127,21 @@ def page(
         '<link rel="icon" href="data:,">'
         f'<link rel="stylesheet" href="/static/help.css"><link rel="stylesheet" href="{site.base}/theme.css">'
         f"{head}</head><body>"
-        '<a class="skip" href="#main">Skip to content</a>'
-        f'<header class="help-top"><a class="help-home" href="{site.base}/">{escape(site.title)}</a>'
+        f'<a class="skip" href="#main">{escape(_t(lang, SKIP))}</a>'
+        f'<header class="help-top"><a class="help-home" href="{site.base}/">'
+        f"{escape(_title(site, lang))}</a>"
         f'<form class="help-search" role="search" action="{site.base}/search" method="get">'
-        '<label for="q" class="visually-hidden">Search the help center</label>'
+        f'<label for="q" class="visually-hidden">{escape(searching)}</label>'
         f'<input id="q" name="q" type="search" maxlength="500" value="{escape(query)}" '
-        'placeholder="Search the help center">'
+        f'placeholder="{escape(searching)}">'
         f'<input type="hidden" name="lang" value="{escape(lang)}">'
-        '<button type="submit">Search</button></form></header>'
+        f'<button type="submit">{escape(_t(lang, SEARCH))}</button></form></header>'
         f'<main id="main" tabindex="-1">{main}</main>'
-        '<aside class="help-more" aria-labelledby="more-title"><h2 id="more-title">Still need help?</h2>'
-        "<p>Chat with our support team: the assistant answers at once, and a person takes over "
-        "when it cannot.</p>"
-        f'<button type="button" id="help-chat" data-context="{escape(context)}">Chat with us</button></aside>'
+        '<aside class="help-more" aria-labelledby="more-title"><h2 id="more-title">'
+        f"{escape(_t(lang, STILL_NEED_HELP))}</h2>"
+        f"<p>{escape(_t(lang, CHAT_PITCH))}</p>"
+        f'<button type="button" id="help-chat" data-draft="{escape(draft)}">'
+        f"{escape(_t(lang, CHAT_WITH_US))}</button></aside>"
         '<script type="module" src="/static/help.js"></script>'
         f'<script src="/static/widget.js" data-hub="{escape(site.hub)}" data-lang="{escape(lang)}" defer></script>'
         "</body></html>"
@@ -110,15 +165,17 @@ def home(
         for i, (name, articles) in enumerate(categories.items())
     )
     most = (
-        '<section class="help-popular" aria-labelledby="popular"><h2 id="popular">Most read</h2>'
+        '<section class="help-popular" aria-labelledby="popular"><h2 id="popular">'
+        f"{escape(_t(lang, MOST_READ))}</h2>"
         f"{_list(site, popular, lang)}</section>"
         if popular
         else ""
     )
-    main = f'<h1>{escape(site.title)}</h1>{most}<div class="help-categories">{blocks}</div>'
+    title = _title(site, lang)
+    main = f'<h1>{escape(title)}</h1>{most}<div class="help-categories">{blocks}</div>'
     return page(
-        site, title=site.title, description=f"{site.title}: answers to common questions.",
-        main=main, lang=lang,
+        site, title=title, description=_t(lang, N_("{title}: answers to common questions."),
+        title=title), main=main, lang=lang,
     )  # fmt: skip
 
 
@@ -136,22 +193,26 @@ def _found(site: Site, hit: Found, lang: str) -> str:
 
 
 def search(site: Site, query: str, best: Found | None, related: list[Found], lang: str) -> str:
-    parts = [f"<h1>Results for “{escape(query)}”</h1>"]
+    parts = [f"<h1>{escape(_t(lang, RESULTS_FOR, query=query))}</h1>"]
     if best is not None:
         parts.append(
-            '<section aria-labelledby="best"><h2 id="best">Best answer</h2>'
+            '<section aria-labelledby="best"><h2 id="best">'
+            f"{escape(_t(lang, BEST_ANSWER))}</h2>"
             f'<ul class="help-results help-best">{_found(site, best, lang)}</ul></section>'
         )
     if related:
         items = "".join(_found(site, hit, lang) for hit in related)
         parts.append(
-            '<section aria-labelledby="related"><h2 id="related">Related</h2>'
+            '<section aria-labelledby="related"><h2 id="related">'
+            f"{escape(_t(lang, RELATED))}</h2>"
             f'<ul class="help-results">{items}</ul></section>'
         )
     if best is None and not related:
-        parts.append("<p>No article matches. Try other words, or chat with us below.</p>")
+        nothing = _t(lang, N_("No article matches. Try other words, or chat with us below."))
+        parts.append(f"<p>{escape(nothing)}</p>")
     return page(
-        site, title=f"{query} · {site.title}", description=f"Search results for {query}",
+        site, title=f"{query} · {_title(site, lang)}",
+        description=_t(lang, N_("Search results for {query}"), query=query),
         main="".join(parts), lang=lang, query=query,
         head='<meta name="robots" content="noindex">',
     )  # fmt: skip
@@ -164,36 +225,51 @@ def article(
     if len(languages) > 1:
         links = "".join(
             f'<li><a href="{escape(article_href(site, art.id, lang))}" hreflang="{escape(lang)}" '
-            f'lang="{escape(lang)}"{CURRENT if lang == art.lang else ""}>{escape(lang)}</a></li>'
+            f'lang="{escape(lang)}"{CURRENT if lang == art.lang else ""}>'
+            f"{escape(language_name(lang))}</a></li>"
             for lang in languages
         )
-        switch = f'<nav class="help-langs" aria-label="Languages"><ul>{links}</ul></nav>'
-    updated = f'<p class="help-updated">Updated {escape(art.updated)}</p>' if art.updated else ""
+        label = escape(_t(art.lang, N_("Languages")))
+        switch = f'<nav class="help-langs" aria-label="{label}"><ul>{links}</ul></nav>'
+    updated = ""
+    if art.updated:
+        # The date stays left to right inside a Persian sentence (2026-10-01, not 01-10-2026).
+        day = escape(art.updated)
+        when = f'<time datetime="{day}" dir="ltr">{day}</time>'
+        sentence = escape(_t(art.lang, UPDATED, date=_SLOT)).replace(_SLOT, when)
+        updated = f'<p class="help-updated">{sentence}</p>'
     if voted:
-        feedback = '<p class="help-thanks" role="status">Thanks for your feedback.</p>'
+        thanks = escape(_t(art.lang, N_("Thanks for your feedback.")))
+        feedback = f'<p class="help-thanks" role="status">{thanks}</p>'
     else:
         action = f"{site.base}/articles/{quote(art.id, safe='')}/vote"
         feedback = (
             f'<form class="help-vote" method="post" action="{escape(action)}">'
             f'<input type="hidden" name="lang" value="{escape(art.lang)}">'
-            "<fieldset><legend>Was this article helpful?</legend>"
-            '<button type="submit" name="helpful" value="yes">Yes</button> '
-            '<button type="submit" name="helpful" value="no">No</button></fieldset></form>'
+            f"<fieldset><legend>{escape(_t(art.lang, WAS_IT_HELPFUL))}</legend>"
+            '<button type="submit" name="helpful" value="yes">'
+            f"{escape(_t(art.lang, YES))}</button> "
+            '<button type="submit" name="helpful" value="no">'
+            f"{escape(_t(art.lang, NO))}</button></fieldset></form>"
         )
+    crumbs = escape(_t(art.lang, N_("Breadcrumb")))
     main = (
-        f'<nav class="help-crumbs" aria-label="Breadcrumb"><a href="{site.base}/">{escape(site.title)}</a></nav>'
+        f'<nav class="help-crumbs" aria-label="{crumbs}"><a href="{site.base}/">'
+        f"{escape(_title(site, art.lang))}</a></nav>"
         f"{switch}<article><h1>{escape(art.title)}</h1>{updated}"
         f'<div class="help-body">{body_html}</div></article>{feedback}'
     )
     return page(
-        site, title=f"{art.title} · {site.title}", description=art.lead, main=main,
+        site, title=f"{art.title} · {_title(site, art.lang)}", description=art.lead, main=main,
         lang=art.lang, head=_alternates(site, art.id, languages), context=art.title,
     )  # fmt: skip
 
 
-def not_found(site: Site) -> str:
+def not_found(site: Site, lang: str = "en") -> str:
+    missing = _t(lang, N_("Not found"))
     return page(
-        site, title=f"Not found · {site.title}", description="Not found",
-        main="<h1>This article does not exist</h1>"
-        f'<p><a href="{site.base}/">Back to the help center</a></p>',
+        site, title=f"{missing} · {_title(site, lang)}", description=missing,
+        main=f"<h1>{escape(_t(lang, NO_SUCH_ARTICLE))}</h1>"
+        f'<p><a href="{site.base}/">{escape(_t(lang, BACK_HOME))}</a></p>',
+        lang=lang,
     )  # fmt: skip

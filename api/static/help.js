@@ -6,7 +6,8 @@ if (button) {
   button.addEventListener("click", () => {
     const widget = window.FrontlineWidget;
     if (!widget || typeof widget.open !== "function") return;
-    const context = button.dataset.context;
-    widget.open(context ? { draft: "About “" + context + "”: " } : undefined);
+    // The page writes the draft in its own language ("About “Reset your password”: ").
+    const draft = button.dataset.draft;
+    widget.open(draft ? { draft } : undefined);
   });
 }

@@ -148,6 +148,27 @@ def test_search_uses_the_bots_engine(client: TestClient) -> None:
     assert client.get("/help/search", params={"q": "x" * 501}).status_code == 422
 
 
+def test_the_help_centers_own_words_are_in_the_pages_language(client: TestClient) -> None:
+    chinese = client.get("/help/articles/billing-invoices", params={"lang": "zh"}).text
+    assert '<html lang="zh"' in chinese
+    chinese_words = ("搜索帮助中心", "这篇文章有帮助吗？", "仍需要帮助？", "与我们聊天", "帮助中心")  # noqa: RUF001
+    for words in chinese_words:
+        assert words in chinese, words
+    assert "Search the help center" not in chinese and "Was this article helpful?" not in chinese
+    # The language switch names each language in itself.
+    assert ">中文</a>" in chinese and ">فارسی</a>" in chinese and ">English</a>" in chinese
+    # "Chat with us" opens the widget with a draft in the page's language.
+    assert 'data-draft="关于“付款方式、发票和增值税”：' in chinese  # noqa: RUF001
+    article = client.get("/help/articles/billing-invoices", params={"lang": "fa"}).text
+    assert 'به‌روزشده در <time datetime="2026-10-01" dir="ltr">2026-10-01</time>' in article
+    persian = client.get("/help/search", params={"q": "zzzz qqqq", "lang": "fa"}).text
+    assert 'dir="rtl"' in persian and "هیچ مقاله‌ای پیدا نشد" in persian
+    english = client.get("/help/search", params={"q": "zzzz qqqq", "lang": "en"}).text
+    assert "No article matches" in english
+    missing = client.get("/help/articles/no-such-thing", params={"lang": "fa"})
+    assert missing.status_code == 404 and "این مقاله وجود ندارد" in missing.text
+
+
 def test_snippets_lose_their_markup_and_keep_their_words() -> None:
     markdown = (
         "- **Cards:** Visa and `AmEx`, [monthly](https://example.org) billing.\n"
