@@ -123,7 +123,8 @@ def help_router(library_of: Callable[[Hub], HelpLibrary], base: str) -> APIRoute
         art = lib.version(article_id, chosen)
         if art is None:
             return Response(
-                pages.not_found(lib.site, chosen), status_code=404, media_type="text/html; charset=utf-8",
+                pages.not_found(lib.site, chosen), status_code=404,
+                media_type="text/html; charset=utf-8",
                 headers={"Content-Security-Policy": HELP_CSP},
             )  # fmt: skip
         await _count(hub, article_id=art.id, lang=art.lang, counter="views")
