@@ -18,12 +18,15 @@ import numpy as np
 import tuned_encoder as te
 
 from retrieval import benchmark, calibration
-from retrieval.calibration import CrossValidation, Scored
+from retrieval.calibration import CrossValidation, LexicalIndex, Scored, _Gathered, assign_folds
 from retrieval.embedding_cache import CachedEncoder
 from retrieval.encoder import MINILM, Encoder, SentenceTransformerEncoder
 from retrieval.index import KnowledgeIndex
 
 SHIPPED_CROSS_VALIDATE = calibration.cross_validate
+# The build's cross-validation: its folds and seed.
+FOLDS = 5
+SEED = 13
 # The arguments of the build's last `calibration.cross_validate` call, once `capture()` ran:
 # (entry texts, kinds, vectors, article positions, articles, off-topic texts, their vectors).
 CAPTURED: dict[str, Any] = {}
@@ -105,3 +108,59 @@ def build(dataset: str, encoder: Encoder) -> Built:
     cv, point = index.cross_validation, index.operating_point
     assert cv is not None and point is not None and test.vectors is not None
     return Built(index, test, cv, point)
+
+
+@dataclass(frozen=True)
+class Folds:
+    """The last captured cross-validation's entries and off-topic questions, dealt into the
+    build's folds, for an experiment to score each fold its own way."""
+
+    texts: list[str]
+    vectors: np.ndarray  # float32, one row an entry
+    article: np.ndarray  # each entry's article position
+    articles: int
+    off_texts: list[str]
+    off_vectors: np.ndarray  # float32
+    fold_of: np.ndarray  # each entry's fold (-1: never held out)
+    tokens: list[list[str]]  # each entry's BM25 tokens
+
+    def split(self, fold: int) -> tuple[np.ndarray, np.ndarray]:
+        """The rows `fold` holds out, and those it trains on."""
+        return np.flatnonzero(self.fold_of == fold), np.flatnonzero(self.fold_of != fold)
+
+    def lexical(self, train: np.ndarray) -> tuple[LexicalIndex, np.ndarray]:
+        """BM25 over the `train` rows, and each article's first row among them."""
+        starts = np.searchsorted(self.article[train], np.arange(self.articles))
+        return LexicalIndex.from_tokens([self.tokens[i] for i in train.tolist()]), starts
+
+    def off_similarity(self) -> np.ndarray:
+        """Each off-topic question's cosine to its closest entry."""
+        return np.asarray((self.off_vectors @ self.vectors.T).max(axis=1))
+
+
+def captured_folds() -> Folds:
+    """The arguments `capture()` kept, with the build's folds (FOLDS, SEED) and tokens."""
+    from retrieval.tokenize import tokenize
+
+    texts, kinds, vectors, article, articles, off_texts, off_vectors = CAPTURED["args"]
+    return Folds(
+        list(texts),
+        np.asarray(vectors, dtype=np.float32),
+        article,
+        articles,
+        list(off_texts),
+        np.asarray(off_vectors, dtype=np.float32),
+        assign_folds(kinds, article, folds=FOLDS, seed=SEED),
+        [tokenize(t) for t in texts],
+    )
+
+
+def joined(parts: list[Scored], order: np.ndarray | None = None) -> Scored:
+    """The folds' scored rows as one (the calibration's own gathering), in `order` if given."""
+    gathered = _Gathered(sum(len(part.logits) for part in parts))
+    for part in parts:
+        gathered.add(part)
+    whole = gathered.result()
+    if order is None:
+        return whole
+    return Scored(whole.logits[order], whole.lexical[order], whole.similarity[order])

@@ -39,11 +39,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import as_new
 
 from retrieval import benchmark, calibration, classifier
-from retrieval.calibration import CrossValidation, LexicalIndex, Scored, _Fitted, assign_folds
-from retrieval.tokenize import tokenize
+from retrieval.calibration import CrossValidation, LexicalIndex, Scored, _Fitted
 
-FOLDS = 5
-SEED = 13
 CAPTURED = as_new.CAPTURED
 as_new.capture()
 
@@ -98,42 +95,27 @@ def scored(
 
 
 def words_cross_validation() -> CrossValidation:
-    (entry_texts, entry_kinds, entry_vectors, entry_article, n_articles, off_texts, off_vectors) = (
-        CAPTURED["args"]
-    )
-    fold_of = assign_folds(entry_kinds, entry_article, folds=FOLDS, seed=SEED)
-    tokens = [tokenize(t) for t in entry_texts]
-    entry_vectors = np.asarray(entry_vectors, dtype=np.float32)
-    off_vectors = np.asarray(off_vectors, dtype=np.float32)
+    folds = as_new.captured_folds()
     held, labels, off = [], [], []
-    for fold in range(FOLDS):
-        test, train = np.flatnonzero(fold_of == fold), np.flatnonzero(fold_of != fold)
+    for fold in range(as_new.FOLDS):
+        test, train = folds.split(fold)
         if not len(test):
             continue
         model = WordsAndVector(
-            [entry_texts[i] for i in train], entry_vectors[train], entry_article[train], n_articles
-        )
-        starts = np.searchsorted(entry_article[train], np.arange(n_articles))
-        lexical = LexicalIndex.from_tokens([tokens[i] for i in train.tolist()])
-        args = (model, lexical, entry_vectors[train], starts)
-        held.append(scored(*args, [entry_texts[i] for i in test], entry_vectors[test]))
-        labels.append(entry_article[test])
-        off.append(scored(*args, list(off_texts), off_vectors))
-
-    def joined(parts: list[Scored]) -> Scored:
-        return Scored(
-            *(
-                np.concatenate([getattr(p, f) for p in parts])
-                for f in ("logits", "lexical", "similarity")
-            )
-        )
-
+            [folds.texts[i] for i in train], folds.vectors[train], folds.article[train],
+            folds.articles,
+        )  # fmt: skip
+        lexical, starts = folds.lexical(train)
+        args = (model, lexical, folds.vectors[train], starts)
+        held.append(scored(*args, [folds.texts[i] for i in test], folds.vectors[test]))
+        labels.append(folds.article[test])
+        off.append(scored(*args, folds.off_texts, folds.off_vectors))
     return CrossValidation(
-        joined(held),
+        as_new.joined(held),
         np.concatenate(labels).astype(np.int64),
-        joined(off),
-        n_articles,
-        (off_vectors @ entry_vectors.T).max(axis=1),
+        as_new.joined(off),
+        folds.articles,
+        folds.off_similarity(),
     )
 
 

@@ -51,11 +51,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 import as_new
 
 from retrieval import benchmark, calibration, classifier
-from retrieval.calibration import CrossValidation, LexicalIndex, Scored, _Fitted, assign_folds
-from retrieval.tokenize import tokenize
+from retrieval.calibration import CrossValidation, LexicalIndex, Scored, _Fitted
 
-FOLDS = 5
-SEED = 13
+FOLDS, SEED = as_new.FOLDS, as_new.SEED
 CAPTURED = as_new.CAPTURED
 as_new.capture()
 
@@ -100,49 +98,33 @@ def scored_with_class(
 
 
 def class_cross_validation(usable: np.ndarray, off_fold: np.ndarray) -> CrossValidation:
-    (entry_texts, entry_kinds, entry_vectors, entry_article, n_articles, off_texts, off_vectors) = (
-        CAPTURED["args"]
-    )
-    fold_of = assign_folds(entry_kinds, entry_article, folds=FOLDS, seed=SEED)
-    tokens = [tokenize(t) for t in entry_texts]
-    entry_vectors = np.asarray(entry_vectors, dtype=np.float32)
-    off_vectors = np.asarray(off_vectors, dtype=np.float32)
+    folds = as_new.captured_folds()
     held: list[Scored] = []
     labels: list[np.ndarray] = []
     off_parts: list[Scored] = []
     off_rows: list[np.ndarray] = []
-    for fold in range(FOLDS):
-        test, train = np.flatnonzero(fold_of == fold), np.flatnonzero(fold_of != fold)
+    for fold in range(as_new.FOLDS):
+        test, train = folds.split(fold)
         learnt = np.flatnonzero(usable & (off_fold != fold))
         weights, bias = fit_with_class(
-            entry_vectors[train], entry_article[train], n_articles, off_vectors[learnt]
+            folds.vectors[train], folds.article[train], folds.articles, folds.off_vectors[learnt]
         )
-        starts = np.searchsorted(entry_article[train], np.arange(n_articles))
-        lexical = LexicalIndex.from_tokens([tokens[i] for i in train.tolist()])
-        args = (weights, bias, lexical, entry_vectors[train], starts)
-        held.append(scored_with_class(*args, [entry_texts[i] for i in test], entry_vectors[test]))
-        labels.append(entry_article[test])
+        lexical, starts = folds.lexical(train)
+        args = (weights, bias, lexical, folds.vectors[train], starts)
+        held.append(scored_with_class(*args, [folds.texts[i] for i in test], folds.vectors[test]))
+        labels.append(folds.article[test])
         rows = np.flatnonzero(off_fold == fold)
-        off_parts.append(scored_with_class(*args, [off_texts[i] for i in rows], off_vectors[rows]))
+        off_parts.append(
+            scored_with_class(*args, [folds.off_texts[i] for i in rows], folds.off_vectors[rows])
+        )
         off_rows.append(rows)
-
-    def joined(parts: list[Scored], order: np.ndarray | None = None) -> Scored:
-        arrays = [
-            np.concatenate([getattr(p, f) for p in parts])
-            for f in ("logits", "lexical", "similarity")
-        ]
-        if order is not None:
-            arrays = [a[order] for a in arrays]
-        return Scored(*arrays)
-
     order = np.argsort(np.concatenate(off_rows), kind="stable")
-    off_similarity = (off_vectors @ entry_vectors.T).max(axis=1)
     return CrossValidation(
-        joined(held),
+        as_new.joined(held),
         np.concatenate(labels).astype(np.int64),
-        joined(off_parts, order),
-        n_articles,
-        off_similarity,
+        as_new.joined(off_parts, order),
+        folds.articles,
+        folds.off_similarity(),
     )
 
 
