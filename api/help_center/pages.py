@@ -12,6 +12,7 @@ from api.i18n import is_rtl
 from api.i18n.catalogs import shared_catalogs
 from handoff.texts import N_
 from retrieval.articles import Article
+from retrieval.languages import language_name
 
 CURRENT = ' aria-current="page"'
 # The pages' own words (the hub's catalogs translate them; N_ marks them for extraction,
@@ -70,16 +71,6 @@ def _t(lang: str, msgid: str, **values: str) -> str:
 
 def _title(site: Site, lang: str) -> str:
     return _t(lang, site.title)
-
-
-def language_name(lang: str) -> str:
-    """A language's own name for itself ("fa" -> "فارسی"), for the language switch."""
-    from babel import Locale, UnknownLocaleError
-
-    try:
-        return str(Locale.parse(lang.replace("-", "_")).get_display_name(lang.replace("-", "_")))
-    except (ValueError, UnknownLocaleError):
-        return lang
 
 
 def direction(lang: str) -> str:

@@ -14,9 +14,9 @@ for the six languages).
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+
+from retrieval.languages import lingua_detector, sure_language
 
 # Our conversation languages (primary subtags) and lingua's names for them.
 SUPPORTED = {
@@ -39,31 +39,13 @@ class LanguageDetector:
     ) -> None:
         self._languages = [x for x in languages if x in SUPPORTED]
         self._min_confidence = min_confidence
-        self._detector: Any = None
-        self._lock = threading.Lock()
-
-    def _build(self) -> Any:
-        from lingua import Language, LanguageDetectorBuilder
-
-        with self._lock:
-            if self._detector is None:
-                chosen = [getattr(Language, SUPPORTED[x]) for x in self._languages]
-                # Low-accuracy mode (trigram models only): about 20 MB and a third of a
-                # second to load, against some 180 MB and 3 s with the full models. It gives
-                # up on texts of a word or two, which is what we want anyway.
-                self._detector = (
-                    LanguageDetectorBuilder.from_languages(*chosen).with_low_accuracy_mode().build()
-                )
-        return self._detector
 
     def detect(self, text: str) -> str | None:
         """The language of `text` when one is clearly it, else None."""
         if len(_LETTERS.findall(text)) < 2 or len(self._languages) < 2:
             return None
-        values = self._build().compute_language_confidence_values(text)
-        if not values or values[0].value < self._min_confidence:
-            return None
-        code = values[0].language.iso_code_639_1.name.lower()
+        names = tuple(SUPPORTED[x] for x in self._languages)
+        code = sure_language(lingua_detector(names), text, self._min_confidence)
         return code if code in self._languages else None
 
 
